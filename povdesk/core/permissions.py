@@ -1,0 +1,42 @@
+"""Which role may do what. Procedure steps list their roles in resources/procedures.toml."""
+
+from __future__ import annotations
+
+from povdesk.errors import NotPermitted
+from povdesk.i18n import Text, tr
+from povdesk.core.model import ROLE_LABELS
+
+# action -> roles allowed. The administrator manages accounts and the workspace but does not
+# register households or act in procedures (separation of duties: the audit log must show a
+# named worker or official behind every change to a household).
+ACTIONS: dict[str, frozenset[str]] = {
+    "edit_household": frozenset({"village_worker", "township_official", "county_coordinator"}),
+    "import_records": frozenset({"village_worker", "township_official", "county_coordinator"}),
+    "generate_demo": frozenset({"admin", "county_coordinator"}),
+    "manage_users": frozenset({"admin"}),
+    "manage_workspace": frozenset({"admin"}),
+    "read": frozenset({"village_worker", "township_official", "county_coordinator", "admin"}),
+}
+
+ACTION_LABELS: dict[str, Text] = {
+    "edit_household": tr("修改户信息", "edit households"),
+    "import_records": tr("导入数据", "import records"),
+    "generate_demo": tr("生成演示数据", "generate demo data"),
+    "manage_users": tr("管理用户", "manage users"),
+    "manage_workspace": tr("管理工作区", "manage the workspace"),
+    "read": tr("查看数据", "read data"),
+}
+
+
+def allowed(role: str, action: str) -> bool:
+    return role in ACTIONS[action]
+
+
+def require(role: str, action: str) -> None:
+    """Raise NotPermitted, naming the role and the action, unless the role may act."""
+    if not allowed(role, action):
+        zh_role, en_role = ROLE_LABELS.get(role, (role, role))
+        act = ACTION_LABELS[action]
+        raise NotPermitted(
+            Text(f"角色“{zh_role}”无权{act.zh}", f"the role '{en_role}' may not {act.en}")
+        )
