@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from povdesk.core.model import ROLE_LABELS
 from povdesk.errors import NotPermitted
 from povdesk.i18n import Text, tr
-from povdesk.core.model import ROLE_LABELS
 
 # action -> roles allowed. The administrator manages accounts and the workspace but does not
 # register households or act in procedures (separation of duties: the audit log must show a

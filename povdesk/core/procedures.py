@@ -1,0 +1,1135 @@
+"""Procedure engine: resources/procedures.toml as state machines that check and record each step."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import logging
+import math
+import re
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from functools import cache
+from types import MappingProxyType
+from typing import Any
+
+from povdesk.core.codes import code_lists
+from povdesk.core.model import (
+    ROLE_LABELS,
+    ROLES,
+    STATUS_LABELS,
+    STATUSES,
+    Household,
+    ProcedureEvent,
+    parse_date,
+)
+from povdesk.errors import ProcedureRefused
+from povdesk.i18n import Text, tr
+from povdesk.paths import resource
+
+log = logging.getLogger(__name__)
+
+FIELD_KINDS = ("date", "integer", "text", "yes_no", "multi_code")
+STEP_KINDS = ("record", "appraisal", "publicity", "verification")
+
+# Evidence keys the engine itself reads for a step kind, with the field kind they must have.
+# Everything else in a step's evidence is only checked for presence and kind.
+_KIND_FIELDS: dict[str, dict[str, str]] = {
+    "appraisal": {
+        "representatives_total": "integer",
+        "representatives_present": "integer",
+        "votes_for": "integer",
+        "votes_against": "integer",
+    },
+    "publicity": {"start_date": "date", "end_date": "date"},
+}
+_OPTIONAL_KIND_FIELDS: dict[str, dict[str, str]] = {
+    "publicity": {"objections": "integer", "objections_resolved": "integer"},
+}
+
+_TOP_KEYS = frozenset({"settings", "evidence_sets", "procedures"})
+_SETTINGS_KEYS = frozenset({"publicity_days", "attendance_quorum", "vote_majority"})
+_PROCEDURE_KEYS = frozenset({"zh", "en", "start_from", "end_status", "status_while_open", "steps"})
+_STEP_KEYS = frozenset({"key", "zh", "en", "kind", "roles", "evidence_set", "evidence", "fail_status"})
+_FIELD_KEYS = frozenset({"key", "kind", "zh", "en", "required", "codes", "min", "must_be_yes"})
+
+
+class ProcedureSpecError(ValueError):
+    """procedures.toml is malformed; raised at load time so a broken file never reaches a village."""
+
+
+# ---------------------------------------------------------------------------- specs
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceField:
+    key: str
+    kind: str
+    zh: str
+    en: str
+    required: bool = False
+    codes: str | None = None  # a list in resources/codes.toml (multi_code)
+    min: int | None = None  # integer: smallest value; multi_code: fewest codes
+    must_be_yes: bool = False  # yes_no: "no" refuses the step (e.g. the head did not sign)
+
+    @property
+    def label(self) -> Text:
+        return Text(self.zh, self.en)
+
+
+@dataclass(frozen=True, slots=True)
+class StepSpec:
+    procedure: str
+    key: str
+    index: int  # position in its procedure, 0 = the step that opens it
+    zh: str
+    en: str
+    kind: str
+    roles: tuple[str, ...]
+    evidence: tuple[EvidenceField, ...]
+    fail_status: str | None = None  # appraisal only: the status a lost vote leaves behind
+
+    @property
+    def label(self) -> Text:
+        return Text(self.zh, self.en)
+
+    def field(self, key: str) -> EvidenceField | None:
+        return next((f for f in self.evidence if f.key == key), None)
+
+
+@dataclass(frozen=True, slots=True)
+class ProcedureSpec:
+    key: str
+    zh: str
+    en: str
+    start_from: tuple[str, ...]
+    end_status: str
+    steps: tuple[StepSpec, ...]
+    status_while_open: str | None = None
+
+    @property
+    def label(self) -> Text:
+        return Text(self.zh, self.en)
+
+    @property
+    def first(self) -> StepSpec:
+        return self.steps[0]
+
+    @property
+    def last(self) -> StepSpec:
+        return self.steps[-1]
+
+    def step(self, key: str) -> StepSpec | None:
+        return next((s for s in self.steps if s.key == key), None)
+
+
+@dataclass(frozen=True, slots=True)
+class ProcedureSettings:
+    publicity_days: int
+    attendance_quorum: Fraction  # share of representatives that must attend an appraisal
+    vote_majority: Fraction  # votes for must exceed this share of those present
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """One recorded event with the labels to display it; spec parts are None if no longer defined."""
+
+    event: ProcedureEvent
+    procedure: ProcedureSpec | None
+    step: StepSpec | None
+    status_after: str
+
+    @property
+    def label(self) -> Text:
+        proc = self.procedure.label if self.procedure else Text(self.event.procedure, self.event.procedure)
+        step = self.step.label if self.step else Text(self.event.step, self.event.step)
+        return _step_title(proc, step)
+
+
+# ---------------------------------------------------------------------------- loading
+
+
+def _fraction(value: Any, where: str) -> Fraction:
+    try:
+        share = Fraction(str(value))
+    except (ValueError, ZeroDivisionError) as exc:
+        raise ProcedureSpecError(f'{where}: {value!r} is not a fraction like "2/3"') from exc
+    if not 0 < share <= 1:
+        raise ProcedureSpecError(f"{where}: {value!r} must be above 0 and at most 1")
+    return share
+
+
+def _check_keys(body: Mapping[str, Any], allowed: frozenset[str], where: str) -> None:
+    unknown = sorted(set(body) - allowed)
+    if unknown:
+        raise ProcedureSpecError(f"{where}: unknown keys {unknown}")
+
+
+def _parse_field(body: Any, where: str) -> EvidenceField:
+    if not isinstance(body, dict):
+        raise ProcedureSpecError(f"{where}: an evidence field must be a table")
+    _check_keys(body, _FIELD_KEYS, where)
+    for key in ("key", "kind", "zh", "en"):
+        if not isinstance(body.get(key), str) or not body[key]:
+            raise ProcedureSpecError(f"{where}: '{key}' is required")
+    where = f"{where} ({body['key']})"
+    kind = body["kind"]
+    if kind not in FIELD_KINDS:
+        raise ProcedureSpecError(f"{where}: kind {kind!r} is not one of {FIELD_KINDS}")
+    codes = body.get("codes")
+    if kind == "multi_code":
+        if codes not in code_lists():
+            raise ProcedureSpecError(f"{where}: codes {codes!r} is not a list in resources/codes.toml")
+    elif codes is not None:
+        raise ProcedureSpecError(f"{where}: only multi_code fields take 'codes'")
+    minimum = body.get("min")
+    if minimum is not None and (kind not in ("integer", "multi_code") or not isinstance(minimum, int)):
+        raise ProcedureSpecError(f"{where}: 'min' is a whole number, for integer and multi_code fields")
+    if body.get("must_be_yes") and kind != "yes_no":
+        raise ProcedureSpecError(f"{where}: 'must_be_yes' is for yes_no fields")
+    return EvidenceField(
+        key=body["key"],
+        kind=kind,
+        zh=body["zh"],
+        en=body["en"],
+        required=bool(body.get("required", False)),
+        codes=codes,
+        min=minimum,
+        must_be_yes=bool(body.get("must_be_yes", False)),
+    )
+
+
+def _parse_step(
+    body: Any, procedure: str, index: int, sets: Mapping[str, tuple[EvidenceField, ...]]
+) -> StepSpec:
+    where = f"procedures.{procedure}.steps[{index}]"
+    if not isinstance(body, dict):
+        raise ProcedureSpecError(f"{where}: a step must be a table")
+    _check_keys(body, _STEP_KEYS, where)
+    for key in ("key", "zh", "en", "kind"):
+        if not isinstance(body.get(key), str) or not body[key]:
+            raise ProcedureSpecError(f"{where}: '{key}' is required")
+    where = f"procedures.{procedure}.{body['key']}"
+    kind = body["kind"]
+    if kind not in STEP_KINDS:
+        raise ProcedureSpecError(f"{where}: kind {kind!r} is not one of {STEP_KINDS}")
+    roles = body.get("roles")
+    if not isinstance(roles, list) or not roles:
+        raise ProcedureSpecError(f"{where}: 'roles' must list at least one role")
+    for role in roles:
+        if role not in ROLES:
+            raise ProcedureSpecError(f"{where}: unknown role {role!r}")
+        if role == "admin":
+            # Separation of duties: every change to a household must name a worker or official.
+            raise ProcedureSpecError(f"{where}: the administrator may not perform procedure steps")
+    fields: list[EvidenceField] = []
+    set_name = body.get("evidence_set")
+    if set_name is not None:
+        if set_name not in sets:
+            raise ProcedureSpecError(f"{where}: evidence_set {set_name!r} is not defined")
+        fields.extend(sets[set_name])
+    extra = body.get("evidence", [])
+    if not isinstance(extra, list):
+        raise ProcedureSpecError(f"{where}: 'evidence' must be a list of fields")
+    fields.extend(_parse_field(f, f"{where}.evidence[{n}]") for n, f in enumerate(extra))
+    keys = [f.key for f in fields]
+    if len(set(keys)) != len(keys):
+        raise ProcedureSpecError(f"{where}: evidence keys repeat: {keys}")
+    by_key = {f.key: f for f in fields}
+    for needs, required in ((_KIND_FIELDS, True), (_OPTIONAL_KIND_FIELDS, False)):
+        for key, field_kind in needs.get(kind, {}).items():
+            found = by_key.get(key)
+            if found is None and not required:
+                continue
+            if found is None or found.kind != field_kind or (required and not found.required):
+                raise ProcedureSpecError(
+                    f"{where}: a {kind} step needs a{' required' if required else 'n'} {field_kind} field {key!r}"
+                )
+    fail_status = body.get("fail_status")
+    if fail_status is not None:
+        if kind != "appraisal":
+            raise ProcedureSpecError(f"{where}: only appraisal steps take 'fail_status'")
+        if fail_status not in STATUSES:
+            raise ProcedureSpecError(f"{where}: unknown status {fail_status!r}")
+    return StepSpec(
+        procedure=procedure,
+        key=body["key"],
+        index=index,
+        zh=body["zh"],
+        en=body["en"],
+        kind=kind,
+        roles=tuple(roles),
+        evidence=tuple(fields),
+        fail_status=fail_status,
+    )
+
+
+def _parse_procedure(key: str, body: Any, sets: Mapping[str, tuple[EvidenceField, ...]]) -> ProcedureSpec:
+    where = f"procedures.{key}"
+    if not isinstance(body, dict):
+        raise ProcedureSpecError(f"{where}: a procedure must be a table")
+    _check_keys(body, _PROCEDURE_KEYS, where)
+    for name in ("zh", "en", "end_status"):
+        if not isinstance(body.get(name), str) or not body[name]:
+            raise ProcedureSpecError(f"{where}: '{name}' is required")
+    start_from = body.get("start_from")
+    if not isinstance(start_from, list) or not start_from:
+        raise ProcedureSpecError(f"{where}: 'start_from' must list at least one status")
+    while_open = body.get("status_while_open")
+    for status in [*start_from, body["end_status"], *([while_open] if while_open else [])]:
+        if status not in STATUSES:
+            raise ProcedureSpecError(f"{where}: unknown status {status!r}")
+    raw_steps = body.get("steps")
+    if not isinstance(raw_steps, list) or not raw_steps:
+        raise ProcedureSpecError(f"{where}: a procedure needs at least one step")
+    steps = tuple(_parse_step(s, key, n, sets) for n, s in enumerate(raw_steps))
+    step_keys = [s.key for s in steps]
+    if len(set(step_keys)) != len(step_keys):
+        raise ProcedureSpecError(f"{where}: step keys repeat: {step_keys}")
+    if while_open:
+        # The status before the procedure is not kept anywhere, so a lost vote must say where to go.
+        for s in steps:
+            if s.kind == "appraisal" and s.fail_status is None:
+                raise ProcedureSpecError(
+                    f"{where}.{s.key}: needs fail_status because status_while_open is set"
+                )
+    return ProcedureSpec(
+        key=key,
+        zh=body["zh"],
+        en=body["en"],
+        start_from=tuple(start_from),
+        end_status=body["end_status"],
+        steps=steps,
+        status_while_open=while_open,
+    )
+
+
+def parse_procedures(
+    data: Mapping[str, Any],
+) -> tuple[MappingProxyType[str, ProcedureSpec], ProcedureSettings]:
+    """Procedure specs and settings from parsed TOML; raises ProcedureSpecError when malformed."""
+    _check_keys(data, _TOP_KEYS, "procedures.toml")
+    raw_settings = data.get("settings", {})
+    _check_keys(raw_settings, _SETTINGS_KEYS, "settings")
+    days = raw_settings.get("publicity_days", 7)
+    if not isinstance(days, int) or isinstance(days, bool) or days < 1:
+        raise ProcedureSpecError(f"settings.publicity_days: {days!r} must be a whole number of days >= 1")
+    settings = ProcedureSettings(
+        publicity_days=days,
+        attendance_quorum=_fraction(
+            raw_settings.get("attendance_quorum", "2/3"), "settings.attendance_quorum"
+        ),
+        vote_majority=_fraction(raw_settings.get("vote_majority", "1/2"), "settings.vote_majority"),
+    )
+    sets: dict[str, tuple[EvidenceField, ...]] = {}
+    for name, fields in (data.get("evidence_sets") or {}).items():
+        if not isinstance(fields, list):
+            raise ProcedureSpecError(f"evidence_sets.{name}: must be a list of fields")
+        sets[name] = tuple(_parse_field(f, f"evidence_sets.{name}[{n}]") for n, f in enumerate(fields))
+    raw_procedures = data.get("procedures") or {}
+    if not raw_procedures:
+        raise ProcedureSpecError("procedures.toml defines no procedures")
+    procedures = {key: _parse_procedure(key, body, sets) for key, body in raw_procedures.items()}
+    return MappingProxyType(procedures), settings
+
+
+@cache
+def _catalogue() -> tuple[MappingProxyType[str, ProcedureSpec], ProcedureSettings]:
+    path = resource("procedures.toml")
+    with path.open("rb") as fh:
+        data = tomllib.load(fh)
+    try:
+        return parse_procedures(data)
+    except ProcedureSpecError as exc:
+        raise ProcedureSpecError(f"{path}: {exc}") from exc
+
+
+def load_procedures() -> Mapping[str, ProcedureSpec]:
+    """Every procedure, in the order resources/procedures.toml defines them (cached)."""
+    return _catalogue()[0]
+
+
+def procedure_settings() -> ProcedureSettings:
+    return _catalogue()[1]
+
+
+def publicity_days() -> int:
+    """The minimum publicity period from the [settings] of procedures.toml."""
+    return _catalogue()[1].publicity_days
+
+
+# ---------------------------------------------------------------------------- messages
+
+
+def _fill(text: Text, **values: object) -> Text:
+    """Fill a tr() template; a Text value gives each language its own wording (labels)."""
+    zh = {k: v.zh if isinstance(v, Text) else v for k, v in values.items()}
+    en = {k: v.en if isinstance(v, Text) else v for k, v in values.items()}
+    return Text(text.zh.format(**zh), text.en.format(**en))
+
+
+def _join(texts: Sequence[Text]) -> Text:
+    return Text("、".join(t.zh for t in texts), ", ".join(t.en for t in texts))
+
+
+def _role_label(role: str) -> Text:
+    return Text(*ROLE_LABELS.get(role, (role, role)))
+
+
+def _status_label(status: str) -> Text:
+    return Text(*STATUS_LABELS.get(status, (status, status)))
+
+
+def _step_title(procedure: Text, step: Text) -> Text:
+    return _fill(tr("{procedure}·{step}", "{procedure}: {step}"), procedure=procedure, step=step)
+
+
+def _title(step: StepSpec) -> Text:
+    return _step_title(load_procedures()[step.procedure].label, step.label)
+
+
+# ---------------------------------------------------------------------------- state
+
+
+def appraisal_passed(evidence: Mapping[str, Any], settings: ProcedureSettings | None = None) -> bool:
+    """Whether an appraisal's vote carried: votes for above the majority share of those present."""
+    majority = (settings or procedure_settings()).vote_majority
+    present = _int(evidence, "representatives_present")
+    votes_for = _int(evidence, "votes_for")
+    if present is None or votes_for is None:
+        return False
+    return votes_for > present * majority
+
+
+def publicity_period(evidence: Mapping[str, Any]) -> int | None:
+    """Days a publicity lasted, counting both ends, or None when its dates are missing or reversed."""
+    start = parse_date(evidence.get("start_date"))
+    end = parse_date(evidence.get("end_date"))
+    if start is None or end is None or end < start:
+        return None
+    return (end - start).days + 1
+
+
+def _int(evidence: Mapping[str, Any], key: str) -> int | None:
+    value = evidence.get(key)
+    # bool is an int in Python, but True votes is nonsense, not 1 vote.
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _spec_of(event: ProcedureEvent) -> tuple[ProcedureSpec, StepSpec] | None:
+    spec = load_procedures().get(event.procedure)
+    step = spec.step(event.step) if spec else None
+    return (spec, step) if spec and step else None
+
+
+def _closes(spec: ProcedureSpec, step: StepSpec, event: ProcedureEvent) -> bool:
+    if step.kind == "appraisal" and not appraisal_passed(event.evidence):
+        return True
+    return step is spec.last
+
+
+def _status_after_event(status: str, event: ProcedureEvent) -> str:
+    found = _spec_of(event)
+    if found is None:
+        return status
+    spec, step = found
+    if step.index == 0 and spec.status_while_open:
+        status = spec.status_while_open
+    if step.kind == "appraisal" and not appraisal_passed(event.evidence):
+        return step.fail_status or status
+    if step is spec.last:
+        return spec.end_status
+    return status
+
+
+def open_procedure(household: Household) -> tuple[ProcedureSpec, list[ProcedureEvent]] | None:
+    """The procedure in progress and its events since it started, or None when none is open."""
+    current: tuple[ProcedureSpec, list[ProcedureEvent]] | None = None
+    for event in household.events:
+        found = _spec_of(event)
+        if found is None:
+            # An event of a procedure this province no longer defines cannot continue anything.
+            continue
+        spec, step = found
+        if current is None or current[0] is not spec or step.index == 0:
+            current = (spec, [])
+        current[1].append(event)
+        if _closes(spec, step, event):
+            current = None
+    return current
+
+
+def _next_of(spec: ProcedureSpec, events: list[ProcedureEvent]) -> StepSpec:
+    last = spec.step(events[-1].step)
+    assert last is not None and last is not spec.last  # an open procedure has a step to come
+    return spec.steps[last.index + 1]
+
+
+def next_steps(household: Household) -> list[tuple[ProcedureSpec, StepSpec]]:
+    """The legal next steps: the open procedure's next one, else the first of each that may start."""
+    current = open_procedure(household)
+    if current is not None:
+        spec, events = current
+        return [(spec, _next_of(spec, events))]
+    return [(spec, spec.first) for spec in load_procedures().values() if household.status in spec.start_from]
+
+
+def history(household: Household) -> list[HistoryEntry]:
+    """The household's events with their labels and the status each one left, for display."""
+    entries: list[HistoryEntry] = []
+    status = "applicant"
+    for event in household.events:
+        status = _status_after_event(status, event)
+        spec = load_procedures().get(event.procedure)
+        entries.append(HistoryEntry(event, spec, spec.step(event.step) if spec else None, status))
+    return entries
+
+
+# ---------------------------------------------------------------------------- checks
+
+
+def _sequence_problems(household: Household, spec: ProcedureSpec, step: StepSpec) -> list[Text]:
+    legal = next_steps(household)
+    if any(s is spec and st is step for s, st in legal):
+        return []
+    current = open_procedure(household)
+    if current is not None:
+        open_spec, events = current
+        return [
+            _fill(
+                tr(
+                    "“{open}”正在进行，下一步应是“{next}”，不能执行“{step}”",
+                    "'{open}' is in progress and its next step is '{next}', not '{step}'",
+                ),
+                open=open_spec.label,
+                next=_next_of(open_spec, events).label,
+                step=_title(step),
+            )
+        ]
+    if step is spec.first:
+        return [
+            _fill(
+                tr(
+                    "户状态“{status}”不能开始“{procedure}”（可开始的状态：{allowed}）",
+                    "status '{status}' does not allow starting '{procedure}' (it starts from: {allowed})",
+                ),
+                status=_status_label(household.status),
+                procedure=spec.label,
+                allowed=_join([_status_label(s) for s in spec.start_from]),
+            )
+        ]
+    if legal:
+        return [
+            _fill(
+                tr(
+                    "“{step}”不是下一步：“{procedure}”尚未开始，应从“{first}”开始；当前可以执行：{legal}",
+                    "'{step}' is not the next step: '{procedure}' has not started and begins with "
+                    "'{first}'; the next step may be: {legal}",
+                ),
+                step=_title(step),
+                procedure=spec.label,
+                first=spec.first.label,
+                legal=_join([_title(st) for _, st in legal]),
+            )
+        ]
+    return [
+        _fill(
+            tr(
+                "“{step}”不是下一步：户状态“{status}”下不能开始任何程序",
+                "'{step}' is not the next step: no procedure may start from status '{status}'",
+            ),
+            step=_title(step),
+            status=_status_label(household.status),
+        )
+    ]
+
+
+def _role_problems(role: str, step: StepSpec) -> list[Text]:
+    if role in step.roles:
+        return []
+    return [
+        _fill(
+            tr(
+                "角色“{role}”不能执行“{step}”，只有{allowed}可以",
+                "the role '{role}' may not perform '{step}'; only {allowed} may",
+            ),
+            role=_role_label(role),
+            step=_title(step),
+            allowed=_join([_role_label(r) for r in step.roles]),
+        )
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class _Floor:
+    """The earliest date the next step may carry, from the household's previous event."""
+
+    day: dt.date
+    strict: bool  # after a publicity the next step must fall after its end, not on it
+    title: Text
+
+    def refuses(self, day: dt.date) -> bool:
+        return day <= self.day if self.strict else day < self.day
+
+
+def _floor(events: Sequence[ProcedureEvent]) -> _Floor | None:
+    if not events:
+        return None
+    last = events[-1]
+    found = _spec_of(last)
+    title = (
+        _title(found[1]) if found else Text(f"{last.procedure}·{last.step}", f"{last.procedure}: {last.step}")
+    )
+    if found and found[1].kind == "publicity":
+        end = parse_date(last.evidence.get("end_date"))
+        if end is not None:
+            return _Floor(end, True, title)
+    day = parse_date(last.date)
+    return _Floor(day, False, title) if day else None
+
+
+def _floor_problem(what: Text, day: dt.date, floor: _Floor) -> Text:
+    if floor.strict:
+        return _fill(
+            tr(
+                "{what}（{day}）必须晚于上一步“{previous}”的公示结束日期（{floor}）",
+                "{what} ({day}) must be after the end of the previous step '{previous}' ({floor})",
+            ),
+            what=what,
+            day=day.isoformat(),
+            previous=floor.title,
+            floor=floor.day.isoformat(),
+        )
+    return _fill(
+        tr(
+            "{what}（{day}）早于上一步“{previous}”的日期（{floor}）",
+            "{what} ({day}) is before the date of the previous step '{previous}' ({floor})",
+        ),
+        what=what,
+        day=day.isoformat(),
+        previous=floor.title,
+        floor=floor.day.isoformat(),
+    )
+
+
+_STEP_DATE = tr("办理日期", "the step's date")
+
+
+def _date_problems(
+    household: Household, step: StepSpec, date: str, evidence: Mapping[str, Any], today: dt.date
+) -> list[Text]:
+    problems: list[Text] = []
+    floor = _floor(household.events)
+    day = parse_date(date)
+    if not date:
+        problems.append(tr("缺少办理日期", "the step's date is missing"))
+    elif day is None:
+        problems.append(
+            _fill(
+                tr(
+                    "办理日期“{date}”不是有效日期（格式 2019-03-01）",
+                    "the step's date '{date}' is not a date like 2019-03-01",
+                ),
+                date=date,
+            )
+        )
+    else:
+        if day > today:
+            problems.append(
+                _fill(
+                    tr(
+                        "办理日期 {day} 晚于今天（{today}）", "the step's date {day} is after today ({today})"
+                    ),
+                    day=day.isoformat(),
+                    today=today.isoformat(),
+                )
+            )
+        if floor is not None and floor.refuses(day):
+            problems.append(_floor_problem(_STEP_DATE, day, floor))
+    if step.kind == "publicity" and floor is not None:
+        start = parse_date(evidence.get("start_date"))
+        start_field = step.field("start_date")
+        if start is not None and start_field is not None and floor.refuses(start):
+            problems.append(
+                _floor_problem(_fill(tr("“{field}”", "'{field}'"), field=start_field.label), start, floor)
+            )
+    return problems
+
+
+def _is_empty(value: Any) -> bool:
+    if isinstance(value, str):
+        return not value.strip()
+    return value is None or (isinstance(value, list | tuple) and not value)
+
+
+def _field_problem(f: EvidenceField, value: Any, today: dt.date) -> Text | None:
+    if f.kind == "date":
+        day = parse_date(value)
+        if day is None:
+            return _fill(
+                tr(
+                    "“{field}”的值“{value}”不是有效日期（格式 2019-03-01）",
+                    "'{field}' is not a date like 2019-03-01: {value!r}",
+                ),
+                field=f.label,
+                value=value,
+            )
+        if day > today:
+            return _fill(
+                tr("“{field}”（{day}）晚于今天（{today}）", "'{field}' ({day}) is after today ({today})"),
+                field=f.label,
+                day=day.isoformat(),
+                today=today.isoformat(),
+            )
+        return None
+    if f.kind == "integer":
+        if not isinstance(value, int) or isinstance(value, bool):
+            return _fill(
+                tr(
+                    "“{field}”必须是整数（填的是“{value}”）",
+                    "'{field}' must be a whole number, not {value!r}",
+                ),
+                field=f.label,
+                value=value,
+            )
+        if f.min is not None and value < f.min:
+            return _fill(
+                tr(
+                    "“{field}”不能小于 {min}（填的是 {value}）",
+                    "'{field}' must be at least {min} (got {value})",
+                ),
+                field=f.label,
+                min=f.min,
+                value=value,
+            )
+        return None
+    if f.kind == "text":
+        if not isinstance(value, str):
+            return _fill(
+                tr("“{field}”必须是文字", "'{field}' must be text, not {value!r}"), field=f.label, value=value
+            )
+        return None
+    if f.kind == "yes_no":
+        if not isinstance(value, bool):
+            return _fill(
+                tr("“{field}”必须填“是”或“否”", "'{field}' must be yes or no, not {value!r}"),
+                field=f.label,
+                value=value,
+            )
+        if f.must_be_yes and not value:
+            return _fill(tr("“{field}”必须为“是”", "'{field}' must be yes"), field=f.label)
+        return None
+    # multi_code
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        return _fill(
+            tr("“{field}”必须是代码列表", "'{field}' must be a list of codes, not {value!r}"),
+            field=f.label,
+            value=value,
+        )
+    codes = code_lists()[f.codes] if f.codes else None
+    unknown = [v for v in value if codes is not None and v not in codes]
+    if unknown:
+        return _fill(
+            tr("“{field}”含有未知代码：{codes}", "'{field}' has unknown codes: {codes}"),
+            field=f.label,
+            codes=", ".join(unknown),
+        )
+    if f.min is not None and len(set(value)) < f.min:
+        return _fill(
+            tr("“{field}”至少要选 {min} 项", "'{field}' needs at least {min} code(s)"),
+            field=f.label,
+            min=f.min,
+        )
+    return None
+
+
+def _evidence_problems(step: StepSpec, evidence: Mapping[str, Any], today: dt.date) -> list[Text]:
+    problems: list[Text] = []
+    known = {f.key for f in step.evidence}
+    for key in evidence:
+        if key not in known:
+            problems.append(
+                _fill(
+                    tr(
+                        "“{step}”没有证明材料项“{key}”（可填：{known}）",
+                        "'{step}' has no evidence field '{key}' (fields: {known})",
+                    ),
+                    step=_title(step),
+                    key=key,
+                    known=", ".join(f.key for f in step.evidence) or "-",
+                )
+            )
+    for f in step.evidence:
+        value = evidence.get(f.key)
+        if _is_empty(value):
+            # An empty minimum-count list is a missing value, said as such, not as "too few".
+            if f.required:
+                problems.append(_fill(tr("缺少“{field}”", "'{field}' is missing"), field=f.label))
+            continue
+        problem = _field_problem(f, value, today)
+        if problem is not None:
+            problems.append(problem)
+    return problems
+
+
+def _appraisal_problems(
+    step: StepSpec, evidence: Mapping[str, Any], settings: ProcedureSettings
+) -> list[Text]:
+    problems: list[Text] = []
+    total = _int(evidence, "representatives_total")
+    present = _int(evidence, "representatives_present")
+    votes_for = _int(evidence, "votes_for")
+    votes_against = _int(evidence, "votes_against")
+    if total is not None and present is not None:
+        needed = math.ceil(total * settings.attendance_quorum)
+        if present > total:
+            problems.append(
+                _fill(
+                    tr(
+                        "到会代表 {present} 人多于代表总数 {total} 人",
+                        "{present} representatives present is more than the {total} in total",
+                    ),
+                    present=present,
+                    total=total,
+                )
+            )
+        elif present < needed:
+            problems.append(
+                _fill(
+                    tr(
+                        "到会代表 {present}/{total} 人，不足 {quorum}，至少需要 {needed} 人，评议无效",
+                        "only {present} of {total} representatives present, below {quorum}: at least {needed} "
+                        "must attend for the appraisal to count",
+                    ),
+                    present=present,
+                    total=total,
+                    quorum=str(settings.attendance_quorum),
+                    needed=needed,
+                )
+            )
+    if (
+        present is not None
+        and votes_for is not None
+        and votes_against is not None
+        and votes_for + votes_against > present
+    ):
+        problems.append(
+            _fill(
+                tr(
+                    "赞成 {votes_for} 票加反对 {votes_against} 票多于到会的 {present} 人",
+                    "{votes_for} votes for plus {votes_against} against is more than the {present} present",
+                ),
+                votes_for=votes_for,
+                votes_against=votes_against,
+                present=present,
+            )
+        )
+    return problems
+
+
+def _publicity_problems(step: StepSpec, date: str, evidence: Mapping[str, Any], days: int) -> list[Text]:
+    problems: list[Text] = []
+    start = parse_date(evidence.get("start_date"))
+    end = parse_date(evidence.get("end_date"))
+    if start is not None and end is not None:
+        if end < start:
+            problems.append(
+                _fill(
+                    tr(
+                        "“{step}”结束日期 {end} 早于开始日期 {start}",
+                        "'{step}' ends ({end}) before it starts ({start})",
+                    ),
+                    step=step.label,
+                    start=start.isoformat(),
+                    end=end.isoformat(),
+                )
+            )
+        else:
+            period = (end - start).days + 1
+            if period < days:
+                problems.append(
+                    _fill(
+                        tr(
+                            "“{step}”只有 {period} 天（{start} 至 {end}），至少需要 {days} 天",
+                            "'{step}' lasted {period} days ({start} to {end}); at least {days} days are required",
+                        ),
+                        step=step.label,
+                        period=period,
+                        start=start.isoformat(),
+                        end=end.isoformat(),
+                        days=days,
+                    )
+                )
+        day = parse_date(date)
+        if day is not None and day < end:
+            # Objections are only known once the period is over, so that is when it is recorded.
+            problems.append(
+                _fill(
+                    tr(
+                        "“{step}”要在公示期满后登记：办理日期 {day} 早于结束日期 {end}",
+                        "'{step}' is recorded once its period is over: the step's date {day} is before its end ({end})",
+                    ),
+                    step=step.label,
+                    day=day.isoformat(),
+                    end=end.isoformat(),
+                )
+            )
+    objections = _int(evidence, "objections")
+    resolved = _int(evidence, "objections_resolved")
+    resolved_field = step.field("objections_resolved")
+    if (
+        resolved is None
+        and objections is not None
+        and resolved_field is not None
+        and not resolved_field.required
+    ):
+        resolved = 0  # an optional count left empty means none were resolved, not "unknown"
+    if objections is not None and resolved is not None:
+        if resolved > objections:
+            problems.append(
+                _fill(
+                    tr(
+                        "已处理异议 {resolved} 件多于收到的 {objections} 件",
+                        "{resolved} objections resolved is more than the {objections} received",
+                    ),
+                    resolved=resolved,
+                    objections=objections,
+                )
+            )
+        elif resolved < objections:
+            problems.append(
+                _fill(
+                    tr(
+                        "“{step}”还有 {open} 件异议未处理（收到 {objections} 件，已处理 {resolved} 件）",
+                        "'{step}' has {open} unresolved objection(s) ({objections} received, {resolved} resolved)",
+                    ),
+                    step=step.label,
+                    open=objections - resolved,
+                    objections=objections,
+                    resolved=resolved,
+                )
+            )
+    return problems
+
+
+def check_step(
+    household: Household,
+    procedure: str,
+    step: str,
+    *,
+    role: str,
+    date: str,
+    evidence: Mapping[str, Any],
+    error_count: int,
+    today: dt.date,
+    exit_failures: Sequence[Text] = (),
+    publicity_days: int | None = None,
+) -> list[Text]:
+    """Every reason the step is refused for this household now; an empty list means it is allowed."""
+    procedures, settings = _catalogue()
+    spec = procedures.get(procedure)
+    if spec is None:
+        return [
+            _fill(
+                tr(
+                    "未知的程序“{procedure}”（已定义：{known}）",
+                    "unknown procedure '{procedure}' (defined: {known})",
+                ),
+                procedure=procedure,
+                known=", ".join(procedures),
+            )
+        ]
+    step_spec = spec.step(step)
+    if step_spec is None:
+        return [
+            _fill(
+                tr(
+                    "“{procedure}”没有步骤“{step}”（步骤：{known}）",
+                    "'{procedure}' has no step '{step}' (steps: {known})",
+                ),
+                procedure=spec.label,
+                step=step,
+                known=", ".join(s.key for s in spec.steps),
+            )
+        ]
+    days = settings.publicity_days if publicity_days is None else publicity_days
+    reasons = _sequence_problems(household, spec, step_spec)
+    reasons += _role_problems(role, step_spec)
+    if error_count > 0:
+        reasons.append(
+            _fill(
+                tr(
+                    "该户还有 {count} 个校验错误，改正后才能办理任何程序步骤",
+                    "the household still has {count} validation error(s); every procedure step needs an error-free household",
+                ),
+                count=error_count,
+            )
+        )
+    reasons += _date_problems(household, step_spec, date, evidence, today)
+    reasons += _evidence_problems(step_spec, evidence, today)
+    if step_spec.kind == "appraisal":
+        reasons += _appraisal_problems(step_spec, evidence, settings)
+    elif step_spec.kind == "publicity":
+        reasons += _publicity_problems(step_spec, date, evidence, days)
+    elif step_spec.kind == "verification":
+        reasons += [
+            _fill(tr("未达到退出标准：{failure}", "exit criteria not met: {failure}"), failure=failure)
+            for failure in exit_failures
+        ]
+    return reasons
+
+
+def _apply(household: Household, event: ProcedureEvent) -> None:
+    household.events.append(event)
+    household.status = _status_after_event(household.status, event)
+
+
+def perform_step(
+    household: Household,
+    procedure: str,
+    step: str,
+    *,
+    role: str,
+    user: str,
+    date: str,
+    evidence: Mapping[str, Any],
+    error_count: int,
+    today: dt.date,
+    exit_failures: Sequence[Text] = (),
+    publicity_days: int | None = None,
+) -> ProcedureEvent:
+    """Record the step on the household (event appended, status moved) or raise ProcedureRefused.
+
+    Nothing is saved here: the store writes the household and its new event in one transaction.
+    """
+    reasons = check_step(
+        household,
+        procedure,
+        step,
+        role=role,
+        date=date,
+        evidence=evidence,
+        error_count=error_count,
+        today=today,
+        exit_failures=exit_failures,
+        publicity_days=publicity_days,
+    )
+    if not user.strip():
+        # The audit trail must name a person behind every step.
+        reasons.append(tr("没有办理人", "no user is named for the step"))
+    if reasons:
+        raise ProcedureRefused(reasons, where=household.household_no or household.id)
+    event = ProcedureEvent(
+        procedure=procedure,
+        step=step,
+        date=date,
+        role=role,
+        user=user,
+        evidence=copy.deepcopy(dict(evidence)),
+        recorded_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    )
+    _apply(household, event)
+    log.info(
+        "household %s: %s.%s by %s (%s) -> %s", household.id, procedure, step, user, role, household.status
+    )
+    return event
+
+
+# ---------------------------------------------------------------------------- replay
+
+
+def _replay(
+    events: Sequence[ProcedureEvent], publicity_days: int | None, today: dt.date | None
+) -> tuple[str, list[Text]]:
+    scratch = Household(village_code="", status="applicant")
+    problems: list[Text] = []
+    for number, event in enumerate(events, 1):
+        # Validation errors and exit rules are judged when the step is taken; the record of
+        # what happened is what can be checked again later.
+        reasons = check_step(
+            scratch,
+            event.procedure,
+            event.step,
+            role=event.role,
+            date=event.date,
+            evidence=event.evidence,
+            error_count=0,
+            today=today or dt.date.max,
+            publicity_days=publicity_days,
+        )
+        if not event.user.strip():
+            reasons.append(tr("没有办理人", "no user is named for the step"))
+        found = _spec_of(event)
+        title = (
+            _title(found[1])
+            if found
+            else Text(f"{event.procedure}·{event.step}", f"{event.procedure}: {event.step}")
+        )
+        problems += [
+            _fill(
+                tr("第 {number} 步（{title}）：{reason}", "event {number} ({title}): {reason}"),
+                number=number,
+                title=title,
+                reason=r,
+            )
+            for r in reasons
+        ]
+        # Applied even when wrong, so one bad event is reported once instead of tainting the rest.
+        _apply(scratch, event)
+    return scratch.status, problems
+
+
+def replay(
+    events: Sequence[ProcedureEvent], publicity_days: int | None = None, *, today: dt.date | None = None
+) -> list[Text]:
+    """Every problem found replaying the events from a new applicant (import checks); [] when legal."""
+    return _replay(events, publicity_days, today)[1]
+
+
+def status_after(events: Sequence[ProcedureEvent], publicity_days: int | None = None) -> str | None:
+    """The status the events lead to from "applicant", or None when they are not a legal sequence."""
+    status, problems = _replay(events, publicity_days, None)
+    return None if problems else status
+
+
+# ---------------------------------------------------------------------------- input helpers
+
+_YES = frozenset({"是", "有", "y", "yes", "true", "1"})
+_NO = frozenset({"否", "无", "n", "no", "false", "0"})
+
+
+def _split_codes(text: str, list_key: str) -> list[str]:
+    codes = code_lists()[list_key]
+    items: list[str] = []
+    # Labels themselves contain 、 (商品房、门面房), so split on it only when a piece is no label.
+    for part in filter(None, re.split(r"[,，;；\n]+", text)):
+        part = part.strip()
+        if codes.find(part) is not None:
+            items.append(part)
+        else:
+            items.extend(p for p in re.split(r"[、\s]+", part) if p)
+    return [found.code if (found := codes.find(p)) else p for p in items]
+
+
+def parse_evidence(step: StepSpec, raw: Mapping[str, str]) -> dict[str, Any]:
+    """Evidence typed as text (CLI, spreadsheets) converted to field kinds.
+
+    Values that do not convert are left as typed, so check_step names them instead of guessing.
+    """
+    out: dict[str, Any] = {}
+    for key, text in raw.items():
+        f = step.field(key)
+        value: Any = text.strip() if isinstance(text, str) else text
+        if value == "":
+            continue
+        if f is not None and isinstance(value, str):
+            if f.kind == "integer" and re.fullmatch(r"[+-]?\d+", value):
+                value = int(value)
+            elif f.kind == "yes_no" and value.lower() in _YES | _NO:
+                value = value.lower() in _YES
+            elif f.kind == "multi_code" and f.codes:
+                value = _split_codes(value, f.codes)
+        out[key] = value
+    return out
