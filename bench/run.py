@@ -1,0 +1,241 @@
+"""Benchmarks on a generated county: prints a table and writes bench/results/<name>.json.
+
+    .venv/bin/python bench/run.py                      # 100,000 households (about 400,000 people)
+    .venv/bin/python bench/run.py --households 5000    # a quick run
+
+Where a baseline exists it is measured in the same run and the result is given as a ratio, because
+absolute times on these machines drift from run to run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import platform
+import random
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from povdesk.core.demo import generate  # noqa: E402
+from povdesk.core.exchange import read_jsonl, write_jsonl  # noqa: E402
+from povdesk.core.model import Household, Member  # noqa: E402
+from povdesk.core.procedures import replay  # noqa: E402
+from povdesk.core.rules import RuleContext, validate_all, validate_household  # noqa: E402
+from povdesk.store import Workspace  # noqa: E402
+
+COUNTY = "522634"
+TODAY = date.today()
+RESULTS: list[dict[str, Any]] = []
+
+
+def record(name: str, value: float, unit: str, *, baseline: float | None = None, ratio: float | None = None,
+           target: str = "", ok: bool | None = None, note: str = "") -> None:
+    row = {"name": name, "value": round(value, 4), "unit": unit, "baseline": baseline, "ratio": ratio,
+           "target": target, "ok": ok, "note": note}
+    RESULTS.append(row)
+    ratio_s = f"{ratio:.2f}" if ratio is not None else ""
+    base_s = f"{baseline:.4g}" if baseline is not None else ""
+    mark = {True: "yes", False: "NO", None: ""}[ok]
+    print(f"{name:<44} {value:>12.4g} {unit:<12} {base_s:>10} {ratio_s:>7}  {target:<18} {mark}", flush=True)
+
+
+def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    gc.collect()
+    t0 = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - t0, out
+
+
+def pct(samples: list[float], p: float) -> float:
+    s = sorted(samples)
+    return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
+
+
+def login(ws: Workspace) -> Any:
+    return ws.authenticate("county", "bench1234")
+
+
+def make_workspace(path: Path) -> Workspace:
+    ws = Workspace.create(path, region_code=COUNTY, name="基准县", level="county", admin_user="admin",
+                          admin_password="bench1234")
+    admin = ws.authenticate("admin", "bench1234")
+    ws.add_user(admin, "county", "bench1234", "county_coordinator")
+    return ws
+
+
+def bench_generate(n: int, seed: int) -> list[Household]:
+    secs, households = timed(lambda: generate(COUNTY, count=n, seed=seed, today=TODAY))
+    people = sum(len(h.members) for h in households)
+    record("demo generation", secs, "s", note=f"{n} households, {people} people, {n / secs:,.0f} households/s")
+    return households
+
+
+def bench_import(households: list[Household], work: Path) -> Path:
+    """import-json (parse, replay, validate, write) against raw executemany of the same rows."""
+    jsonl = work / "county.jsonl"
+    with jsonl.open("w", encoding="utf-8") as fh:
+        write_jsonl(households, fh)
+
+    db = work / "county.db"
+    ws = make_workspace(db)
+    actor = login(ws)
+
+    def import_json() -> int:
+        ctx = RuleContext(today=TODAY)
+        parsed = [hh for _, hh in read_jsonl(jsonl)]
+        for hh in parsed:
+            replay(hh.events)
+            validate_household(hh, ctx)
+        ws.import_households(parsed, actor, source="bench")
+        return len(parsed)
+
+    secs, n = timed(import_json)
+    ws.close()
+
+    # Baseline: the same rows, read back from the imported file, inserted by raw executemany into a
+    # fresh workspace with the same schema and indexes, in one transaction.
+    raw_db = work / "raw.db"
+    make_workspace(raw_db).close()
+    src = sqlite3.connect(db)
+    tables = [r[0] for r in src.execute(
+        "SELECT name FROM sqlite_master WHERE type='table' AND name IN "
+        "('households','members','search_terms','years','events','outbox')")]
+    rows = {t: src.execute(f"SELECT * FROM {t}").fetchall() for t in tables}
+    src.close()
+    dst = sqlite3.connect(raw_db, isolation_level=None)
+    dst.execute("PRAGMA journal_mode=WAL")
+    dst.execute("PRAGMA synchronous=NORMAL")
+
+    def raw() -> None:
+        dst.execute("BEGIN")
+        for t, data in rows.items():
+            if data:
+                dst.executemany(f"INSERT INTO {t} VALUES ({','.join('?' * len(data[0]))})", data)
+        dst.execute("COMMIT")
+
+    raw_secs, _ = timed(raw)
+    dst.close()
+    people = sum(len(h.members) for h in households)
+    record("import-json county", secs, "s", baseline=raw_secs, ratio=raw_secs / secs, target="ratio >= 0.5",
+           ok=raw_secs / secs >= 0.5,
+           note=f"{n} households, {people} people; {n / secs:,.0f} vs raw {n / raw_secs:,.0f} households/s; "
+                f"tables {', '.join(tables)}")
+    return db
+
+
+def bench_validate(db: Path) -> None:
+    ws = Workspace.open(db, readonly=True)
+    read_secs, n = timed(lambda: sum(1 for _ in ws.iter_households()))
+    ctx = RuleContext(today=TODAY)
+    val_secs, findings = timed(lambda: sum(1 for _ in validate_all(ws.iter_households(), ctx)))
+    ws.close()
+    ratio = val_secs / read_secs
+    record("validate county / read its rows", val_secs, "s", baseline=read_secs, ratio=ratio,
+           target="ratio <= 3", ok=ratio <= 3, note=f"{n} households, {findings} findings")
+
+
+def _queries(ws: Workspace, rng: random.Random, k: int) -> dict[str, list[str]]:
+    from pypinyin import Style, lazy_pinyin
+
+    people: list[tuple[Household, Member]] = []
+    for hh in ws.iter_households():
+        if rng.random() < 0.02:
+            people.extend((hh, m) for m in hh.members)
+    sample = rng.sample(people, min(k, len(people)))
+    return {
+        "name, 1 character (surname)": [m.name[0] for _, m in sample],
+        "name, 2 characters": [m.name[:2] for _, m in sample],
+        "name, given name only": [m.name[1:] for _, m in sample],
+        "name, full": [m.name for _, m in sample],
+        "ID number, first 10 digits": [m.id_number[:10] for _, m in sample],
+        "ID number, full": [m.id_number for _, m in sample],
+        "ID number, last 4": [m.id_number[-4:] for _, m in sample],
+        "household number": [hh.household_no for hh, _ in sample],
+        "pinyin initials": ["".join(lazy_pinyin(m.name, style=Style.FIRST_LETTER)) for _, m in sample],
+    }
+
+
+def bench_search(db: Path, k: int) -> None:
+    ws = Workspace.open(db, readonly=True)
+    rng = random.Random(5)
+    for kind, queries in _queries(ws, rng, k).items():
+        ws.search(queries[0])  # warm the page cache for this kind
+        samples = []
+        for q in queries:
+            t0 = time.perf_counter()
+            ws.search(q, limit=50)
+            samples.append((time.perf_counter() - t0) * 1000)
+        p95 = pct(samples, 95)
+        record(f"search p95: {kind}", p95, "ms", target="p95 < 30 ms", ok=p95 < 30,
+               note=f"p50 {statistics.median(samples):.2f} ms over {len(samples)} queries")
+    ws.close()
+
+
+def bench_save(db: Path, k: int) -> None:
+    ws = Workspace.open(db)
+    actor = login(ws)
+    template = next(h for h in ws.iter_households() if len(h.members) >= 5)
+    samples = []
+    for i in range(k):
+        hh = ws.load_household(template.id)
+        hh.fields["address"] = f"基准地址 {i}"
+        hh.members[i % 5].fields["political"] = "13" if i % 2 else "01"
+        t0 = time.perf_counter()
+        ws.save_household(hh, actor)
+        samples.append((time.perf_counter() - t0) * 1000)
+    ws.close()
+    p95 = pct(samples, 95)
+    record("save a household of 5+ members, p95", p95, "ms", target="p95 < 10 ms", ok=p95 < 10,
+           note=f"p50 {statistics.median(samples):.2f} ms over {k} saves")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--households", type=int, default=100_000)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--samples", type=int, default=200, help="queries per search kind, saves")
+    ap.add_argument("--name", default=None, help="results file name (default: county-<N>)")
+    ap.add_argument("--workdir", default=None, help="keep the generated files here")
+    args = ap.parse_args()
+
+    print(f"{'benchmark':<44} {'value':>12} {'unit':<12} {'baseline':>10} {'ratio':>7}  {'target':<18} ok")
+    work_ctx = tempfile.TemporaryDirectory() if args.workdir is None else None
+    work = Path(args.workdir or work_ctx.name)  # type: ignore[union-attr]
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        households = bench_generate(args.households, args.seed)
+        db = bench_import(households, work)
+        del households
+        bench_validate(db)
+        bench_search(db, args.samples)
+        bench_save(db, args.samples)
+    finally:
+        if work_ctx is not None:
+            work_ctx.cleanup()
+    out = ROOT / "bench" / "results" / f"{args.name or f'county-{args.households}'}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({
+        "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "machine": {"python": platform.python_version(), "system": platform.platform(), "cpus": os.cpu_count(),
+                    "sqlite": sqlite3.sqlite_version},
+        "households": args.households,
+        "results": RESULTS,
+    }, ensure_ascii=False, indent=2), encoding="utf-8")
+    print(f"\nwritten {out.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,76 @@
+"""JSON and clock helpers shared by the store: one compact JSON form, one canonical form, one clock."""
+
+from __future__ import annotations
+
+import json
+import json.scanner
+from datetime import UTC, datetime
+from typing import Any
+
+from povdesk.errors import BadInput
+from povdesk.i18n import tr
+
+# json's own C string encoder (ensure_ascii=False flavour): a str becomes a JSON literal.
+encode_str = json.encoder.encode_basestring
+
+_compact = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+_canonical = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False, sort_keys=True)
+
+
+def _refuse(value: Any) -> Any:
+    raise TypeError(f"{type(value).__name__} is not a JSON value")
+
+
+# The C encoder made once: JSONEncoder.encode builds a new one per call, which costs more than
+# encoding a small dict (an import encodes a few million of them). No circular-reference markers:
+# values come from JSON-shaped dicts; a cycle still fails, with RecursionError.
+_c_make_encoder = getattr(json.encoder, "c_make_encoder", None)
+_fast = (_c_make_encoder(None, _refuse, encode_str, None, ":", ",", False, False, False)
+         if _c_make_encoder is not None else None)
+
+
+def dumps(value: Any, *, what: str = "") -> str:
+    """Compact JSON as stored in the file (Chinese kept as UTF-8, which is a third of \\u escapes)."""
+    try:
+        if _fast is not None and not isinstance(value, str):
+            return "".join(_fast(value, 0))
+        return _compact.encode(value)
+    except (TypeError, ValueError, RecursionError) as e:
+        raise BadInput(
+            tr("{what}含有无法保存的值：{err}", "{what} holds a value that cannot be stored: {err}",
+               what=what or "record", err=e)
+        ) from e
+
+
+def canonical(value: Any) -> str:
+    """Sorted-key JSON: equal values give equal text (used for diffs and the audit hash chain)."""
+    return _canonical.encode(value)
+
+
+# Likewise the C scanner, called directly: json.loads adds two Python frames and a regex per call,
+# which is most of the cost for the small documents a household is made of.
+_c_make_scanner = getattr(json.scanner, "c_make_scanner", None)
+_scan = _c_make_scanner(json.JSONDecoder()) if _c_make_scanner is not None else None
+
+
+def loads(text: str | None) -> Any:
+    if text is None:
+        return None
+    if _scan is not None:
+        try:
+            value, end = _scan(text, 0)
+            if end == len(text):
+                return value
+        except (StopIteration, ValueError):
+            pass  # let json.loads report it the usual way
+    return json.loads(text)
+
+
+def now_utc() -> str:
+    """UTC timestamp, ISO 8601 with milliseconds and a Z (sorts as text)."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def prefix_range(prefix: str) -> tuple[str, str]:
+    """Bounds so that `lo <= col < hi` is a prefix match that can use an index (LIKE cannot here)."""
+    return prefix, prefix + "\U0010ffff"

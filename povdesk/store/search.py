@@ -1,0 +1,260 @@
+"""Search while typing: names (prefix and any substring), pinyin initials, ID numbers, household numbers.
+
+FTS5 is not used: its trigram tokenizer finds nothing for 1-2 character patterns and unicode61
+matches only prefixes of whole CJK runs, while most given names are two characters. Instead
+every member has a few rows in `search_terms`, each searched as an index prefix range:
+
+- kind NAME: the full name (prefix match: surname first);
+- kind SUFFIX: every proper suffix of the name, so any substring is a prefix of some suffix
+  ("小明" finds 王小明, "明" finds it too); a 3-character name costs 2 rows;
+- kind INITIALS: pinyin initials with every reading of polyphonic characters (曾 → z/c,
+  单 → d/s/c), so 曾小明 is found by "zxm" and "cxm";
+- kind PINYIN: full pinyin of every surname reading with the given name's usual reading.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from itertools import islice, product
+
+import pypinyin
+from pypinyin import Style
+
+from povdesk.store.codec import prefix_range
+
+NAME, SUFFIX, INITIALS, PINYIN = 1, 2, 3, 4
+# Bump when the terms generated for a name change; a workspace with an older version has its
+# search index rebuilt when opened for writing. pypinyin's version is part of it because its
+# readings decide the INITIALS/PINYIN terms.
+SEARCH_VERSION = f"1;pypinyin {pypinyin.__version__}"
+
+_MAX_SUFFIXES = 20
+_MAX_INITIALS = 8
+_MAX_PINYIN = 4
+
+_CJK = re.compile(
+    "[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]"
+)
+_ID_QUERY = re.compile(r"\d{1,17}[0-9X]?")
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    household_id: str
+    household_no: str
+    village_code: str
+    member_id: str | None
+    name: str
+    id_number: str
+    relation: str | None
+    matched_on: str  # "name" | "id_number" | "household_no" | "initials"
+
+
+@lru_cache(maxsize=50_000)
+def readings(ch: str) -> tuple[str, ...]:
+    """Toneless pinyin readings of one character, the usual one first ('' parts skipped)."""
+    if ch.isascii():
+        return (ch.lower(),) if ch.isalnum() else ()
+    if not _CJK.match(ch):
+        return ()
+    found = pypinyin.pinyin(ch, style=Style.NORMAL, heteronym=True, errors="ignore")
+    if not found:
+        return ()
+    return tuple(dict.fromkeys(r for r in found[0] if r.isascii() and r.isalpha()))
+
+
+def sort_key(name: str) -> str:
+    """Pinyin of the usual readings, so lists sort the way people expect (张 near zh, not by code point)."""
+    parts = [r[0] if (r := readings(ch)) else ch for ch in name]
+    return " ".join(parts)
+
+
+@lru_cache(maxsize=100_000)
+def name_terms(name: str) -> tuple[tuple[int, str], ...]:
+    """The (kind, term) rows that make a member findable; deterministic for a given name.
+
+    Cached: in a county many people share a name, and an import computes this 400,000 times.
+    """
+    name = name.strip()
+    if not name:
+        return ()
+    terms: dict[tuple[int, str], None] = {(NAME, name): None}
+    for i in range(1, min(len(name), _MAX_SUFFIXES + 1)):
+        suffix = name[i:].lstrip(" ·•.")
+        if suffix:
+            terms[(SUFFIX, suffix)] = None
+    per_char = [r for ch in name if (r := readings(ch))]
+    if per_char:
+        # Every reading of every character for initials (cheap: initials collapse most
+        # alternatives), capped so a name of many polyphonic characters cannot explode.
+        initials_per_char = [tuple(dict.fromkeys(r[0] for r in rs)) for rs in per_char]
+        for combo in islice(product(*initials_per_char), _MAX_INITIALS):
+            terms[(INITIALS, "".join(combo))] = None
+        # Full pinyin: each surname reading with the usual reading of the rest.
+        rest = "".join(rs[0] for rs in per_char[1:])
+        for first in per_char[0][:_MAX_PINYIN]:
+            terms[(PINYIN, first + rest)] = None
+    return tuple(terms)
+
+
+def classify(query: str) -> list[tuple[str, str]]:
+    """The searches a query stands for, best first: (how, normalized text)."""
+    q = query.strip()
+    if not q:
+        return []
+    upper = q.upper()
+    if _ID_QUERY.fullmatch(upper):
+        plan = []
+        if not upper.endswith("X") or len(upper) == 18:
+            plan.append(("id_prefix", upper))
+        if 4 <= len(upper) <= 6:
+            plan.append(("id_suffix", upper))
+        if upper.isdigit():
+            plan.append(("household_no", upper))
+        return plan
+    if _CJK.search(q):
+        if re.search(r"[A-Za-z]", q):
+            # Half-typed with a pinyin IME ("张s"): the Chinese part as initials, then the letters.
+            letters = "".join(r[0][0] if (r := readings(ch)) else "" for ch in q if not ch.isspace())
+            return [("initials", letters)]
+        return [("name", q), ("name_substring", q)]
+    if re.fullmatch(r"[A-Za-z]+", q):
+        return [("initials", q.lower()), ("pinyin", q.lower()), ("household_no", upper)]
+    return [("household_no", q), ("household_no", upper)] if q != upper else [("household_no", q)]
+
+
+def _village_filter(village_prefix: str | None, column: str) -> tuple[str, tuple[str, ...]]:
+    if not village_prefix:
+        return "", ()
+    lo, hi = prefix_range(village_prefix)
+    return f" AND {column} >= ? AND {column} < ?", (lo, hi)
+
+
+def _term_rids(conn: sqlite3.Connection, kind: int, text: str, village_prefix: str | None,
+               limit: int) -> list[int]:
+    lo, hi = prefix_range(text)
+    vsql, vargs = _village_filter(village_prefix, "village")
+    rows = conn.execute(
+        f"SELECT rid FROM search_terms WHERE kind = ? AND term >= ? AND term < ?{vsql} "
+        "ORDER BY term, rid LIMIT ?",
+        (kind, lo, hi, *vargs, limit),
+    )
+    return [r[0] for r in rows]
+
+
+def _id_rids(conn: sqlite3.Connection, column: str, text: str, village_prefix: str | None,
+             limit: int) -> list[int]:
+    lo, hi = prefix_range(text)
+    vsql, vargs = _village_filter(village_prefix, "village_code")
+    rows = conn.execute(
+        f"SELECT rid FROM members INDEXED BY idx_members_{column}_village_code "
+        f"WHERE {column} >= ? AND {column} < ?{vsql} ORDER BY {column} LIMIT ?",
+        (lo, hi, *vargs, limit),
+    )
+    return [r[0] for r in rows]
+
+
+def _member_hits(conn: sqlite3.Connection, rids: Iterable[int], matched_on: str) -> list[SearchHit]:
+    rid_list = list(rids)
+    if not rid_list:
+        return []
+    rows = conn.execute(
+        "SELECT m.rid, m.id, m.name, m.id_number, m.relation, h.id, h.household_no, h.village_code "
+        "FROM members m JOIN households h ON h.id = m.household_id "
+        f"WHERE m.rid IN ({','.join('?' * len(rid_list))})",
+        rid_list,
+    ).fetchall()
+    by_rid = {r[0]: r for r in rows}
+    hits = []
+    for rid in rid_list:
+        r = by_rid.get(rid)
+        if r is not None:  # a stale row can only point at a deleted member, never a wrong one
+            hits.append(SearchHit(r[5], r[6], r[7], r[1], r[2], r[3], r[4], matched_on))
+    return hits
+
+
+def _household_hits(conn: sqlite3.Connection, text: str, village_prefix: str | None,
+                    limit: int) -> list[SearchHit]:
+    lo, hi = prefix_range(text)
+    vsql, vargs = _village_filter(village_prefix, "village_code")
+    households = conn.execute(
+        "SELECT id, household_no, village_code FROM households INDEXED BY idx_households_household_no "
+        f"WHERE household_no >= ? AND household_no < ?{vsql} ORDER BY household_no LIMIT ?",
+        (lo, hi, *vargs, limit),
+    ).fetchall()
+    if not households:
+        return []
+    ids = [h[0] for h in households]
+    heads: dict[str, tuple[str, str, str, str | None]] = {}
+    # The head stands for the household; failing that, the first member.
+    for hid, mid, name, id_number, relation in conn.execute(
+        "SELECT household_id, id, name, id_number, relation FROM members "
+        f"WHERE household_id IN ({','.join('?' * len(ids))}) "
+        "ORDER BY household_id, relation IS NOT '01', position",
+        ids,
+    ):
+        heads.setdefault(hid, (mid, name, id_number, relation))
+    hits = []
+    for hid, no, village in households:
+        mid, name, id_number, relation = heads.get(hid, (None, "", "", None))
+        hits.append(SearchHit(hid, no, village, mid, name, id_number, relation, "household_no"))
+    return hits
+
+
+def search(conn: sqlite3.Connection, query: str, limit: int, village_prefix: str | None) -> list[SearchHit]:
+    hits: list[SearchHit] = []
+    seen: set[tuple[str, str | None]] = set()
+    for how, text in classify(query):
+        if len(hits) >= limit or not text:
+            break
+        want = limit - len(hits)
+        # Over-fetch a little: a member can match through several terms (王小小 has 小小 and 小).
+        if how == "name":
+            found = _member_hits(conn, _term_rids(conn, NAME, text, village_prefix, want), "name")
+        elif how == "name_substring":
+            found = _member_hits(conn, _term_rids(conn, SUFFIX, text, village_prefix, want * 2), "name")
+        elif how == "initials":
+            found = _member_hits(conn, _term_rids(conn, INITIALS, text, village_prefix, want * 2), "initials")
+        elif how == "pinyin":
+            found = _member_hits(conn, _term_rids(conn, PINYIN, text, village_prefix, want * 2), "initials")
+        elif how == "id_prefix":
+            found = _member_hits(conn, _id_rids(conn, "id_number", text, village_prefix, want), "id_number")
+        elif how == "id_suffix":
+            found = _member_hits(conn, _id_rids(conn, "id_reversed", text[::-1], village_prefix, want),
+                                 "id_number")
+        else:
+            found = _household_hits(conn, text, village_prefix, want)
+        for hit in found:
+            key = (hit.household_id, hit.member_id)
+            if key not in seen:
+                seen.add(key)
+                hits.append(hit)
+    return hits[:limit]
+
+
+def terms_rows(rid: int, name: str, village: str) -> list[tuple[int, str, int, str]]:
+    return [(kind, term, rid, village) for kind, term in name_terms(name)]
+
+
+def delete_terms(conn: sqlite3.Connection, members: Iterable[tuple[int, str]]) -> None:
+    """Delete by exact key, recomputed from the stored name: no index on rid is needed."""
+    conn.executemany(
+        "DELETE FROM search_terms WHERE kind = ? AND term = ? AND rid = ?",
+        [(kind, term, rid) for rid, name in members for kind, term in name_terms(name)],
+    )
+
+
+def rebuild(conn: sqlite3.Connection) -> int:
+    """Recreate every search row (after SEARCH_VERSION changed); inside the caller's transaction."""
+    conn.execute("DELETE FROM search_terms")
+    count = 0
+    cur = conn.execute("SELECT rid, name, village_code FROM members ORDER BY rid")
+    while rows := cur.fetchmany(5000):
+        batch = [t for rid, name, village in rows for t in terms_rows(rid, name, village)]
+        conn.executemany("INSERT OR IGNORE INTO search_terms (kind, term, rid, village) VALUES (?,?,?,?)", batch)
+        count += len(rows)
+    return count

@@ -1,0 +1,550 @@
+"""The workspace: one SQLite file per installation; opening, creating, transactions and the public API."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import sqlite3
+import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import sqlite_utils
+
+from povdesk.core.model import Household, ProcedureEvent
+from povdesk.core.permissions import require
+from povdesk.errors import BadInput, WorkspaceError
+from povdesk.i18n import Text, tr
+from povdesk.store import audit as audit_log
+from povdesk.store import households as repo
+from povdesk.store import migrations as mig
+from povdesk.store import outbox as outbox_log
+from povdesk.store import search as search_index
+from povdesk.store import users as accounts
+from povdesk.store.audit import AuditEntry, AuditWriter
+from povdesk.store.codec import dumps, loads, now_utc
+from povdesk.store.errors import NOT_A_WORKSPACE, OPENED_READ_ONLY, READ_ONLY, translate
+from povdesk.store.households import HouseholdRow, ImportResult, Stamp
+from povdesk.store.migrations import Migration
+from povdesk.store.outbox import OutboxEntry
+from povdesk.store.search import SearchHit
+from povdesk.store.users import User
+
+log = logging.getLogger(__name__)
+
+LEVELS = ("village", "township", "county")
+DEFAULT_TIMEOUT = 5.0
+# No 0/O or 1/I: the prefix is read aloud and copied by hand from printed cards.
+_PREFIX_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+_CACHE_KIB = 32 * 1024
+_IMPORT_CACHE_KIB = 256 * 1024
+
+
+def _connect(path: Path, *, readonly: bool, timeout: float) -> sqlite3.Connection:
+    # isolation_level=None: this module issues BEGIN IMMEDIATE / COMMIT itself, so Python never
+    # opens a transaction behind our back. check_same_thread stays on: one connection per thread.
+    if readonly:
+        return sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True, timeout=timeout,
+                               isolation_level=None)
+    return sqlite3.connect(str(path), timeout=timeout, isolation_level=None)
+
+
+class Workspace:
+    """One open workspace file. Not thread-safe: open one Workspace per thread."""
+
+    def __init__(self, path: Path, conn: sqlite3.Connection, *, readonly_reason: Text | None,
+                 timeout: float) -> None:
+        self.path = path
+        self._conn = conn
+        self._db = sqlite_utils.Database(conn, execute_plugins=False)
+        self._readonly_reason = readonly_reason
+        self._timeout = timeout
+        self._meta: dict[str, str] = {}
+        self._versions: tuple[str, str] | None = None
+
+    # -----------------------------------------------------------------------------------------
+    # Opening and creating
+
+    @classmethod
+    def create(cls, path: str | os.PathLike[str], *, region_code: str, name: str, level: str, admin_user: str,
+               admin_password: str, admin_display_name: str = "", timeout: float = DEFAULT_TIMEOUT) -> Workspace:
+        """A new workspace file with its meta data and the first administrator."""
+        path = Path(path)
+        where = str(path)
+        if path.exists():
+            raise WorkspaceError(tr("文件已存在，未覆盖。请另选文件名", "the file already exists and was not "
+                                       "overwritten; choose another name"), where=where)
+        if level not in LEVELS:
+            raise BadInput(tr("未知的工作区级别“{l}”（可选：village、township、county）",
+                                 "unknown workspace level '{l}' (village, township or county)", l=level))
+        if not path.parent.is_dir():
+            raise WorkspaceError(tr("文件夹不存在", "the folder does not exist"), where=str(path.parent))
+        conn: sqlite3.Connection | None = None
+        try:
+            conn = _connect(path, readonly=False, timeout=timeout)
+            ws = cls(path, conn, readonly_reason=None, timeout=timeout)
+            doing = tr("创建工作区", "creating the workspace")
+            with ws._guard(doing):
+                conn.execute(f"PRAGMA application_id = {mig.APPLICATION_ID}")
+                ws._pragmas()
+            now = now_utc()
+            with ws._write(doing, admin_user.strip()) as (c, audit):
+                mig.apply(ws._db)
+                meta = {
+                    "workspace_id": str(uuid.uuid4()), "region_code": region_code, "level": level, "name": name,
+                    "created_at": now, "device_prefix": "".join(secrets.choice(_PREFIX_ALPHABET) for _ in range(4)),
+                    "device_id": str(uuid.uuid4()), "search_version": search_index.SEARCH_VERSION,
+                }
+                c.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", list(meta.items()))
+                audit.add("workspace.create", "workspace", meta["workspace_id"], None, None,
+                          {k: meta[k] for k in ("region_code", "level", "name", "device_prefix", "device_id")})
+                accounts.insert(c, audit, admin_user, admin_password, "admin", admin_display_name, now)
+            ws._load_meta()
+            return ws
+        except BaseException:
+            if conn is not None:
+                conn.close()
+            for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+                p.unlink(missing_ok=True)
+            raise
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str], *, readonly: bool = False, timeout: float = DEFAULT_TIMEOUT,
+             migrations: Sequence[Migration] | None = None) -> Workspace:
+        """Open an existing workspace, upgrading its schema (after a backup) when needed.
+
+        `migrations` replaces the built-in list; it exists for tests of the upgrade path.
+        """
+        path = Path(path)
+        where = str(path)
+        if not path.exists():
+            raise WorkspaceError(tr("工作区文件不存在", "the workspace file does not exist"), where=where)
+        if not path.is_file():
+            raise WorkspaceError(tr("这是一个文件夹，不是工作区文件", "this is a folder, not a workspace file"),
+                                 where=where)
+        reason: Text | None = OPENED_READ_ONLY if readonly else None
+        if reason is None and not os.access(path, os.W_OK):
+            reason = READ_ONLY
+        if reason is None and not os.access(path.parent, os.W_OK):
+            # WAL needs to create files beside the workspace.
+            reason = tr("工作区所在的文件夹是只读的，不能保存修改",
+                           "the folder holding the workspace is read-only; nothing can be saved")
+        migrations = tuple(migrations) if migrations is not None else mig.MIGRATIONS
+        try:
+            conn = _connect(path, readonly=reason is not None, timeout=timeout)
+        except sqlite3.Error as e:
+            raise translate(e, doing=tr("打开工作区", "opening the workspace"), where=where,
+                            timeout=timeout) from e
+        ws = cls(path, conn, readonly_reason=reason, timeout=timeout)
+        try:
+            ws._open_checks(migrations)
+            return ws
+        except BaseException:
+            conn.close()
+            raise
+
+    def _open_checks(self, migrations: Sequence[Migration]) -> None:
+        doing = tr("打开工作区", "opening the workspace")
+        where = str(self.path)
+        with self._guard(doing):
+            app_id = self._conn.execute("PRAGMA application_id").fetchone()[0]
+            if app_id != mig.APPLICATION_ID:
+                raise WorkspaceError(NOT_A_WORKSPACE, where=where)
+            applied = mig.applied_numbers(self._conn)
+            known = mig.latest(migrations)
+            found = max([self._conn.execute("PRAGMA user_version").fetchone()[0], *applied])
+            if found > known:
+                raise WorkspaceError(tr(
+                    "此工作区由更新版本的 povdesk 创建（数据结构 {n}），本版本最多支持 {m}。请升级 povdesk",
+                    "created by a newer povdesk (schema {n}); this version knows up to {m}; upgrade povdesk",
+                    n=found, m=known), where=where)
+            if self._readonly_reason is None:
+                self._pragmas()
+            else:
+                self._conn.execute(f"PRAGMA cache_size = -{_CACHE_KIB}")
+            todo = mig.pending(self._conn, migrations)
+        if todo:
+            if self._readonly_reason is not None:
+                raise WorkspaceError(tr(
+                    "此工作区需要升级数据结构（{n} → {m}），但它是只读的：{why}",
+                    "this workspace needs a schema upgrade ({n} → {m}) but it is read-only: {why}",
+                    n=found, m=known, why=self._readonly_reason), where=where)
+            self._migrate(migrations, found)
+        self._load_meta()
+        if (self._readonly_reason is None
+                and self._meta.get("search_version") != search_index.SEARCH_VERSION):
+            with self._write(tr("重建搜索索引", "rebuilding the search index")) as (c, _):
+                n = search_index.rebuild(c)
+                c.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('search_version', ?)",
+                          (search_index.SEARCH_VERSION,))
+            log.info("rebuilt the search index for %d members (%s)", n, search_index.SEARCH_VERSION)
+            self._load_meta()
+
+    def _migrate(self, migrations: Sequence[Migration], found: int) -> None:
+        doing = tr("升级工作区数据结构", "upgrading the workspace schema")
+        if found > 0:
+            # Taken before the write lock: the backup API cannot read a file its own connection
+            # holds a write transaction on. A second program upgrading at the same moment only
+            # costs an extra backup.
+            with self._guard(tr("升级前备份工作区", "backing up the workspace before the upgrade")):
+                try:
+                    dest = mig.backup_to(self._conn, mig.backup_path(self.path, found))
+                except OSError as e:
+                    raise WorkspaceError(tr("升级前无法写入备份，未做任何修改：{e}",
+                                               "cannot write the backup before the upgrade; nothing was "
+                                               "changed: {e}", e=e), where=str(self.path)) from e
+            log.info("backed up %s to %s before migrating", self.path, dest)
+        with self._write(doing, "povdesk") as (c, audit):
+            # Re-checked under the write lock: another program may have upgraded meanwhile.
+            if not mig.pending(c, migrations):
+                return
+            mig.apply(self._db, migrations)
+            audit.add("workspace.migrate", "workspace", self._meta_value(c, "workspace_id"), "schema_version",
+                      found, mig.latest(migrations))
+        if found > 0:
+            mig.prune_automatic_backups(self.path)
+
+    @staticmethod
+    def _meta_value(conn: sqlite3.Connection, key: str) -> str:
+        row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else ""
+
+    def _pragmas(self) -> None:
+        c = self._conn
+        mode = c.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            log.warning("journal_mode is %s, not wal, for %s", mode, self.path)
+        c.execute("PRAGMA synchronous = NORMAL")
+        # After a big import the -wal file would otherwise stay as large as the import.
+        c.execute("PRAGMA journal_size_limit = 67108864")
+        c.execute("PRAGMA foreign_keys = ON")
+        c.execute("PRAGMA temp_store = MEMORY")
+        c.execute(f"PRAGMA cache_size = -{_CACHE_KIB}")
+
+    def _load_meta(self) -> None:
+        with self._guard(tr("读取工作区信息", "reading the workspace information")):
+            self._meta = dict(self._conn.execute("SELECT key, value FROM meta").fetchall())
+        missing = {"workspace_id", "region_code", "level", "device_prefix", "device_id"} - self._meta.keys()
+        if missing:
+            raise WorkspaceError(tr("工作区信息不完整（缺少 {k}）", "the workspace information is incomplete "
+                                       "(missing {k})", k=", ".join(sorted(missing))), where=str(self.path))
+
+    def close(self) -> None:
+        try:
+            if self._readonly_reason is None and not self._conn.in_transaction:
+                self._conn.execute("PRAGMA optimize")
+        except sqlite3.Error:
+            pass  # closing must not fail because the planner could not update statistics
+        self._conn.close()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -----------------------------------------------------------------------------------------
+    # Transactions and error translation
+
+    @contextmanager
+    def _guard(self, doing: Text) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.Error as e:
+            raise translate(e, doing=doing, where=str(self.path), timeout=self._timeout) from e
+
+    @contextmanager
+    def _read(self, doing: Text) -> Iterator[sqlite3.Connection]:
+        """A read transaction: several queries see one snapshot (another program may be writing)."""
+        conn = self._conn
+        own = not conn.in_transaction
+        with self._guard(doing):
+            if own:
+                conn.execute("BEGIN")
+            try:
+                yield conn
+            finally:
+                if own and conn.in_transaction:
+                    conn.execute("COMMIT")
+
+    @contextmanager
+    def _write(self, doing: Text, user: str = "") -> Iterator[tuple[sqlite3.Connection, AuditWriter]]:
+        """One logical change = one transaction; any failure rolls everything back."""
+        if self._readonly_reason is not None:
+            raise WorkspaceError(Text(f"{doing.zh}失败：{self._readonly_reason.zh}",
+                                      f"{doing.en} failed: {self._readonly_reason.en}"), where=str(self.path))
+        conn = self._conn
+        if conn.in_transaction:
+            raise WorkspaceError(tr("内部错误：事务嵌套", "internal error: nested transaction"),
+                                 where=str(self.path))
+        with self._guard(doing):
+            # IMMEDIATE takes the write lock now, so a busy workspace is reported before any work.
+            conn.execute("BEGIN IMMEDIATE")
+        try:
+            audit = AuditWriter(conn, user, now_utc())
+            yield conn, audit
+            audit.flush()
+            conn.execute("COMMIT")
+        except BaseException as e:
+            if conn.in_transaction:  # SQLITE_FULL and some I/O errors roll back by themselves
+                try:
+                    conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    log.exception("rollback failed")
+            if isinstance(e, sqlite3.Error):
+                raise translate(e, doing=doing, where=str(self.path), timeout=self._timeout) from e
+            raise
+
+    def _stamp(self, user: str, now: str) -> Stamp:
+        if self._versions is None:
+            # Imported late: opening a workspace should not pay for loading forms and rules.
+            from povdesk.core.forms import form_version
+            from povdesk.core.rules import RULE_VERSION
+
+            self._versions = (form_version(), RULE_VERSION)
+        return Stamp(user=user, now=now, device_id=self.device_id, device_prefix=self.device_prefix,
+                     form_version=self._versions[0], rule_version=self._versions[1])
+
+    # -----------------------------------------------------------------------------------------
+    # Meta and settings
+
+    @property
+    def meta(self) -> Mapping[str, str]:
+        return MappingProxyType(self._meta)
+
+    @property
+    def workspace_id(self) -> str:
+        return self._meta["workspace_id"]
+
+    @property
+    def region_code(self) -> str:
+        return self._meta["region_code"]
+
+    @property
+    def level(self) -> str:
+        return self._meta["level"]
+
+    @property
+    def name(self) -> str:
+        return self._meta.get("name", "")
+
+    @property
+    def device_prefix(self) -> str:
+        return self._meta["device_prefix"]
+
+    @property
+    def device_id(self) -> str:
+        return self._meta["device_id"]
+
+    @property
+    def created_at(self) -> str:
+        return self._meta.get("created_at", "")
+
+    @property
+    def schema_version(self) -> int:
+        return int(self._meta.get("schema_version", "0"))
+
+    @property
+    def readonly(self) -> bool:
+        return self._readonly_reason is not None
+
+    def setting(self, key: str, default: Any = None) -> Any:
+        with self._guard(tr("读取设置", "reading a setting")):
+            row = self._conn.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+        return default if row is None else loads(row[0])
+
+    def set_setting(self, key: str, value: Any) -> None:
+        """Preferences (not registry data), so not audited and not synced."""
+        text = dumps(value, what=f"setting {key}")
+        with self._write(tr("保存设置", "saving a setting")) as (c, _):
+            c.execute("INSERT INTO settings (key, value) VALUES (?, ?) "
+                      "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, text))
+
+    def backup(self, dest: str | os.PathLike[str] | None = None) -> Path:
+        """A consistent copy through SQLite's backup API; beside the workspace unless `dest` is given."""
+        target = Path(dest) if dest is not None else mig.backup_path(self.path, self.schema_version, manual=True)
+        if target.resolve() == self.path.resolve():
+            raise BadInput(tr("备份不能覆盖工作区本身", "a backup cannot overwrite the workspace itself"))
+        with self._guard(tr("备份工作区", "backing up the workspace")):
+            try:
+                return mig.backup_to(self._conn, target)
+            except OSError as e:
+                raise WorkspaceError(tr("无法写入备份文件：{e}", "cannot write the backup file: {e}", e=e),
+                                     where=str(target)) from e
+
+    # -----------------------------------------------------------------------------------------
+    # Users
+
+    def authenticate(self, name: str, password: str) -> User:
+        with self._guard(tr("登录", "signing in")):
+            return accounts.authenticate(self._conn, name, password)
+
+    def list_users(self) -> list[User]:
+        with self._guard(tr("读取用户列表", "reading the users")):
+            return accounts.list_all(self._conn)
+
+    def add_user(self, actor: User, name: str, password: str, role: str, display_name: str = "") -> User:
+        with self._write(tr("添加用户", "adding a user"), actor.name) as (c, audit):
+            return accounts.add(c, audit, actor, name, password, role, display_name, audit.at)
+
+    def set_password(self, actor: User, name: str, new_password: str) -> None:
+        with self._write(tr("修改密码", "changing a password"), actor.name) as (c, audit):
+            accounts.set_password(c, audit, actor, name, new_password, audit.at)
+
+    def disable_user(self, actor: User, name: str) -> None:
+        with self._write(tr("停用用户", "disabling a user"), actor.name) as (c, audit):
+            accounts.set_active(c, audit, actor, name, False, audit.at)
+
+    def enable_user(self, actor: User, name: str) -> None:
+        with self._write(tr("启用用户", "enabling a user"), actor.name) as (c, audit):
+            accounts.set_active(c, audit, actor, name, True, audit.at)
+
+    # -----------------------------------------------------------------------------------------
+    # Households
+
+    def save_household(self, hh: Household, actor: User) -> Household:
+        """Save one household with its members, years and helpers in one transaction.
+
+        Returns the household as stored (new version, number, stamps, events); `hh` itself is left
+        unchanged, so a failed save leaves the caller's copy as it was.
+        """
+        where = hh.household_no or hh.id
+        require(actor.role, "edit_household")
+        with self._write(tr("保存户 {w}", "saving household {w}", w=where), actor.name) as (c, audit):
+            me = accounts.current(c, actor)
+            require(me.role, "edit_household")
+            return repo.save(c, hh, self._stamp(me.name, audit.at), audit)
+
+    def append_event(self, hh: Household, event: ProcedureEvent, actor: User) -> None:
+        """Record a procedure step and the household's new status in one transaction.
+
+        On success `hh` is brought up to date (version, status stamps, the event appended).
+        """
+        where = hh.household_no or hh.id
+        require(actor.role, "edit_household")
+        with self._write(tr("登记户 {w} 的程序步骤", "recording a procedure step for household {w}", w=where),
+                         actor.name) as (c, audit):
+            me = accounts.current(c, actor)
+            require(me.role, "edit_household")
+            stamp = self._stamp(me.name, audit.at)
+            recorded = repo.append_event(c, hh, event, stamp, audit, me.role)
+        hh.version += 1
+        hh.updated_at, hh.updated_by = stamp.now, stamp.user
+        hh.events.append(recorded)
+
+    def load_household(self, household_id: str) -> Household:
+        with self._read(tr("读取户信息", "reading a household")) as c:
+            hh = repo.load_one(c, household_id)
+        if hh is None:
+            raise BadInput(tr("工作区中没有这户（{id}）", "no such household in the workspace ({id})",
+                                 id=household_id))
+        return hh
+
+    def find_household_by_no(self, household_no: str) -> Household | None:
+        with self._read(tr("读取户信息", "reading a household")) as c:
+            row = c.execute("SELECT id FROM households WHERE household_no = ?", (household_no.strip(),)).fetchone()
+            return repo.load_one(c, row[0]) if row else None
+
+    def iter_households(self, village_prefix: str | None = None, batch: int = 500) -> Iterator[Household]:
+        """Every household (in household number order), read in batches of a few queries each."""
+        it = repo.iter_batches(self._conn, village_prefix, max(1, batch))
+        doing = tr("读取户信息", "reading households")
+        while True:
+            with self._guard(doing):
+                chunk = next(it, None)
+            if chunk is None:
+                return
+            yield from chunk
+
+    def count_households(self, village_prefix: str | None = None, status: str | None = None) -> int:
+        with self._guard(tr("统计户数", "counting households")):
+            return repo.count(self._conn, village_prefix, status)
+
+    def list_households(self, after: tuple[Any, ...] | None = None, limit: int = 100, *,
+                        village_prefix: str | None = None, status: str | None = None,
+                        attribute: str | None = None, main_cause: str | None = None,
+                        order: str = "household_no") -> list[HouseholdRow]:
+        """One page of the household list; pass the last row's `cursor` as `after` for the next."""
+        with self._guard(tr("读取户列表", "reading the household list")):
+            return repo.list_rows(self._conn, after, limit, village_prefix, status, attribute, main_cause, order)
+
+    def household_ids(self, village_prefix: str | None = None, status: str | None = None) -> list[str]:
+        """All matching ids in household number order (for a lazy model that fetches rows itself)."""
+        with self._guard(tr("读取户列表", "reading the household list")):
+            return repo.ids(self._conn, village_prefix, status)
+
+    def import_households(self, households: Iterable[Household], actor: User, *, source: str) -> ImportResult:
+        """Insert or replace many households in one transaction; all or nothing."""
+        items = list(households)
+        require(actor.role, "import_records")
+        with self._write(tr("导入 {n} 户（{src}）", "importing {n} households ({src})", n=len(items), src=source),
+                         actor.name) as (c, audit):
+            me = accounts.current(c, actor)
+            require(me.role, "import_records")
+            # A bigger page cache for the duration: the indexes of a county fit in it.
+            c.execute(f"PRAGMA cache_size = -{_IMPORT_CACHE_KIB}")
+            try:
+                return repo.import_many(c, items, self._stamp(me.name, audit.at), audit, source)
+            finally:
+                c.execute(f"PRAGMA cache_size = -{_CACHE_KIB}")
+
+    def households_with_person(self, id_number: str) -> list[tuple[str, str, str, str]]:
+        """(household_id, member_id, household_no, village_code) for every household listing the ID."""
+        with self._guard(tr("查找身份证号", "looking up an ID number")):
+            return repo.with_person(self._conn, id_number)
+
+    def duplicate_id_numbers(self, village_prefix: str | None = None) -> list[tuple[str, list[str]]]:
+        """(id_number, [household ids]) for ID numbers registered in more than one household."""
+        with self._guard(tr("查找重复身份证号", "looking for duplicate ID numbers")):
+            return repo.duplicate_id_numbers(self._conn, village_prefix)
+
+    # -----------------------------------------------------------------------------------------
+    # Search
+
+    def search(self, query: str, limit: int = 50, village_prefix: str | None = None) -> list[SearchHit]:
+        with self._read(tr("搜索", "searching")) as c:
+            return search_index.search(c, query, limit, village_prefix)
+
+    # -----------------------------------------------------------------------------------------
+    # Audit log and outbox
+
+    def verify_audit(self) -> list[Text]:
+        with self._read(tr("检查审计日志", "checking the audit log")) as c:
+            return audit_log.verify(c)
+
+    def audit_entries(self, entity_id: str | None = None, limit: int = 100) -> list[AuditEntry]:
+        """Newest first."""
+        with self._guard(tr("读取审计日志", "reading the audit log")):
+            return audit_log.entries(self._conn, entity_id, limit)
+
+    def audit_since(self, seq: int) -> Iterator[AuditEntry]:
+        it = audit_log.since(self._conn, seq)
+        while True:
+            with self._guard(tr("读取审计日志", "reading the audit log")):
+                chunk = next(it, None)
+            if chunk is None:
+                return
+            yield from chunk
+
+    def outbox_since(self, seq: int) -> Iterator[OutboxEntry]:
+        it = outbox_log.since(self._conn, seq)
+        while True:
+            with self._guard(tr("读取待同步记录", "reading the outbox")):
+                chunk = next(it, None)
+            if chunk is None:
+                return
+            yield from chunk
+
+    def last_outbox_seq(self) -> int:
+        with self._guard(tr("读取待同步记录", "reading the outbox")):
+            return outbox_log.last_seq(self._conn)
+
+    def __repr__(self) -> str:
+        return f"<Workspace {self.path} {self._meta.get('level', '?')} {self._meta.get('region_code', '?')}>"
+
+
+__all__ = ["LEVELS", "Workspace"]

@@ -1,0 +1,270 @@
+"""Saving, loading, numbering, versions, audit, outbox, events, import and lists of households."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from povdesk.core.model import Household, Member, ProcedureEvent, YearRecord
+from povdesk.errors import BadInput, NotPermitted
+from povdesk.store import User, VersionConflict, Workspace
+
+from .factories import OTHER_VILLAGE, VILLAGE, household
+
+
+def _without_stamps(d: dict) -> dict:
+    return {k: v for k, v in d.items() if k not in ("version", "updated_at", "updated_by", "household_no",
+                                                    "form_version", "rule_version")}
+
+
+def test_save_load_round_trip(ws: Workspace, worker: User) -> None:
+    hh = household(VILLAGE, "张三", "李四", "张小明", ids=("430105199001011234",))
+    hh.years[2025] = YearRecord(2025, {"wage_income": 5000.5}, [])
+    saved = ws.save_household(hh, worker)
+    loaded = ws.load_household(hh.id)
+    assert loaded.to_dict() == saved.to_dict()
+    assert _without_stamps(loaded.to_dict()) == _without_stamps(hh.to_dict())
+    assert (saved.version, saved.updated_by) == (1, "worker")
+    assert saved.form_version.startswith("household:") and saved.rule_version
+    assert hh.version == 0 and hh.household_no == ""  # the caller's copy is not modified
+    assert ws.find_household_by_no(saved.household_no).to_dict() == saved.to_dict()  # type: ignore[union-attr]
+    assert ws.find_household_by_no("nope") is None
+    with pytest.raises(BadInput):
+        ws.load_household("no-such-id")
+
+
+def test_household_numbers(ws: Workspace, worker: User) -> None:
+    nos = [ws.save_household(household(VILLAGE), worker).household_no for _ in range(3)]
+    nos.append(ws.save_household(household(OTHER_VILLAGE), worker).household_no)
+    prefix = ws.device_prefix
+    assert nos == [f"{VILLAGE}-{prefix}-0001", f"{VILLAGE}-{prefix}-0002", f"{VILLAGE}-{prefix}-0003",
+                   f"{OTHER_VILLAGE}-{prefix}-0001"]
+    assert all(re.fullmatch(r"\d{12}-[A-Z0-9]{4}-\d{4}", n) for n in nos)
+    # A number typed in by hand that the counter would hand out next is skipped, not reused.
+    ws.save_household(household(VILLAGE, no=f"{VILLAGE}-{prefix}-0004"), worker)
+    assert ws.save_household(household(VILLAGE), worker).household_no == f"{VILLAGE}-{prefix}-0005"
+    # An official number is kept; a taken one is refused.
+    official = ws.save_household(household(VILLAGE, no="4301050010010099"), worker)
+    assert official.household_no == "4301050010010099"
+    with pytest.raises(BadInput, match="already used"):
+        ws.save_household(household(VILLAGE, no="4301050010010099"), worker)
+    # Saving again without a number keeps the stored one.
+    official.household_no = ""
+    official.fields["address"] = "三组"
+    assert ws.save_household(official, worker).household_no == "4301050010010099"
+
+
+def test_version_conflict(ws: Workspace, worker: User) -> None:
+    saved = ws.save_household(household(), worker)
+    mine, theirs = ws.load_household(saved.id), ws.load_household(saved.id)
+    theirs.fields["phone"] = "13900000000"
+    ws.save_household(theirs, worker)
+    mine.fields["address"] = "五组"
+    with pytest.raises(VersionConflict) as err:
+        ws.save_household(mine, worker)
+    assert "changed by someone else since you opened it" in err.value.message("en")
+    assert ws.load_household(saved.id).fields["address"] == "一组"
+
+
+def test_status_only_through_events(ws: Workspace, worker: User) -> None:
+    saved = ws.save_household(household(), worker)
+    saved.status = "registered"
+    with pytest.raises(BadInput, match="procedure steps"):
+        ws.save_household(saved, worker)
+
+
+def test_admin_cannot_edit_households(ws: Workspace, admin: User) -> None:
+    with pytest.raises(NotPermitted):
+        ws.save_household(household(), admin)
+
+
+def test_audit_entry_per_changed_field(ws: Workspace, worker: User) -> None:
+    saved = ws.save_household(household(VILLAGE, "张三", "李四"), worker)
+    head, other = saved.members
+    saved.fields["address"] = "二组"
+    saved.fields["phone"] = "13700000000"
+    del saved.fields["relocated"]
+    head.fields["name"] = "张叁"
+    saved.members.remove(other)
+    newcomer = Member(fields={"name": "王五", "relation": "10"})
+    saved.members.append(newcomer)
+    saved.years[2024].income["wage_income"] = 3500.0
+    before = ws.audit_entries(limit=1)[0].seq
+    after = ws.save_household(saved, worker)
+    entries = {e.field: e for e in ws.audit_entries(saved.id) if e.seq > before}
+    assert set(entries) == {"fields.address", "fields.phone", "fields.relocated",
+                            f"members[{head.id}].fields.name", f"members[{other.id}]",
+                            f"members[{newcomer.id}]", "years[2024].income.wage_income"}
+    assert (entries["fields.address"].old, entries["fields.address"].new) == ("一组", "二组")
+    assert (entries["fields.phone"].old, entries["fields.phone"].new) == (None, "13700000000")
+    assert (entries["fields.relocated"].old, entries["fields.relocated"].new) == (False, None)
+    assert entries[f"members[{other.id}]"].action == "household.member_remove"
+    assert entries[f"members[{other.id}]"].old["fields"]["name"] == "李四"
+    assert entries[f"members[{newcomer.id}]"].new["fields"]["name"] == "王五"
+    assert all(e.user == "worker" and e.entity == "household" for e in entries.values())
+    assert after.version == 2
+    # Saving without a change writes nothing: no version, no audit, no outbox entry.
+    seq, outbox = ws.audit_entries(limit=1)[0].seq, ws.last_outbox_seq()
+    again = ws.save_household(after, worker)
+    assert again.version == 2 and ws.audit_entries(limit=1)[0].seq == seq and ws.last_outbox_seq() == outbox
+    assert ws.verify_audit() == []
+
+
+def test_search_follows_edits(ws: Workspace, worker: User) -> None:
+    saved = ws.save_household(household(VILLAGE, "张三", "李四"), worker)
+    saved.members[1].fields["name"] = "赵六"
+    ws.save_household(saved, worker)
+    assert ws.search("李四") == []
+    assert [h.name for h in ws.search("赵六")] == ["赵六"]
+
+
+def test_outbox_sequence(ws: Workspace, worker: User) -> None:
+    assert ws.last_outbox_seq() == 0
+    a = ws.save_household(household(), worker)
+    a.fields["address"] = "x"
+    ws.save_household(a, worker)
+    b = ws.save_household(household(OTHER_VILLAGE), worker)
+    entries = list(ws.outbox_since(0))
+    assert [e.seq for e in entries] == [1, 2, 3]
+    assert [(e.entity_id, e.version) for e in entries] == [(a.id, 1), (a.id, 2), (b.id, 1)]
+    assert all(e.device_id == ws.device_id and e.entity == "household" for e in entries)
+    assert Household.from_dict(entries[2].payload).to_dict() == b.to_dict()
+    assert [e.seq for e in ws.outbox_since(2)] == [3]
+    assert ws.last_outbox_seq() == 3
+
+
+def test_append_event(ws: Workspace, worker: User) -> None:
+    hh = ws.save_household(household(), worker)
+    event = ProcedureEvent(procedure="identification", step="application", date="2025-03-01",
+                           role="village_worker", user="worker", evidence={"form": "申请书"})
+    hh.status = "applicant"
+    ws.append_event(hh, event, worker)
+    assert hh.version == 2 and hh.events[-1].id == event.id and hh.events[-1].recorded_at
+    stored = ws.load_household(hh.id)
+    assert stored.to_dict() == hh.to_dict()
+    hh.status = "registered"
+    ws.append_event(hh, ProcedureEvent("identification", "county_approval", "2025-04-01", "county_coordinator",
+                                       "worker"), worker)
+    stored = ws.load_household(hh.id)
+    assert stored.status == "registered" and len(stored.events) == 2
+    assert ws.list_households(status="registered")[0].id == hh.id
+    entries = {e.field: e for e in ws.audit_entries(hh.id)}
+    assert entries["status"].old == "applicant" and entries["status"].new == "registered"
+    assert list(ws.outbox_since(0))[-1].payload["events"][1]["step"] == "county_approval"
+    # Saving the form afterwards keeps the events.
+    stored.fields["address"] = "六组"
+    assert len(ws.save_household(stored, worker).events) == 2
+    # A stale copy cannot record a step.
+    stale = ws.load_household(hh.id)
+    stale.version -= 1
+    with pytest.raises(VersionConflict):
+        ws.append_event(stale, ProcedureEvent("exit", "proposal", "2025-05-01", "village_worker", "worker"), worker)
+
+
+def test_import_is_one_transaction(ws: Workspace, worker: User) -> None:
+    existing = ws.save_household(household(), worker)
+    audit_before, outbox_before = ws.audit_entries(limit=1)[0].seq, ws.last_outbox_seq()
+    good = [household(VILLAGE, f"王{i}") for i in range(50)]
+    bad = household(VILLAGE, "坏")
+    bad.members[0].id = existing.members[0].id  # belongs to another household
+    with pytest.raises(BadInput, match="registered in another household"):
+        ws.import_households([*good, bad], worker, source="test.jsonl")
+    unserializable = household(VILLAGE, "坏")
+    unserializable.fields["when"] = object()
+    with pytest.raises(BadInput, match="cannot be stored"):
+        ws.import_households([*good, unserializable], worker, source="test.jsonl")
+    assert ws.count_households() == 1
+    assert ws.audit_entries(limit=1)[0].seq == audit_before and ws.last_outbox_seq() == outbox_before
+    assert ws.search("王1") == []
+
+
+def test_import_inserts_and_replaces(ws: Workspace, worker: User) -> None:
+    first = ws.save_household(household(VILLAGE, "张三"), worker)
+    hh = ws.load_household(first.id)
+    hh.status = "applicant"
+    ws.append_event(hh, ProcedureEvent("identification", "application", "2025-01-01", "village_worker",
+                                       "worker"), worker)
+    incoming = Household.from_dict(first.to_dict())
+    incoming.fields["address"] = "来自导入"
+    incoming.members[0].fields["name"] = "张叁"
+    incoming.events = []
+    fresh = [household(VILLAGE, "赵一", ids=("430105198001010011",)), household(OTHER_VILLAGE, "钱二", no="OFFICIAL-1")]
+    result = ws.import_households([incoming, *fresh], worker, source="bundle")
+    assert (result.inserted, result.replaced, result.numbers_assigned) == (2, 1, 1)
+    assert result.outbox_last - result.outbox_first == 2
+    replaced = ws.load_household(first.id)
+    assert replaced.fields["address"] == "来自导入" and replaced.version == hh.version + 1
+    assert len(replaced.events) == 1  # events are never dropped by an import
+    assert [h.name for h in ws.search("张叁")] == ["张叁"] and ws.search("张三") == []
+    assert ws.find_household_by_no("OFFICIAL-1") is not None
+    numbered = ws.load_household(fresh[0].id)
+    assert numbered.household_no.startswith(f"{VILLAGE}-{ws.device_prefix}-")
+    audit = [e for e in ws.audit_entries() if e.action == "household.import"]
+    assert len(audit) == 3 and all(e.field is None and e.new["source"] == "bundle" for e in audit)
+    payloads = {e.entity_id: e.payload for e in ws.outbox_since(0) if e.seq >= result.outbox_first}
+    assert payloads[fresh[0].id] == numbered.to_dict()
+    assert payloads[first.id] == replaced.to_dict()
+    assert ws.verify_audit() == []
+
+
+def test_import_refuses_number_of_another_household(ws: Workspace, worker: User) -> None:
+    taken = ws.save_household(household(), worker)
+    with pytest.raises(BadInput, match="already used"):
+        ws.import_households([household(VILLAGE, no=taken.household_no)], worker, source="x")
+
+
+def test_iter_households_batches(ws: Workspace, worker: User) -> None:
+    households = [household(VILLAGE if i % 2 else OTHER_VILLAGE, f"李{i}", "王芳") for i in range(23)]
+    for i, hh in enumerate(households):
+        hh.years[2023] = YearRecord(2023, {"wage_income": i}, [])
+    ws.import_households(households, worker, source="t")
+    got = list(ws.iter_households(batch=5))
+    assert len(got) == 23 and len({h.id for h in got}) == 23
+    assert [h.household_no for h in got] == sorted(h.household_no for h in got)
+    by_id = {h.id: h for h in got}
+    for hh in households:
+        assert _without_stamps(by_id[hh.id].to_dict()) == _without_stamps(hh.to_dict())
+    assert len(list(ws.iter_households(village_prefix=VILLAGE, batch=4))) == 11
+    assert len(list(ws.iter_households(village_prefix="4301050", batch=1000))) == 23
+
+
+def test_list_households_keyset(ws: Workspace, worker: User) -> None:
+    names = ["张三", "李四", "王五", "赵六", "钱七", "孙八", "周九"]
+    households = [household(VILLAGE if i < 4 else OTHER_VILLAGE, n) for i, n in enumerate(names)]
+    households[0].fields["attribute"] = "2"
+    ws.import_households(households, worker, source="t")
+    pages, after = [], None
+    while rows := ws.list_households(after, 3):
+        pages.append(rows)
+        after = rows[-1].cursor
+    assert [len(p) for p in pages] == [3, 3, 1]
+    flat = [r for p in pages for r in p]
+    assert [r.household_no for r in flat] == sorted(r.household_no for r in flat)
+    assert flat[0].member_count == 1 and flat[0].head_name
+    by_name = ws.list_households(None, 10, order="head_name")
+    assert [r.head_name for r in by_name] == ["李四", "钱七", "孙八", "王五", "张三", "赵六", "周九"]
+    second = ws.list_households(by_name[2].cursor, 2, order="head_name")
+    assert [r.head_name for r in second] == ["王五", "张三"]
+    assert [r.head_name for r in ws.list_households(None, 10, attribute="2")] == ["张三"]
+    assert len(ws.list_households(None, 10, village_prefix=OTHER_VILLAGE)) == 3
+    assert ws.count_households() == 7 and ws.count_households(VILLAGE) == 4
+    assert ws.count_households(status="registered") == 0
+    assert len(ws.household_ids(village_prefix=VILLAGE)) == 4
+    with pytest.raises(BadInput):
+        ws.list_households(None, 10, order="nonsense")
+
+
+def test_duplicate_id_numbers(ws: Workspace, worker: User) -> None:
+    same = "430105199001011234"
+    a = household(VILLAGE, "张三", ids=(same,))
+    b = household(OTHER_VILLAGE, "张三", ids=(same.lower(),))
+    c = household(VILLAGE, "李四", ids=("430105199202022345",))
+    ws.import_households([a, b, c], worker, source="t")
+    assert ws.duplicate_id_numbers() == [(same, sorted([a.id, b.id]))]
+    # A village hears about a duplicate even when the other household is in another village.
+    assert ws.duplicate_id_numbers(OTHER_VILLAGE) == [(same, sorted([a.id, b.id]))]
+    assert ws.duplicate_id_numbers("430105009") == []
+    found = ws.households_with_person(same)
+    assert sorted(h[0] for h in found) == sorted([a.id, b.id])
+    assert {h[3] for h in found} == {VILLAGE, OTHER_VILLAGE}

@@ -1,0 +1,106 @@
+"""Search while typing: name substrings, surnames, ID prefixes and suffixes, numbers, pinyin initials."""
+
+from __future__ import annotations
+
+import pytest
+
+from povdesk.store import User, Workspace
+from povdesk.store.search import name_terms
+
+from .factories import OTHER_VILLAGE, VILLAGE, household
+
+
+@pytest.fixture
+def people(ws: Workspace, worker: User) -> Workspace:
+    ws.import_households([
+        household(VILLAGE, "张三", "李小明", ids=("430105199001011234", "43010520100202567X")),
+        household(VILLAGE, "曾国强", "王小红", ids=("430105198503034321",)),
+        household(OTHER_VILLAGE, "单田芳", "张小明", ids=("430105197012125678", "430105200001019999")),
+        household(OTHER_VILLAGE, "阿卜杜·热合曼"),
+    ], worker, source="t")
+    return ws
+
+
+def names(hits: list) -> list[str]:
+    return [h.name for h in hits]
+
+
+def test_two_character_substring(people: Workspace) -> None:
+    hits = people.search("小明")
+    assert sorted(names(hits)) == ["张小明", "李小明"]
+    assert {h.matched_on for h in hits} == {"name"}
+
+
+def test_one_character_surname_first(people: Workspace) -> None:
+    hits = people.search("张")
+    assert names(hits)[:2] == ["张三", "张小明"]  # surname (prefix) matches before substrings
+    assert "小" not in names(hits)
+    assert sorted(names(people.search("小"))) == ["张小明", "李小明", "王小红"]
+    assert names(people.search("热合曼")) == ["阿卜杜·热合曼"]
+
+
+def test_id_number_prefix_and_last_digits(people: Workspace) -> None:
+    assert names(people.search("4301052010")) == ["李小明"]
+    assert people.search("4301052010")[0].matched_on == "id_number"
+    assert names(people.search("1234")) == ["张三"]  # the last four digits
+    assert names(people.search("67x")) == []  # too short for the end of an ID
+    assert names(people.search("567X")) == ["李小明"]
+    assert names(people.search("430105198503034321")) == ["曾国强"]
+    hit = people.search("430105198503034321")[0]
+    assert hit.relation == "01" and hit.household_no.startswith(VILLAGE)
+
+
+def test_household_number(people: Workspace) -> None:
+    no = people.list_households(None, 1, village_prefix=OTHER_VILLAGE)[0].household_no
+    hits = people.search(no)
+    assert hits[0].household_no == no and hits[0].matched_on == "household_no"
+    assert hits[0].relation == "01"  # the head stands for the household
+    prefix_hits = people.search(no[:15].lower())
+    assert {h.household_no for h in prefix_hits} >= {no}
+
+
+def test_pinyin_initials_and_polyphonic_surnames(people: Workspace) -> None:
+    assert names(people.search("zs")) == ["张三"]
+    assert people.search("zs")[0].matched_on == "initials"
+    # 曾 is read zeng as a surname but ceng elsewhere; 单 is shan as a surname, dan elsewhere.
+    assert names(people.search("zgq")) == ["曾国强"]
+    assert names(people.search("cgq")) == ["曾国强"]
+    assert names(people.search("stf")) == ["单田芳"]
+    assert names(people.search("dtf")) == ["单田芳"]
+    assert sorted(names(people.search("zxm"))) == ["张小明"]
+    assert names(people.search("zhangsan")) == ["张三"]
+    assert names(people.search("ZengG")) == ["曾国强"]
+    assert names(people.search("张s")) == ["张三"]  # half-typed with a pinyin input method
+
+
+def test_village_filter(people: Workspace) -> None:
+    assert names(people.search("小明", village_prefix=OTHER_VILLAGE)) == ["张小明"]
+    assert names(people.search("张", village_prefix=VILLAGE)) == ["张三"]
+    assert names(people.search("1234", village_prefix=OTHER_VILLAGE)) == []
+    assert {h.village_code for h in people.search("4301", village_prefix=VILLAGE)} == {VILLAGE}
+    assert people.search("zs", village_prefix="999") == []
+
+
+def test_limit_and_empty(people: Workspace) -> None:
+    assert people.search("   ") == []
+    assert len(people.search("4301", limit=2)) == 2
+    assert people.search("没有这个人") == []
+
+
+def test_name_terms() -> None:
+    terms = set(name_terms("曾小明"))
+    assert {(1, "曾小明"), (2, "小明"), (2, "明"), (3, "zxm"), (3, "cxm"), (4, "zengxiaoming"),
+            (4, "cengxiaoming")} <= terms
+    assert name_terms("  ") == ()
+
+
+def test_index_rebuilt_when_its_version_changes(people: Workspace) -> None:
+    """A newer povdesk (or pypinyin) may generate other terms: the index is rebuilt on open."""
+    path = people.path
+    people._conn.execute("DELETE FROM search_terms")
+    people._conn.execute("UPDATE meta SET value = 'old' WHERE key = 'search_version'")
+    assert people.search("小明") == []
+    people.close()
+    with Workspace.open(path) as again:
+        assert sorted(names(again.search("小明"))) == ["张小明", "李小明"]
+        assert names(again.search("cgq")) == ["曾国强"]
