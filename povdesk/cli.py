@@ -393,6 +393,15 @@ def _find_household(ws: Any, ref: str) -> Any:
     return hh
 
 
+# Helpers the command modules of other packages use (povdesk.sync.commands, povdesk.reports.commands).
+open_workspace = _open
+login = _login
+say = _out
+emit_json = _emit_json
+lang_text = _t
+find_household = _find_household
+
+
 def cmd_history(args: argparse.Namespace) -> int:
     from povdesk.core.procedures import history, next_steps
 
@@ -533,6 +542,13 @@ def build_parser() -> argparse.ArgumentParser:
     sp = add("audit", cmd_audit, "校验审计日志的哈希链", "verify the hash chain of the audit log")
     sp.add_argument("db", metavar="DB")
     sp.add_argument("--json", action="store_true")
+
+    # Commands of the sync and reports packages live beside their code and register here.
+    from povdesk.reports import commands as report_commands
+    from povdesk.sync import commands as sync_commands
+
+    sync_commands.register(add)
+    report_commands.register(add)
     return p
 
 
