@@ -221,55 +221,21 @@ def cmd_export_json(args: argparse.Namespace) -> int:
 
 
 def cmd_import_json(args: argparse.Namespace) -> int:
-    from povdesk.core.exchange import read_jsonl
-    from povdesk.core.procedures import replay, status_after
-    from povdesk.core.rules import CrossChecker, RuleContext, validate_household
+    from povdesk.core.importing import JsonImport
 
     path = Path(args.file)
-    lines: list[tuple[int, Any]] = []
-    seen: dict[str, int] = {}
-    for lineno, hh in read_jsonl(path):  # one malformed line stops everything before any write
-        if hh.id in seen:
-            raise BadInput(Text(f"户 {hh.id} 与第 {seen[hh.id]} 行重复", f"household {hh.id} repeats line {seen[hh.id]}"),
-                           where=f"{path.name}:{lineno}")
-        seen[hh.id] = lineno
-        lines.append((lineno, hh))
-    ws = _open(args.db)
-    try:
-        actor = _login(ws)
-        from povdesk.core.permissions import require
+    with JsonImport(path, date.today()) as job:
+        job.read()  # one malformed line stops everything before any write
+        ws = _open(args.db)
+        try:
+            actor = _login(ws)
+            from povdesk.core.permissions import require
 
-        require(actor.role, "import_records")
-        ctx = RuleContext(today=date.today())
-        report: list[dict[str, Any]] = []
-        accepted = []
-        for lineno, hh in lines:
-            entry: dict[str, Any] = {"line": lineno, "id": hh.id, "household_no": hh.household_no}
-            # Status only moves through procedures: a history that does not lead to the stated
-            # status is refused rather than trusted.
-            problems = replay(hh.events)
-            if not problems and (status_after(hh.events) or "applicant") != hh.status:
-                problems = [Text(f"状态“{hh.status}”与程序记录不符", f"status '{hh.status}' does not follow from its procedure history")]
-            if problems:
-                entry["result"] = "rejected"
-                entry["reasons"] = [p.as_dict() for p in problems]
-            else:
-                entry["result"] = "imported"
-                entry["findings"] = [f.to_dict() for f in validate_household(hh, ctx)]
-                accepted.append(hh)
-            report.append(entry)
-        cross = CrossChecker()
-        for hh in ws.iter_households():
-            if hh.id not in seen:
-                cross.add(hh)
-        for hh in accepted:
-            cross.add(hh)
-        accepted_ids = {hh.id for hh in accepted}
-        flagged = [f.to_dict() for f in cross.findings() if f.household_id in accepted_ids]
-        if accepted:
-            ws.import_households(accepted, actor, source=path.name)
-    finally:
-        ws.close()
+            require(actor.role, "import_records")
+            outcome = job.run(ws.iter_households, lambda hhs: ws.import_households(hhs, actor, source=path.name))
+        finally:
+            ws.close()
+    report, flagged, lines, accepted = outcome.report, outcome.flagged, job.lines, outcome.accepted
     rejected = sum(1 for e in report if e["result"] == "rejected")
     with_findings = sum(1 for e in report if e.get("findings"))
     summary = {"lines": len(lines), "imported": len(accepted), "rejected": rejected,
@@ -347,6 +313,16 @@ def cmd_audit(args: argparse.Namespace) -> int:
         _out(_t("审计日志完整，未被改动" if not problems else f"审计日志发现 {len(problems)} 处问题",
                 "the audit log is intact" if not problems else f"{len(problems)} problems in the audit log"))
     return EXIT_FINDINGS if problems else EXIT_OK
+
+
+def cmd_app(args: argparse.Namespace) -> int:
+    from povdesk.ui.app import main as app_main  # the only command that loads Qt
+
+    argv = [*(["--demo"] if args.demo else []), *(["--portable"] if args.portable else []),
+            *(["--data-dir", args.data_dir] if args.data_dir else []),
+            *(["--workspace", args.workspace] if args.workspace else []),
+            *(["--lang", args.lang] if args.lang else [])]
+    return app_main(argv)
 
 
 def cmd_rules(args: argparse.Namespace) -> int:
@@ -465,6 +441,14 @@ def build_parser() -> argparse.ArgumentParser:
         sp = sub.add_parser(name, help=_t(zh, en), description=_t(zh, en))
         sp.set_defaults(func=func)
         return sp
+
+    sp = add("app", cmd_app, "打开桌面程序", "open the desktop app")
+    sp.add_argument("--demo", action="store_true", help=_t("打开演示工作区（首次自动生成一个合成的村）",
+                                                           "open a demo workspace (a synthetic village, made on first use)"))
+    sp.add_argument("--data-dir", help=_t("数据目录（工作区、草稿、设置、日志）", "data directory (workspaces, drafts, settings, logs)"))
+    sp.add_argument("--portable", action="store_true", help=_t("数据放在程序旁（U 盘便携）", "keep data beside the program (USB stick)"))
+    sp.add_argument("--workspace", help=_t("打开此工作区文件", "open this workspace file"))
+    sp.add_argument("--lang", choices=["zh", "en"], help=_t("界面语言", "interface language"))
 
     sp = add("init", cmd_init, "创建工作区及其管理员账号", "create a workspace and its administrator")
     sp.add_argument("db", metavar="DB", help=_t("工作区文件路径", "workspace file"))

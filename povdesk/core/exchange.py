@@ -17,6 +17,11 @@ _VILLAGE = re.compile(r"^[0-9]{12}$")
 _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 _TOP_KEYS = frozenset({"id", "household_no", "village_code", "status", "form_version", "rule_version", "version",
                        "updated_at", "updated_by", "fields", "members", "years", "helpers", "events"})
+_MEMBER_KEYS = frozenset({"id", "fields"})
+# str(uuid.UUID(value)) == value holds exactly for this form (ASCII, lower case, hyphens in place).
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+# What json.loads makes for a scalar; anything else takes the full check in _check_values.
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 def dump_line(hh: Household) -> str:
@@ -41,6 +46,8 @@ def _fail(where: str, zh: str, en: str) -> LineError:
 
 
 def _is_uuid(value: Any) -> bool:
+    if isinstance(value, str) and _UUID.fullmatch(value) is not None:
+        return True  # the common case, without building a UUID
     try:
         return isinstance(value, str) and str(uuid.UUID(value)) == value
     except ValueError:
@@ -50,7 +57,10 @@ def _is_uuid(value: Any) -> bool:
 def _check_values(obj: Any, where: str) -> None:
     if not isinstance(obj, dict):
         raise _fail(where, "应为对象（键值表）", "must be an object")
+    scalars = _SCALARS
     for key, value in obj.items():
+        if type(value) in scalars:
+            continue
         ok = value is None or isinstance(value, str | int | float | bool) or (
             isinstance(value, list) and all(isinstance(v, str) for v in value)) or (
             isinstance(value, dict) and all(isinstance(v, str) for v in value.values()))
@@ -62,7 +72,7 @@ def _structure(data: Any, where: str) -> None:
     """What JSON Schema would say, with the place named; the rules judge the values after."""
     if not isinstance(data, dict):
         raise _fail(where, "每行应为一个户的 JSON 对象", "each line must be one household as a JSON object")
-    extra = set(data) - _TOP_KEYS
+    extra = None if data.keys() <= _TOP_KEYS else set(data) - _TOP_KEYS
     if extra:
         raise _fail(where, f"未知字段 {sorted(extra)}", f"unknown keys {sorted(extra)}")
     for key in ("id", "village_code", "status", "fields", "members"):
@@ -81,7 +91,7 @@ def _structure(data: Any, where: str) -> None:
         raise _fail(f"{where}: members", "应为数组", "must be an array")
     for i, m in enumerate(data["members"]):
         w = f"{where}: members[{i}]"
-        if not isinstance(m, dict) or not _is_uuid(m.get("id")) or set(m) - {"id", "fields"}:
+        if not isinstance(m, dict) or not _is_uuid(m.get("id")) or not m.keys() <= _MEMBER_KEYS:
             raise _fail(w, "成员应有 id（UUID）和 fields", "a member needs an id (UUID) and fields")
         _check_values(m.get("fields") or {}, f"{w}.fields")
     for i, y in enumerate(data.get("years") or []):

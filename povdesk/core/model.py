@@ -78,7 +78,10 @@ class Member:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Member:
-        return cls(id=data["id"], fields=dict(data.get("fields") or {}))
+        # Filled in directly rather than through __init__: an import makes millions of these.
+        obj = cls.__new__(cls)
+        obj.__dict__.update(id=data["id"], fields=dict(data.get("fields") or {}))
+        return obj
 
 
 @dataclass
@@ -94,11 +97,13 @@ class YearRecord:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> YearRecord:
-        return cls(
+        obj = cls.__new__(cls)
+        obj.__dict__.update(
             year=int(data["year"]),
             income=dict(data.get("income") or {}),
             measures=[dict(m) for m in data.get("measures") or []],
         )
+        return obj
 
 
 @dataclass
@@ -128,7 +133,8 @@ class ProcedureEvent:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ProcedureEvent:
-        return cls(
+        obj = cls.__new__(cls)
+        obj.__dict__.update(
             id=data["id"],
             procedure=data["procedure"],
             step=data["step"],
@@ -138,6 +144,7 @@ class ProcedureEvent:
             evidence=dict(data.get("evidence") or {}),
             recorded_at=data.get("recorded_at") or "",
         )
+        return obj
 
 
 @dataclass
@@ -195,19 +202,24 @@ class Household:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Household:
         years = [YearRecord.from_dict(y) for y in data.get("years") or []]
-        return cls(
+        member = Member.from_dict
+        event = ProcedureEvent.from_dict
+        get = data.get
+        obj = cls.__new__(cls)
+        obj.__dict__.update(
             id=data["id"],
-            household_no=data.get("household_no") or "",
+            household_no=get("household_no") or "",
             village_code=data["village_code"],
-            status=data.get("status") or "applicant",
-            fields=dict(data.get("fields") or {}),
-            members=[Member.from_dict(m) for m in data.get("members") or []],
+            status=get("status") or "applicant",
+            fields=dict(get("fields") or {}),
+            members=[member(m) for m in get("members") or []],
             years={y.year: y for y in years},
-            helpers=[dict(h) for h in data.get("helpers") or []],
-            events=[ProcedureEvent.from_dict(e) for e in data.get("events") or []],
-            form_version=data.get("form_version") or "",
-            rule_version=data.get("rule_version") or "",
-            version=int(data.get("version") or 0),
-            updated_at=data.get("updated_at") or "",
-            updated_by=data.get("updated_by") or "",
+            helpers=[dict(h) for h in get("helpers") or []],
+            events=[event(e) for e in get("events") or []],
+            form_version=get("form_version") or "",
+            rule_version=get("rule_version") or "",
+            version=int(get("version") or 0),
+            updated_at=get("updated_at") or "",
+            updated_by=get("updated_by") or "",
         )
+        return obj

@@ -400,7 +400,8 @@ def appraisal_passed(evidence: Mapping[str, Any], settings: ProcedureSettings | 
     votes_for = _int(evidence, "votes_for")
     if present is None or votes_for is None:
         return False
-    return votes_for > present * majority
+    # votes_for > present * majority, in integers (Fraction arithmetic is slow; this is exact).
+    return votes_for * majority.denominator > present * majority.numerator
 
 
 def publicity_period(evidence: Mapping[str, Any]) -> int | None:
@@ -562,32 +563,42 @@ def _role_problems(role: str, step: StepSpec) -> list[Text]:
     ]
 
 
+def _event_title(event: ProcedureEvent, found: tuple[ProcedureSpec, StepSpec] | None) -> Text:
+    if found:
+        return _title(found[1])
+    return Text(f"{event.procedure}·{event.step}", f"{event.procedure}: {event.step}")
+
+
 @dataclass(frozen=True, slots=True)
 class _Floor:
     """The earliest date the next step may carry, from the household's previous event."""
 
     day: dt.date
     strict: bool  # after a publicity the next step must fall after its end, not on it
-    title: Text
+    event: ProcedureEvent  # the previous event, named in the message (made only when needed)
+    found: tuple[ProcedureSpec, StepSpec] | None
+
+    @property
+    def title(self) -> Text:
+        return _event_title(self.event, self.found)
 
     def refuses(self, day: dt.date) -> bool:
         return day <= self.day if self.strict else day < self.day
 
 
-def _floor(events: Sequence[ProcedureEvent]) -> _Floor | None:
-    if not events:
-        return None
-    last = events[-1]
-    found = _spec_of(last)
-    title = (
-        _title(found[1]) if found else Text(f"{last.procedure}·{last.step}", f"{last.procedure}: {last.step}")
-    )
+def _floor_after(last: ProcedureEvent, found: tuple[ProcedureSpec, StepSpec] | None) -> _Floor | None:
     if found and found[1].kind == "publicity":
         end = parse_date(last.evidence.get("end_date"))
         if end is not None:
-            return _Floor(end, True, title)
+            return _Floor(end, True, last, found)
     day = parse_date(last.date)
-    return _Floor(day, False, title) if day else None
+    return _Floor(day, False, last, found) if day else None
+
+
+def _floor(events: Sequence[ProcedureEvent]) -> _Floor | None:
+    if not events:
+        return None
+    return _floor_after(events[-1], _spec_of(events[-1]))
 
 
 def _floor_problem(what: Text, day: dt.date, floor: _Floor) -> Text:
@@ -618,10 +629,9 @@ _STEP_DATE = tr("办理日期", "the step's date")
 
 
 def _date_problems(
-    household: Household, step: StepSpec, date: str, evidence: Mapping[str, Any], today: dt.date
+    floor: _Floor | None, step: StepSpec, date: str, evidence: Mapping[str, Any], today: dt.date
 ) -> list[Text]:
     problems: list[Text] = []
-    floor = _floor(household.events)
     day = parse_date(date)
     if not date:
         problems.append(tr("缺少办理日期", "the step's date is missing"))
@@ -955,7 +965,29 @@ def check_step(
             )
         ]
     days = settings.publicity_days if publicity_days is None else publicity_days
-    reasons = _sequence_problems(household, spec, step_spec)
+    return _step_reasons(
+        _sequence_problems(household, spec, step_spec), _floor(household.events), step_spec,
+        role=role, date=date, evidence=evidence, error_count=error_count, today=today,
+        exit_failures=exit_failures, days=days, settings=settings,
+    )
+
+
+def _step_reasons(
+    sequence: list[Text],
+    floor: _Floor | None,
+    step_spec: StepSpec,
+    *,
+    role: str,
+    date: str,
+    evidence: Mapping[str, Any],
+    error_count: int,
+    today: dt.date,
+    exit_failures: Sequence[Text],
+    days: int,
+    settings: ProcedureSettings,
+) -> list[Text]:
+    """check_step for a known step, once its sequence problems and date floor are known."""
+    reasons = sequence
     reasons += _role_problems(role, step_spec)
     if error_count > 0:
         reasons.append(
@@ -967,7 +999,7 @@ def check_step(
                 count=error_count,
             )
         )
-    reasons += _date_problems(household, step_spec, date, evidence, today)
+    reasons += _date_problems(floor, step_spec, date, evidence, today)
     reasons += _evidence_problems(step_spec, evidence, today)
     if step_spec.kind == "appraisal":
         reasons += _appraisal_problems(step_spec, evidence, settings)
@@ -1043,42 +1075,79 @@ def perform_step(
 def _replay(
     events: Sequence[ProcedureEvent], publicity_days: int | None, today: dt.date | None
 ) -> tuple[str, list[Text]]:
+    """Replays the events from a new applicant: (status reached, problems).
+
+    Same result as calling check_step on a scratch household event by event, but the open
+    procedure, the status and the date floor are carried along instead of rescanned from the
+    history at each event (which made a long history quadratic); messages are built only for
+    events that have problems.
+    """
+    procedures, settings = _catalogue()
+    days = settings.publicity_days if publicity_days is None else publicity_days
+    day_limit = today or dt.date.max
     scratch = Household(village_code="", status="applicant")
+    done = scratch.events
+    status = "applicant"
     problems: list[Text] = []
+    # The open procedure and its last step, as open_procedure() would find them.
+    open_spec: ProcedureSpec | None = None
+    open_last: StepSpec | None = None
+    floor: _Floor | None = None
     for number, event in enumerate(events, 1):
+        spec = procedures.get(event.procedure)
+        step = spec.step(event.step) if spec is not None else None
+        found = (spec, step) if spec is not None and step is not None else None
         # Validation errors and exit rules are judged when the step is taken; the record of
         # what happened is what can be checked again later.
-        reasons = check_step(
-            scratch,
-            event.procedure,
-            event.step,
-            role=event.role,
-            date=event.date,
-            evidence=event.evidence,
-            error_count=0,
-            today=today or dt.date.max,
-            publicity_days=publicity_days,
-        )
+        if spec is None or step is None:
+            reasons = check_step(
+                scratch, event.procedure, event.step, role=event.role, date=event.date, evidence=event.evidence,
+                error_count=0, today=day_limit, publicity_days=publicity_days,
+            )
+        else:
+            if open_spec is not None:
+                assert open_last is not None
+                legal = spec is open_spec and step is spec.steps[open_last.index + 1]
+            else:
+                legal = step is spec.steps[0] and status in spec.start_from
+            reasons = _step_reasons(
+                [] if legal else _sequence_problems(scratch, spec, step), floor, step,
+                role=event.role, date=event.date, evidence=event.evidence, error_count=0, today=day_limit,
+                exit_failures=(), days=days, settings=settings,
+            )
         if not event.user.strip():
             reasons.append(tr("没有办理人", "no user is named for the step"))
-        found = _spec_of(event)
-        title = (
-            _title(found[1])
-            if found
-            else Text(f"{event.procedure}·{event.step}", f"{event.procedure}: {event.step}")
-        )
-        problems += [
-            _fill(
-                tr("第 {number} 步（{title}）：{reason}", "event {number} ({title}): {reason}"),
-                number=number,
-                title=title,
-                reason=r,
-            )
-            for r in reasons
-        ]
+        if reasons:
+            title = _event_title(event, found)
+            problems += [
+                _fill(
+                    tr("第 {number} 步（{title}）：{reason}", "event {number} ({title}): {reason}"),
+                    number=number,
+                    title=title,
+                    reason=r,
+                )
+                for r in reasons
+            ]
         # Applied even when wrong, so one bad event is reported once instead of tainting the rest.
-        _apply(scratch, event)
-    return scratch.status, problems
+        done.append(event)
+        if spec is not None and step is not None:
+            failed = step.kind == "appraisal" and not appraisal_passed(event.evidence, settings)
+            # the status (_status_after_event)
+            if step.index == 0 and spec.status_while_open:
+                status = spec.status_while_open
+            if failed:
+                status = step.fail_status or status
+            elif step is spec.last:
+                status = spec.end_status
+            # the open procedure (open_procedure)
+            if open_spec is None or open_spec is not spec or step.index == 0:
+                open_spec = spec
+            open_last = step
+            if failed or step is spec.last:
+                open_spec = open_last = None
+        scratch.status = status
+        floor = _floor_after(event, found)
+    return status, problems
 
 
 def replay(
@@ -1086,6 +1155,14 @@ def replay(
 ) -> list[Text]:
     """Every problem found replaying the events from a new applicant (import checks); [] when legal."""
     return _replay(events, publicity_days, today)[1]
+
+
+def replay_status(
+    events: Sequence[ProcedureEvent], publicity_days: int | None = None, *, today: dt.date | None = None
+) -> tuple[str | None, list[Text]]:
+    """replay() and status_after() from one pass: (status or None when not legal, problems)."""
+    status, problems = _replay(events, publicity_days, today)
+    return (None if problems else status), problems
 
 
 def status_after(events: Sequence[ProcedureEvent], publicity_days: int | None = None) -> str | None:

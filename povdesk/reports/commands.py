@@ -3,10 +3,301 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from povdesk.errors import BadInput
+from povdesk.i18n import Text
 
 AddCommand = Callable[[str, Callable[[argparse.Namespace], int], str, str], argparse.ArgumentParser]
+
+EXIT_OK, EXIT_FINDINGS = 0, 1
+
+
+def _cli() -> Any:
+    from povdesk import cli  # imported late: povdesk.cli imports this module while building its parser
+
+    return cli
+
+
+@contextmanager
+def _atomic_output(path: str) -> Iterator[Path]:
+    """A temporary file beside `path` that replaces it only when the block succeeds."""
+    out = Path(path)
+    tmp = out.with_name(out.name + ".part")
+    try:
+        yield tmp
+        tmp.replace(out)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise BadInput(Text(f"无法写入文件：{exc.strerror}", f"cannot write the file: {exc.strerror}"),
+                       where=str(out)) from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _village_prefix(ws: Any, code: str | None) -> str | None:
+    if code is None:
+        return None
+    code = code.strip()
+    if not (code.isascii() and code.isdigit() and len(code) in (6, 9, 12)):
+        raise BadInput(Text(f"区划代码应为 6、9 或 12 位数字：“{code}”",
+                            f"a region code has 6, 9 or 12 digits: '{code}'"))
+    return code
+
+
+def _warn_missing(missing: list[Any]) -> int:
+    """One line per text the font cannot draw; returns how many."""
+    cli = _cli()
+    seen: set[tuple[str, str]] = set()
+    for m in missing:
+        key = (m.context, m.text)
+        if key in seen:
+            continue
+        seen.add(key)
+        chars = " ".join(f"{ch}(U+{ord(ch):04X})" for ch in m.chars)
+        cli.say(cli.lang_text(f"警告\t{m.context}\t“{m.text}”中的字符 {chars} 字体中没有，已印为〓，请手写补全",
+                              f"warning\t{m.context}\t'{m.text}': the font has no {chars}; printed as 〓, "
+                              "write it in by hand"))
+    return len(seen)
+
+
+# ---------------------------------------------------------------- cards
+
+def cmd_cards(args: argparse.Namespace) -> int:
+    from povdesk.reports.cards import render_cards
+
+    cli = _cli()
+    ws = cli.open_workspace(args.db, readonly=True)
+    try:
+        cli.login(ws)
+        prefix = _village_prefix(ws, args.village)
+        if args.household:
+            households: Any = [cli.find_household(ws, ref) for ref in args.household]
+            if prefix:
+                households = [h for h in households if h.village_code.startswith(prefix)]
+            total = len(households)
+        else:
+            total = ws.count_households(prefix)
+            households = ws.iter_households(prefix)
+        if total == 0:
+            raise BadInput(Text("没有符合条件的户，未生成文件", "no household matches; no file written"))
+        with _atomic_output(args.output) as tmp:
+            result = render_cards(households, tmp, today=date.today(), total=total)
+    finally:
+        ws.close()
+    warned = _warn_missing(result.missing)
+    cli.say(cli.lang_text(f"已生成 {result.households} 户明白卡，共 {result.pages} 页：{args.output}",
+                          f"wrote {result.households} household cards, {result.pages} pages: {args.output}"))
+    return EXIT_FINDINGS if warned else EXIT_OK
+
+
+# ---------------------------------------------------------------- publicity
+
+def _parse_day(value: str | None, what: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise BadInput(Text(f"{what}应为 YYYY-MM-DD 格式的日期：“{value}”",
+                            f"{what} must be a date YYYY-MM-DD: '{value}'")) from None
+
+
+def cmd_publicity(args: argparse.Namespace) -> int:
+    from povdesk.core.procedures import publicity_days
+    from povdesk.reports.publicity import PublicityOptions, render_publicity, resolve_step
+
+    cli = _cli()
+    step = resolve_step(args.step)
+    start = _parse_day(args.start, "--start") or date.today()
+    days = publicity_days()
+    end = _parse_day(args.end, "--end") or start + timedelta(days=days - 1)
+    if (end - start).days + 1 < days:
+        raise BadInput(Text(f"公示期不少于 {days} 天（含首尾两天）：{start} 至 {end}",
+                            f"a publicity lasts at least {days} days counting both ends: {start} to {end}"))
+    opts = PublicityOptions(start=start, end=end, contact=args.contact or "", township=args.township or "")
+    ws = cli.open_workspace(args.db, readonly=True)
+    try:
+        cli.login(ws)
+        prefix = _village_prefix(ws, args.village)
+        with _atomic_output(args.output) as tmp:
+            result = render_publicity(ws.iter_households(prefix), step, tmp, opts)
+            if result.households == 0:
+                raise BadInput(Text(f"没有处于“{step.zh}”这一步的户，未生成文件",
+                                    f"no household is at the step '{step.en}'; no file written"))
+    finally:
+        ws.close()
+    warned = _warn_missing(result.missing)
+    cli.say(cli.lang_text(
+        f"已生成{step.zh}名单：{result.villages} 个村 {result.households} 户 {result.people} 人，"
+        f"共 {result.pages} 页，公示期 {start} 至 {end}：{args.output}",
+        f"wrote the {step.en} list: {result.villages} villages, {result.households} households, "
+        f"{result.people} people, {result.pages} pages, period {start} to {end}: {args.output}"))
+    return EXIT_FINDINGS if warned else EXIT_OK
+
+
+# ---------------------------------------------------------------- Excel
+
+def cmd_export_xlsx(args: argparse.Namespace) -> int:
+    from povdesk.reports.excel import write_register
+
+    cli = _cli()
+    ws = cli.open_workspace(args.db, readonly=True)
+    try:
+        cli.login(ws)
+        prefix = _village_prefix(ws, args.village)
+        total = ws.count_households(prefix)
+        with _atomic_output(args.output) as tmp:
+            n_hh, n_rows = write_register(ws.iter_households(prefix), tmp, total=total)
+    finally:
+        ws.close()
+    cli.say(cli.lang_text(f"已导出花名册 {n_hh} 户 {n_rows} 行：{args.output}",
+                          f"exported the register: {n_hh} households, {n_rows} rows: {args.output}"))
+    return EXIT_OK
+
+
+def cmd_template(args: argparse.Namespace) -> int:
+    from povdesk.reports.excel import write_template
+
+    cli = _cli()
+    with _atomic_output(args.output) as tmp:
+        lists = write_template(tmp)
+    cli.say(cli.lang_text(f"已生成空白模板（{lists} 列带下拉列表）：{args.output}",
+                          f"wrote a blank template ({lists} columns with drop-down lists): {args.output}"))
+    return EXIT_OK
+
+
+def cmd_import_xlsx(args: argparse.Namespace) -> int:
+    from povdesk.core.permissions import require
+    from povdesk.core.rules import CrossChecker, RuleContext, validate_household
+    from povdesk.errors import PovdeskError
+    from povdesk.reports.xlsx_import import check_file, load_mapping, read_register, write_problem_report
+
+    cli = _cli()
+    check_file(args.file)
+    mapping = load_mapping(args.mapping) if args.mapping else None
+    ws = cli.open_workspace(args.db, readonly=args.dry_run)
+    try:
+        actor = cli.login(ws)
+        if not args.dry_run:
+            require(actor.role, "import_records")
+        village = args.village or (ws.region_code if len(ws.region_code) == 12 else None)
+
+        def lookup(hid: str, hno: str) -> Any:
+            if hid:
+                try:
+                    return ws.load_household(hid)
+                except PovdeskError:
+                    pass
+            return ws.find_household_by_no(hno) if hno else None
+
+        plan = read_register(args.file, mapping, village=village, lookup=lookup)
+        ctx = RuleContext(today=date.today())
+        findings: list[dict[str, Any]] = []
+        for hh in plan.households:
+            for f in validate_household(hh, ctx):
+                findings.append({"row": plan.first_row[hh.id], **f.to_dict()})
+        ids = {hh.id for hh in plan.households}
+        cross = CrossChecker()
+        for hh in ws.iter_households():
+            if hh.id not in ids:
+                cross.add(hh)
+        for hh in plan.households:
+            cross.add(hh)
+        for f in cross.findings():
+            if f.household_id in ids:
+                findings.append({"row": plan.first_row.get(f.household_id or "", 0), **f.to_dict()})
+        blocking = plan.blocking
+        imported = 0
+        if not args.dry_run and not blocking and plan.households:
+            ws.import_households(plan.households, actor, source=Path(args.file).name)
+            imported = len(plan.households)
+    finally:
+        ws.close()
+    if args.report:
+        with _atomic_output(args.report) as tmp:
+            write_problem_report(args.file, plan, tmp, "en" if cli.lang_text("zh", "en") == "en" else "zh")
+    members = sum(len(h.members) for h in plan.households)
+    summary = {"sheet": plan.sheet, "rows": plan.rows, "households": len(plan.households), "members": members,
+               "updated": plan.updated, "problems": len(plan.problems), "blocking": len(blocking),
+               "findings": len(findings), "imported": imported, "dry_run": bool(args.dry_run)}
+    if args.json:
+        cli.emit_json({"file": str(args.file), "summary": summary,
+                       "problems": [p.to_dict() for p in plan.problems], "findings": findings})
+    else:
+        lang = "en" if cli.lang_text("zh", "en") == "en" else "zh"
+        for p in plan.problems:
+            where = f"{p.sheet}!{p.column}{p.row}" if p.column else f"{p.sheet}!{p.row}"
+            label = f"\t{p.field}" if p.field else "\t"
+            cli.say(f"{where}{label}\t{p.message.get(lang)}")
+        for fd in findings:
+            cli.say(f"{plan.sheet}!{fd['row']}\t{fd['rule']}\t{fd['message'][lang]}")
+        if args.dry_run or blocking:
+            cli.say(cli.lang_text(
+                f"检查 {plan.rows} 行（{len(plan.households)} 户 {members} 人）：{len(blocking)} 个必须修改的问题，"
+                f"{len(findings)} 条校验提示；{'试运行，' if args.dry_run else ''}未导入任何数据",
+                f"checked {plan.rows} rows ({len(plan.households)} households, {members} people): "
+                f"{len(blocking)} problems to fix, {len(findings)} rule findings; "
+                f"{'dry run, ' if args.dry_run else ''}nothing imported"))
+        else:
+            cli.say(cli.lang_text(
+                f"已导入 {imported} 户 {members} 人（其中 {plan.updated} 户为更新），{len(findings)} 条校验提示",
+                f"imported {imported} households, {members} people ({plan.updated} updated), "
+                f"{len(findings)} rule findings"))
+    return EXIT_FINDINGS if plan.problems or findings else EXIT_OK
 
 
 def register(add: AddCommand) -> None:
     """Add this package's subcommands: add(name, func, help_zh, help_en) returns the subparser."""
+    from povdesk.reports.publicity import publicity_steps
+
+    t = _cli().lang_text
+    sp = add("cards", cmd_cards, "打印明白卡（PDF，每户一个书签）",
+             "print household cards as one PDF (a bookmark per household)")
+    sp.add_argument("db", metavar="DB")
+    sp.add_argument("-o", "--output", required=True, metavar="FILE.pdf")
+    sp.add_argument("--household", action="append", metavar="NO_OR_ID",
+                    help=t("户编号或户 ID，可重复；省略则打印全部（或 --village 下全部）",
+                           "household number or id, repeatable; default: all (or all under --village)"))
+    sp.add_argument("--village", metavar="CODE", help=t("只打印该村（或乡镇、县）代码下的户",
+                                                        "only households under this village (or township) code"))
+
+    steps = ", ".join(publicity_steps())
+    sp = add("publicity", cmd_publicity, "打印公示名单（PDF，身份证号隐藏中间部分）",
+             "print a publicity list as PDF (ID numbers masked, no health or bank details)")
+    sp.add_argument("db", metavar="DB")
+    sp.add_argument("--step", required=True, metavar="STEP", help=t(f"公示步骤：{steps}", f"publicity step: {steps}"))
+    sp.add_argument("-o", "--output", required=True, metavar="FILE.pdf")
+    sp.add_argument("--village", metavar="CODE", help=t("只列该村（或乡镇）的户；每村一份名单",
+                                                        "only this village (or township); one list per village"))
+    sp.add_argument("--start", metavar="YYYY-MM-DD", help=t("公示开始日期（默认今天）", "first day (default today)"))
+    sp.add_argument("--end", metavar="YYYY-MM-DD",
+                    help=t("公示结束日期（默认开始日期加法定公示天数）", "last day (default: start + the publicity days)"))
+    sp.add_argument("--township", metavar="NAME", help=t("乡镇名称（印在异议渠道中）", "township name, printed in the text"))
+    sp.add_argument("--contact", metavar="TEXT", help=t("受理异议的乡镇联系人及电话", "township contact and phone for objections"))
+
+    sp = add("export-xlsx", cmd_export_xlsx, "导出花名册（xlsx，每人一行）",
+             "export the register as xlsx, one row per member")
+    sp.add_argument("db", metavar="DB")
+    sp.add_argument("-o", "--output", required=True, metavar="FILE.xlsx")
+    sp.add_argument("--village", metavar="CODE", help=t("只导出该村（或乡镇）", "only this village (or township)"))
+
+    sp = add("template", cmd_template, "生成空白花名册模板（带下拉列表）",
+             "write a blank register template with drop-down lists")
+    sp.add_argument("-o", "--output", required=True, metavar="FILE.xlsx")
+
+    sp = add("import-xlsx", cmd_import_xlsx, "导入花名册或村里原有的 Excel 表（先检查，无问题才导入）",
+             "import the register template or a village's own sheet (checked first; imported only without problems)")
+    sp.add_argument("db", metavar="DB")
+    sp.add_argument("file", metavar="FILE.xlsx")
+    sp.add_argument("--mapping", metavar="M.toml", help=t("列名映射文件（见 docs/printing.md）",
+                                                          "column mapping file (see docs/printing.md)"))
+    sp.add_argument("--village", metavar="CODE", help=t("表中没有村代码列时所属的村", "village of the rows when the sheet has no village code column"))
+    sp.add_argument("--dry-run", action="store_true", help=t("只检查并报告，不导入", "check and report only; import nothing"))
+    sp.add_argument("--json", action="store_true", help=t("以 JSON 输出报告", "output the report as JSON"))
+    sp.add_argument("--report", metavar="FILE.xlsx", help=t("另存一份标出问题单元格的表", "also write a copy with the problem cells marked"))

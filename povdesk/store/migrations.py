@@ -160,7 +160,21 @@ def _m0001_initial(db: sqlite_utils.Database) -> None:
             )
 
 
-MIGRATIONS: tuple[Migration, ...] = (Migration(1, "initial", _m0001_initial),)
+def _m0002_sync(db: sqlite_utils.Database) -> None:
+    """Sync: this device's keys, trusted peers, received and sent bundle ranges, merge bases,
+    conflicts, duplicate flags and the audit entries peers sent. IF NOT EXISTS throughout, and the
+    keys are only generated when missing, so a half-recorded run can be repeated."""
+    from povdesk.store import sync as sync_tables
+
+    for statement in sync_tables.SCHEMA:
+        db.execute(statement)
+    sync_tables.ensure_device_keys(db.conn)
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "initial", _m0001_initial),
+    Migration(2, "sync", _m0002_sync),
+)
 
 
 def latest(migrations: Sequence[Migration] = MIGRATIONS) -> int:

@@ -24,6 +24,7 @@ from povdesk.store import households as repo
 from povdesk.store import migrations as mig
 from povdesk.store import outbox as outbox_log
 from povdesk.store import search as search_index
+from povdesk.store import sync as sync_tables
 from povdesk.store import users as accounts
 from povdesk.store.audit import AuditEntry, AuditWriter
 from povdesk.store.codec import dumps, loads, now_utc
@@ -51,6 +52,16 @@ def _connect(path: Path, *, readonly: bool, timeout: float) -> sqlite3.Connectio
         return sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True, timeout=timeout,
                                isolation_level=None)
     return sqlite3.connect(str(path), timeout=timeout, isolation_level=None)
+
+
+def _require_roles(user: User, roles: frozenset[str]) -> None:
+    if user.role not in roles:
+        from povdesk.core.model import ROLE_LABELS
+        from povdesk.errors import NotPermitted
+
+        zh, en = ROLE_LABELS.get(user.role, (user.role, user.role))
+        raise NotPermitted(tr("角色“{rz}”无权进行此同步操作", "the role '{re}' may not do this sync step",
+                              rz=zh, re=en))
 
 
 class Workspace:
@@ -434,7 +445,8 @@ class Workspace:
             recorded = repo.append_event(c, hh, event, stamp, audit, me.role)
         hh.version += 1
         hh.updated_at, hh.updated_by = stamp.now, stamp.user
-        hh.events.append(recorded)
+        # procedures.perform_step has usually appended the event already: keep one copy.
+        hh.events = [e for e in hh.events if e.id != recorded.id] + [recorded]
 
     def load_household(self, household_id: str) -> Household:
         with self._read(tr("读取户信息", "reading a household")) as c:
@@ -542,6 +554,65 @@ class Workspace:
     def last_outbox_seq(self) -> int:
         with self._guard(tr("读取待同步记录", "reading the outbox")):
             return outbox_log.last_seq(self._conn)
+
+    # -----------------------------------------------------------------------------------------
+    # Sync (tables in store/sync.py; bundles, keys and merging in povdesk/sync)
+
+    def device_keys(self) -> dict[str, tuple[bytes, bytes]]:
+        """kind ('sign' Ed25519, 'box' X25519) -> (private, public) raw bytes."""
+        with self._guard(tr("读取设备密钥", "reading the device keys")):
+            return sync_tables.device_keys(self._conn)
+
+    def sync_peers(self, relation: str | None = None) -> list[sync_tables.Peer]:
+        with self._guard(tr("读取已登记设备", "reading the enrolled devices")):
+            return sync_tables.peers(self._conn, relation)
+
+    def sync_peer(self, device_id: str) -> sync_tables.Peer | None:
+        with self._guard(tr("读取已登记设备", "reading the enrolled devices")):
+            return sync_tables.peer(self._conn, device_id)
+
+    def put_sync_peer(self, actor: User, p: sync_tables.Peer, roles: frozenset[str]) -> sync_tables.Peer | None:
+        """Trust a device (or learn the county's keys); audited. Returns what was there before."""
+        with self._write(tr("登记设备密钥", "enrolling a device key"), actor.name) as (c, audit):
+            me = accounts.current(c, actor)
+            _require_roles(me, roles)
+            old = sync_tables.put_peer(c, p)
+            audit.add("sync.peer", "device", p.device_id, None,
+                      None if old is None else {"fingerprint": old.fingerprint, "relation": old.relation},
+                      {"fingerprint": p.fingerprint, "relation": p.relation, "region_code": p.region_code,
+                       "name": p.name})
+            return old
+
+    @contextmanager
+    def sync_read(self) -> Iterator[sqlite3.Connection]:
+        """One read snapshot for sync (povdesk.sync calls store.sync functions on it)."""
+        with self._read(tr("读取同步数据", "reading sync data")) as c:
+            yield c
+
+    def load_households(self, ids: Sequence[str]) -> dict[str, Household]:
+        with self._read(tr("读取户信息", "reading households")) as c:
+            return repo.load_many(c, ids)
+
+    @contextmanager
+    def sync_write(self, doing: Text, actor: User, roles: frozenset[str]) -> Iterator[tuple[sqlite3.Connection,
+                                                                                          AuditWriter, Stamp]]:
+        """One write transaction for a sync step (bundle applied, bundle sent, conflict resolved)."""
+        with self._write(doing, actor.name) as (c, audit):
+            me = accounts.current(c, actor)
+            _require_roles(me, roles)
+            yield c, audit, self._stamp(me.name, audit.at)
+
+    def import_rows(self, c: sqlite3.Connection, households: list[Household], stamp: Stamp, audit: AuditWriter,
+                    source: str) -> ImportResult:
+        """import_many inside a sync_write transaction (a bigger page cache for the duration)."""
+        c.execute(f"PRAGMA cache_size = -{_IMPORT_CACHE_KIB}")
+        try:
+            return repo.import_many(c, households, stamp, audit, source)
+        finally:
+            c.execute(f"PRAGMA cache_size = -{_CACHE_KIB}")
+
+    def save_in(self, c: sqlite3.Connection, hh: Household, stamp: Stamp, audit: AuditWriter) -> Household:
+        return repo.save(c, hh, stamp, audit)
 
     def __repr__(self) -> str:
         return f"<Workspace {self.path} {self._meta.get('level', '?')} {self._meta.get('region_code', '?')}>"

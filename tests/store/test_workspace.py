@@ -90,6 +90,10 @@ def test_migrations_rerun_is_noop(ws: Workspace, ws_path: Path) -> None:
     assert not list(ws_path.parent.glob("*.backup-*"))
 
 
+# A migration after the built-in ones, for tests of the upgrade path.
+NOTES = mig.latest() + 1
+
+
 def _add_notes_table(db: object) -> None:
     import sqlite_utils
 
@@ -100,23 +104,23 @@ def _add_notes_table(db: object) -> None:
 def test_old_schema_backed_up_then_migrated(ws: Workspace, ws_path: Path, worker: User) -> None:
     saved = ws.save_household(household(), worker)
     ws.close()
-    upgraded = (*MIGRATIONS, Migration(2, "notes", _add_notes_table))
+    upgraded = (*MIGRATIONS, Migration(NOTES, "notes", _add_notes_table))
     with Workspace.open(ws_path, migrations=upgraded) as new:
-        assert new.schema_version == 2
+        assert new.schema_version == NOTES
         assert new._conn.execute("SELECT count(*) FROM notes").fetchone()[0] == 0
         assert new.load_household(saved.id).to_dict() == saved.to_dict()
         assert any(e.action == "workspace.migrate" for e in new.audit_entries())
-    backups = list(ws_path.parent.glob("county.backup-1-*.db"))
+    backups = list(ws_path.parent.glob(f"county.backup-{NOTES - 1}-*.db"))
     assert len(backups) == 1
     b = sqlite3.connect(backups[0])
-    assert b.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert b.execute("PRAGMA user_version").fetchone()[0] == NOTES - 1
     assert b.execute("SELECT count(*) FROM sqlite_master WHERE name = 'notes'").fetchone()[0] == 0
     assert b.execute("SELECT count(*) FROM households").fetchone()[0] == 1  # the WAL content is in it
     b.close()
     # Opening again with the same list: nothing pending, no new backup.
     Workspace.open(ws_path, migrations=upgraded).close()
     assert len(list(ws_path.parent.glob("county.backup-*.db"))) == 1
-    # An older povdesk (knowing only schema 1) now refuses the file.
+    # An older povdesk (knowing only the built-in schema) now refuses the file.
     with pytest.raises(WorkspaceError, match="newer povdesk"):
         Workspace.open(ws_path)
 
@@ -127,7 +131,7 @@ def test_only_last_automatic_backups_kept(ws: Workspace, ws_path: Path) -> None:
         (ws_path.parent / f"county.backup-1-2020010{i}T000000000000Z.db").write_bytes(b"")
     manual = ws_path.parent / "county.backup-1-20200101T000000000000Z-manual.db"
     manual.write_bytes(b"")
-    Workspace.open(ws_path, migrations=(*MIGRATIONS, Migration(2, "notes", _add_notes_table))).close()
+    Workspace.open(ws_path, migrations=(*MIGRATIONS, Migration(NOTES, "notes", _add_notes_table))).close()
     autos = sorted(p.name for p in ws_path.parent.glob("county.backup-*Z.db"))
     assert len(autos) == mig.KEEP_AUTOMATIC_BACKUPS
     assert autos[0] == "county.backup-1-20200103T000000000000Z.db"

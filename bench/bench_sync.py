@@ -1,0 +1,126 @@
+"""Sync benchmarks: prints a table and writes bench/results/sync.json.
+
+    .venv/bin/python bench/bench_sync.py                      # 50 villages, 100,000 households
+    .venv/bin/python bench/bench_sync.py --households 5000    # a quick run
+
+Import of the bundles of 50 villages into an empty county, against raw executemany of the same
+rows (households, members, search terms, years, events, outbox) into an empty county in the same
+run (target: at least half the rate); export of one 2,000-household village (target under 2 s).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from povdesk.core.demo import generate  # noqa: E402
+from povdesk.store import Workspace  # noqa: E402
+from povdesk.store import households as repo  # noqa: E402
+from povdesk.sync import service  # noqa: E402
+
+PW = "bench1234"
+COUNTY = "522634"
+TODAY = date(2025, 6, 1)
+RESULTS: list[dict[str, Any]] = []
+
+
+def record(name: str, value: float, unit: str, *, baseline: float | None = None, ratio: float | None = None,
+           target: str = "", ok: bool | None = None, note: str = "") -> None:
+    RESULTS.append({"name": name, "value": round(value, 4), "unit": unit, "baseline": baseline, "ratio": ratio,
+                    "target": target, "ok": ok, "note": note})
+    ratio_s = f"{ratio:.2f}" if ratio is not None else ""
+    base_s = f"{baseline:.4g}" if baseline is not None else ""
+    mark = {True: "yes", False: "NO", None: ""}[ok]
+    print(f"{name:<44} {value:>12.4g} {unit:<12} {base_s:>10} {ratio_s:>7}  {target:<18} {mark}", flush=True)
+
+
+def workspace(path: Path, region: str, level: str, user: str, role: str) -> tuple[Workspace, Any]:
+    ws = Workspace.create(path, region_code=region, name=f"bench {region}", level=level, admin_user="admin",
+                          admin_password=PW)
+    return ws, ws.add_user(ws.authenticate("admin", PW), user, PW, role)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--households", type=int, default=100_000)
+    ap.add_argument("--villages", type=int, default=50)
+    ap.add_argument("--export-households", type=int, default=2000)
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="povdesk-bench-sync-"))
+    print(f"{'measure':<44} {'value':>12} {'unit':<12} {'baseline':>10} {'ratio':>7}  {'target':<18} ok")
+    county, coord = workspace(tmp / "county.db", COUNTY, "county", "county", "county_coordinator")
+    service.export_key_file(county, tmp / "county.key")
+    per = max(1, args.households // args.villages)
+    bundles: list[Path] = []
+    all_households = []
+    for i in range(args.villages):
+        code = f"{COUNTY}{100 + i // 20:03d}{200 + i % 20:03d}"
+        v, worker = workspace(tmp / f"v{i}.db", code, "village", "worker", "village_worker")
+        hs = generate(code, count=per, seed=i, today=TODAY)
+        v.import_households(hs, worker, source="bench")
+        service.export_key_file(v, tmp / f"v{i}.key")
+        service.trust(v, v.authenticate("admin", PW), tmp / "county.key", "county")
+        service.trust(county, county.authenticate("admin", PW), tmp / f"v{i}.key", "device")
+        t0 = time.perf_counter()
+        service.export_bundle(v, worker, tmp / f"v{i}.pvb")
+        if i == 0:
+            record(f"export one village ({per} households)", time.perf_counter() - t0, "s")
+        bundles.append(tmp / f"v{i}.pvb")
+        all_households += [h for h in v.iter_households()]
+        v.close()
+    total = len(all_households)
+    t0 = time.perf_counter()
+    service.import_bundles(county, coord, bundles, today=TODAY)
+    secs = time.perf_counter() - t0
+    county.close()
+
+    # Baseline: raw executemany of the rows povdesk's import writes, into an empty county.
+    base, bcoord = workspace(tmp / "raw.db", COUNTY, "county", "county", "county_coordinator")
+    conn = base._conn
+    conn.execute("BEGIN IMMEDIATE")
+    from povdesk.store.audit import AuditWriter
+
+    audit = AuditWriter(conn, "county", "now")
+    stamp = base._stamp("county", "now")
+    rows, *_ = repo.prepare_import(conn, all_households, stamp, audit, "bench")
+    t1 = time.perf_counter()
+    rows.write(conn, upsert=False)
+    conn.execute("COMMIT")
+    raw_secs = time.perf_counter() - t1
+    base.close()
+    rate, raw_rate = total / secs, total / raw_secs
+    record(f"import {len(bundles)} bundles, {total} households", rate, "hh/s", baseline=round(raw_rate),
+           ratio=rate / raw_rate, target=">= 0.5 x raw", ok=rate / raw_rate >= 0.5,
+           note=f"{secs:.1f} s vs raw executemany {raw_secs:.1f} s")
+
+    # Export of one village of the given size.
+    v, worker = workspace(tmp / "big.db", f"{COUNTY}100201", "village", "worker", "village_worker")
+    v.import_households(generate(f"{COUNTY}100201", count=args.export_households, seed=99, today=TODAY), worker,
+                        source="bench")
+    service.trust(v, v.authenticate("admin", PW), tmp / "county.key", "county")
+    t0 = time.perf_counter()
+    service.export_bundle(v, worker, tmp / "big.pvb")
+    secs = time.perf_counter() - t0
+    v.close()
+    record(f"export a {args.export_households}-household village", secs, "s", target="< 2 s", ok=secs < 2,
+           note=f"{(tmp / 'big.pvb').stat().st_size / 1e6:.1f} MB bundle")
+    out = ROOT / "bench" / "results" / "sync.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"households": total, "villages": len(bundles), "python": platform.python_version(),
+                               "results": RESULTS}, indent=2), encoding="utf-8")
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

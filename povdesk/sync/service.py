@@ -1,0 +1,621 @@
+"""Sync operations over a workspace: keys, bundle export, verified import with merge, conflicts, status.
+
+Qt-free; the CLI (povdesk.sync.commands) and later the desktop sync centre call these functions.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from povdesk.core.exchange import dump_line, parse_line
+from povdesk.core.model import Household
+from povdesk.core.procedures import _replay, replay, status_after
+from povdesk.core.rules import CrossChecker, RuleContext, validate_household
+from povdesk.errors import BadInput
+from povdesk.i18n import Text, tr
+from povdesk.store import Workspace
+from povdesk.store import sync as tables
+from povdesk.store.codec import dumps, loads, now_utc
+from povdesk.store.users import User
+from povdesk.sync import bundle as fmt
+from povdesk.sync.keys import DeviceCard, fingerprint, read_key_file, write_key_file
+from povdesk.sync.merge import flatten, mask, merge3, unflatten, union_events
+
+log = logging.getLogger(__name__)
+
+# Who may do what (kept here rather than in core/permissions until the sync actions are added there).
+KEY_ROLES = frozenset({"admin", "county_coordinator"})  # trust a device / a county key
+SYNC_ROLES = frozenset({"village_worker", "township_official", "county_coordinator"})  # bundles, conflicts
+
+Progress = Callable[[int, int], None]
+
+
+# ---------------------------------------------------------------------------------------------
+# Keys
+
+
+def my_card(ws: Workspace) -> DeviceCard:
+    keys = ws.device_keys()
+    return DeviceCard(ws.device_id, ws.workspace_id, ws.region_code, ws.level, ws.name, keys["sign"][1],
+                      keys["box"][1], ws.created_at)
+
+
+def my_fingerprint(ws: Workspace) -> str:
+    keys = ws.device_keys()
+    return fingerprint(keys["sign"][1], keys["box"][1])
+
+
+def export_key_file(ws: Workspace, out: Path) -> DeviceCard:
+    card = my_card(ws)
+    text = write_key_file(card, ws.device_keys()["sign"][0])
+    try:
+        out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise BadInput(tr("无法写入文件：{e}", "cannot write the file: {e}", e=exc.strerror), where=str(out)) from None
+    return card
+
+
+def trust(ws: Workspace, actor: User, path: Path, relation: str) -> tuple[DeviceCard, tables.Peer | None]:
+    """relation 'device': a county enrols a village device; 'county': a village learns its county."""
+    card = read_key_file(path)
+    where = str(path)
+    if card.device_id == ws.device_id:
+        raise BadInput(tr("这是本工作区自己的密钥", "this is this workspace's own key"), where=where)
+    if relation == "device":
+        if ws.level != "county":
+            raise BadInput(tr("只有县级工作区登记村设备；村级工作区请用 keys set-county",
+                              "only a county workspace enrols devices; a village uses keys set-county"))
+        if card.level == "county" or not card.region_code.startswith(ws.region_code):
+            raise BadInput(tr("设备属于 {r}（{l}），不在本县 {c} 之下", "the device belongs to {r} ({l}), not to a "
+                              "village or township of this county {c}", r=card.region_code, l=card.level,
+                              c=ws.region_code), where=where)
+    else:
+        if card.level != "county":
+            raise BadInput(tr("这不是县级工作区的密钥（级别：{l}）", "this is not a county workspace's key "
+                              "(level: {l})", l=card.level), where=where)
+        if not ws.region_code.startswith(card.region_code):
+            raise BadInput(tr("县 {c} 不管辖本工作区 {r}", "county {c} does not cover this workspace {r}",
+                              c=card.region_code, r=ws.region_code), where=where)
+    p = tables.Peer(card.device_id, relation, card.sign_public, card.box_public, card.fingerprint,
+                    card.workspace_id, card.region_code, card.level, card.name, True, now_utc(), actor.name)
+    return card, ws.put_sync_peer(actor, p, KEY_ROLES)
+
+
+def _county(ws: Workspace) -> tables.Peer:
+    found = [p for p in ws.sync_peers("county") if p.active]
+    if not found:
+        raise BadInput(tr("本工作区还不知道县里的密钥：请先运行 povdesk keys set-county DB 县密钥文件",
+                          "this workspace does not know its county's key yet: run povdesk keys set-county DB "
+                          "COUNTY-KEY-FILE first"))
+    return found[0]
+
+
+def resolve_device(ws: Workspace, ref: str | None) -> tables.Peer:
+    """The enrolled device a county addresses: by device id (or its start), fingerprint or region."""
+    devices = [p for p in ws.sync_peers("device") if p.active]
+    if ref:
+        key = ref.strip().upper()
+        devices = [p for p in devices if p.device_id.upper().startswith(key) or p.fingerprint.startswith(key)
+                   or p.region_code == ref.strip()]
+    if len(devices) == 1:
+        return devices[0]
+    if not devices:
+        raise BadInput(tr("没有符合“{r}”的已登记设备（povdesk keys enrol）", "no enrolled device matches '{r}' "
+                          "(povdesk keys enrol)", r=ref or ""))
+    raise BadInput(tr("有 {n} 台已登记设备，请用 --to 指明（设备编号、指纹或村代码）",
+                      "{n} devices are enrolled; say which with --to (device id, fingerprint or village code)",
+                      n=len(devices)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Export
+
+
+def _state(hh: Household, open_conflicts: dict[str, Any]) -> dict[str, Any]:
+    """What is sent and remembered as the sent base: the record, with open clashes masked, plus
+    its status and event ids (compared, never merged as fields)."""
+    flat = mask(flatten(hh), open_conflicts)
+    flat["#status"] = hh.status
+    flat["#events"] = sorted(e.id for e in hh.events)
+    return flat
+
+
+@dataclass
+class ExportResult:
+    path: Path
+    manifest: dict[str, Any]
+
+
+def export_bundle(ws: Workspace, actor: User, out: Path, *, full: bool = False, to: str | None = None,
+                  progress: Progress | None = None) -> ExportResult:
+    if ws.level == "county":
+        peer, kind, scope = resolve_device(ws, to), "return", ""
+        scope = peer.region_code
+    else:
+        peer, kind, scope = _county(ws), "village", ws.region_code
+    with ws.sync_read() as c:
+        last = ws.last_outbox_seq()
+        first = 1 if full else tables.sent_high(c, peer.device_id) + 1
+        if full:
+            ids = tables.all_household_ids(c, scope)
+        else:
+            wanted = set(tables.outbox_household_ids(c, first, last)) | set(tables.resolved_since_sent(c, peer.device_id))
+            ids = [h for h in tables.all_household_ids(c, scope) if h in wanted]
+        ack = tables.received_high(c, peer.device_id)
+        acked = tables.acked(c, peer.device_id)
+        bases = tables.bases(c, peer.device_id, ids)
+        open_c = tables.open_conflict_paths(c, ids)
+        audit_from = tables.audit_sent(c, peer.device_id) if kind == "village" and not full else 0
+        audit_rows = tables.audit_rows(c, audit_from) if kind == "village" else []
+        flag_rows = tables.flags(c, ids) if kind == "return" else []
+        resolved = [x for x in tables.conflicts(c, "resolved") if x.household_id in set(ids)] if kind == "return" else []
+    households = ws.load_households(ids)
+    lines: list[str] = []
+    sent: list[tuple[str, bytes]] = []
+    villages: set[str] = set()
+    members = events = 0
+    for n, hid in enumerate(ids, 1):
+        hh = households[hid]
+        state = _state(hh, open_c.get(hid, {}))
+        base = bases[hid].common(acked) if hid in bases else None
+        if not full and base is not None and base == state:
+            continue  # the peer already holds exactly this
+        masked = open_c.get(hid)
+        rec = unflatten({k: v for k, v in state.items() if not k.startswith("#")}, hh) if masked else hh
+        lines.append(dump_line(rec))
+        sent.append((hid, tables.pack(state)))
+        villages.add(hh.village_code)
+        members += len(rec.members)
+        events += len(rec.events)
+        if progress and n % 500 == 0:
+            progress(n, len(ids))
+    flags_out = [{"household_id": f["household_id"], "rule": f["rule"], "member_id": f["member_id"],
+                  "message": f["message"]} for f in flag_rows if f["source"] == "import"]
+    res_out = [{"household_id": x.household_id, "household_no": x.household_no, "path": x.path,
+                "resolution": x.resolution, "value": x.value, "resolved_by": x.resolved_by,
+                "resolved_at": x.resolved_at} for x in resolved]
+    header = {"households": len(lines), "audit": len(audit_rows), "flags": len(flags_out),
+              "resolutions": len(res_out)}
+    body = "\n".join([dumps(header), *lines, *(dumps(list(r)) for r in audit_rows), *(dumps(f) for f in flags_out),
+                      *(dumps(r) for r in res_out)]) + "\n"
+    bundle_id = str(uuid.uuid4())
+    keys = ws.device_keys()
+    ciphertext, payload = fmt.seal(body.encode("utf-8"), peer.box_public, bundle_id, ws.device_id)
+    audit_last = audit_rows[-1][0] if audit_rows else audit_from
+    manifest = {
+        "format": fmt.FORMAT, "format_version": fmt.FORMAT_VERSION, "schema_version": ws.schema_version,
+        "bundle_id": bundle_id, "kind": kind, "full": full, "created_at": now_utc(),
+        "sender": {"device_id": ws.device_id, "workspace_id": ws.workspace_id, "region_code": ws.region_code,
+                   "level": ws.level, "name": ws.name, "fingerprint": my_fingerprint(ws)},
+        "recipient": {"device_id": peer.device_id, "fingerprint": peer.fingerprint,
+                      "region_code": peer.region_code},
+        "villages": sorted(villages), "seq": {"first": first, "last": last}, "ack": ack,
+        "audit": {"first": audit_from + 1, "last": audit_last},
+        "counts": {"households": len(lines), "members": members, "events": events, "audit": len(audit_rows),
+                   "flags": len(flags_out), "resolutions": len(res_out)},
+        "payload": payload,
+    }
+    fmt.write(out, manifest, ciphertext, keys["sign"][0])
+    try:
+        with ws.sync_write(tr("记录已导出的同步包", "recording the exported bundle"), actor, SYNC_ROLES) as (c, audit, st):
+            tables.record_sent(c, peer.device_id, first, last, bundle_id, len(lines), audit_last, st.now, st.user)
+            tables.put_sent(c, peer.device_id, last, st.now, sent)
+            audit.add("sync.export", "bundle", bundle_id, None, None,
+                      {"to": peer.device_id, "seq": [first, last], "households": len(lines), "file": out.name})
+    except BaseException:
+        out.unlink(missing_ok=True)  # a bundle the workspace does not remember sending must not travel
+        raise
+    return ExportResult(out, manifest)
+
+
+def inspect(path: Path) -> dict[str, Any]:
+    raw = fmt.read(path)
+    return {**raw.manifest, "ciphertext_intact": fmt.ciphertext_ok(raw)}
+
+
+# ---------------------------------------------------------------------------------------------
+# Import: verify everything, plan the merge, then apply in one transaction
+
+
+@dataclass
+class Incoming:
+    raw: fmt.RawBundle
+    peer: tables.Peer
+    households: list[Household]
+    audit: list[list[Any]]
+    flags: list[dict[str, Any]]
+    resolutions: list[dict[str, Any]]
+
+    @property
+    def manifest(self) -> dict[str, Any]:
+        return self.raw.manifest
+
+
+def _refuse(where: str, zh: str, en: str, **values: object) -> fmt.BundleRefused:
+    return fmt.BundleRefused(tr(zh, en, **values), where=where)
+
+
+def verify(ws: Workspace, path: Path) -> Incoming:
+    """Every check that needs no write: container, versions, addressee, sender, signature, digest,
+    decryption, payload structure. Raises BundleRefused saying what is wrong."""
+    raw = fmt.read(path)
+    m, where = raw.manifest, raw.where
+    if m["schema_version"] > ws.schema_version:
+        raise _refuse(where, "同步包来自更新版本的 povdesk（数据结构 {n}，本版本 {k}），请先升级 povdesk",
+                      "the bundle comes from a newer povdesk (schema {n}; this one has {k}); upgrade povdesk first",
+                      n=m["schema_version"], k=ws.schema_version)
+    mine = my_fingerprint(ws)
+    if m["recipient"]["fingerprint"] != mine or m["recipient"]["device_id"] != ws.device_id:
+        raise _refuse(where, "同步包不是发给本工作区的（收件方指纹 {f}，本工作区 {me}）",
+                      "the bundle is addressed to another workspace (fingerprint {f}; this one is {me})",
+                      f=m["recipient"]["fingerprint"], me=mine)
+    want_kind, relation = ("village", "device") if ws.level == "county" else ("return", "county")
+    if m["kind"] != want_kind:
+        raise _refuse(where, "同步包类型“{k}”不能导入{l}工作区", "a '{k}' bundle cannot be imported into a {l} workspace",
+                      k=m["kind"], l=ws.level)
+    sender = m["sender"]
+    peer = ws.sync_peer(sender["device_id"])
+    if peer is None or peer.relation != relation or not peer.active:
+        raise _refuse(where, "同步包来自未登记的设备 {d}（{r} {n}，指纹 {f}）；请先核对指纹并用 povdesk keys {cmd} 登记",
+                      "the bundle comes from a device this workspace does not trust: {d} ({r} {n}, fingerprint "
+                      "{f}); compare the fingerprint and run povdesk keys {cmd} first",
+                      d=sender["device_id"], r=sender["region_code"], n=sender["name"], f=sender["fingerprint"],
+                      cmd="enrol" if relation == "device" else "set-county")
+    if sender["fingerprint"] != peer.fingerprint:
+        raise _refuse(where, "同步包用另一把密钥签名（指纹 {f}，已登记的是 {e}）",
+                      "the bundle was signed with a different key (fingerprint {f}; the enrolled one is {e})",
+                      f=sender["fingerprint"], e=peer.fingerprint)
+    if not fmt.signature_ok(raw, peer.sign_public):
+        raise _refuse(where, "同步包签名无效：文件被改动过，或不是用已登记的密钥签名的",
+                      "the bundle's signature is invalid: the file was altered, or it was not signed with the "
+                      "enrolled key")
+    if not fmt.ciphertext_ok(raw):
+        raise _refuse(where, "同步包内容与清单中的摘要不符（文件被改动过）",
+                      "the bundle's content does not match the digest in its manifest (the file was altered)")
+    if m["seq"]["first"] > m["seq"]["last"] + 1 or (m["full"] and m["seq"]["first"] != 1):
+        raise _refuse(where, "同步包的序号范围不对", "the bundle's sequence range is wrong")
+    keys = ws.device_keys()
+    payload = fmt.open_payload(raw, keys["box"][0], keys["box"][1])
+    return _parse(raw, peer, payload, ws)
+
+
+def _parse(raw: fmt.RawBundle, peer: tables.Peer, payload: bytes, ws: Workspace) -> Incoming:
+    where = raw.where
+    lines = fmt.payload_lines(payload, where)
+    try:
+        _, first = next(lines)
+        header = loads(first)
+    except (StopIteration, ValueError):
+        raise _refuse(where, "同步包内容缺少开头", "the bundle's content has no header") from None
+    counts = raw.manifest["counts"]
+    if not isinstance(header, dict) or any(header.get(k) != counts.get(k) for k in
+                                           ("households", "audit", "flags", "resolutions")):
+        raise _refuse(where, "同步包内容的数量与清单不符", "the bundle's content does not match the counts in its manifest")
+    scope = peer.region_code if raw.manifest["kind"] == "village" else ws.region_code
+    households: list[Household] = []
+    seen: set[str] = set()
+    for _ in range(header["households"]):
+        n, line = next(lines, (0, ""))
+        try:
+            hh = parse_line(line, f"{raw.path.name}:{n}")
+        except BadInput as exc:
+            raise fmt.BundleRefused(exc.text, where=exc.where) from None
+        if not hh.village_code.startswith(scope):
+            raise _refuse(where, "同步包含有不属于 {s} 的户 {no}（村 {v}）", "the bundle holds household {no} of "
+                          "village {v}, outside {s}", s=scope, no=hh.household_no, v=hh.village_code)
+        if hh.id in seen:
+            raise _refuse(where, "同步包中同一户出现了两次", "the same household appears twice in the bundle")
+        seen.add(hh.id)
+        households.append(hh)
+    audit: list[list[Any]] = []
+    for _ in range(header["audit"]):
+        _n, line = next(lines, (0, "null"))
+        row = loads(line)
+        if not isinstance(row, list) or len(row) != 11 or not isinstance(row[0], int):
+            raise _refuse(where, "同步包中的审计记录格式不对", "an audit entry in the bundle is malformed")
+        audit.append(row)
+    extra: list[list[dict[str, Any]]] = [[], []]
+    for i, key in enumerate(("flags", "resolutions")):
+        for _ in range(header[key]):
+            _n, line = next(lines, (0, "null"))
+            obj = loads(line)
+            if not isinstance(obj, dict) or not isinstance(obj.get("household_id"), str):
+                raise _refuse(where, "同步包中的{k}记录格式不对", "a {k} entry in the bundle is malformed", k=key)
+            extra[i].append(obj)
+    if next(lines, None) is not None:
+        raise _refuse(where, "同步包内容多于清单所列", "the bundle holds more than its manifest lists")
+    return Incoming(raw, peer, households, audit, extra[0], extra[1])
+
+
+@dataclass
+class RecordOutcome:
+    id: str
+    household_no: str
+    result: str  # inserted | merged | unchanged | rejected
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
+    findings: list[dict[str, Any]] = field(default_factory=list)
+    reasons: list[dict[str, str]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": self.id, "household_no": self.household_no, "result": self.result}
+        for key in ("conflicts", "findings", "reasons"):
+            if getattr(self, key):
+                out[key] = getattr(self, key)
+        return out
+
+
+@dataclass
+class BundleReport:
+    file: str
+    bundle_id: str
+    device: str
+    seq: tuple[int, int]
+    records: list[RecordOutcome] = field(default_factory=list)
+    flags: list[dict[str, Any]] = field(default_factory=list)
+    note: str = ""
+
+    def summary(self) -> dict[str, int]:
+        out = {"inserted": 0, "merged": 0, "unchanged": 0, "rejected": 0, "conflicted": 0, "with_findings": 0}
+        for r in self.records:
+            out[r.result] += 1
+            out["conflicted"] += bool(r.conflicts)
+            out["with_findings"] += bool(r.findings)
+        out["applied"] = out["inserted"] + out["merged"]
+        out["flagged"] = len(self.flags)
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"file": self.file, "bundle_id": self.bundle_id, "device": self.device, "result": "applied",
+                "seq": list(self.seq), "summary": self.summary(), "note": self.note,
+                "records": [r.to_dict() for r in self.records], "flags": self.flags}
+
+
+def _order_and_ranges(ws: Workspace, items: list[Incoming]) -> list[tuple[Incoming, str]]:
+    """Sort by sender and range; refuse replays and gaps. Returns (bundle, note) pairs."""
+    items = sorted(items, key=lambda b: (b.peer.device_id, b.manifest["seq"]["first"], b.manifest["seq"]["last"]))
+    highs: dict[str, int] = {}
+    out = []
+    ids: set[str] = set()
+    with ws.sync_read() as c:
+        for b in items:
+            m, dev = b.manifest, b.peer.device_id
+            if dev not in highs:
+                highs[dev] = tables.received_high(c, dev)
+            high, first, last = highs[dev], m["seq"]["first"], m["seq"]["last"]
+            if tables.bundle_seen(c, m["bundle_id"]) or m["bundle_id"] in ids:
+                raise _refuse(b.raw.where, "此同步包已经导入过（序号 {f}–{l}），未做任何修改",
+                              "this bundle has already been imported (sequences {f}–{l}); nothing was changed",
+                              f=first, l=last)
+            # A full bundle repairs whatever was lost; merging it again changes nothing already held.
+            if not m["full"] and last <= high and last > 0 and not (first == high + 1 and last == high):
+                raise _refuse(b.raw.where, "此同步包的内容（序号 {f}–{l}）已经收到过（已收到至 {h}），未做任何修改",
+                              "this bundle's sequences {f}–{l} have already been received (up to {h}); nothing "
+                              "was changed", f=first, l=last, h=high)
+            if first > high + 1 and not m["full"]:
+                raise _refuse(b.raw.where, "缺少更早的同步包：本包从序号 {f} 开始，但只收到至 {h}。请先导入缺少的包，"
+                              "或请对方导出完整包（--full）",
+                              "an earlier bundle is missing: this one starts at sequence {f} but only up to {h} "
+                              "has been received; import the missing bundle first, or ask for a full bundle "
+                              "(--full)", f=first, h=high)
+            note = "" if first == high + 1 else f"overlap: sequences {first}-{high} were already received"
+            highs[dev] = max(high, last)
+            ids.add(m["bundle_id"])
+            out.append((b, note))
+    return out
+
+
+def _check_history(hh: Household) -> list[Text]:
+    # One replay gives both the problems and the resulting status (replay + status_after would
+    # walk the history twice; this is a hot path of a county import).
+    status, problems = _replay(hh.events, None, None)
+    if not problems and status != hh.status:
+        problems = [tr("状态“{s}”与程序记录不符", "status '{s}' does not follow from its procedure history", s=hh.status)]
+    return problems
+
+
+def import_bundles(ws: Workspace, actor: User, paths: Sequence[Path], *, today: date | None = None,
+                   progress: Progress | None = None) -> list[BundleReport]:
+    """Verify every bundle, then merge and apply all of them in one transaction (or none)."""
+    if actor.role not in SYNC_ROLES:
+        from povdesk.store.workspace import _require_roles
+
+        _require_roles(actor, SYNC_ROLES)
+    verified = [verify(ws, Path(p)) for p in paths]
+    ordered = _order_and_ranges(ws, verified)
+    ctx = RuleContext(today=today or date.today())
+    all_ids = list(dict.fromkeys(h.id for b, _ in ordered for h in b.households))
+    with ws.sync_read() as c:
+        start_versions = tables.versions(c, all_ids)
+    current = ws.load_households(all_ids)
+    reports: list[BundleReport] = []
+    writes: dict[str, Household] = {}
+    received: dict[str, list[tuple[str, bytes]]] = {}
+    conflicts: list[tuple[str, str, str, str, Any, Any, Any]] = []
+    total = len(all_ids)
+    done = 0
+    for b, note in ordered:
+        m, dev = b.manifest, b.peer.device_id
+        rep = BundleReport(b.raw.path.name, m["bundle_id"], dev, (m["seq"]["first"], m["seq"]["last"]), note=note)
+        with ws.sync_read() as c:
+            bases = tables.bases(c, dev, [h.id for h in b.households])
+            acked = tables.acked(c, dev)
+            open_c = tables.open_conflict_paths(c, [h.id for h in b.households])
+        acked = max(acked, m["ack"])
+        for remote in b.households:
+            done += 1
+            if progress and done % 500 == 0:
+                progress(done, total)
+            local = current.get(remote.id)
+            remote_state = _state(remote, {})
+            if local is None:
+                problems = _check_history(remote)
+                if problems:
+                    rep.records.append(RecordOutcome(remote.id, remote.household_no, "rejected",
+                                                     reasons=[p.as_dict() for p in problems]))
+                    continue
+                merged = remote
+                outcome = RecordOutcome(remote.id, remote.household_no, "inserted")
+            else:
+                events = union_events(local.events, remote.events)
+                problems = replay(events)
+                if problems:
+                    rep.records.append(RecordOutcome(remote.id, remote.household_no, "rejected",
+                                                     reasons=[p.as_dict() for p in problems]))
+                    continue
+                base_rec = bases.get(remote.id)
+                base = base_rec.common(acked) if base_rec else None
+                local_flat = mask(flatten(local), {})
+                res = merge3(None if base is None else {k: v for k, v in base.items() if not k.startswith("#")},
+                             local_flat, flatten(remote))
+                merged = unflatten(res.flat, local)
+                merged.events = events
+                merged.status = status_after(events) or "applicant"
+                merged.updated_at, merged.updated_by = "", ""
+                already = open_c.get(remote.id, {})
+                fresh = [x for x in res.conflicts if not (x[0] in already and _eq(already[x[0]], x[3]))]
+                for path, bv, lv, rv in res.conflicts:
+                    conflicts.append((remote.id, local.household_no, path, dev, bv, lv, rv))
+                changed = (flatten(merged) != local_flat or merged.status != local.status
+                           or len(events) != len(local.events))
+                outcome = RecordOutcome(remote.id, local.household_no, "merged" if changed else "unchanged",
+                                        conflicts=[{"path": p, "base": bv, "local": lv, "remote": rv}
+                                                   for p, bv, lv, rv in fresh])
+            outcome.findings = [f.to_dict() for f in validate_household(merged, ctx)]
+            if outcome.result != "unchanged":
+                merged.version = local.version if local is not None else merged.version
+                writes[merged.id] = merged
+                current[merged.id] = merged
+            received.setdefault(dev, []).append((remote.id, tables.pack(remote_state)))
+            rep.records.append(outcome)
+        reports.append(rep)
+
+    # Across households: a person registered in two households, here or in the bundle.
+    cross = CrossChecker()
+    for hh in ws.iter_households():
+        if hh.id not in current:
+            cross.add(hh)
+    for hh in current.values():
+        cross.add(hh)
+    flags = [f for f in cross.findings() if f.rule == "DUP-PERSON" and f.household_id in current]
+    by_hh = {r.id: rep for rep in reports for r in rep.records if r.result != "rejected"}
+    for f in flags:
+        if f.household_id in by_hh:
+            by_hh[f.household_id].flags.append(f.to_dict())
+
+    source = ", ".join(r.file for r in reports)
+    with ws.sync_write(tr("导入同步包 {f}", "importing bundle {f}", f=source), actor, SYNC_ROLES) as (c, audit, st):
+        now_versions = tables.versions(c, all_ids)
+        if now_versions != start_versions:
+            from povdesk.store.errors import VersionConflict
+
+            raise VersionConflict(tr("导入期间工作区中的户被修改了，请重新导入", "households changed in the workspace "
+                                     "during the import; import again"), where=str(ws.path))
+        if writes:
+            ws.import_rows(c, list(writes.values()), st, audit, source)
+        for hid, no, path, dev, bv, lv, rv in conflicts:
+            tables.put_conflict(c, hid, no, path, dev, bv, lv, rv, st.now)
+        for dev, rows in received.items():
+            tables.put_received(c, dev, st.now, rows)
+        for b, _note in ordered:
+            m, dev = b.manifest, b.peer.device_id
+            tables.record_received(c, dev, m["seq"]["first"], m["seq"]["last"], m["bundle_id"],
+                                   m["payload"]["sha256"], len(b.households), st.now, st.user)
+            tables.set_ack(c, dev, m["ack"], st.now)
+            if b.audit:
+                tables.put_peer_audit(c, dev, b.audit)
+            if b.flags:
+                tables.put_flags(c, [(f["household_id"], str(f.get("rule", "")), str(f.get("member_id") or ""),
+                                      f.get("message"), "county", st.now) for f in b.flags])
+            audit.add("sync.import", "bundle", m["bundle_id"], None, None,
+                      {"from": dev, "seq": [m["seq"]["first"], m["seq"]["last"]], "file": b.raw.path.name,
+                       "households": len(b.households)})
+        tables.put_flags(c, [(f.household_id, f.rule, f.member_id or "", f.message.as_dict(), "import", st.now)
+                             for f in flags])
+    return reports
+
+
+def _eq(a: Any, b: Any) -> bool:
+    return type(a) is type(b) and a == b
+
+
+# ---------------------------------------------------------------------------------------------
+# Conflicts and status
+
+
+_MISSING = object()
+
+
+def resolve_conflict(ws: Workspace, actor: User, conflict_id: int, take: str | None,
+                     value: Any = _MISSING) -> tables.Conflict:
+    with ws.sync_read() as c:
+        cf = tables.conflict(c, conflict_id)
+    if cf is None:
+        raise BadInput(tr("没有编号为 {i} 的冲突", "no conflict number {i}", i=conflict_id))
+    if cf.status != "open":
+        raise BadInput(tr("冲突 {i} 已经处理过", "conflict {i} has already been resolved", i=conflict_id))
+    if take == "local":
+        chosen = cf.local
+    elif take == "remote":
+        chosen = cf.remote
+    elif value is not _MISSING:
+        chosen, take = value, "value"
+    else:
+        raise BadInput(tr("请用 --take local|remote 或 --value 指明取值", "say --take local|remote or --value"))
+    hh = ws.load_household(cf.household_id)
+    flat = flatten(hh)
+    if chosen is None:
+        flat.pop(cf.path, None)
+    else:
+        flat[cf.path] = chosen
+    updated = unflatten(flat, hh)
+    with ws.sync_write(tr("处理冲突 {i}", "resolving conflict {i}", i=conflict_id), actor, SYNC_ROLES) as (c, audit, st):
+        ws.save_in(c, updated, st, audit)
+        tables.close_conflict(c, conflict_id, take or "value", chosen, st.now, st.user)
+        audit.add("sync.resolve", "household", cf.household_id, cf.path, None,
+                  {"conflict": conflict_id, "resolution": take, "value": chosen})
+    with ws.sync_read() as c:
+        done = tables.conflict(c, conflict_id)
+    assert done is not None
+    return done
+
+
+def list_conflicts(ws: Workspace, status: str | None = "open") -> list[tables.Conflict]:
+    with ws.sync_read() as c:
+        return tables.conflicts(c, status)
+
+
+def get_conflict(ws: Workspace, conflict_id: int) -> tables.Conflict:
+    with ws.sync_read() as c:
+        cf = tables.conflict(c, conflict_id)
+    if cf is None:
+        raise BadInput(tr("没有编号为 {i} 的冲突", "no conflict number {i}", i=conflict_id))
+    return cf
+
+
+def status(ws: Workspace) -> dict[str, Any]:
+    """What has reached each peer and what has not (the outbox keeps everything regardless)."""
+    last = ws.last_outbox_seq()
+    peers = ws.sync_peers()
+    out: dict[str, Any] = {"device_id": ws.device_id, "fingerprint": my_fingerprint(ws), "level": ws.level,
+                           "outbox_last": last, "peers": []}
+    with ws.sync_read() as c:
+        for p in peers:
+            acked = tables.acked(c, p.device_id)
+            sent = tables.sent_high(c, p.device_id)
+            pending = set(tables.outbox_household_ids(c, acked + 1, last)) if last > acked else set()
+            scope = p.region_code if p.relation == "device" else ws.region_code
+            pending_n = len([h for h in tables.all_household_ids(c, scope) if h in pending]) if pending else 0
+            out["peers"].append({
+                "device_id": p.device_id, "relation": p.relation, "region_code": p.region_code, "name": p.name,
+                "fingerprint": p.fingerprint, "active": p.active, "sent_up_to": sent, "acknowledged_up_to": acked,
+                "received_up_to": tables.received_high(c, p.device_id), "not_yet_acknowledged_households": pending_n,
+                "outbox_not_acknowledged": max(0, last - acked),
+            })
+        out["open_conflicts"] = len(tables.conflicts(c, "open"))
+    return out

@@ -1,0 +1,158 @@
+"""Dashboard for the selected village, township or county: status, attribute, causes, funnels, data quality."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCharts import (
+    QBarCategoryAxis,
+        QBarSet,
+    QChart,
+    QChartView,
+    QHorizontalBarSeries,
+    QPieSeries,
+    QValueAxis,
+)
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QPainter
+from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
+
+from povdesk.core.codes import code_list
+from povdesk.core.model import STATUS_LABELS, STATUSES
+from povdesk.core.procedures import load_procedures
+from povdesk.store.summary import Summary, summarize
+
+
+def _chart(title: str) -> QChart:
+    chart = QChart()
+    chart.setTitle(title)
+    chart.legend().setVisible(False)
+    chart.setAnimationOptions(QChart.AnimationOption.NoAnimation)
+    return chart
+
+
+def _view(chart: QChart) -> QChartView:
+    view = QChartView(chart)
+    view.setRenderHint(QPainter.RenderHint.Antialiasing)
+    view.setMinimumHeight(220)
+    return view
+
+
+class Dashboard(QWidget):
+    """Rebuilt from SQL counts each time the selection changes (cheap: a few GROUP BY queries)."""
+
+    def __init__(self, ws: Any, lang: str = "zh", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ws = ws
+        self.lang = lang
+        self.summary: Summary | None = None
+        self.quality: dict[str, int] | None = None
+        self.grid = QGridLayout(self)
+        self.heading = QLabel()
+        self.heading.setStyleSheet("font-size: 15pt; font-weight: bold")
+        self.grid.addWidget(self.heading, 0, 0, 1, 2)
+        self.quality_label = QLabel()
+        self.grid.addWidget(self.quality_label, 1, 0, 1, 2)
+        self.views: list[QChartView] = []
+
+    def _label(self, pair: tuple[str, str]) -> str:
+        return pair[1] if self.lang == "en" else pair[0]
+
+    def show_region(self, village_prefix: str | None, title: str) -> None:
+        self.summary = summarize(self.ws, village_prefix)
+        s = self.summary
+        self.heading.setText(self.tr("{title}: {households} households, {people} people").format(
+            title=title, households=s.households, people=s.people))
+        self._show_quality()
+        for v in self.views:
+            self.grid.removeWidget(v)
+            v.deleteLater()
+        self.views = [self._status_chart(s), self._cause_chart(s), self._funnel_chart(s, "identification"),
+                      self._funnel_chart(s, "exit"), self._attribute_chart(s)]
+        for i, view in enumerate(self.views):
+            self.grid.addWidget(view, 2 + i // 2, i % 2)
+
+    def set_quality(self, quality: dict[str, int] | None) -> None:
+        """Counts from the last validation run: households with errors, with warnings."""
+        self.quality = quality
+        self._show_quality()
+
+    def _show_quality(self) -> None:
+        if self.quality is None:
+            self.quality_label.setText(self.tr("Data quality: run Check all (F5) to count problems."))
+        else:
+            self.quality_label.setText(self.tr(
+                "Data quality: {errors} households with errors, {warnings} with warnings only").format(
+                    errors=self.quality.get("errors", 0), warnings=self.quality.get("warnings", 0)))
+
+    def _status_chart(self, s: Summary) -> QChartView:
+        chart = _chart(self.tr("Households by status"))
+        bars = QBarSet(self.tr("Households"))
+        labels = []
+        for status in STATUSES:
+            bars.append(s.by_status.get(status, 0))
+            labels.append(self._label(STATUS_LABELS[status]))
+        series = QHorizontalBarSeries()
+        series.append(bars)
+        series.setLabelsVisible(True)
+        chart.addSeries(series)
+        axis = QBarCategoryAxis()
+        axis.append(labels)
+        axis.setTruncateLabels(False)
+        chart.addAxis(axis, Qt.AlignmentFlag.AlignLeft)
+        series.attachAxis(axis)
+        values = QValueAxis()
+        values.setLabelFormat("%d")
+        chart.addAxis(values, Qt.AlignmentFlag.AlignBottom)
+        series.attachAxis(values)
+        return _view(chart)
+
+    def _cause_chart(self, s: Summary) -> QChartView:
+        chart = _chart(self.tr("Main causes of poverty"))
+        chart.legend().setVisible(True)
+        chart.legend().setAlignment(Qt.AlignmentFlag.AlignRight)
+        series = QPieSeries()
+        series.setPieSize(0.9)
+        causes = code_list("poverty_cause")
+        for code, n in sorted(s.by_main_cause.items(), key=lambda kv: -kv[1]):
+            if code and n:
+                series.append(f"{causes.label(code, self.lang)} {n}", n)
+        chart.addSeries(series)
+        return _view(chart)
+
+    def _attribute_chart(self, s: Summary) -> QChartView:
+        chart = _chart(self.tr("Households by attribute"))
+        chart.legend().setVisible(True)
+        chart.legend().setAlignment(Qt.AlignmentFlag.AlignRight)
+        series = QPieSeries()
+        attrs = code_list("hh_attribute")
+        for code, n in sorted(s.by_attribute.items()):
+            if code and n:
+                series.append(f"{attrs.label(code, self.lang)} {n}", n)
+        chart.addSeries(series)
+        return _view(chart)
+
+    def _funnel_chart(self, s: Summary, procedure: str) -> QChartView:
+        spec = load_procedures()[procedure]
+        title = spec.en if self.lang == "en" else spec.zh
+        chart = _chart(self.tr("{procedure}: households that reached each step").format(procedure=title))
+        bars = QBarSet(title)
+        labels = []
+        counts = s.funnel.get(procedure, {})
+        for step in reversed(spec.steps):
+            bars.append(counts.get(step.key, 0))
+            labels.append(step.en if self.lang == "en" else step.zh)
+        series = QHorizontalBarSeries()
+        series.append(bars)
+        series.setLabelsVisible(True)
+        chart.addSeries(series)
+        axis = QBarCategoryAxis()
+        axis.append(labels)
+        axis.setTruncateLabels(False)
+        chart.addAxis(axis, Qt.AlignmentFlag.AlignLeft)
+        series.attachAxis(axis)
+        values = QValueAxis()
+        values.setLabelFormat("%d")
+        chart.addAxis(values, Qt.AlignmentFlag.AlignBottom)
+        series.attachAxis(values)
+        return _view(chart)

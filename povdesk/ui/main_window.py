@@ -1,0 +1,352 @@
+"""The main window: region tree, lazy household list with search and filters, editor and dashboard."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QModelIndex, Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMessageBox,
+    QSplitter,
+    QStackedWidget,
+    QTableView,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from povdesk.core.codes import code_list
+from povdesk.core.model import ROLE_LABELS, STATUS_LABELS, STATUSES
+from povdesk.core.regions import full_name, lookup, townships, villages
+from povdesk.ui.dashboard import Dashboard
+from povdesk.ui.models import HouseholdListModel
+from povdesk.ui.scan import ScanResult, scan_workspace
+from povdesk.ui.worker import Job, run_job
+
+log = logging.getLogger(__name__)
+
+SEARCH_DELAY_MS = 120
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, ws: Any, user: Any, *, data_dir: Path, settings: Any = None, lang: str = "zh") -> None:
+        super().__init__()
+        from povdesk.ui.editor import HouseholdEditor
+
+        self.ws = ws
+        self.user = user
+        self.data_dir = data_dir
+        self.settings = settings
+        self.lang = lang
+        self.scan: ScanResult | None = None
+        self.scan_job: Job | None = None
+        self.setWindowTitle(self.tr("povdesk — {name}").format(name=ws.name))
+
+        # left: regions
+        self.tree = QTreeWidget()
+        self.tree.setHeaderHidden(True)
+        self._fill_tree()
+        self.tree.currentItemChanged.connect(self._region_changed)
+
+        # middle: search, filters, list
+        self.search = QLineEdit()
+        self.search.setPlaceholderText(self.tr("Search: name, ID number, household number or pinyin initials"))
+        self.search.setClearButtonEnabled(True)
+        self._search_timer = QTimer(self, singleShot=True, interval=SEARCH_DELAY_MS)
+        self._search_timer.timeout.connect(self._apply_search)
+        self.search.textChanged.connect(lambda _t: self._search_timer.start())
+        self.status_filter = self._combo([(s, self._pick(STATUS_LABELS[s])) for s in STATUSES],
+                                         self.tr("All statuses"))
+        self.attribute_filter = self._combo([(c.code, c.label(lang)) for c in code_list("hh_attribute").codes],
+                                            self.tr("All attributes"))
+        self.cause_filter = self._combo([(c.code, c.label(lang)) for c in code_list("poverty_cause").codes],
+                                        self.tr("All causes"))
+        self.problem_filter = self._combo([("errors", self.tr("Has errors")), ("warnings", self.tr("Has warnings"))]
+                                          + self._due_choices(), self.tr("Any state"))
+        for combo in (self.status_filter, self.attribute_filter, self.cause_filter, self.problem_filter):
+            combo.currentIndexChanged.connect(self._apply_filters)
+        self.model = HouseholdListModel(ws, lang, self)
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setColumnWidth(0, 210)  # the whole household number: village-device-sequence
+        self.table.selectionModel().currentRowChanged.connect(self._row_changed)
+        self.table.activated.connect(self._row_activated)
+        self.count_label = QLabel()
+
+        middle = QWidget()
+        mid = QVBoxLayout(middle)
+        mid.setContentsMargins(0, 0, 0, 0)
+        mid.addWidget(self.search)
+        filters = QHBoxLayout()
+        for w in (self.status_filter, self.attribute_filter, self.cause_filter, self.problem_filter):
+            filters.addWidget(w)
+        mid.addLayout(filters)
+        mid.addWidget(self.table)
+        mid.addWidget(self.count_label)
+
+        # right: editor or dashboard
+        self.editor = HouseholdEditor(ws, user, lang=lang, drafts_dir=data_dir / "drafts", parent=self)
+        self.editor.saved.connect(self._saved)
+        self.editor.open_household_requested.connect(self.open_household)
+        self.dashboard = Dashboard(ws, lang, self)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.editor)
+        self.stack.addWidget(self.dashboard)
+
+        splitter = QSplitter()
+        splitter.addWidget(self.tree)
+        splitter.addWidget(middle)
+        splitter.addWidget(self.stack)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 3)
+        splitter.setStretchFactor(2, 5)
+        splitter.setSizes([190, 560, 650])
+        self.splitter = splitter
+        self.setCentralWidget(splitter)
+        self._actions()
+        role = ROLE_LABELS.get(user.role, (user.role, user.role))
+        self.statusBar().addPermanentWidget(QLabel(f"{user.display_name or user.name} · {self._pick(role)}"))
+        self.resize(1360, 820)
+        top = self.tree.topLevelItem(0)
+        if top is not None:
+            self.tree.setCurrentItem(top)
+        self.model.refresh()
+        self._update_count()
+        self.start_scan(show_dialog=False)
+
+    # ------------------------------------------------------------------ building
+    def _pick(self, pair: tuple[str, str]) -> str:
+        return pair[1] if self.lang == "en" else pair[0]
+
+    def _combo(self, items: list[tuple[str, str]], everything: str) -> QComboBox:
+        combo = QComboBox()
+        combo.addItem(everything, None)
+        for value, label in items:
+            combo.addItem(label, value)
+        return combo
+
+    def _due_choices(self) -> list[tuple[str, str]]:
+        from povdesk.core.procedures import load_procedures
+
+        out = []
+        for spec in load_procedures().values():
+            for step in spec.steps[1:]:
+                label = f"{self._pick((spec.zh, spec.en))} · {self._pick((step.zh, step.en))}"
+                out.append((f"due:{spec.key}.{step.key}", self.tr("Due: {step}").format(step=label)))
+        return out
+
+    def _fill_tree(self) -> None:
+        code = self.ws.region_code
+        region = lookup(code)
+        root = QTreeWidgetItem([region.name if region else code])
+        root.setData(0, Qt.ItemDataRole.UserRole, None)
+        root.setToolTip(0, full_name(code))
+        self.tree.addTopLevelItem(root)
+        if len(code) == 6:
+            for town in townships(code):
+                t = QTreeWidgetItem([town.name])
+                t.setData(0, Qt.ItemDataRole.UserRole, town.code)
+                root.addChild(t)
+                for v in villages(town.code):
+                    item = QTreeWidgetItem([v.name])
+                    item.setData(0, Qt.ItemDataRole.UserRole, v.code)
+                    t.addChild(item)
+        elif len(code) == 9:
+            for v in villages(code):
+                item = QTreeWidgetItem([v.name])
+                item.setData(0, Qt.ItemDataRole.UserRole, v.code)
+                root.addChild(item)
+        root.setExpanded(True)
+
+    def _actions(self) -> None:
+        menu = self.menuBar().addMenu(self.tr("&Household"))
+        self.new_action = QAction(self.tr("New household"), self, shortcut=QKeySequence("Ctrl+Shift+N"))
+        self.new_action.triggered.connect(self.new_household)
+        menu.addAction(self.new_action)
+        self.find_action = QAction(self.tr("Find"), self, shortcut=QKeySequence(QKeySequence.StandardKey.Find))
+        self.find_action.triggered.connect(self._focus_search)
+        menu.addAction(self.find_action)
+        quit_action = QAction(self.tr("Quit"), self, shortcut=QKeySequence(QKeySequence.StandardKey.Quit))
+        quit_action.triggered.connect(self.close)
+        menu.addAction(quit_action)
+        view = self.menuBar().addMenu(self.tr("&View"))
+        self.dashboard_action = QAction(self.tr("Dashboard"), self, shortcut=QKeySequence("Ctrl+D"), checkable=True)
+        self.dashboard_action.toggled.connect(self.show_dashboard)
+        view.addAction(self.dashboard_action)
+        self.check_action = QAction(self.tr("Check all households"), self, shortcut=QKeySequence("F5"))
+        self.check_action.triggered.connect(lambda: self.start_scan(show_dialog=True))
+        view.addAction(self.check_action)
+        settings = self.menuBar().addMenu(self.tr("&Settings"))
+        for lang, label in (("zh", "中文"), ("en", "English")):
+            action = QAction(label, self, checkable=True, checked=lang == self.lang)
+            action.triggered.connect(lambda _c=False, lang=lang: self.set_language(lang))
+            settings.addAction(action)
+
+    def _focus_search(self) -> None:
+        self.search.setFocus()
+        self.search.selectAll()
+
+    # ------------------------------------------------------------------ list and selection
+    def current_prefix(self) -> str | None:
+        item = self.tree.currentItem()
+        return item.data(0, Qt.ItemDataRole.UserRole) if item else None
+
+    def _region_changed(self, *_args: Any) -> None:
+        self._apply_filters()
+        if self.stack.currentWidget() is self.dashboard:
+            self._show_dashboard_region()
+
+    def _apply_search(self) -> None:
+        self.model.set_query(self.search.text())
+        self._update_count()
+
+    def _apply_filters(self, *_args: Any) -> None:
+        self.model.set_filters(village_prefix=self.current_prefix(), status=self.status_filter.currentData(),
+                               attribute=self.attribute_filter.currentData(),
+                               main_cause=self.cause_filter.currentData())
+        self.model.set_only(self._problem_ids())
+        self._update_count()
+
+    def _problem_ids(self) -> set[str] | None:
+        choice = self.problem_filter.currentData()
+        if not choice:
+            return None
+        if self.scan is None:
+            self.statusBar().showMessage(self.tr("Checking households; the filter applies when the check ends."), 5000)
+            return set()
+        if choice == "errors":
+            return self.scan.with_errors
+        if choice == "warnings":
+            return self.scan.with_warnings
+        return self.scan.due.get(choice.removeprefix("due:"), set())
+
+    def _update_count(self) -> None:
+        total = self.ws.count_households(self.current_prefix())
+        self.count_label.setText(self.tr("{shown} shown of {total} households").format(
+            shown=self.model.rowCount() if self.model.canFetchMore() is False else f"{self.model.rowCount()}+",
+            total=total))
+
+    def _row_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if current.isValid():
+            self.open_household(self.model.row(current.row()).household_id)
+
+    def _row_activated(self, index: QModelIndex) -> None:
+        self._row_changed(index, QModelIndex())
+        self.editor.setFocus()
+
+    def open_household(self, household_id: str) -> None:
+        current = self.editor.household
+        if current is not None and current.id == household_id:
+            return
+        if not self.editor.maybe_close():
+            return
+        self.dashboard_action.setChecked(False)
+        self.stack.setCurrentWidget(self.editor)
+        self.editor.load(household_id)
+
+    def new_household(self) -> None:
+        if not self.editor.maybe_close():
+            return
+        prefix = self.current_prefix() or self.ws.region_code
+        if len(prefix) != 12:
+            QMessageBox.information(self, self.tr("New household"),
+                                    self.tr("Choose a village in the tree first."))
+            return
+        self.dashboard_action.setChecked(False)
+        self.stack.setCurrentWidget(self.editor)
+        self.editor.new_household(prefix)
+
+    def _saved(self, household_id: str) -> None:
+        self.model.refresh()
+        self._update_count()
+        row = self.model.row_of(household_id)
+        if row >= 0:
+            self.table.selectionModel().blockSignals(True)
+            self.table.selectRow(row)
+            self.table.selectionModel().blockSignals(False)
+        self.statusBar().showMessage(self.tr("Saved."), 3000)
+
+    # ------------------------------------------------------------------ dashboard and checks
+    def show_dashboard(self, on: bool) -> None:
+        # The charts need the width: the list folds away while the dashboard is shown.
+        if on:
+            self._list_sizes = self.splitter.sizes()
+            self._show_dashboard_region()
+            self.stack.setCurrentWidget(self.dashboard)
+            sizes = self.splitter.sizes()
+            self.splitter.setSizes([sizes[0], 0, sizes[1] + sizes[2]])
+        else:
+            self.stack.setCurrentWidget(self.editor)
+            if getattr(self, "_list_sizes", None):
+                self.splitter.setSizes(self._list_sizes)
+
+    def _show_dashboard_region(self) -> None:
+        item = self.tree.currentItem()
+        self.dashboard.show_region(self.current_prefix(), item.text(0) if item else self.ws.name)
+
+    def start_scan(self, show_dialog: bool) -> None:
+        if self.scan_job is not None:
+            return
+        path, prefix = self.ws.path, None
+        self.statusBar().showMessage(self.tr("Checking every household…"))
+        job = run_job(self, self.tr("Checking every household…"),
+                      lambda progress, cancelled: scan_workspace(path, prefix, progress, cancelled),
+                      self._scan_done, show_dialog=show_dialog)
+        job.error.connect(lambda _e: setattr(self, "scan_job", None))
+        self.scan_job = job
+
+    def _scan_done(self, result: ScanResult) -> None:
+        self.scan_job = None
+        self.scan = result
+        self.dashboard.set_quality({"errors": len(result.with_errors), "warnings": len(result.with_warnings)})
+        self.statusBar().showMessage(self.tr("{errors} households with errors, {warnings} with warnings only").format(
+            errors=len(result.with_errors), warnings=len(result.with_warnings)), 10000)
+        if self.problem_filter.currentData():
+            self._apply_filters()
+
+    # ------------------------------------------------------------------ settings, drafts, closing
+    def set_language(self, lang: str) -> None:
+        if self.settings is not None:
+            self.settings.set("language", lang)
+        QMessageBox.information(self, "povdesk", "语言将在重新启动后切换。" if lang == "zh"
+                                else "The language changes when povdesk is started again.")
+
+    def offer_draft_recovery(self) -> None:
+        from povdesk.ui.editor import HouseholdEditor
+
+        drafts = HouseholdEditor.recoverable_drafts(self.data_dir / "drafts")
+        if not drafts:
+            return
+        answer = QMessageBox.question(self, self.tr("Recover unsaved work"), self.tr(
+            "povdesk was closed with unsaved changes ({count} households). Open them again?").format(
+                count=len(drafts)))
+        if answer == QMessageBox.StandardButton.Yes:
+            self.stack.setCurrentWidget(self.editor)
+            self.editor.load_draft(drafts[0])
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.editor.maybe_close():
+            event.ignore()
+            return
+        if self.scan_job is not None:
+            self.scan_job.cancel()
+        # Debounced checks (findings, duplicates, drafts) must not fire on a closed workspace.
+        for timer in self.findChildren(QTimer):
+            timer.stop()
+        self.ws.close()
+        event.accept()

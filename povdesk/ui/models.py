@@ -1,0 +1,177 @@
+"""The household list as a lazy Qt model: pages fetched by keyset from SQL, search as you type."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+
+from povdesk.core.codes import code_list
+from povdesk.core.model import STATUS_LABELS
+from povdesk.core.regions import lookup
+
+PAGE = 200
+SEARCH_LIMIT = 50
+
+Index = QModelIndex | QPersistentModelIndex
+
+
+@dataclass(frozen=True, slots=True)
+class ListRow:
+    household_id: str
+    household_no: str
+    name: str
+    village_code: str
+    status: str
+    attribute: str | None
+    main_cause: str | None
+    member_count: int | None
+    matched_on: str = ""
+
+
+class HouseholdListModel(QAbstractTableModel):
+    """Keeps only the rows fetched so far; Qt asks for more as the view scrolls (fetchMore)."""
+
+    HEADERS = (
+        QT_TRANSLATE_NOOP("HouseholdListModel", "Household no."),
+        QT_TRANSLATE_NOOP("HouseholdListModel", "Name"),
+        QT_TRANSLATE_NOOP("HouseholdListModel", "Village"),
+        QT_TRANSLATE_NOOP("HouseholdListModel", "Status"),
+        QT_TRANSLATE_NOOP("HouseholdListModel", "Attribute"),
+        QT_TRANSLATE_NOOP("HouseholdListModel", "Main cause"),
+        QT_TRANSLATE_NOOP("HouseholdListModel", "People"),
+    )
+
+    def __init__(self, ws: Any, lang: str = "zh", parent: Any = None) -> None:
+        super().__init__(parent)
+        self.ws = ws
+        self.lang = lang
+        self._rows: list[ListRow] = []
+        self._cursor: tuple[Any, ...] | None = None
+        self._exhausted = False
+        self._filters: dict[str, str | None] = {"village_prefix": None, "status": None, "attribute": None,
+                                                 "main_cause": None}
+        self._query = ""
+        self._only: set[str] | None = None
+        self._village_names: dict[str, str] = {}
+
+    # ------------------------------------------------------------------ filters and search
+    def set_filters(self, **filters: str | None) -> None:
+        self._filters.update(filters)
+        self.refresh()
+
+    def set_only(self, ids: set[str] | None) -> None:
+        """Restrict the list to these households (problem and step-due filters), or None for all."""
+        self._only = ids
+        self.refresh()
+
+    def set_query(self, query: str) -> None:
+        self._query = query.strip()
+        self.refresh()
+
+    def refresh(self) -> None:
+        self.beginResetModel()
+        self._rows, self._cursor, self._exhausted = [], None, False
+        if self._query:
+            self._rows = [r for r in self._search_rows() if self._only is None or r.household_id in self._only]
+            self._exhausted = True
+        elif self._only is not None:
+            # A subset found by a scan: walk the SQL pages once and keep its members (a few
+            # hundred keyset pages at county size, well under a second).
+            while not self._exhausted:
+                self._fetch_page()
+            self._rows = [r for r in self._rows if r.household_id in self._only]
+        else:
+            self._fetch_page()
+        self.endResetModel()
+
+    def _search_rows(self) -> list[ListRow]:
+        hits = self.ws.search(self._query, limit=SEARCH_LIMIT, village_prefix=self._filters["village_prefix"])
+        seen: dict[str, ListRow] = {}
+        for h in hits:
+            if h.household_id not in seen:
+                seen[h.household_id] = ListRow(h.household_id, h.household_no, h.name, h.village_code, "", None,
+                                               None, None, h.matched_on)
+        return list(seen.values())
+
+    def _fetch_page(self) -> list[ListRow]:
+        page = self.ws.list_households(self._cursor, PAGE, **self._filters)
+        rows = [ListRow(r.id, r.household_no, r.head_name, r.village_code, r.status, r.attribute, r.main_cause,
+                        r.member_count) for r in page]
+        if page:
+            self._cursor = page[-1].cursor
+        if len(page) < PAGE:
+            self._exhausted = True
+        self._rows.extend(rows)
+        return rows
+
+    def canFetchMore(self, parent: Index = QModelIndex()) -> bool:  # noqa: B008 - Qt's signature
+        return not parent.isValid() and not self._exhausted
+
+    def fetchMore(self, parent: Index = QModelIndex()) -> None:  # noqa: B008
+        if parent.isValid() or self._exhausted:
+            return
+        start = len(self._rows)
+        page = self.ws.list_households(self._cursor, PAGE, **self._filters)
+        if not page:
+            self._exhausted = True
+            return
+        self.beginInsertRows(QModelIndex(), start, start + len(page) - 1)
+        self._rows.extend(ListRow(r.id, r.household_no, r.head_name, r.village_code, r.status, r.attribute,
+                                  r.main_cause, r.member_count) for r in page)
+        self._cursor = page[-1].cursor
+        self._exhausted = len(page) < PAGE
+        self.endInsertRows()
+
+    # ------------------------------------------------------------------ the model
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.HEADERS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self.tr(str(self.HEADERS[section]))
+        return None
+
+    def row(self, index: int) -> ListRow:
+        return self._rows[index]
+
+    def row_of(self, household_id: str) -> int:
+        for i, r in enumerate(self._rows):
+            if r.household_id == household_id:
+                return i
+        return -1
+
+    def _village(self, code: str) -> str:
+        if code not in self._village_names:
+            region = lookup(code)
+            self._village_names[code] = region.name if region else code
+        return self._village_names[code]
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or role not in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+            if role == Qt.ItemDataRole.UserRole and index.isValid():
+                return self._rows[index.row()].household_id
+            return None
+        r = self._rows[index.row()]
+        col = index.column()
+        en = self.lang == "en"
+        if col == 0:
+            return r.household_no
+        if col == 1:
+            return r.name
+        if col == 2:
+            return self._village(r.village_code)
+        if col == 3:
+            labels = STATUS_LABELS.get(r.status)
+            return (labels[1] if en else labels[0]) if labels else ""
+        if col == 4:
+            return code_list("hh_attribute").label(r.attribute, self.lang) if r.attribute else ""
+        if col == 5:
+            return code_list("poverty_cause").label(r.main_cause, self.lang) if r.main_cause else ""
+        if col == 6:
+            return r.member_count if r.member_count is not None else ""
+        return None

@@ -1,0 +1,280 @@
+"""The procedure panel: a household's timeline, its next legal steps, evidence entry and refusals."""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Sequence
+from datetime import date
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSplitter,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from povdesk.core import procedures
+from povdesk.core.model import ROLE_LABELS, STATUS_LABELS, Household
+from povdesk.core.procedures import ProcedureSpec, StepSpec
+from povdesk.core.rules import RuleContext, exit_failures, validate_household
+from povdesk.errors import PovdeskError, ProcedureRefused
+from povdesk.i18n import Text
+from povdesk.store import User, Workspace
+from povdesk.ui.form_renderer import ERROR_COLOUR, FormView, evidence_specs, normalize_date
+
+log = logging.getLogger(__name__)
+
+
+def _pick(pair: tuple[str, str], lang: str) -> str:
+    return pair[1] if lang == "en" else pair[0]
+
+
+class ProcedurePanel(QWidget):
+    """Shows what happened to a household and records the next step, refusing with every reason."""
+
+    performed = Signal(str)  # household id, after a step was recorded in the workspace
+
+    def __init__(self, ws: Workspace, user: User, lang: str = "zh", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ws = ws
+        self.user = user
+        self.lang = lang
+        self.household: Household | None = None
+        self._unsaved = False
+        self._step: tuple[ProcedureSpec, StepSpec] | None = None
+        self.evidence: FormView | None = None
+
+        self.status_label = QLabel()
+        self.timeline = QTreeWidget()
+        self.timeline.setHeaderLabels([self.tr("Date"), self.tr("Step"), self.tr("By"), self.tr("Status after")])
+        self.timeline.setRootIsDecorated(False)
+        self.timeline.setAlternatingRowColors(True)
+
+        self.notice = QLabel()
+        self.notice.setWordWrap(True)
+        self.notice.setStyleSheet(f"color: {ERROR_COLOUR};")
+        self.notice.hide()
+        self.actions_box = QGroupBox(self.tr("Next steps"))
+        self.actions_layout = QVBoxLayout(self.actions_box)
+        self.step_buttons: list[QPushButton] = []
+
+        self.step_box = QGroupBox()
+        step_layout = QVBoxLayout(self.step_box)
+        date_row = QHBoxLayout()
+        date_label = QLabel(self.tr("Date of the step"))
+        self.date_edit = QLineEdit()
+        self.date_edit.setPlaceholderText("YYYY-MM-DD")
+        self.date_edit.setObjectName("step_date")
+        self.date_edit.editingFinished.connect(self._normalize_date)
+        date_label.setBuddy(self.date_edit)
+        date_row.addWidget(date_label)
+        date_row.addWidget(self.date_edit, 1)
+        step_layout.addLayout(date_row)
+        self.evidence_holder = QVBoxLayout()
+        step_layout.addLayout(self.evidence_holder)
+        self.perform_button = QPushButton(self.tr("Record this step"))
+        self.perform_button.setDefault(True)
+        self.perform_button.clicked.connect(self.perform)
+        self.date_edit.returnPressed.connect(self._date_enter)
+        step_layout.addWidget(self.perform_button)
+        self.reasons_title = QLabel(self.tr("The step was refused:"))
+        self.reasons_title.setStyleSheet(f"color: {ERROR_COLOUR}; font-weight: bold;")
+        self.reasons = QListWidget()
+        self.reasons.setWordWrap(True)
+        self.reasons.setStyleSheet(f"color: {ERROR_COLOUR};")
+        step_layout.addWidget(self.reasons_title)
+        step_layout.addWidget(self.reasons)
+        self.reasons_title.hide()
+        self.reasons.hide()
+        self.step_box.hide()
+
+        right = QWidget()
+        rl = QVBoxLayout(right)
+        rl.setContentsMargins(0, 0, 0, 0)
+        rl.addWidget(self.notice)
+        rl.addWidget(self.actions_box)
+        rl.addWidget(self.step_box, 1)
+        rl.addStretch(0)
+        left = QWidget()
+        ll = QVBoxLayout(left)
+        ll.setContentsMargins(0, 0, 0, 0)
+        ll.addWidget(self.status_label)
+        ll.addWidget(self.timeline)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(left)
+        split.addWidget(right)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+        layout = QVBoxLayout(self)
+        layout.addWidget(split)
+        self.refresh()
+
+    # ------------------------------------------------------------------ state
+
+    def set_household(self, hh: Household | None, unsaved: bool = False) -> None:
+        self.household = hh
+        self._unsaved = unsaved
+        self._step = None
+        self.refresh()
+
+    def set_unsaved(self, unsaved: bool) -> None:
+        if unsaved != self._unsaved:
+            self._unsaved = unsaved
+            self._update_notice()
+
+    def _text(self, text: Text) -> str:
+        return text.get(self.lang)
+
+    def refresh(self) -> None:
+        hh = self.household
+        self.timeline.clear()
+        for button in self.step_buttons:
+            button.setParent(None)
+            button.deleteLater()
+        self.step_buttons = []
+        if hh is None:
+            self.status_label.setText("")
+            self.actions_box.hide()
+            self.step_box.hide()
+            self.notice.hide()
+            return
+        status = _pick(STATUS_LABELS.get(hh.status, (hh.status, hh.status)), self.lang)
+        self.status_label.setText(self.tr("Status: {status}").format(status=status))
+        for entry in procedures.history(hh):
+            e = entry.event
+            role = _pick(ROLE_LABELS.get(e.role, (e.role, e.role)), self.lang)
+            after = _pick(STATUS_LABELS.get(entry.status_after, (entry.status_after,) * 2), self.lang)
+            item = QTreeWidgetItem([e.date, self._text(entry.label), f"{e.user} ({role})", after])
+            item.setToolTip(1, "\n".join(f"{k}: {v}" for k, v in e.evidence.items()))
+            self.timeline.addTopLevelItem(item)
+        for column in range(4):
+            self.timeline.resizeColumnToContents(column)
+        last = self.timeline.topLevelItem(self.timeline.topLevelItemCount() - 1)
+        if last is not None:
+            self.timeline.scrollToItem(last)
+        self.actions_box.show()
+        steps = procedures.next_steps(hh)
+        for spec, step in steps:
+            roles = ", ".join(_pick(ROLE_LABELS.get(r, (r, r)), self.lang) for r in step.roles)
+            button = QPushButton(f"{spec.label.get(self.lang)} · {step.label.get(self.lang)}")
+            button.setObjectName(f"step_{spec.key}_{step.key}")
+            button.setToolTip(self.tr("Who may record it: {roles}").format(roles=roles))
+            button.clicked.connect(lambda _c=False, s=spec, st=step: self.choose(s.key, st.key))
+            self.actions_layout.addWidget(button)
+            button.show()
+            self.step_buttons.append(button)
+        if not steps:
+            self.actions_box.hide()
+        if self._step is None:
+            self.step_box.hide()
+        self._update_notice()
+
+    def _update_notice(self) -> None:
+        if self.household is not None and self._unsaved:
+            self.notice.setText(self.tr("This household has unsaved changes. Save it (Ctrl+S) before "
+                                        "recording a procedure step."))
+            self.notice.show()
+        else:
+            self.notice.hide()
+        for button in [*self.step_buttons, self.perform_button]:
+            button.setEnabled(not self._unsaved)
+
+    # ------------------------------------------------------------------ choosing and performing
+
+    def next_step_keys(self) -> list[tuple[str, str]]:
+        return [(s.key, st.key) for s, st in procedures.next_steps(self.household)] if self.household else []
+
+    def choose(self, procedure: str, step: str) -> None:
+        """Show the evidence form of a step (what its button does)."""
+        spec = procedures.load_procedures()[procedure]
+        step_spec = spec.step(step)
+        assert step_spec is not None
+        self._step = (spec, step_spec)
+        self.step_box.setTitle(f"{spec.label.get(self.lang)} · {step_spec.label.get(self.lang)}")
+        if self.evidence is not None:
+            self.evidence.setParent(None)
+            self.evidence.deleteLater()
+        self.evidence = FormView(evidence_specs(step_spec.evidence, f"{procedure}.{step}"), self.lang)
+        self.evidence_holder.addWidget(self.evidence)
+        self.evidence.show()
+        self.date_edit.setText(date.today().isoformat())
+        self.reasons.clear()
+        self.reasons.hide()
+        self.reasons_title.hide()
+        self.step_box.show()
+        self._update_notice()
+        self.date_edit.setFocus()
+        self.date_edit.selectAll()
+
+    def _normalize_date(self) -> None:
+        iso = normalize_date(self.date_edit.text())
+        if iso:
+            self.date_edit.setText(iso)
+
+    def _date_enter(self) -> None:
+        if self.evidence is not None and self.evidence.first_key():
+            self.evidence.focus_field(self.evidence.first_key() or "")
+
+    def current_step(self) -> tuple[str, str] | None:
+        return (self._step[0].key, self._step[1].key) if self._step else None
+
+    def reason_texts(self) -> list[str]:
+        return [self.reasons.item(i).text() for i in range(self.reasons.count())]
+
+    def _show_reasons(self, reasons: Sequence[Text | str]) -> None:
+        self.reasons.clear()
+        for r in reasons:
+            item = QListWidgetItem(f"• {r if isinstance(r, str) else self._text(r)}")
+            item.setForeground(QBrush(QColor(ERROR_COLOUR)))
+            self.reasons.addItem(item)
+        self.reasons.setVisible(bool(reasons))
+        self.reasons_title.setVisible(bool(reasons))
+
+    def perform(self) -> bool:
+        """Check and record the chosen step; every refusal reason is listed in the panel."""
+        hh = self.household
+        if hh is None or self._step is None or self.evidence is None:
+            return False
+        if self._unsaved:
+            self._show_reasons([self.tr("The household has unsaved changes; save it (Ctrl+S) before "
+                                        "recording a step.")])
+            return False
+        self._normalize_date()
+        spec, step = self._step
+        ctx = RuleContext(today=date.today())
+        errors = sum(1 for f in validate_household(hh, ctx) if f.severity == "error" and not f.explained)
+        work = copy.deepcopy(hh)  # perform_step appends to the household it is given; the store does too
+        try:
+            event = procedures.perform_step(
+                work, spec.key, step.key, role=self.user.role, user=self.user.name,
+                date=self.date_edit.text().strip(), evidence=self.evidence.values(), error_count=errors,
+                today=ctx.today, exit_failures=exit_failures(hh, ctx))
+        except ProcedureRefused as exc:
+            self._show_reasons(exc.reasons)
+            return False
+        before = hh.status
+        hh.status = work.status
+        try:
+            self.ws.append_event(hh, event, self.user)
+        except PovdeskError as exc:
+            hh.status = before
+            self._show_reasons([exc.text])
+            return False
+        log.info("recorded %s.%s for %s", spec.key, step.key, hh.id)
+        self._step = None
+        self.step_box.hide()
+        self._show_reasons([])
+        self.refresh()
+        self.performed.emit(hh.id)
+        return True

@@ -1,0 +1,116 @@
+"""The one worker helper: runs a long core job off the UI thread behind a progress dialog with Cancel.
+
+A job is a plain function `job(progress, cancelled) -> result` from the Qt-free core, where
+`progress(done, total)` reports and `cancelled()` asks whether to stop. It must open its own
+Workspace (SQLite connections are never shared across threads) and never touch widgets.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
+from PySide6.QtWidgets import QProgressDialog, QWidget
+
+from povdesk.errors import PovdeskError
+from povdesk.ui.errors import report_exception
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+Cancelled = Callable[[], bool]
+JobFn = Callable[[Progress, Cancelled], Any]
+
+
+class JobCancelled(Exception):
+    """Raised by a job that noticed `cancelled()`; the UI treats it as a quiet stop."""
+
+
+class _Signals(QObject):
+    progress = Signal(int, int)
+    finished = Signal(object)
+    failed = Signal(object)
+
+
+class _Runnable(QRunnable):
+    def __init__(self, fn: JobFn, signals: _Signals, stop: threading.Event) -> None:
+        super().__init__()
+        self.fn, self.signals, self.stop = fn, signals, stop
+
+    def run(self) -> None:
+        try:
+            result = self.fn(lambda done, total: self.signals.progress.emit(done, total), self.stop.is_set)
+        except BaseException:  # noqa: BLE001 - every failure is handed to the UI thread
+            self.signals.failed.emit(sys.exc_info())
+        else:
+            self.signals.finished.emit(result)
+
+
+class Job(QObject):
+    """A running job; `done` carries the result, `error` the exception (after the dialog)."""
+
+    done = Signal(object)
+    error = Signal(object)
+
+    def __init__(self, parent: QWidget | None, title: str, fn: JobFn, *, show_dialog: bool = True) -> None:
+        super().__init__(parent)
+        self._stop = threading.Event()
+        self._signals = _Signals()
+        self._parent = parent
+        self.dialog: QProgressDialog | None = None
+        if show_dialog:
+            self.dialog = QProgressDialog(title, self.tr("Cancel"), 0, 0, parent)
+            self.dialog.setWindowModality(Qt.WindowModality.WindowModal)
+            self.dialog.setMinimumDuration(300)
+            self.dialog.canceled.connect(self.cancel)
+        self._signals.progress.connect(self._on_progress)
+        self._signals.finished.connect(self._on_finished)
+        self._signals.failed.connect(self._on_failed)
+        self._runnable = _Runnable(fn, self._signals, self._stop)
+
+    def start(self, pool: QThreadPool | None = None) -> Job:
+        (pool or QThreadPool.globalInstance()).start(self._runnable)
+        return self
+
+    def cancel(self) -> None:
+        self._stop.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._stop.is_set()
+
+    def _on_progress(self, done: int, total: int) -> None:
+        if self.dialog is not None:
+            self.dialog.setMaximum(max(total, 0))
+            self.dialog.setValue(min(done, total) if total else 0)
+
+    def _close(self) -> None:
+        if self.dialog is not None:
+            self.dialog.reset()
+            self.dialog.close()
+
+    def _on_finished(self, result: Any) -> None:
+        self._close()
+        self.done.emit(result)
+
+    def _on_failed(self, info: Any) -> None:
+        self._close()
+        exc_type, exc, tb = info
+        if not isinstance(exc, JobCancelled):
+            if not isinstance(exc, PovdeskError):
+                log.error("job failed", exc_info=info)
+            report_exception(exc_type, exc, tb, self._parent)
+        self.error.emit(exc)
+
+
+def run_job(parent: QWidget | None, title: str, fn: JobFn, on_done: Callable[[Any], None] | None = None,
+            *, show_dialog: bool = True) -> Job:
+    """Start `fn` in the thread pool; `on_done(result)` runs on the UI thread when it succeeds."""
+    job = Job(parent, title, fn, show_dialog=show_dialog)
+    if on_done is not None:
+        job.done.connect(on_done)
+    return job.start()
