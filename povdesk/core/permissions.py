@@ -14,6 +14,9 @@ ACTIONS: dict[str, frozenset[str]] = {
     "import_records": frozenset({"village_worker", "township_official", "county_coordinator"}),
     "generate_demo": frozenset({"admin", "county_coordinator"}),
     "manage_users": frozenset({"admin"}),
+    # trusting a device's key, or a county's, decides whose bundles are believed
+    "manage_sync_keys": frozenset({"admin", "county_coordinator"}),
+    "exchange_bundles": frozenset({"village_worker", "township_official", "county_coordinator"}),
     "manage_workspace": frozenset({"admin"}),
     "read": frozenset({"village_worker", "township_official", "county_coordinator", "admin"}),
 }
@@ -23,6 +26,8 @@ ACTION_LABELS: dict[str, Text] = {
     "import_records": tr("导入数据", "import records"),
     "generate_demo": tr("生成演示数据", "generate demo data"),
     "manage_users": tr("管理用户", "manage users"),
+    "manage_sync_keys": tr("管理设备密钥", "manage device keys"),
+    "exchange_bundles": tr("导入导出同步包", "import and export bundles"),
     "manage_workspace": tr("管理工作区", "manage the workspace"),
     "read": tr("查看数据", "read data"),
 }
