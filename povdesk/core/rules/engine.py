@@ -168,10 +168,37 @@ def _check_id_number(value: Any, c: _Collector, m: Member | None, key: str, toda
             c.add("ID-BIRTH", m, "birth_date", id_birth=info.birth_date.isoformat())
 
 
+# How _check_values may accept a filled value without calling its check (the common case): the
+# value is one the full check would pass without a finding. Anything else goes to the check.
+_FAST_NONE, _FAST_BOOL, _FAST_CODE, _FAST_TEXT, _FAST_INT, _FAST_NUMBER = range(6)
+
+# (key, visible_if field, visible_if values, required, fast kind, codes, min, max, check, spec)
+_Entry = tuple[str, "str | None", "tuple[Any, ...]", bool, int, Any, Any, Any, FieldCheck, FieldSpec]
+
+
+def _entry(spec: FieldSpec) -> _Entry:
+    kind = spec.kind
+    fast = _FAST_NONE
+    if kind == "yes_no":
+        fast = _FAST_BOOL
+    elif kind == "code":
+        fast = _FAST_CODE
+    elif kind == "text" and not spec.pattern:
+        fast = _FAST_TEXT
+    elif kind == "integer":
+        fast = _FAST_INT
+    elif kind in ("decimal", "money"):
+        fast = _FAST_NUMBER
+    vis = spec.visible_if
+    return (spec.key, vis.field if vis is not None else None, vis.values if vis is not None else (),
+            spec.required, fast, code_list(spec.codes).by_code if spec.codes and kind == "code" else None,
+            spec.min, spec.max_length if kind == "text" else spec.max, _compile_field(spec), spec)
+
+
 @dataclass(frozen=True, slots=True)
 class _CompiledForm:
-    plain: tuple[tuple[FieldSpec, FieldCheck], ...]
-    sections: dict[str, tuple[tuple[FieldSpec, FieldCheck], ...]]
+    plain: tuple[_Entry, ...]
+    sections: dict[str, tuple[_Entry, ...]]
 
 
 _compiled: dict[str, _CompiledForm] = {}
@@ -180,22 +207,39 @@ _compiled: dict[str, _CompiledForm] = {}
 def _compiled_form(form: FormSpec) -> _CompiledForm:
     cf = _compiled.get(form.key)
     if cf is None:
-        sections = {s.key: tuple((f, _compile_field(f)) for f in s.fields) for s in form.sections}
+        sections = {s.key: tuple(_entry(f) for f in s.fields) for s in form.sections}
         plain = tuple(pair for s in form.sections if not (s.per_year or s.repeating) for pair in sections[s.key])
         cf = _compiled[form.key] = _CompiledForm(plain, sections)
     return cf
 
 
-def _check_values(pairs: tuple[tuple[FieldSpec, FieldCheck], ...], values: dict[str, Any], c: _Collector,
+def _check_values(entries: tuple[_Entry, ...], values: dict[str, Any], c: _Collector,
                   m: Member | None, today: date) -> None:
-    for spec, check in pairs:
-        value = values.get(spec.key)
-        if spec.visible_if is not None and not spec.visible_if.holds(values):
+    get = values.get
+    for key, vis_field, vis_values, required, fast, codes, lo, hi, check, spec in entries:
+        value = get(key)
+        if vis_field is not None and get(vis_field) not in vis_values:
             continue
         if value is None or value == "" or value == []:
-            if spec.required:
-                c.add("F-REQUIRED", m, spec.key, label=Text(spec.zh, spec.en))
+            if required:
+                c.add("F-REQUIRED", m, key, label=Text(spec.zh, spec.en))
             continue
+        if fast:
+            t = type(value)
+            if fast == _FAST_BOOL:
+                if t is bool:
+                    continue
+            elif fast == _FAST_CODE:
+                if value in codes:
+                    continue
+            elif fast == _FAST_TEXT:
+                if t is str and (not hi or len(value) <= hi):
+                    continue
+            elif fast == _FAST_INT:
+                if t is int and (lo is None or value >= lo) and (hi is None or value <= hi):
+                    continue
+            elif (t is float or t is int) and (lo is None or value >= lo) and (hi is None or value <= hi):
+                continue
         check(value, c, m, today)
 
 
