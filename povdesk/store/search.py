@@ -19,10 +19,8 @@ import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib.metadata import PackageNotFoundError, version
 from itertools import islice, product
-
-import pypinyin
-from pypinyin import Style
 
 from povdesk.store.codec import prefix_range
 
@@ -30,7 +28,16 @@ NAME, SUFFIX, INITIALS, PINYIN = 1, 2, 3, 4
 # Bump when the terms generated for a name change; a workspace with an older version has its
 # search index rebuilt when opened for writing. pypinyin's version is part of it because its
 # readings decide the INITIALS/PINYIN terms.
-SEARCH_VERSION = f"1;pypinyin {pypinyin.__version__}"
+def _pypinyin_version() -> str:
+    try:
+        return version("pypinyin")
+    except PackageNotFoundError:  # a frozen build without the package metadata
+        import pypinyin
+
+        return str(pypinyin.__version__)
+
+
+SEARCH_VERSION = f"1;pypinyin {_pypinyin_version()}"
 
 _MAX_SUFFIXES = 20
 _MAX_INITIALS = 8
@@ -61,7 +68,11 @@ def readings(ch: str) -> tuple[str, ...]:
         return (ch.lower(),) if ch.isalnum() else ()
     if not _CJK.match(ch):
         return ()
-    found = pypinyin.pinyin(ch, style=Style.NORMAL, heteronym=True, errors="ignore")
+    # Imported here: loading pypinyin's dictionaries costs about 0.2 s, which opening a
+    # workspace (the app's cold start) should not pay before the first Chinese search.
+    import pypinyin
+
+    found = pypinyin.pinyin(ch, style=pypinyin.Style.NORMAL, heteronym=True, errors="ignore")
     if not found:
         return ()
     return tuple(dict.fromkeys(r for r in found[0] if r.isascii() and r.isalpha()))
