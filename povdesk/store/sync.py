@@ -467,3 +467,35 @@ def audit_rows(conn: sqlite3.Connection, after: int) -> list[tuple[Any, ...]]:
     return conn.execute(
         "SELECT seq, at, user, action, entity, entity_id, field, old, new, prev_hash, hash FROM audit "
         "WHERE seq > ? ORDER BY seq", (after,)).fetchall()
+
+
+def peer_audit_range(conn: sqlite3.Connection, peer_id: str, lo: int, hi: int) -> dict[int, tuple[str, str]]:
+    """seq -> (prev_hash, hash) of a peer's stored audit entries with lo <= seq <= hi."""
+    return {r[0]: (r[1], r[2]) for r in conn.execute(
+        "SELECT seq, prev_hash, hash FROM peer_audit WHERE peer = ? AND seq >= ? AND seq <= ?", (peer_id, lo, hi))}
+
+
+def peer_audit_before(conn: sqlite3.Connection, peer_id: str, seq: int) -> int:
+    """The highest stored seq of a peer's audit entries below `seq` (0 when none)."""
+    row = conn.execute("SELECT max(seq) FROM peer_audit WHERE peer = ? AND seq < ?", (peer_id, seq)).fetchone()
+    return int(row[0] or 0)
+
+
+def audit_breaks(conn: sqlite3.Connection, peer_id: str) -> list[dict[str, Any]]:
+    """Breaks in a peer's audit chain noticed at import (this workspace's own `sync.audit_break` entries)."""
+    return [{"at": r[0], **(loads(r[1]) or {})} for r in conn.execute(
+        "SELECT at, new FROM audit WHERE action = 'sync.audit_break' AND entity = 'device' AND entity_id = ? "
+        "ORDER BY seq", (peer_id,))]
+
+
+def flag_list(conn: sqlite3.Connection, source: str | None = None) -> list[dict[str, Any]]:
+    """Flags with the household number, newest first (for `bundle status` and the sync centre)."""
+    sql = ("SELECT f.household_id, coalesce(h.household_no, ''), f.rule, f.member_id, f.message, f.source, "
+           "f.created_at FROM sync_flags f LEFT JOIN households h ON h.id = f.household_id")
+    args: list[Any] = []
+    if source:
+        sql += " WHERE f.source = ?"
+        args.append(source)
+    return [{"household_id": r[0], "household_no": r[1], "rule": r[2], "member_id": r[3], "message": loads(r[4]),
+             "source": r[5], "created_at": r[6]}
+            for r in conn.execute(sql + " ORDER BY f.created_at DESC, h.household_no, f.rule, f.member_id", args)]

@@ -93,6 +93,13 @@ def cmd_bundle(args: argparse.Namespace) -> int:
                           f"{p['region_code']} {p['name']}: sent up to {p['sent_up_to']}, acknowledged up to "
                           f"{p['acknowledged_up_to']}, {p['not_yet_acknowledged_households']} households not yet "
                           f"acknowledged, received from it up to {p['received_up_to']}"))
+                for br in p["audit_breaks"]:
+                    cli.say(t(f"{p['region_code']} {p['name']}：审计记录断链（{br['at']}）：{br['message']['zh']}",
+                              f"{p['region_code']} {p['name']}: audit chain break ({br['at']}): {br['message']['en']}"))
+            lang = "en" if t("zh", "en") == "en" else "zh"
+            for f in st["flags"]:
+                src = t("县", "county") if f["source"] == "county" else t("导入", "import")
+                cli.say(f"{src}	{f['household_no']}	{f['rule']}	{f['message'][lang]}	{f['created_at']}")
         return 0
     if args.bundle_cmd == "export":
         ws = cli.open_workspace(args.db)
@@ -115,7 +122,7 @@ def cmd_bundle(args: argparse.Namespace) -> int:
     finally:
         ws.close()
     lang = "en" if t("zh", "en") == "en" else "zh"
-    totals = {"applied": 0, "rejected": 0, "conflicted": 0, "with_findings": 0, "flagged": 0}
+    totals = {"applied": 0, "rejected": 0, "conflicted": 0, "with_findings": 0, "flagged": 0, "audit_problems": 0}
     for r in reports:
         s = r.summary()
         for k in totals:
@@ -132,13 +139,17 @@ def cmd_bundle(args: argparse.Namespace) -> int:
                             f"{json.dumps(c['local'], ensure_ascii=False)} ≠ {json.dumps(c['remote'], ensure_ascii=False)}")
             for f in r.flags:
                 cli.say(f"{r.file}\t{f['household_no']}\t{f['rule']}\t{f['message'][lang]}")
+            for step in r.county_steps:
+                cli.say(f"{r.file}\t{step['household_no']}\tCOUNTY-STEP\t{step['message'][lang]}")
+            for problem in r.audit_problems:
+                cli.say(f"{r.file}\t{t('审计记录断链', 'audit chain break')}\t{problem[lang]}")
             s = r.summary()
             cli.say(t(f"{r.file}：新增 {s['inserted']}，合并 {s['merged']}，无变化 {s['unchanged']}，拒绝 {s['rejected']}，"
                       f"有冲突 {s['conflicted']}，有待改问题 {s['with_findings']}，跨户问题 {s['flagged']}",
                       f"{r.file}: {s['inserted']} inserted, {s['merged']} merged, {s['unchanged']} unchanged, "
                       f"{s['rejected']} rejected, {s['conflicted']} with conflicts, {s['with_findings']} with "
                       f"findings, {s['flagged']} flagged"))
-    return 1 if totals["rejected"] or totals["conflicted"] or totals["flagged"] else 0
+    return 1 if totals["rejected"] or totals["conflicted"] or totals["flagged"] or totals["audit_problems"] else 0
 
 
 def _value(text: str) -> Any:

@@ -15,12 +15,13 @@ from typing import Any
 
 from povdesk.core.exchange import dump_line, parse_line
 from povdesk.core.model import Household
-from povdesk.core.procedures import _replay, replay, status_after
+from povdesk.core.procedures import _replay, load_procedures, replay, status_after
 from povdesk.core.rules import CrossChecker, RuleContext, validate_household
-from povdesk.errors import BadInput
+from povdesk.errors import BadInput, PovdeskError
 from povdesk.i18n import Text, tr
 from povdesk.store import Workspace
 from povdesk.store import sync as tables
+from povdesk.store.audit import entry_hash
 from povdesk.store.codec import dumps, loads, now_utc
 from povdesk.store.users import User
 from povdesk.sync import bundle as fmt
@@ -34,6 +35,18 @@ KEY_ROLES = frozenset({"admin", "county_coordinator"})  # trust a device / a cou
 SYNC_ROLES = frozenset({"village_worker", "township_official", "county_coordinator"})  # bundles, conflicts
 
 Progress = Callable[[int, int], None]
+Cancelled = Callable[[], bool]
+
+
+class ImportCancelled(PovdeskError):
+    """The person stopped an import before anything was written."""
+
+
+def require_role(actor: User, roles: frozenset[str]) -> None:
+    """Refuse early (before a file is chosen), with the message the store gives when it refuses."""
+    from povdesk.store.workspace import _require_roles
+
+    _require_roles(actor, roles)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -359,6 +372,9 @@ class BundleReport:
     records: list[RecordOutcome] = field(default_factory=list)
     flags: list[dict[str, Any]] = field(default_factory=list)
     note: str = ""
+    audit_received: int = 0
+    audit_problems: list[dict[str, str]] = field(default_factory=list)  # breaks in the sender's hash chain
+    county_steps: list[dict[str, Any]] = field(default_factory=list)  # procedure steps the county sent down
 
     def summary(self) -> dict[str, int]:
         out = {"inserted": 0, "merged": 0, "unchanged": 0, "rejected": 0, "conflicted": 0, "with_findings": 0}
@@ -368,12 +384,15 @@ class BundleReport:
             out["with_findings"] += bool(r.findings)
         out["applied"] = out["inserted"] + out["merged"]
         out["flagged"] = len(self.flags)
+        out["audit_problems"] = len(self.audit_problems)
         return out
 
     def to_dict(self) -> dict[str, Any]:
         return {"file": self.file, "bundle_id": self.bundle_id, "device": self.device, "result": "applied",
                 "seq": list(self.seq), "summary": self.summary(), "note": self.note,
-                "records": [r.to_dict() for r in self.records], "flags": self.flags}
+                "records": [r.to_dict() for r in self.records], "flags": self.flags,
+                "audit": {"received": self.audit_received, "problems": self.audit_problems},
+                "county_steps": self.county_steps}
 
 
 def _order_and_ranges(ws: Workspace, items: list[Incoming]) -> list[tuple[Incoming, str]]:
@@ -419,14 +438,95 @@ def _check_history(hh: Household) -> list[Text]:
     return problems
 
 
+class _AuditChain:
+    """A sender's audit hash chain as this workspace holds it, plus what earlier bundles of the same
+    import add, so the entries of each bundle can be checked to continue it."""
+
+    def __init__(self, ws: Workspace, device: str) -> None:
+        self.ws, self.device = ws, device
+        self.pending: dict[int, tuple[str, str]] = {}
+
+    def check(self, rows: list[list[Any]]) -> list[Text]:
+        """Every break: an entry that does not match its own hash, one that differs from the copy
+        received before, one that does not follow its predecessor, entries never received."""
+        problems: list[Text] = []
+        seqs = [r[0] for r in rows]
+        if seqs != sorted(set(seqs)):
+            problems.append(tr("同步包中的审计记录顺序不对或有重复", "the audit entries in the bundle are out of "
+                               "order or repeated"))
+            rows = sorted({r[0]: r for r in rows}.values(), key=lambda r: r[0])
+        if not rows:
+            return problems
+        lo, hi = rows[0][0], rows[-1][0]
+        with self.ws.sync_read() as c:
+            held = tables.peer_audit_range(c, self.device, lo - 1, hi + 1)
+            below = tables.peer_audit_before(c, self.device, lo)
+        known = {**self.pending, **held}  # stored entries win, as INSERT OR IGNORE keeps them
+        below = max([below, *(s for s in self.pending if s < lo)])
+        prev: list[Any] | None = None
+        for row in rows:
+            seq, at, user, action, entity, entity_id, fld, old, new, prev_hash, h = row
+            if not all(isinstance(v, str) for v in (at, user, action, entity, entity_id, prev_hash, h)) or \
+                    entry_hash(prev_hash, seq, at, user, action, entity, entity_id, fld, old, new) != h:
+                problems.append(tr("审计记录第 {seq} 条与它自己的摘要不符（被修改过）",
+                                   "audit entry {seq} does not match its own hash (it was edited)", seq=seq))
+            if seq in known and known[seq][1] != h:
+                problems.append(tr("审计记录第 {seq} 条与以前收到的不同（对方的历史被改写，或从备份恢复过）",
+                                   "audit entry {seq} differs from the copy received before (the device's history "
+                                   "was rewritten, or restored from a backup)", seq=seq))
+            if seq == 1:
+                expect: str | None = ""
+            elif prev is not None and prev[0] == seq - 1:
+                expect = prev[10]
+            elif seq - 1 in known:
+                expect = known[seq - 1][1]
+            else:
+                expect = None
+                first_missing = prev[0] + 1 if prev is not None else below + 1
+                problems.append(tr("审计记录第 {a} 至 {b} 条没有收到（有同步包丢失？请对方导出完整包）",
+                                   "audit entries {a} to {b} have not been received (a bundle lost? ask the "
+                                   "device for a full bundle)", a=first_missing, b=seq - 1))
+            if expect is not None and prev_hash != expect:
+                problems.append(tr("审计记录第 {seq} 条与前一条接不上（有记录被修改、删除或调换了顺序）",
+                                   "audit entry {seq} does not follow the one before it (an entry was edited, "
+                                   "deleted or moved)", seq=seq))
+            prev = row
+        after = known.get(hi + 1)
+        if after is not None and prev is not None and after[0] != prev[10]:
+            problems.append(tr("审计记录第 {seq} 条与前一条接不上（有记录被修改、删除或调换了顺序）",
+                               "audit entry {seq} does not follow the one before it (an entry was edited, "
+                               "deleted or moved)", seq=hi + 1))
+        for row in rows:
+            self.pending.setdefault(row[0], (row[9], row[10]))
+        return problems
+
+
+def _step_label(procedure: str, step: str) -> tuple[str, str]:
+    spec = load_procedures().get(procedure)
+    for s in spec.steps if spec else ():
+        if s.key == step:
+            return f"{spec.zh}·{s.zh}", f"{spec.en} · {s.en}"  # type: ignore[union-attr]
+    return f"{procedure}·{step}", f"{procedure} · {step}"
+
+
 def import_bundles(ws: Workspace, actor: User, paths: Sequence[Path], *, today: date | None = None,
-                   progress: Progress | None = None) -> list[BundleReport]:
-    """Verify every bundle, then merge and apply all of them in one transaction (or none)."""
+                   progress: Progress | None = None, cancelled: Cancelled | None = None) -> list[BundleReport]:
+    """Verify every bundle, then merge and apply all of them in one transaction (or none).
+
+    `cancelled()` is asked between steps; a cancelled import raises ImportCancelled having written nothing.
+    """
     if actor.role not in SYNC_ROLES:
         from povdesk.store.workspace import _require_roles
 
         _require_roles(actor, SYNC_ROLES)
-    verified = [verify(ws, Path(p)) for p in paths]
+    def stop_if_asked() -> None:
+        if cancelled is not None and cancelled():
+            raise ImportCancelled(tr("已取消导入，未做任何修改", "the import was cancelled; nothing was changed"))
+
+    verified = []
+    for p in paths:
+        stop_if_asked()
+        verified.append(verify(ws, Path(p)))
     ordered = _order_and_ranges(ws, verified)
     ctx = RuleContext(today=today or date.today())
     all_ids = list(dict.fromkeys(h.id for b, _ in ordered for h in b.households))
@@ -437,6 +537,7 @@ def import_bundles(ws: Workspace, actor: User, paths: Sequence[Path], *, today: 
     writes: dict[str, Household] = {}
     received: dict[str, list[tuple[str, bytes]]] = {}
     conflicts: list[tuple[str, str, str, str, Any, Any, Any]] = []
+    chains: dict[str, _AuditChain] = {}
     total = len(all_ids)
     done = 0
     for b, note in ordered:
@@ -449,8 +550,10 @@ def import_bundles(ws: Workspace, actor: User, paths: Sequence[Path], *, today: 
         acked = max(acked, m["ack"])
         for remote in b.households:
             done += 1
-            if progress and done % 500 == 0:
-                progress(done, total)
+            if done % 500 == 0:
+                stop_if_asked()
+                if progress:
+                    progress(done, total)
             local = current.get(remote.id)
             remote_state = _state(remote, {})
             if local is None:
@@ -468,6 +571,14 @@ def import_bundles(ws: Workspace, actor: User, paths: Sequence[Path], *, today: 
                     rep.records.append(RecordOutcome(remote.id, remote.household_no, "rejected",
                                                      reasons=[p.as_dict() for p in problems]))
                     continue
+                if m["kind"] == "return":
+                    for e in events[len(local.events):]:
+                        zh, en = _step_label(e.procedure, e.step)
+                        rep.county_steps.append({"household_id": remote.id, "household_no": local.household_no,
+                                                 "event_id": e.id, "procedure": e.procedure, "step": e.step,
+                                                 "date": e.date, "role": e.role, "user": e.user,
+                                                 "message": Text(f"县里记录了“{zh}”（{e.date}）",
+                                                                 f"the county recorded '{en}' ({e.date})").as_dict()})
                 base_rec = bases.get(remote.id)
                 base = base_rec.common(acked) if base_rec else None
                 local_flat = mask(flatten(local), {})
@@ -493,7 +604,14 @@ def import_bundles(ws: Workspace, actor: User, paths: Sequence[Path], *, today: 
                 current[merged.id] = merged
             received.setdefault(dev, []).append((remote.id, tables.pack(remote_state)))
             rep.records.append(outcome)
+        if b.audit:
+            chain = chains.setdefault(dev, _AuditChain(ws, dev))
+            rep.audit_received = len(b.audit)
+            rep.audit_problems = [t.as_dict() for t in chain.check(b.audit)]
         reports.append(rep)
+    stop_if_asked()
+    if progress:
+        progress(total, total)
 
     # Across households: a person registered in two households, here or in the bundle.
     cross = CrossChecker()
@@ -507,6 +625,7 @@ def import_bundles(ws: Workspace, actor: User, paths: Sequence[Path], *, today: 
     for f in flags:
         if f.household_id in by_hh:
             by_hh[f.household_id].flags.append(f.to_dict())
+    stop_if_asked()
 
     source = ", ".join(r.file for r in reports)
     with ws.sync_write(tr("导入同步包 {f}", "importing bundle {f}", f=source), actor, SYNC_ROLES) as (c, audit, st):
@@ -535,6 +654,14 @@ def import_bundles(ws: Workspace, actor: User, paths: Sequence[Path], *, today: 
             audit.add("sync.import", "bundle", m["bundle_id"], None, None,
                       {"from": dev, "seq": [m["seq"]["first"], m["seq"]["last"]], "file": b.raw.path.name,
                        "households": len(b.households)})
+        for rep in reports:
+            # A break is recorded in this workspace's own (hash-chained) audit log, not refused: see docs/sync.md.
+            for problem in rep.audit_problems:
+                audit.add("sync.audit_break", "device", rep.device, None, None,
+                          {"bundle": rep.bundle_id, "file": rep.file, "message": problem})
+            if rep.county_steps:
+                tables.put_flags(c, [(s["household_id"], "COUNTY-STEP", s["event_id"], s["message"], "county",
+                                      st.now) for s in rep.county_steps])
         tables.put_flags(c, [(f.household_id, f.rule, f.member_id or "", f.message.as_dict(), "import", st.now)
                              for f in flags])
     return reports
@@ -616,6 +743,11 @@ def status(ws: Workspace) -> dict[str, Any]:
                 "fingerprint": p.fingerprint, "active": p.active, "sent_up_to": sent, "acknowledged_up_to": acked,
                 "received_up_to": tables.received_high(c, p.device_id), "not_yet_acknowledged_households": pending_n,
                 "outbox_not_acknowledged": max(0, last - acked),
+                "not_acknowledged_seq": [acked + 1, last] if last > acked else None,
+                "audit_received_up_to": tables.peer_audit_head(c, p.device_id)[0],
+                "audit_breaks": tables.audit_breaks(c, p.device_id),
             })
         out["open_conflicts"] = len(tables.conflicts(c, "open"))
+        # Duplicates and procedure steps the county sent down (a village), or found at import (a county).
+        out["flags"] = tables.flag_list(c)
     return out

@@ -36,6 +36,7 @@ from povdesk.ui.worker import Job, run_job
 log = logging.getLogger(__name__)
 
 SEARCH_DELAY_MS = 120
+AUTO_SCAN_LIMIT = 20_000
 
 
 class MainWindow(QMainWindow):
@@ -119,6 +120,9 @@ class MainWindow(QMainWindow):
         self.splitter = splitter
         self.setCentralWidget(splitter)
         self._actions()
+        from povdesk.ui.sync_centre import install_sync_menu
+
+        install_sync_menu(self)
         role = ROLE_LABELS.get(user.role, (user.role, user.role))
         self.statusBar().addPermanentWidget(QLabel(f"{user.display_name or user.name} · {self._pick(role)}"))
         self.resize(1360, 820)
@@ -127,7 +131,12 @@ class MainWindow(QMainWindow):
             self.tree.setCurrentItem(top)
         self.model.refresh()
         self._update_count()
-        self.start_scan(show_dialog=False)
+        # A village or township is checked at once in the background; a county (a minute of
+        # work) waits for F5 so opening stays instant.
+        if ws.count_households() <= AUTO_SCAN_LIMIT:
+            self.start_scan(show_dialog=False)
+        else:
+            self.statusBar().showMessage(self.tr("Press F5 to check every household."))
 
     # ------------------------------------------------------------------ building
     def _pick(self, pair: tuple[str, str]) -> str:

@@ -282,6 +282,10 @@
         <translation>不限</translation>
     </message>
     <message>
+        <source>Press F5 to check every household.</source>
+        <translation>按 F5 检查全部户。</translation>
+    </message>
+    <message>
         <source>Due: {step}</source>
         <translation>待办：{step}</translation>
     </message>
@@ -406,6 +410,549 @@
     <message>
         <source>Remove</source>
         <translation>删除</translation>
+    </message>
+</context>
+<context>
+    <name>SyncCentre</name>
+    <message>
+        <source>Sync centre — {name}</source>
+        <translation>同步中心 — {name}</translation>
+    </message>
+    <message>
+        <source>Device keys</source>
+        <translation>设备密钥</translation>
+    </message>
+    <message>
+        <source>Export and import</source>
+        <translation>导出与导入</translation>
+    </message>
+    <message>
+        <source>Status</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <source>Conflicts</source>
+        <translation>冲突</translation>
+    </message>
+    <message>
+        <source>Close</source>
+        <translation>关闭</translation>
+    </message>
+    <message>
+        <source>This device</source>
+        <translation>本设备</translation>
+    </message>
+    <message>
+        <source>Fingerprint</source>
+        <translation>指纹</translation>
+    </message>
+    <message>
+        <source>Device</source>
+        <translation>设备</translation>
+    </message>
+    <message>
+        <source>Export this workspace's public key file…</source>
+        <translation>导出本工作区的公钥文件…</translation>
+    </message>
+    <message>
+        <source>Enrolled devices</source>
+        <translation>已登记的设备</translation>
+    </message>
+    <message>
+        <source>County key</source>
+        <translation>县级密钥</translation>
+    </message>
+    <message>
+        <source>Region code</source>
+        <translation>区划代码</translation>
+    </message>
+    <message>
+        <source>Workspace name</source>
+        <translation>工作区名称</translation>
+    </message>
+    <message>
+        <source>Workspace level</source>
+        <translation>级别</translation>
+    </message>
+    <message>
+        <source>Trusted since</source>
+        <translation>登记时间</translation>
+    </message>
+    <message>
+        <source>By</source>
+        <translation>经办人</translation>
+    </message>
+    <message>
+        <source>Enrol a device key…</source>
+        <translation>登记设备密钥…</translation>
+    </message>
+    <message>
+        <source>Set the county key…</source>
+        <translation>设置县级密钥…</translation>
+    </message>
+    <message>
+        <source>Compare the fingerprint with the other side by phone before you trust a key: the key file alone does not prove who made it.</source>
+        <translation>信任密钥之前，请通过电话与对方核对指纹：仅凭密钥文件不能证明它是谁生成的。</translation>
+    </message>
+    <message>
+        <source> (inactive)</source>
+        <translation>（已停用）</translation>
+    </message>
+    <message>
+        <source>{n} devices enrolled.</source>
+        <translation>已登记 {n} 台设备。</translation>
+    </message>
+    <message>
+        <source>Set: {region} {name}, fingerprint {fp}</source>
+        <translation>已设置：{region} {name}，指纹 {fp}</translation>
+    </message>
+    <message>
+        <source>Unknown: set the county key (from the county's key file) before exporting bundles.</source>
+        <translation>未设置：导出同步包之前，请先用县里的密钥文件设置县级密钥。</translation>
+    </message>
+    <message>
+        <source>village</source>
+        <translation>村</translation>
+    </message>
+    <message>
+        <source>township</source>
+        <translation>乡镇</translation>
+    </message>
+    <message>
+        <source>county</source>
+        <translation>县</translation>
+    </message>
+    <message>
+        <source>Export the public key file</source>
+        <translation>导出公钥文件</translation>
+    </message>
+    <message>
+        <source>povdesk key files (*.povkey);;All files (*)</source>
+        <translation>povdesk 密钥文件 (*.povkey);;所有文件 (*)</translation>
+    </message>
+    <message>
+        <source>Public key exported</source>
+        <translation>公钥已导出</translation>
+    </message>
+    <message>
+        <source>Saved {file}.
+Fingerprint: {fp}
+Give the file to the other side and read them the fingerprint by phone.</source>
+        <translation>已保存 {file}。
+指纹：{fp}
+请把文件交给对方，并通过电话把指纹读给对方核对。</translation>
+    </message>
+    <message>
+        <source>povdesk key files (*.povkey *.key *.json);;All files (*)</source>
+        <translation>povdesk 密钥文件 (*.povkey *.key *.json);;所有文件 (*)</translation>
+    </message>
+    <message>
+        <source>Key replaced</source>
+        <translation>密钥已替换</translation>
+    </message>
+    <message>
+        <source>This replaces the device's previous key (fingerprint {fp}).</source>
+        <translation>这替换了该设备以前的密钥（指纹 {fp}）。</translation>
+    </message>
+    <message>
+        <source>{region} {name} ({level})
+Device {device}
+
+Fingerprint:
+{fp}
+
+Read this fingerprint to the other side by phone (or have them read theirs). Trust this key only if every group matches.</source>
+        <translation>{region} {name}（{level}）
+设备 {device}
+
+指纹：
+{fp}
+
+请通过电话与对方逐组核对这个指纹，每一组都相同才信任这把密钥。</translation>
+    </message>
+    <message>
+        <source>Trust this key?</source>
+        <translation>信任这把密钥？</translation>
+    </message>
+    <message>
+        <source>Export a bundle</source>
+        <translation>导出同步包</translation>
+    </message>
+    <message>
+        <source>To</source>
+        <translation>发给</translation>
+    </message>
+    <message>
+        <source>A folder or a USB stick</source>
+        <translation>文件夹或U盘</translation>
+    </message>
+    <message>
+        <source>Choose…</source>
+        <translation>选择…</translation>
+    </message>
+    <message>
+        <source>Folder</source>
+        <translation>文件夹</translation>
+    </message>
+    <message>
+        <source>File name</source>
+        <translation>文件名</translation>
+    </message>
+    <message>
+        <source>Every record (a full bundle; use it when a bundle was lost)</source>
+        <translation>全部记录（完整包；有同步包丢失时使用）</translation>
+    </message>
+    <message>
+        <source>Export bundle</source>
+        <translation>导出同步包</translation>
+    </message>
+    <message>
+        <source>Import bundles</source>
+        <translation>导入同步包</translation>
+    </message>
+    <message>
+        <source>Import bundles…</source>
+        <translation>导入同步包…</translation>
+    </message>
+    <message>
+        <source>Choose one or more bundle files; they are all checked before anything is changed.</source>
+        <translation>选择一个或多个同步包文件；全部校验通过后才会修改数据。</translation>
+    </message>
+    <message>
+        <source>File</source>
+        <translation>文件</translation>
+    </message>
+    <message>
+        <source>Result</source>
+        <translation>结果</translation>
+    </message>
+    <message>
+        <source>Applied</source>
+        <translation>已合入</translation>
+    </message>
+    <message>
+        <source>Unchanged</source>
+        <translation>无变化</translation>
+    </message>
+    <message>
+        <source>Rejected</source>
+        <translation>拒绝</translation>
+    </message>
+    <message>
+        <source>Flagged</source>
+        <translation>跨户问题</translation>
+    </message>
+    <message>
+        <source>Details</source>
+        <translation>详情</translation>
+    </message>
+    <message>
+        <source>Household</source>
+        <translation>户</translation>
+    </message>
+    <message>
+        <source>What</source>
+        <translation>类别</translation>
+    </message>
+    <message>
+        <source>Why</source>
+        <translation>原因</translation>
+    </message>
+    <message>
+        <source>Export to which folder or USB stick?</source>
+        <translation>导出到哪个文件夹或U盘？</translation>
+    </message>
+    <message>
+        <source>The folder {folder} does not exist (is the USB stick plugged in?).</source>
+        <translation>文件夹 {folder} 不存在（U盘插好了吗？）。</translation>
+    </message>
+    <message>
+        <source>{file} exists. Replace it?</source>
+        <translation>{file} 已存在，是否替换？</translation>
+    </message>
+    <message>
+        <source>Exporting the bundle…</source>
+        <translation>正在导出同步包…</translation>
+    </message>
+    <message>
+        <source>Exported {file}: {n} households, sequences {first}–{last}, encrypted to {fp}.</source>
+        <translation>已导出 {file}：{n} 户，序号 {first}–{last}，加密给 {fp}。</translation>
+    </message>
+    <message>
+        <source>povdesk bundles (*.pvb);;All files (*)</source>
+        <translation>povdesk 同步包 (*.pvb);;所有文件 (*)</translation>
+    </message>
+    <message>
+        <source>Importing {n} bundles…</source>
+        <translation>正在导入 {n} 个同步包…</translation>
+    </message>
+    <message>
+        <source>Importing bundles…</source>
+        <translation>正在导入同步包…</translation>
+    </message>
+    <message>
+        <source>Nothing was imported.</source>
+        <translation>没有导入任何内容。</translation>
+    </message>
+    <message>
+        <source>refused</source>
+        <translation>已拒绝</translation>
+    </message>
+    <message>
+        <source>not imported</source>
+        <translation>未导入</translation>
+    </message>
+    <message>
+        <source>another bundle of this import was refused</source>
+        <translation>本次导入中另一个同步包被拒绝</translation>
+    </message>
+    <message>
+        <source>Refused: {reason} Nothing was imported; remove or replace that file and import again.</source>
+        <translation>已拒绝：{reason} 没有导入任何内容；请去掉或换掉该文件后重新导入。</translation>
+    </message>
+    <message>
+        <source>audit chain: {n} problems</source>
+        <translation>审计记录链：{n} 个问题</translation>
+    </message>
+    <message>
+        <source>{n} steps recorded by the county</source>
+        <translation>县里记录的步骤 {n} 个</translation>
+    </message>
+    <message>
+        <source>applied {n}</source>
+        <translation>已合入 {n}</translation>
+    </message>
+    <message>
+        <source>{inserted} new, {merged} merged</source>
+        <translation>新增 {inserted}，合并 {merged}</translation>
+    </message>
+    <message>
+        <source>Imported {n} bundles: {applied} households applied.</source>
+        <translation>已导入 {n} 个同步包：合入 {applied} 户。</translation>
+    </message>
+    <message>
+        <source>rejected</source>
+        <translation>拒绝</translation>
+    </message>
+    <message>
+        <source>conflict</source>
+        <translation>冲突</translation>
+    </message>
+    <message>
+        <source>{field}: here {local}, there {remote}</source>
+        <translation>{field}：本地 {local}，对方 {remote}</translation>
+    </message>
+    <message>
+        <source>finding</source>
+        <translation>问题</translation>
+    </message>
+    <message>
+        <source>duplicate person</source>
+        <translation>重复登记</translation>
+    </message>
+    <message>
+        <source>county step</source>
+        <translation>县级步骤</translation>
+    </message>
+    <message>
+        <source>audit chain</source>
+        <translation>审计记录链</translation>
+    </message>
+    <message>
+        <source>Other side</source>
+        <translation>对方</translation>
+    </message>
+    <message>
+        <source>Sent up to</source>
+        <translation>已发出至</translation>
+    </message>
+    <message>
+        <source>Acknowledged up to</source>
+        <translation>对方确认收到至</translation>
+    </message>
+    <message>
+        <source>Not yet acknowledged</source>
+        <translation>尚未确认收到</translation>
+    </message>
+    <message>
+        <source>Received from it up to</source>
+        <translation>已收到对方至</translation>
+    </message>
+    <message>
+        <source>Audit chain</source>
+        <translation>审计记录链</translation>
+    </message>
+    <message>
+        <source>Duplicates and procedure steps from the county</source>
+        <translation>县里发来的重复登记提示和程序步骤</translation>
+    </message>
+    <message>
+        <source>Duplicates found at import</source>
+        <translation>导入时发现的重复登记</translation>
+    </message>
+    <message>
+        <source>Kind</source>
+        <translation>类别</translation>
+    </message>
+    <message>
+        <source>Message</source>
+        <translation>内容</translation>
+    </message>
+    <message>
+        <source>Date</source>
+        <translation>日期</translation>
+    </message>
+    <message>
+        <source>Refresh</source>
+        <translation>刷新</translation>
+    </message>
+    <message>
+        <source>Changes recorded up to sequence {last}; {n} open conflicts.</source>
+        <translation>修改已记录至序号 {last}；未处理冲突 {n} 个。</translation>
+    </message>
+    <message>
+        <source>{n} breaks</source>
+        <translation>{n} 处断链</translation>
+    </message>
+    <message>
+        <source>continuous up to {seq}</source>
+        <translation>连续至第 {seq} 条</translation>
+    </message>
+    <message>
+        <source>sequences {a}–{b} ({n} households)</source>
+        <translation>序号 {a}–{b}（{n} 户）</translation>
+    </message>
+    <message>
+        <source>nothing</source>
+        <translation>无</translation>
+    </message>
+    <message>
+        <source>Sequences {a}–{b} ({n} households) have not yet reached the county.</source>
+        <translation>序号 {a}–{b}（{n} 户）尚未送达县里。</translation>
+    </message>
+    <message>
+        <source>Everything has reached the county.</source>
+        <translation>全部修改都已送达县里。</translation>
+    </message>
+    <message>
+        <source>No.</source>
+        <translation>编号</translation>
+    </message>
+    <message>
+        <source>Field</source>
+        <translation>项目</translation>
+    </message>
+    <message>
+        <source>Here</source>
+        <translation>本地</translation>
+    </message>
+    <message>
+        <source>Select a conflict to compare both versions.</source>
+        <translation>选择一个冲突，对照双方的取值。</translation>
+    </message>
+    <message>
+        <source>This workspace</source>
+        <translation>本工作区</translation>
+    </message>
+    <message>
+        <source>Take this workspace's value</source>
+        <translation>采用本工作区的值</translation>
+    </message>
+    <message>
+        <source>Take the other side's value</source>
+        <translation>采用对方的值</translation>
+    </message>
+    <message>
+        <source>Or enter the correct value</source>
+        <translation>或输入正确的值</translation>
+    </message>
+    <message>
+        <source>Use this value</source>
+        <translation>采用此值</translation>
+    </message>
+    <message>
+        <source>The record keeps this workspace's value until the conflict is resolved; the resolution is saved like any edit and travels with the next bundle.</source>
+        <translation>处理之前，记录保留本工作区的值；处理结果像普通修改一样保存，并随下一个同步包发给对方。</translation>
+    </message>
+    <message>
+        <source>Conflicts ({n})</source>
+        <translation>冲突（{n}）</translation>
+    </message>
+    <message>
+        <source>No open conflicts.</source>
+        <translation>没有未处理的冲突。</translation>
+    </message>
+    <message>
+        <source>Household {no}{head} — {field}</source>
+        <translation>户 {no}{head} — {field}</translation>
+    </message>
+    <message>
+        <source>Other side: {name}</source>
+        <translation>对方：{name}</translation>
+    </message>
+    <message>
+        <source>This workspace: {name}</source>
+        <translation>本工作区：{name}</translation>
+    </message>
+    <message>
+        <source>(empty)</source>
+        <translation>（空）</translation>
+    </message>
+    <message>
+        <source>Before both changes: {value}</source>
+        <translation>双方修改之前：{value}</translation>
+    </message>
+    <message>
+        <source>The value before both changes is not known.</source>
+        <translation>双方修改之前的值不详。</translation>
+    </message>
+    <message>
+        <source>a member</source>
+        <translation>某成员</translation>
+    </message>
+    <message>
+        <source>Member {name}: place in the list</source>
+        <translation>成员 {name}：排列位置</translation>
+    </message>
+    <message>
+        <source>Member {name}: {field}</source>
+        <translation>成员 {name}：{field}</translation>
+    </message>
+    <message>
+        <source>{field} ({year})</source>
+        <translation>{field}（{year} 年）</translation>
+    </message>
+    <message>
+        <source>Support measures ({year})</source>
+        <translation>帮扶措施（{year} 年）</translation>
+    </message>
+    <message>
+        <source>Income year {year}</source>
+        <translation>{year} 年收入记录</translation>
+    </message>
+    <message>
+        <source>Helpers</source>
+        <translation>帮扶责任人</translation>
+    </message>
+    <message>
+        <source>Household number</source>
+        <translation>户编号</translation>
+    </message>
+    <message>
+        <source>Village</source>
+        <translation>村</translation>
+    </message>
+    <message>
+        <source>Sync: records updated.</source>
+        <translation>同步：记录已更新。</translation>
+    </message>
+    <message>
+        <source>S&amp;ync</source>
+        <translation>同步(&amp;Y)</translation>
+    </message>
+    <message>
+        <source>Sync centre…</source>
+        <translation>同步中心…</translation>
     </message>
 </context>
 <context>

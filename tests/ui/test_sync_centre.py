@@ -1,0 +1,245 @@
+"""The sync centre as its users meet it: keys, export to a folder, import with a report, the conflicts queue."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+from povdesk.store import User, Workspace
+from povdesk.sync import service
+from povdesk.ui.sync_centre import SyncCentre, install_sync_menu, parse_entered
+from tests.sync.conftest import PW, Pair, make_pair, make_workspace
+from tests.ui.conftest import activate
+
+HOUSEHOLDS = 8
+LEFT = Qt.MouseButton.LeftButton
+
+
+@pytest.fixture
+def pair(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pair]:
+    monkeypatch.setenv("POVDESK_LANG", "en")
+    p = make_pair(tmp_path, HOUSEHOLDS)
+    yield p
+    p.village.close()
+    p.county.close()
+
+
+@pytest.fixture
+def warnings(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Error dialogs (show_error) recorded instead of blocking the test."""
+    seen: list[str] = []
+
+    def warning(_parent: Any, _title: str, text: str, *_a: Any) -> QMessageBox.StandardButton:
+        seen.append(text)
+        return QMessageBox.StandardButton.Ok
+
+    monkeypatch.setattr(QMessageBox, "warning", staticmethod(warning))
+    monkeypatch.setattr(QMessageBox, "information", staticmethod(lambda *a: QMessageBox.StandardButton.Ok))
+    return seen
+
+
+def open_centre(qtbot: Any, ws: Workspace, user: User) -> SyncCentre:
+    centre = SyncCentre(ws, user, lang="en")
+    qtbot.addWidget(centre)
+    activate(qtbot, centre)
+    return centre
+
+
+def choose_files(monkeypatch: pytest.MonkeyPatch, files: list[Path]) -> None:
+    monkeypatch.setattr(QFileDialog, "getOpenFileNames",
+                        staticmethod(lambda *a, **k: ([str(f) for f in files], "")))
+
+
+def click_import(qtbot: Any, centre: SyncCentre) -> None:
+    centre.tabs.setCurrentIndex(1)
+    centre.last_import = None
+    qtbot.mouseClick(centre.import_button, LEFT)
+    qtbot.waitUntil(lambda: centre.last_import is not None and centre.job is None, timeout=20000)
+
+
+def test_export_from_the_village_and_import_at_the_county(qtbot: Any, pair: Pair, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch, warnings: list[str]) -> None:
+    village = open_centre(qtbot, pair.village, pair.worker)
+    assert village.fingerprint_label.text() == service.my_fingerprint(pair.village)
+    assert village.county_key_label.text().startswith("Set: 522634")
+    assert "have not yet reached the county" in village.status_summary.text()
+    usb = tmp_path / "usb"
+    usb.mkdir()
+    village.tabs.setCurrentIndex(1)
+    village.folder_edit.clear()
+    qtbot.keyClicks(village.folder_edit, str(usb))
+    assert village.name_edit.text().startswith("522634100201-seq1-")
+    qtbot.mouseClick(village.export_button, LEFT)
+    qtbot.waitUntil(lambda: village.last_export is not None and village.job is None, timeout=20000)
+    (bundle,) = usb.iterdir()
+    assert bundle.name == village.last_export.name and bundle.suffix == ".pvb"
+    assert f"{HOUSEHOLDS} households" in village.export_result.text()
+    assert not warnings
+
+    county = open_centre(qtbot, pair.county, pair.coordinator)
+    assert county.peers_table.rowCount() == 1  # the enrolled village
+    choose_files(monkeypatch, [bundle])
+    click_import(qtbot, county)
+    assert county.report_table.rowCount() == 1
+    assert county.report_table.item(0, 0).text() == bundle.name
+    assert county.report_table.item(0, 1).text() == f"applied {HOUSEHOLDS}"
+    assert pair.county.count_households() == HOUSEHOLDS
+    # The county's status shows what it has received; a return bundle acknowledges it to the village.
+    assert county.status_table.item(0, 4).text() == str(pair.village.last_outbox_seq())
+    down = tmp_path / "down.pvb"
+    service.export_bundle(pair.county, pair.coordinator, down)
+    choose_files(monkeypatch, [down])
+    click_import(qtbot, village)
+    village.refresh()
+    assert "Everything has reached the county." in village.status_summary.text()
+
+
+def test_conflict_resolved_by_taking_the_remote_value(qtbot: Any, pair: Pair, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch, warnings: list[str]) -> None:
+    first = tmp_path / "b1.pvb"
+    service.export_bundle(pair.village, pair.worker, first)
+    service.import_bundles(pair.county, pair.coordinator, [first])
+    hid = next(pair.village.iter_households()).id
+    for ws, user, value in ((pair.village, pair.worker, "村里改的地址"), (pair.county, pair.coordinator, "县里改的地址")):
+        hh = ws.load_household(hid)
+        hh.fields["address"] = value
+        ws.save_household(hh, user)
+    second = tmp_path / "b2.pvb"
+    service.export_bundle(pair.village, pair.worker, second)
+
+    county = open_centre(qtbot, pair.county, pair.coordinator)
+    choose_files(monkeypatch, [second])
+    click_import(qtbot, county)
+    assert county.report_table.item(0, 4).text() == "1"  # one household with a conflict
+    county.tabs.setCurrentIndex(3)
+    assert county.tabs.tabText(3) == "Conflicts (1)"
+    assert county.conflicts_table.rowCount() == 1
+    county.conflicts_table.selectRow(0)
+    assert "Address" in county.conflict_title.text()
+    assert county.local_value.text() == "县里改的地址" and county.remote_value.text() == "村里改的地址"
+    assert county.remote_caption.text().startswith("Other side: 522634100201")
+    qtbot.mouseClick(county.take_remote, LEFT)
+    assert pair.county.load_household(hid).fields["address"] == "村里改的地址"
+    assert service.list_conflicts(pair.county) == []
+    assert county.conflicts_table.rowCount() == 0 and county.tabs.tabText(3) == "Conflicts"
+    assert not warnings
+
+
+def test_entered_value_and_role_refusal(qtbot: Any, pair: Pair, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                        warnings: list[str]) -> None:
+    first = tmp_path / "b1.pvb"
+    service.export_bundle(pair.village, pair.worker, first)
+    service.import_bundles(pair.county, pair.coordinator, [first])
+    hid = next(pair.village.iter_households()).id
+    for ws, user, value in ((pair.village, pair.worker, "13900000001"), (pair.county, pair.coordinator, "13900000002")):
+        hh = ws.load_household(hid)
+        hh.fields["phone"] = value
+        ws.save_household(hh, user)
+    second = tmp_path / "b2.pvb"
+    service.export_bundle(pair.village, pair.worker, second)
+    service.import_bundles(pair.county, pair.coordinator, [second])
+    # An administrator may manage keys but not resolve: refused in a dialog, nothing changed.
+    admin = pair.county.authenticate("admin", PW)
+    county = open_centre(qtbot, pair.county, admin)
+    county.tabs.setCurrentIndex(3)
+    county.conflicts_table.selectRow(0)
+    qtbot.mouseClick(county.take_local, LEFT)
+    assert warnings and ("may not" in warnings[-1] or "无权" in warnings[-1])
+    assert len(service.list_conflicts(pair.county)) == 1
+    county.close()
+    county = open_centre(qtbot, pair.county, pair.coordinator)
+    county.tabs.setCurrentIndex(3)
+    county.conflicts_table.selectRow(0)
+    county.value_edit.setFocus()
+    qtbot.keyClicks(county.value_edit, "13900000003")
+    QTest.keyClick(county.value_edit, Qt.Key.Key_Return)
+    assert pair.county.load_household(hid).fields["phone"] == "13900000003"  # stays text, as the field holds it
+
+
+def test_truncated_bundle_is_refused_with_its_reason_and_changes_nothing(
+        qtbot: Any, pair: Pair, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, warnings: list[str]) -> None:
+    good = tmp_path / "good.pvb"
+    service.export_bundle(pair.village, pair.worker, good)
+    bad = tmp_path / "cut.pvb"
+    bad.write_bytes(good.read_bytes()[:200])
+    audit_before = len(pair.county.audit_entries(limit=10000))
+    county = open_centre(qtbot, pair.county, pair.coordinator)
+    choose_files(monkeypatch, [good, bad])
+    click_import(qtbot, county)
+    rows = {county.report_table.item(r, 0).text(): r for r in range(county.report_table.rowCount())}
+    assert county.report_table.item(rows["cut.pvb"], 1).text() == "refused"
+    assert "cut short" in county.report_table.item(rows["cut.pvb"], 7).text()
+    assert county.report_table.item(rows["good.pvb"], 1).text() == "not imported"
+    assert "Nothing was imported" in county.import_summary.text()
+    assert pair.county.count_households() == 0
+    assert len(pair.county.audit_entries(limit=10000)) == audit_before
+    assert service.status(pair.county)["peers"][0]["received_up_to"] == 0
+    assert not warnings  # a refusal is part of the report, not an error dialog
+
+
+def test_enrol_a_device_after_confirming_its_fingerprint(qtbot: Any, pair: Pair, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch, warnings: list[str]) -> None:
+    other, _ = make_workspace(tmp_path / "other.db", "522634100202", "village", "w2", "village_worker")
+    key = tmp_path / "other.povkey"
+    service.export_key_file(other, key)
+    shown: list[str] = []
+
+    def question(_parent: Any, _title: str, text: str, *_a: Any) -> QMessageBox.StandardButton:
+        shown.append(text)
+        return QMessageBox.StandardButton.Yes
+
+    monkeypatch.setattr(QMessageBox, "question", staticmethod(question))
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *a, **k: (str(key), "")))
+    # A coordinator may not trust keys' holders in a village role: the village worker is refused first.
+    worker_centre = open_centre(qtbot, pair.village, pair.worker)
+    qtbot.mouseClick(worker_centre.trust_button, LEFT)
+    assert warnings and ("may not" in warnings[-1] or "无权" in warnings[-1]) and not shown
+    county = open_centre(qtbot, pair.county, pair.coordinator)
+    qtbot.mouseClick(county.trust_button, LEFT)
+    assert shown and service.my_fingerprint(other) in shown[0]
+    assert county.peers_table.rowCount() == 2
+    assert county.to_combo.count() == 2
+    other.close()
+
+
+def test_sync_menu_opens_the_centre(qtbot: Any, pair: Pair, tmp_path: Path) -> None:
+    from povdesk.ui.main_window import MainWindow
+
+    window = MainWindow(pair.village, pair.worker, data_dir=tmp_path, lang="en")
+    qtbot.addWidget(window)
+    install_sync_menu(window)
+    activate(qtbot, window)
+    QTest.keyClick(window, Qt.Key.Key_Y, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert window.sync_centre.isVisible()
+    assert window.sync_centre.fingerprint_label.text() == service.my_fingerprint(pair.village)
+    if window.scan_job is not None:
+        qtbot.waitUntil(lambda: window.scan_job is None, timeout=20000)
+    window.sync_centre.close()
+
+
+def test_parse_entered_keeps_the_kind_of_value() -> None:
+    assert parse_entered("13900000003", "13900000001") == "13900000003"
+    assert parse_entered("1200", 1000) == 1200
+    assert parse_entered("12.5", 10.0) == 12.5
+    assert parse_entered("", "x") is None
+    assert parse_entered('["01", "02"]', ["01"]) == ["01", "02"]
+
+
+def test_a_cancelled_import_writes_nothing(pair: Pair, tmp_path: Path) -> None:
+    from povdesk.ui.sync_centre import import_job
+    from povdesk.ui.worker import JobCancelled
+
+    bundle = tmp_path / "b1.pvb"
+    service.export_bundle(pair.village, pair.worker, bundle)
+    job = import_job(pair.county.path, pair.coordinator, [bundle])
+    with pytest.raises(JobCancelled):
+        job(lambda _d, _t: None, lambda: True)
+    assert pair.county.count_households() == 0
+    outcome = job(lambda _d, _t: None, lambda: False)
+    assert outcome.refused is None and outcome.bundles[0]["summary"]["applied"] == HOUSEHOLDS
