@@ -39,9 +39,18 @@ def resource(*parts: str) -> Path:
     return resources_dir().joinpath(*parts)
 
 
+def portable_data_dir() -> Path | None:
+    """A frozen copy with a `povdesk-data` folder beside it keeps everything there (USB stick)."""
+    if getattr(sys, "frozen", False):
+        candidate = Path(sys.executable).resolve().parent / "povdesk-data"
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
 def user_data_dir(override: str | os.PathLike[str] | None = None) -> Path:
-    """Per-user data directory; POVDESK_DATA_DIR or an explicit override wins (tests, portable)."""
-    chosen = override or os.environ.get("POVDESK_DATA_DIR")
+    """Data directory: an explicit override, POVDESK_DATA_DIR, a portable copy's folder, else per user."""
+    chosen = override or os.environ.get("POVDESK_DATA_DIR") or portable_data_dir()
     if chosen:
         return Path(chosen)
     from platformdirs import user_data_dir as _udd
@@ -50,7 +59,7 @@ def user_data_dir(override: str | os.PathLike[str] | None = None) -> Path:
 
 
 def user_log_dir(override: str | os.PathLike[str] | None = None) -> Path:
-    chosen = override or os.environ.get("POVDESK_DATA_DIR")
+    chosen = override or os.environ.get("POVDESK_DATA_DIR") or portable_data_dir()
     if chosen:
         return Path(chosen) / "logs"
     from platformdirs import user_log_dir as _uld
