@@ -141,6 +141,42 @@ def cmd_publicity(args: argparse.Namespace) -> int:
     return EXIT_FINDINGS if warned else EXIT_OK
 
 
+# ---------------------------------------------------------------- summary report
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from povdesk.reports.report import build_report, write_report
+
+    cli = _cli()
+    fmt = Path(args.output).suffix.lstrip(".").lower()
+    if fmt not in ("xlsx", "pdf"):
+        raise BadInput(Text(f"统计表的文件名应以 .xlsx 或 .pdf 结尾：“{args.output}”",
+                            f"the report file must end in .xlsx or .pdf: '{args.output}'"))
+    year = None
+    if args.year is not None:
+        if not (args.year.isascii() and args.year.isdigit() and len(args.year) == 4):
+            raise BadInput(Text(f"年度应为四位数字：“{args.year}”", f"the year has four digits: '{args.year}'"))
+        year = int(args.year)
+    ws = cli.open_workspace(args.db, readonly=True)
+    try:
+        cli.login(ws)
+        region = _village_prefix(ws, args.region)
+        report = build_report(ws, args.level, region, today=date.today(), year=year)
+        with _atomic_output(args.output) as tmp:
+            result = write_report(report, tmp, fmt)
+    finally:
+        ws.close()
+    warned = _warn_missing(result.missing)
+    s = report.summary
+    cli.say(cli.lang_text(
+        f"已生成统计表（{report.region_name}）：{s.households} 户 {s.people} 人，{report.year} 年识别 "
+        f"{report.in_year['identified']} 户、脱贫 {report.in_year['exited']} 户、清退 {report.in_year['removed']} 户："
+        f"{args.output}",
+        f"wrote the summary report ({report.region}): {s.households} households, {s.people} people; in "
+        f"{report.year} identified {report.in_year['identified']}, exited {report.in_year['exited']}, removed "
+        f"{report.in_year['removed']}: {args.output}"))
+    return EXIT_FINDINGS if warned else EXIT_OK
+
+
 # ---------------------------------------------------------------- Excel
 
 def cmd_export_xlsx(args: argparse.Namespace) -> int:
@@ -174,44 +210,18 @@ def cmd_template(args: argparse.Namespace) -> int:
 
 def cmd_import_xlsx(args: argparse.Namespace) -> int:
     from povdesk.core.permissions import require
-    from povdesk.core.rules import CrossChecker, RuleContext, validate_household
-    from povdesk.errors import PovdeskError
-    from povdesk.reports.xlsx_import import check_file, load_mapping, read_register, write_problem_report
+    from povdesk.reports.import_check import check_import
+    from povdesk.reports.xlsx_import import check_file, write_problem_report
 
     cli = _cli()
     check_file(args.file)
-    mapping = load_mapping(args.mapping) if args.mapping else None
     ws = cli.open_workspace(args.db, readonly=args.dry_run)
     try:
         actor = cli.login(ws)
         if not args.dry_run:
             require(actor.role, "import_records")
-        village = args.village or (ws.region_code if len(ws.region_code) == 12 else None)
-
-        def lookup(hid: str, hno: str) -> Any:
-            if hid:
-                try:
-                    return ws.load_household(hid)
-                except PovdeskError:
-                    pass
-            return ws.find_household_by_no(hno) if hno else None
-
-        plan = read_register(args.file, mapping, village=village, lookup=lookup)
-        ctx = RuleContext(today=date.today())
-        findings: list[dict[str, Any]] = []
-        for hh in plan.households:
-            for f in validate_household(hh, ctx):
-                findings.append({"row": plan.first_row[hh.id], **f.to_dict()})
-        ids = {hh.id for hh in plan.households}
-        cross = CrossChecker()
-        for hh in ws.iter_households():
-            if hh.id not in ids:
-                cross.add(hh)
-        for hh in plan.households:
-            cross.add(hh)
-        for f in cross.findings():
-            if f.household_id in ids:
-                findings.append({"row": plan.first_row.get(f.household_id or "", 0), **f.to_dict()})
+        checked = check_import(ws, args.file, args.mapping, village=args.village)
+        plan, findings = checked.plan, checked.findings
         blocking = plan.blocking
         imported = 0
         if not args.dry_run and not blocking and plan.households:
@@ -280,6 +290,20 @@ def register(add: AddCommand) -> None:
                     help=t("公示结束日期（默认开始日期加法定公示天数）", "last day (default: start + the publicity days)"))
     sp.add_argument("--township", metavar="NAME", help=t("乡镇名称（印在异议渠道中）", "township name, printed in the text"))
     sp.add_argument("--contact", metavar="TEXT", help=t("受理异议的乡镇联系人及电话", "township contact and phone for objections"))
+
+    sp = add("report", cmd_report, "生成村、乡镇或县的统计表（xlsx 或 PDF）",
+             "write the summary report of a village, township or county (xlsx or PDF)")
+    sp.add_argument("db", metavar="DB")
+    sp.add_argument("-o", "--output", required=True, metavar="FILE.xlsx|FILE.pdf")
+    sp.add_argument("--level", choices=("village", "township", "county"),
+                    help=t("统计层级（默认为区划代码本身的层级）；高于村级时逐村列出",
+                           "level of the report (default: that of the region code); above village level, "
+                           "one row per village"))
+    sp.add_argument("--region", metavar="CODE", help=t("区划代码（默认为工作区的区划）",
+                                                       "region code (default: the workspace's region)"))
+    sp.add_argument("--year", metavar="YYYY", help=t("统计识别、脱贫、清退户数的年度（默认今年）",
+                                                     "year of the identified, exited and removed counts "
+                                                     "(default: this year)"))
 
     sp = add("export-xlsx", cmd_export_xlsx, "导出花名册（xlsx，每人一行）",
              "export the register as xlsx, one row per member")

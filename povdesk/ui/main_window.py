@@ -120,8 +120,12 @@ class MainWindow(QMainWindow):
         self.splitter = splitter
         self.setCentralWidget(splitter)
         self._actions()
+        from povdesk.ui.import_wizard import install_import_menu
+        from povdesk.ui.print_centre import install_print_menu
         from povdesk.ui.sync_centre import install_sync_menu
 
+        install_print_menu(self)
+        install_import_menu(self)
         install_sync_menu(self)
         role = ROLE_LABELS.get(user.role, (user.role, user.role))
         self.statusBar().addPermanentWidget(QLabel(f"{user.display_name or user.name} · {self._pick(role)}"))

@@ -1,6 +1,97 @@
 <?xml version='1.0' encoding='utf-8'?>
 <TS version="2.1" language="zh_CN">
 <context>
+    <name>CheckPage</name>
+    <message>
+        <source>Check</source>
+        <translation>检查</translation>
+    </message>
+    <message>
+        <source>The file has been read and checked; nothing has been imported yet.</source>
+        <translation>已读取并检查文件，尚未导入任何数据。</translation>
+    </message>
+    <message>
+        <source>Import</source>
+        <translation>导入</translation>
+    </message>
+    <message>
+        <source>Sheet</source>
+        <translation>工作表</translation>
+    </message>
+    <message>
+        <source>Row</source>
+        <translation>行</translation>
+    </message>
+    <message>
+        <source>Column</source>
+        <translation>列</translation>
+    </message>
+    <message>
+        <source>Field</source>
+        <translation>项目</translation>
+    </message>
+    <message>
+        <source>Problem</source>
+        <translation>问题</translation>
+    </message>
+    <message>
+        <source>Check again</source>
+        <translation>重新检查</translation>
+    </message>
+    <message>
+        <source>Read the file again after correcting it</source>
+        <translation>改正文件后重新读取检查</translation>
+    </message>
+    <message>
+        <source>Save the marked copy…</source>
+        <translation>保存标注问题的副本……</translation>
+    </message>
+    <message>
+        <source>A copy of the sheet with each problem cell filled red and explained in a comment</source>
+        <translation>表格副本：每个有问题的单元格标红，并以批注说明问题</translation>
+    </message>
+    <message>
+        <source>Reading and checking the file…</source>
+        <translation>正在读取并检查文件……</translation>
+    </message>
+    <message>
+        <source>Checking the spreadsheet…</source>
+        <translation>正在检查表格……</translation>
+    </message>
+    <message>
+        <source>The file could not be checked; nothing was imported.</source>
+        <translation>无法检查该文件，未导入任何数据。</translation>
+    </message>
+    <message>
+        <source>{rows} rows: {households} households, {members} people ({updated} already in the workspace, which the sheet updates); {findings} rule findings.</source>
+        <translation>共 {rows} 行：{households} 户 {members} 人（其中 {updated} 户已在工作区中，将按表格更新）；{findings} 条校验提示。</translation>
+    </message>
+    <message>
+        <source>{count} problems must be corrected in the file before it can be imported. Correct them, save the file and press Check again.</source>
+        <translation>有 {count} 个问题必须在文件中改正后才能导入。请改正并保存文件，然后点击“重新检查”。</translation>
+    </message>
+    <message>
+        <source>There is nothing to import.</source>
+        <translation>没有可导入的数据。</translation>
+    </message>
+    <message>
+        <source>No problem blocks the import. Press Import to bring it in, in one step.</source>
+        <translation>没有妨碍导入的问题。点击“导入”一次性导入全部数据。</translation>
+    </message>
+    <message>
+        <source>Save the marked copy</source>
+        <translation>保存标注问题的副本</translation>
+    </message>
+    <message>
+        <source>Excel workbook (*.xlsx)</source>
+        <translation>Excel 工作簿 (*.xlsx)</translation>
+    </message>
+    <message>
+        <source>Cannot write {path}: {error}</source>
+        <translation>无法写入 {path}：{error}</translation>
+    </message>
+</context>
+<context>
     <name>Dashboard</name>
     <message>
         <source>{title}: {households} households, {people} people</source>
@@ -33,6 +124,53 @@
     <message>
         <source>{procedure}: households that reached each step</source>
         <translation>{procedure}：各步骤完成户数</translation>
+    </message>
+</context>
+<context>
+    <name>FilePage</name>
+    <message>
+        <source>Choose the spreadsheet</source>
+        <translation>选择表格</translation>
+    </message>
+    <message>
+        <source>The povdesk template or register, or a village's own sheet. Nothing is imported before you have seen the check and accepted it.</source>
+        <translation>povdesk 模板或花名册，或村里原有的表格。检查结果经您确认之前，不会导入任何数据。</translation>
+    </message>
+    <message>
+        <source>register.xlsx</source>
+        <translation>花名册.xlsx</translation>
+    </message>
+    <message>
+        <source>Browse…</source>
+        <translation>浏览……</translation>
+    </message>
+    <message>
+        <source>optional: a column mapping (.toml) for a legacy sheet</source>
+        <translation>可选：旧表格的列名映射文件（.toml）</translation>
+    </message>
+    <message>
+        <source>12-digit village code</source>
+        <translation>12 位村代码</translation>
+    </message>
+    <message>
+        <source>Excel file</source>
+        <translation>Excel 文件</translation>
+    </message>
+    <message>
+        <source>Column mapping</source>
+        <translation>列名映射</translation>
+    </message>
+    <message>
+        <source>Village of rows without a village code</source>
+        <translation>表中没有村代码时所属的村</translation>
+    </message>
+    <message>
+        <source>Excel workbook (*.xlsx)</source>
+        <translation>Excel 工作簿 (*.xlsx)</translation>
+    </message>
+    <message>
+        <source>Column mapping (*.toml)</source>
+        <translation>列名映射文件 (*.toml)</translation>
     </message>
 </context>
 <context>
@@ -241,6 +379,24 @@
     </message>
 </context>
 <context>
+    <name>ImportMenu</name>
+    <message>
+        <source>&amp;File</source>
+        <translation>文件(&amp;F)</translation>
+    </message>
+    <message>
+        <source>Import from Excel…</source>
+        <translation>从 Excel 导入……</translation>
+    </message>
+</context>
+<context>
+    <name>ImportWizard</name>
+    <message>
+        <source>Import from Excel</source>
+        <translation>从 Excel 导入</translation>
+    </message>
+</context>
+<context>
     <name>Job</name>
     <message>
         <source>Cancel</source>
@@ -355,6 +511,196 @@
     </message>
 </context>
 <context>
+    <name>PrintCentre</name>
+    <message>
+        <source>Print centre</source>
+        <translation>打印中心</translation>
+    </message>
+    <message>
+        <source>Household cards</source>
+        <translation>明白卡</translation>
+    </message>
+    <message>
+        <source>Publicity list</source>
+        <translation>公示名单</translation>
+    </message>
+    <message>
+        <source>Summary report</source>
+        <translation>统计表</translation>
+    </message>
+    <message>
+        <source>These households (numbers, one per line):</source>
+        <translation>以下各户（户编号，每行一个）：</translation>
+    </message>
+    <message>
+        <source>The selected household: {no} {head}</source>
+        <translation>当前户：{no} {head}</translation>
+    </message>
+    <message>
+        <source>The selected household (none is open)</source>
+        <translation>当前户（未打开任何户）</translation>
+    </message>
+    <message>
+        <source>Every household of {region} ({count})</source>
+        <translation>{region}全部户（{count} 户）</translation>
+    </message>
+    <message>
+        <source>Step</source>
+        <translation>步骤</translation>
+    </message>
+    <message>
+        <source>Villages</source>
+        <translation>村</translation>
+    </message>
+    <message>
+        <source>First day</source>
+        <translation>公示开始日期</translation>
+    </message>
+    <message>
+        <source>Last day</source>
+        <translation>公示结束日期</translation>
+    </message>
+    <message>
+        <source>e.g. 丹江镇</source>
+        <translation>例如：丹江镇</translation>
+    </message>
+    <message>
+        <source>Township</source>
+        <translation>乡镇</translation>
+    </message>
+    <message>
+        <source>e.g. 李明 0855-3331234</source>
+        <translation>例如：李明 0855-3331234</translation>
+    </message>
+    <message>
+        <source>Township contact for objections</source>
+        <translation>受理异议的乡镇联系人</translation>
+    </message>
+    <message>
+        <source>The list shows ID numbers masked and no health or bank details.</source>
+        <translation>名单中身份证号隐藏中间部分，不含健康状况和银行账户信息。</translation>
+    </message>
+    <message>
+        <source>Village</source>
+        <translation>村</translation>
+    </message>
+    <message>
+        <source>County</source>
+        <translation>县</translation>
+    </message>
+    <message>
+        <source>Level</source>
+        <translation>统计层级</translation>
+    </message>
+    <message>
+        <source>Region</source>
+        <translation>区划</translation>
+    </message>
+    <message>
+        <source>Identified, exited and removed in</source>
+        <translation>识别、脱贫、清退户数的年度</translation>
+    </message>
+    <message>
+        <source>Preview</source>
+        <translation>预览</translation>
+    </message>
+    <message>
+        <source>Save as PDF…</source>
+        <translation>另存为 PDF……</translation>
+    </message>
+    <message>
+        <source>Print</source>
+        <translation>打印</translation>
+    </message>
+    <message>
+        <source>Press Preview to see the pages.</source>
+        <translation>点击“预览”查看页面。</translation>
+    </message>
+    <message>
+        <source>Rendering…</source>
+        <translation>正在生成……</translation>
+    </message>
+    <message>
+        <source>Rendering the document…</source>
+        <translation>正在生成文档……</translation>
+    </message>
+    <message>
+        <source>Nothing was printed.</source>
+        <translation>未生成任何文档。</translation>
+    </message>
+    <message>
+        <source>Pages: {pages}</source>
+        <translation>共 {pages} 页</translation>
+    </message>
+    <message>
+        <source>The font cannot draw some characters of: {names}. They print as 〓; write them in by hand.</source>
+        <translation>字体缺少以下文字中的个别字：{names}。这些字印为〓，请手写补全。</translation>
+    </message>
+    <message>
+        <source>Showing the first {shown} of {pages} pages; the saved PDF has them all.</source>
+        <translation>预览显示前 {shown} 页（共 {pages} 页），保存的 PDF 包含全部页面。</translation>
+    </message>
+    <message>
+        <source>PDF (*.pdf)</source>
+        <translation>PDF 文件 (*.pdf)</translation>
+    </message>
+    <message>
+        <source>Excel workbook (*.xlsx)</source>
+        <translation>Excel 工作簿 (*.xlsx)</translation>
+    </message>
+    <message>
+        <source>Save as</source>
+        <translation>另存为</translation>
+    </message>
+    <message>
+        <source>Cannot write {path}: {error}</source>
+        <translation>无法写入 {path}：{error}</translation>
+    </message>
+    <message>
+        <source>Saved {path}</source>
+        <translation>已保存 {path}</translation>
+    </message>
+    <message>
+        <source>cards</source>
+        <translation>明白卡</translation>
+    </message>
+    <message>
+        <source>publicity</source>
+        <translation>公示名单</translation>
+    </message>
+    <message>
+        <source>report</source>
+        <translation>统计表</translation>
+    </message>
+    <message>
+        <source>Open a household first.</source>
+        <translation>请先打开一户。</translation>
+    </message>
+</context>
+<context>
+    <name>PrintMenu</name>
+    <message>
+        <source>&amp;Print</source>
+        <translation>打印(&amp;P)</translation>
+    </message>
+    <message>
+        <source>Card of the current household…</source>
+        <translation>打印当前户的明白卡……</translation>
+    </message>
+    <message>
+        <source>Cards of the current village…</source>
+        <translation>打印当前村的明白卡……</translation>
+    </message>
+    <message>
+        <source>Publicity list…</source>
+        <translation>公示名单……</translation>
+    </message>
+    <message>
+        <source>Summary report…</source>
+        <translation>统计表……</translation>
+    </message>
+</context>
+<context>
     <name>ProcedurePanel</name>
     <message>
         <source>Date</source>
@@ -403,6 +749,29 @@
     <message>
         <source>The household has unsaved changes; save it (Ctrl+S) before recording a step.</source>
         <translation>本户有未保存的修改，请先保存 (Ctrl+S) 再记录步骤。</translation>
+    </message>
+</context>
+<context>
+    <name>ResultPage</name>
+    <message>
+        <source>Import</source>
+        <translation>导入</translation>
+    </message>
+    <message>
+        <source>Importing…</source>
+        <translation>正在导入……</translation>
+    </message>
+    <message>
+        <source>Importing the spreadsheet…</source>
+        <translation>正在导入表格……</translation>
+    </message>
+    <message>
+        <source>Imported {households} households, {members} people ({updated} of them updated). {findings} rule findings: the households with errors are listed under View › Check all households.</source>
+        <translation>已导入 {households} 户 {members} 人（其中 {updated} 户为更新）。{findings} 条校验提示：有错误的户可在“查看 › 检查全部户”中列出。</translation>
+    </message>
+    <message>
+        <source>The import failed; nothing was imported.</source>
+        <translation>导入失败，未导入任何数据。</translation>
     </message>
 </context>
 <context>
