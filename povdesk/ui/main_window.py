@@ -85,6 +85,8 @@ class MainWindow(QMainWindow):
         self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.setColumnWidth(0, 210)  # the whole household number: village-device-sequence
+        if len(ws.region_code) == 12:
+            self.table.setColumnHidden(2, True)  # a village workspace: the village column says nothing
         self.table.selectionModel().currentRowChanged.connect(self._row_changed)
         self.table.activated.connect(self._row_activated)
         self.count_label = QLabel()
@@ -116,7 +118,6 @@ class MainWindow(QMainWindow):
         splitter.setStretchFactor(0, 1)
         splitter.setStretchFactor(1, 3)
         splitter.setStretchFactor(2, 5)
-        splitter.setSizes([190, 560, 650])
         self.splitter = splitter
         self.setCentralWidget(splitter)
         self._actions()
@@ -130,6 +131,7 @@ class MainWindow(QMainWindow):
         role = ROLE_LABELS.get(user.role, (user.role, user.role))
         self.statusBar().addPermanentWidget(QLabel(f"{user.display_name or user.name} · {self._pick(role)}"))
         self.resize(1360, 820)
+        splitter.setSizes([170, 440, 750])  # after the resize, or Qt rescales them
         top = self.tree.topLevelItem(0)
         if top is not None:
             self.tree.setCurrentItem(top)
@@ -148,6 +150,9 @@ class MainWindow(QMainWindow):
 
     def _combo(self, items: list[tuple[str, str]], everything: str) -> QComboBox:
         combo = QComboBox()
+        # Long labels (steps due) must not widen the list pane; the popup still shows them whole.
+        combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        combo.setMinimumContentsLength(5)
         combo.addItem(everything, None)
         for value, label in items:
             combo.addItem(label, value)
