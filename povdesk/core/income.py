@@ -36,6 +36,11 @@ STANDARD_TABLES = {"1": "national", "2": "provincial", "3": "municipal"}
 
 
 def _num(value: Any) -> float:
+    if value is None:
+        return 0.0
+    t = type(value)
+    if t is float or t is int:
+        return float(value)
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
 
 
@@ -62,19 +67,23 @@ class IncomeSummary:
     per_capita: float | None  # None when nobody lives in the household
 
 
-def summarize(hh: Household, year: int) -> IncomeSummary | None:
-    """Income of one calendar year, or None if nothing was recorded for it."""
+def summarize(hh: Household, year: int, size: int | None = None) -> IncomeSummary | None:
+    """Income of one calendar year, or None if nothing was recorded for it.
+
+    `size` is household_size(hh) when the caller already knows it (validation does).
+    """
     record = hh.years.get(year)
     if record is None or not record.income:
         return None
-    inc = record.income
-    wages = _num(inc.get("wage_income"))
-    business = _num(inc.get("business_income"))
-    prop = sum(_num(inc.get(k)) for k in PROPERTY_ITEMS)
-    transfers = sum(_num(inc.get(k)) for k in TRANSFER_ITEMS)
-    costs = sum(_num(inc.get(k)) for k in COST_ITEMS)
+    get = record.income.get
+    wages = _num(get("wage_income"))
+    business = _num(get("business_income"))
+    prop = sum([_num(get(k)) for k in PROPERTY_ITEMS])
+    transfers = sum([_num(get(k)) for k in TRANSFER_ITEMS])
+    costs = sum([_num(get(k)) for k in COST_ITEMS])
     net = round(wages + business + prop + transfers - costs, 2)
-    size = household_size(hh)
+    if size is None:
+        size = household_size(hh)
     return IncomeSummary(year, wages, business, prop, transfers, costs, net, size,
                          round(net / size, 2) if size else None)
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from povdesk.i18n import Text, tr
-from povdesk.store.codec import canonical, loads
+from povdesk.store.codec import canonical, encode_str, loads
 
 _COLUMNS = "seq, at, user, action, entity, entity_id, field, old, new, prev_hash, hash"
 
@@ -36,9 +36,23 @@ def entry_hash(prev_hash: str, seq: int, at: str, user: str, action: str, entity
     Hashing the stored JSON text rather than re-encoded values keeps verification independent of
     float formatting; including seq makes reordering detectable, not only editing.
     """
-    body = canonical({"seq": seq, "at": at, "user": user, "action": action, "entity": entity,
-                      "entity_id": entity_id, "field": field, "old": old, "new": new})
+    body = _body(seq, at, user, action, entity, entity_id, field, old, new)
     return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
+
+
+def _body(seq: int, at: str, user: str, action: str, entity: str, entity_id: str, field: str | None,
+          old: str | None, new: str | None) -> str:
+    """canonical() of the entry, written out in its sorted key order when the values have their
+    usual types (an import hashes one entry per household); anything else goes through canonical()."""
+    if (type(seq) is int and type(at) is str and type(user) is str and type(action) is str
+            and type(entity) is str and type(entity_id) is str and (field is None or type(field) is str)
+            and (old is None or type(old) is str) and (new is None or type(new) is str)):
+        es = encode_str
+        return (f'{{"action":{es(action)},"at":{es(at)},"entity":{es(entity)},"entity_id":{es(entity_id)},'
+                f'"field":{"null" if field is None else es(field)},"new":{"null" if new is None else es(new)},'
+                f'"old":{"null" if old is None else es(old)},"seq":{int.__repr__(seq)},"user":{es(user)}}}')
+    return canonical({"seq": seq, "at": at, "user": user, "action": action, "entity": entity,
+                      "entity_id": entity_id, "field": field, "old": old, "new": new})
 
 
 class AuditWriter:

@@ -27,6 +27,18 @@ def _refuse(value: Any) -> Any:
 _c_make_encoder = getattr(json.encoder, "c_make_encoder", None)
 _fast = (_c_make_encoder(None, _refuse, encode_str, None, ":", ",", False, False, False)
          if _c_make_encoder is not None else None)
+# The same for canonical(): sorted keys, and JSONEncoder.default so that errors read the same.
+_fast_sorted = (_c_make_encoder(None, _canonical.default, encode_str, None, ":", ",", True, False, False)
+                if _c_make_encoder is not None else None)
+
+
+def _py_encoder(value: Any, _level: int) -> tuple[str]:
+    return (_compact.encode(value),)
+
+
+# For hot loops that handle errors themselves: encoder(value, 0) gives chunks of compact JSON
+# ("".join them); raises TypeError/ValueError/RecursionError on values JSON cannot hold.
+encoder = _fast if _fast is not None else _py_encoder
 
 
 def dumps(value: Any, *, what: str = "") -> str:
@@ -44,6 +56,13 @@ def dumps(value: Any, *, what: str = "") -> str:
 
 def canonical(value: Any) -> str:
     """Sorted-key JSON: equal values give equal text (used for diffs and the audit hash chain)."""
+    if type(value) is str:
+        return encode_str(value)
+    if _fast_sorted is not None:
+        try:
+            return "".join(_fast_sorted(value, 0))
+        except (TypeError, ValueError, RecursionError):
+            pass  # again the usual way, for the usual error (the fast one checks no cycles)
     return _canonical.encode(value)
 
 

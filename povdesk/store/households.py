@@ -12,7 +12,7 @@ from povdesk.errors import BadInput
 from povdesk.i18n import tr
 from povdesk.store import search
 from povdesk.store.audit import AuditWriter
-from povdesk.store.codec import canonical, dumps, loads, prefix_range
+from povdesk.store.codec import canonical, dumps, encoder, loads, prefix_range
 from povdesk.store.codec import encode_str as _encode_str
 from povdesk.store.errors import VersionConflict
 from povdesk.store.outbox import INSERT_SQL as OUTBOX_INSERT
@@ -287,9 +287,16 @@ def _head_name(hh: Household) -> str:
 
 
 def _hh_tuple(hh: Household, no: str, fields_json: str, helpers_json: str, version: int, form_v: str,
-              rule_v: str, at: str, by: str) -> tuple[Any, ...]:
+              rule_v: str, at: str, by: str, sort_keys: dict[str, str] | None = None) -> tuple[Any, ...]:
+    """The households-table row; `sort_keys` caches search.sort_key by name (many heads share one)."""
     head = _head_name(hh).strip()
-    return (hh.id, no, hh.village_code, hh.status, head, search.sort_key(head), _text(hh.fields.get("attribute")),
+    if sort_keys is None:
+        key = search.sort_key(head)
+    else:
+        key = sort_keys.get(head)  # type: ignore[assignment]
+        if key is None:
+            key = sort_keys[head] = search.sort_key(head)
+    return (hh.id, no, hh.village_code, hh.status, head, key, _text(hh.fields.get("attribute")),
             _text(hh.fields.get("main_cause")), len(hh.members), fields_json, helpers_json, form_v, rule_v,
             version, at, by)
 
@@ -682,6 +689,11 @@ def prepare_import(conn: sqlite3.Connection, households: list[Household], stamp:
     year_rows, event_rows, outbox_rows = rows.years, rows.events, rows.outbox
     inserted = replaced = assigned = 0
     terms_of = search.name_terms
+    enc, join, es = encoder, "".join, _encode_str
+    device_id, now = stamp.device_id, stamp.now
+    add_audit = audit.add_encoded
+    source_json = es(source) if type(source) is str else None
+    sort_keys: dict[str, str] = {}
     for hh in households:
         prev = existing.get(hh.id)
         no = hh.household_no.strip()
@@ -702,40 +714,95 @@ def prepare_import(conn: sqlite3.Connection, households: list[Household], stamp:
         at = hh.updated_at or stamp.now
         by = hh.updated_by or stamp.user
         village = hh.village_code
-        fields_json = dumps(hh.fields, what="fields")
-        helpers_json = dumps(hh.helpers, what="helpers")
-        hh_rows.append(_hh_tuple(hh, no, fields_json, helpers_json, version, form_v, rule_v, at, by))
-        member_jsons = []
-        for pos, m in enumerate(hh.members):
-            rid += 1
-            mj = dumps(m.fields, what=f"member {m.id}")
-            member_jsons.append(mj)
-            name, id_number, birth, sex, relation = _member_values(m)
-            member_rows.append((rid, m.id, hh.id, pos, village, name, id_number, id_number[::-1], birth, sex,
-                                relation, mj))
-            for kind, term in terms_of(name):
-                term_rows.append((kind, term, rid, village))
-        years_json = []
-        for y in sorted(hh.years):
-            rec = hh.years[y]
-            income, measures = dumps(rec.income, what=f"year {y}"), dumps(rec.measures, what=f"year {y}")
-            year_rows.append((hh.id, y, income, measures))
-            years_json.append(f'{{"year":{int(y)},"income":{income},"measures":{measures}}}')
-        events_json = list(old_events.get(hh.id, ()))
-        for e in hh.events:
-            if e.id not in old_event_ids:
-                event_row, event_text = _event_parts(hh.id, e)
-                event_rows.append(event_row)
-                events_json.append(event_text)
-        payload = _payload(hh, no, version, form_v, rule_v, at, by, fields_json, member_jsons, years_json,
-                           helpers_json, events_json)
-        outbox_rows.append((stamp.device_id, "household", hh.id, version, payload, stamp.now))
-        audit.add_encoded("household.import", "household", hh.id, None,
-                          None if prev is None else canonical({"version": prev[0], "household_no": prev[1]}),
-                          canonical({"source": source, "version": version, "household_no": no,
-                                     "members": len(hh.members)}))
+        hid = hh.id
+        members = hh.members
+        # Encoded straight through the C encoder, with no labels built: when something cannot
+        # be encoded, the household is gone through again the labelled way for the usual error.
+        try:
+            fields_json = join(enc(hh.fields, 0))
+            helpers_json = join(enc(hh.helpers, 0))
+            hh_rows.append(_hh_tuple(hh, no, fields_json, helpers_json, version, form_v, rule_v, at, by,
+                                     sort_keys))
+            member_parts = []
+            for pos, m in enumerate(members):
+                rid += 1
+                mj = join(enc(m.fields, 0))
+                mid = m.id
+                member_parts.append(f'{{"id":{es(mid) if type(mid) is str else join(enc(mid, 0))},"fields":{mj}}}')
+                name, id_number, birth, sex, relation = _member_values(m)
+                member_rows.append((rid, mid, hid, pos, village, name, id_number, id_number[::-1], birth, sex,
+                                    relation, mj))
+                term_rows += [(kind, term, rid, village) for kind, term in terms_of(name)]
+            years_json = []
+            years = hh.years
+            for y in sorted(years):
+                rec = years[y]
+                income, measures = join(enc(rec.income, 0)), join(enc(rec.measures, 0))
+                year_rows.append((hid, y, income, measures))
+                years_json.append(f'{{"year":{int(y)},"income":{income},"measures":{measures}}}')
+            events_json = list(old_events.get(hid, ())) if old_events else []
+            for e in hh.events:
+                eid = e.id
+                if eid in old_event_ids:
+                    continue
+                evidence = join(enc(e.evidence, 0))
+                procedure, step, day, role, user, recorded_at = e.procedure, e.step, e.date, e.role, e.user, e.recorded_at
+                event_rows.append((eid, hid, procedure, step, day, role, user, evidence, recorded_at))
+                if (type(eid) is str and type(procedure) is str and type(step) is str and type(day) is str
+                        and type(role) is str and type(user) is str and type(recorded_at) is str):
+                    events_json.append(
+                        f'{{"id":{es(eid)},"procedure":{es(procedure)},"step":{es(step)},"date":{es(day)},'
+                        f'"role":{es(role)},"user":{es(user)},"evidence":{evidence},"recorded_at":{es(recorded_at)}}}')
+                else:
+                    events_json.append(_event_parts(hid, e)[1])
+            head = join(enc({"id": hid, "household_no": no, "village_code": village, "status": hh.status,
+                             "form_version": form_v, "rule_version": rule_v, "version": version,
+                             "updated_at": at, "updated_by": by}, 0))
+        except (TypeError, ValueError, RecursionError) as exc:
+            _encode_labelled(hh, no, version, form_v, rule_v, at, by, old_event_ids)
+            raise BadInput(tr("{what}含有无法保存的值：{err}", "{what} holds a value that cannot be stored: {err}",
+                              what="record", err=exc)) from exc
+        payload = (f'{head[:-1]},"fields":{fields_json},"members":[{",".join(member_parts)}],'
+                   f'"years":[{",".join(years_json)}],"helpers":{helpers_json},"events":[{",".join(events_json)}]}}')
+        outbox_rows.append((device_id, "household", hid, version, payload, now))
+        if prev is None:
+            old_audit = None
+        elif type(prev[0]) is int and type(prev[1]) is str:
+            old_audit = f'{{"household_no":{es(prev[1])},"version":{int.__repr__(prev[0])}}}'
+        else:
+            old_audit = canonical({"version": prev[0], "household_no": prev[1]})
+        if source_json is not None and type(version) is int and type(no) is str:
+            new_audit = (f'{{"household_no":{es(no)},"members":{len(members)},"source":{source_json},'
+                         f'"version":{int.__repr__(version)}}}')
+        else:
+            new_audit = canonical({"source": source, "version": version, "household_no": no,
+                                   "members": len(members)})
+        add_audit("household.import", "household", hid, None, old_audit, new_audit)
 
     return rows, inserted, replaced, assigned
+
+
+def _encode_labelled(hh: Household, no: str, version: int, form_v: str, rule_v: str, at: str, by: str,
+                     old_event_ids: set[str]) -> None:
+    """The encodings of one imported household in import order, labelled: raises the BadInput
+    that names what cannot be stored (the import's fast path found that something cannot)."""
+    fields_json = dumps(hh.fields, what="fields")
+    helpers_json = dumps(hh.helpers, what="helpers")
+    _hh_tuple(hh, no, fields_json, helpers_json, version, form_v, rule_v, at, by)
+    member_jsons = []
+    for m in hh.members:
+        member_jsons.append(dumps(m.fields, what=f"member {m.id}"))
+        for _term in search.name_terms(_member_values(m)[0]):
+            pass
+    for y in sorted(hh.years):
+        rec = hh.years[y]
+        dumps(rec.income, what=f"year {y}")
+        dumps(rec.measures, what=f"year {y}")
+        int(y)
+    for e in hh.events:
+        if e.id not in old_event_ids:
+            _event_parts(hh.id, e)
+    _payload(hh, no, version, form_v, rule_v, at, by, fields_json, member_jsons, [], helpers_json, [])
 
 
 @dataclass

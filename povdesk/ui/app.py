@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFileDialog,
     QFormLayout,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QMessageBox,
@@ -141,12 +142,23 @@ class FirstRunDialog(QDialog):
         self.password2 = QLineEdit()
         self.password2.setEchoMode(QLineEdit.EchoMode.Password)
         self.region_name = QLabel("")
+        self.county_key = QLineEdit()
+        self.county_key.setPlaceholderText(QCoreApplication.translate(
+            "app", "optional: the county's public key file (a village or township laptop)"))
+        browse = QPushButton(QCoreApplication.translate("app", "Choose…"))
+        browse.clicked.connect(self._choose_key)
+        key_row = QHBoxLayout()
+        key_row.addWidget(self.county_key)
+        key_row.addWidget(browse)
         form.addRow(QCoreApplication.translate("app", "Region code"), self.region)
         form.addRow("", self.region_name)
         form.addRow(QCoreApplication.translate("app", "Workspace name"), self.name)
         form.addRow(QCoreApplication.translate("app", "Administrator"), self.admin)
         form.addRow(QCoreApplication.translate("app", "Password"), self.password)
         form.addRow(QCoreApplication.translate("app", "Password again"), self.password2)
+        form.addRow(QCoreApplication.translate("app", "County key"), key_row)
+        self.key_fingerprint = QLabel("")
+        form.addRow("", self.key_fingerprint)
         layout.addLayout(form)
         self.error = QLabel("")
         self.error.setStyleSheet("color: #b00020")
@@ -174,6 +186,22 @@ class FirstRunDialog(QDialog):
         except PovdeskError:
             self.region_name.setText("")
 
+    def _choose_key(self) -> None:
+        chosen, _ = QFileDialog.getOpenFileName(self, QCoreApplication.translate("app", "County public key"),
+                                                str(self.path.parent))
+        if chosen:
+            self.county_key.setText(chosen)
+            from povdesk.sync.keys import read_key_file
+
+            try:
+                card = read_key_file(Path(chosen))
+            except PovdeskError as exc:
+                self.key_fingerprint.setText(exc.message(self._lang()))
+                return
+            self.key_fingerprint.setText(QCoreApplication.translate(
+                "app", "{name}, fingerprint {fp}: compare it with the county by phone").format(
+                    name=card.name, fp=card.fingerprint))
+
     def _open_other(self) -> None:
         chosen, _ = QFileDialog.getOpenFileName(self, QCoreApplication.translate("app", "Open workspace"), str(self.path.parent),
                                                 QCoreApplication.translate("app", "povdesk workspace (*.db)"))
@@ -194,12 +222,26 @@ class FirstRunDialog(QDialog):
                 raise BadInput(Text("密码至少 4 个字符", "the password needs at least 4 characters"))
             if self.password.text() != self.password2.text():
                 raise BadInput(Text("两次输入的密码不一致", "the passwords differ"))
+            key = self.county_key.text().strip()
+            if key and not Path(key).is_file():
+                raise BadInput(Text("找不到县级公钥文件", "the county key file does not exist"), where=key)
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            Workspace.create(self.path, region_code=code, name=self.name.text().strip(), level=level,
-                             admin_user=self.admin.text().strip(), admin_password=self.password.text()).close()
+            ws = Workspace.create(self.path, region_code=code, name=self.name.text().strip(), level=level,
+                                  admin_user=self.admin.text().strip(), admin_password=self.password.text())
         except PovdeskError as exc:
             self.error.setText(exc.message(self._lang()))
             return
+        try:
+            if key:
+                from povdesk.sync import service
+
+                admin = ws.authenticate(self.admin.text().strip(), self.password.text())
+                service.trust(ws, admin, Path(key), "county")
+        except PovdeskError as exc:
+            # The workspace stands; the key can be set later in the sync centre.
+            QMessageBox.warning(self, "povdesk", exc.message(self._lang()))
+        finally:
+            ws.close()
         self.created = self.path
         self.accept()
 
@@ -267,6 +309,25 @@ def create_demo_workspace(path: Path, households: int = 300, seed: int = 1) -> N
 
 # ---------------------------------------------------------------------------- main
 
+def _run_with_progress(title: str, fn: Any) -> bool:
+    """A long job before any window exists: the worker helper, waited for in a local event loop."""
+    from PySide6.QtCore import QEventLoop
+
+    from povdesk.ui.worker import run_job
+
+    loop = QEventLoop()
+    outcome = {"ok": False}
+    job = run_job(None, title, fn)
+    def finished(_result: Any) -> None:
+        outcome["ok"] = True
+        loop.quit()
+
+    job.done.connect(finished)
+    job.error.connect(lambda _e: loop.quit())
+    loop.exec()
+    return outcome["ok"]
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="povdesk app", description="povdesk desktop app")
     p.add_argument("--data-dir", help="keep workspaces, drafts, settings and logs here")
@@ -294,8 +355,10 @@ def start(app: QApplication, args: argparse.Namespace) -> QWidget | None:
     hint, user = "", ""
     if args.demo:
         path = data_dir / DEMO_FILE
-        if not path.exists():
-            create_demo_workspace(path)
+        if not path.exists() and not _run_with_progress(
+                QCoreApplication.translate("app", "Creating the demo village…"),
+                lambda progress, cancelled: create_demo_workspace(path)):
+            return None
         from povdesk.core.demo import DEMO_PASSWORD
 
         user = "worker"

@@ -1339,6 +1339,14 @@ Read this fingerprint to the other side by phone (or have them read theirs). Tru
         <translation>12 位村、9 位乡镇或 6 位县级区划代码</translation>
     </message>
     <message>
+        <source>optional: the county's public key file (a village or township laptop)</source>
+        <translation>可选：县级公钥文件（村级、乡镇级电脑）</translation>
+    </message>
+    <message>
+        <source>Choose…</source>
+        <translation>选择…</translation>
+    </message>
+    <message>
         <source>Region code</source>
         <translation>区划代码</translation>
     </message>
@@ -1359,8 +1367,20 @@ Read this fingerprint to the other side by phone (or have them read theirs). Tru
         <translation>再次输入密码</translation>
     </message>
     <message>
+        <source>County key</source>
+        <translation>县级密钥</translation>
+    </message>
+    <message>
         <source>Open another workspace file…</source>
         <translation>打开其他工作区文件……</translation>
+    </message>
+    <message>
+        <source>County public key</source>
+        <translation>县级公钥</translation>
+    </message>
+    <message>
+        <source>{name}, fingerprint {fp}: compare it with the county by phone</source>
+        <translation>{name}，指纹 {fp}：请电话与县里核对</translation>
     </message>
     <message>
         <source>Open workspace</source>
@@ -1377,6 +1397,10 @@ Read this fingerprint to the other side by phone (or have them read theirs). Tru
     <message>
         <source>User</source>
         <translation>用户名</translation>
+    </message>
+    <message>
+        <source>Creating the demo village…</source>
+        <translation>正在生成演示村……</translation>
     </message>
     <message>
         <source>Demo accounts: worker, township, county, admin; password {password}</source>

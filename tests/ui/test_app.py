@@ -202,3 +202,35 @@ def test_chinese_is_the_default_and_english_switchable(qtbot, demo_path: Path, t
                 qtbot.waitUntil(lambda win=win: win.scan_job is None, timeout=30000)
     finally:
         install_language(app, "en")  # other tests read the English source strings
+
+
+def test_first_run_can_take_the_county_key(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from povdesk.sync import service
+
+    county = Workspace.create(tmp_path / "county.db", region_code="522634", name="雷山县", level="county",
+                              admin_user="admin", admin_password="pw1234")
+    service.export_key_file(county, tmp_path / "county.key")
+    county.close()
+    dialog = FirstRunDialog(tmp_path / "village.db")
+    qtbot.addWidget(dialog)
+    dialog.region.setText("522634100201")
+    dialog.name.setText("东门村")
+    dialog.password.setText("pw1234")
+    dialog.password2.setText("pw1234")
+    dialog.county_key.setText(str(tmp_path / "county.key"))
+    dialog._create()
+    assert dialog.result() == QDialog.DialogCode.Accepted
+    ws = Workspace.open(tmp_path / "village.db")
+    try:
+        assert [p.region_code for p in ws.sync_peers("county")] == ["522634"]  # the county it now trusts
+    finally:
+        ws.close()
+
+
+def test_demo_village_is_made_by_the_worker(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from povdesk.ui.app import _run_with_progress
+
+    path = tmp_path / "demo.db"
+    assert _run_with_progress("demo", lambda progress, cancelled: create_demo_workspace(path, households=10))
+    with Workspace.open(path) as ws:
+        assert ws.count_households() == 10

@@ -428,16 +428,19 @@ def _benefit_rules(c: _Collector, hh: Household, living: list[_MemberFacts]) -> 
 
 def _income_rules(c: _Collector, hh: Household, living: list[_MemberFacts]) -> None:
     someone_away = any(x.away for x in living)
+    size = len(living)  # household_size(hh): living are the members who count
+    summaries: dict[Any, Any] = {}  # each year summarized once
+    latest = max(hh.years) if hh.years else None
     for year, record in hh.years.items():
         inc = record.income
         if not inc:
             continue
         wages = _num(inc.get("wage_income"))
-        if (wages > 0) != someone_away and year == max(hh.years):
+        if (wages > 0) != someone_away and year == latest:
             c.add("INC-WAGE", None, "wage_income", year=year)
         if _num(inc.get("business_income")) > 0 and _num(inc.get("business_costs")) <= 0:
             c.add("INC-BUSINESS-COST", None, "business_costs", year=year)
-        summary = summarize(hh, year)
+        summary = summaries[year] = summarize(hh, year, size)
         if summary and summary.per_capita is not None and not 0 < summary.per_capita <= 100_000:
             c.add("INC-RANGE", None, "income", year=year, value=summary.per_capita)
 
@@ -445,7 +448,7 @@ def _income_rules(c: _Collector, hh: Household, living: list[_MemberFacts]) -> N
     if not isinstance(ident, int) or hh.status not in ("applicant", "registered"):
         return
     ref = reference_year(ident)
-    summary = summarize(hh, ref)
+    summary = summaries[ref] if ref in summaries else summarize(hh, ref, size)
     if summary is None:
         c.add("INC-MISSING", None, "income", year=ref, ident=ident)
         return
