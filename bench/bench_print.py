@@ -11,12 +11,10 @@ reading the sheet the import reads.
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import platform
 import sys
 import tempfile
-import time
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -24,6 +22,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchlib import RESULTS, record, timed  # noqa: E402
 from openpyxl import load_workbook  # noqa: E402
 from reportlab.pdfgen.canvas import Canvas  # noqa: E402
 
@@ -34,17 +33,7 @@ from povdesk.reports.excel import write_register  # noqa: E402
 from povdesk.reports.xlsx_import import read_register  # noqa: E402
 
 VILLAGE = "522634100201"
-RESULTS: list[dict[str, Any]] = []
 
-
-def record(name: str, value: float, unit: str, *, baseline: float | None = None, ratio: float | None = None,
-           target: str = "", ok: bool | None = None, note: str = "") -> None:
-    RESULTS.append({"name": name, "value": round(value, 4), "unit": unit, "baseline": baseline, "ratio": ratio,
-                    "target": target, "ok": ok, "note": note})
-    ratio_s = f"{ratio:.2f}" if ratio is not None else ""
-    base_s = f"{baseline:.4g}" if baseline is not None else ""
-    mark = {True: "yes", False: "NO", None: ""}[ok]
-    print(f"{name:<44} {value:>10.4g} {unit:<10} {base_s:>10} {ratio_s:>7}  {target:<16} {mark}", flush=True)
 
 
 class Recorder(Canvas):
@@ -98,12 +87,6 @@ def bare(pages: list[list[tuple[Any, ...]]], out: Path, with_qr: bool = True) ->
         c.showPage()
     c.save()
 
-
-def timed(fn: Any) -> tuple[float, Any]:
-    gc.collect()
-    t0 = time.perf_counter()
-    out = fn()
-    return time.perf_counter() - t0, out
 
 
 def bench_cards(n: int, tmp: Path) -> None:

@@ -23,6 +23,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchlib import RESULTS, record  # noqa: E402
+
 from povdesk.core.demo import generate  # noqa: E402
 from povdesk.store import Workspace  # noqa: E402
 from povdesk.store import households as repo  # noqa: E402
@@ -31,17 +33,7 @@ from povdesk.sync import service  # noqa: E402
 PW = "bench1234"
 COUNTY = "522634"
 TODAY = date(2025, 6, 1)
-RESULTS: list[dict[str, Any]] = []
 
-
-def record(name: str, value: float, unit: str, *, baseline: float | None = None, ratio: float | None = None,
-           target: str = "", ok: bool | None = None, note: str = "") -> None:
-    RESULTS.append({"name": name, "value": round(value, 4), "unit": unit, "baseline": baseline, "ratio": ratio,
-                    "target": target, "ok": ok, "note": note})
-    ratio_s = f"{ratio:.2f}" if ratio is not None else ""
-    base_s = f"{baseline:.4g}" if baseline is not None else ""
-    mark = {True: "yes", False: "NO", None: ""}[ok]
-    print(f"{name:<44} {value:>12.4g} {unit:<12} {base_s:>10} {ratio_s:>7}  {target:<18} {mark}", flush=True)
 
 
 def workspace(path: Path, region: str, level: str, user: str, role: str) -> tuple[Workspace, Any]:

@@ -10,7 +10,6 @@ absolute times on these machines drift from run to run.
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import os
 import platform
@@ -20,13 +19,14 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from benchlib import RESULTS, pct, record, timed  # noqa: E402
 
 from povdesk.core.demo import generate  # noqa: E402
 from povdesk.core.exchange import write_jsonl  # noqa: E402
@@ -37,30 +37,9 @@ from povdesk.store import Workspace  # noqa: E402
 
 COUNTY = "522634"
 TODAY = date.today()
-RESULTS: list[dict[str, Any]] = []
 
 
-def record(name: str, value: float, unit: str, *, baseline: float | None = None, ratio: float | None = None,
-           target: str = "", ok: bool | None = None, note: str = "") -> None:
-    row = {"name": name, "value": round(value, 4), "unit": unit, "baseline": baseline, "ratio": ratio,
-           "target": target, "ok": ok, "note": note}
-    RESULTS.append(row)
-    ratio_s = f"{ratio:.2f}" if ratio is not None else ""
-    base_s = f"{baseline:.4g}" if baseline is not None else ""
-    mark = {True: "yes", False: "NO", None: ""}[ok]
-    print(f"{name:<44} {value:>12.4g} {unit:<12} {base_s:>10} {ratio_s:>7}  {target:<18} {mark}", flush=True)
 
-
-def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
-    gc.collect()
-    t0 = time.perf_counter()
-    out = fn()
-    return time.perf_counter() - t0, out
-
-
-def pct(samples: list[float], p: float) -> float:
-    s = sorted(samples)
-    return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
 
 
 def login(ws: Workspace) -> Any:

@@ -38,6 +38,28 @@ def _view(chart: QChart) -> QChartView:
     return view
 
 
+def _bar_view(title: str, series_name: str, rows: list[tuple[str, int]]) -> QChartView:
+    """Horizontal bars: category labels on the left stay readable however long they are."""
+    chart = _chart(title)
+    bars = QBarSet(series_name)
+    for _label, value in rows:
+        bars.append(value)
+    series = QHorizontalBarSeries()
+    series.append(bars)
+    series.setLabelsVisible(True)
+    chart.addSeries(series)
+    axis = QBarCategoryAxis()
+    axis.append([label for label, _value in rows])
+    axis.setTruncateLabels(False)
+    chart.addAxis(axis, Qt.AlignmentFlag.AlignLeft)
+    series.attachAxis(axis)
+    values = QValueAxis()
+    values.setLabelFormat("%d")
+    chart.addAxis(values, Qt.AlignmentFlag.AlignBottom)
+    series.attachAxis(values)
+    return _view(chart)
+
+
 class Dashboard(QWidget):
     """Rebuilt from SQL counts each time the selection changes (cheap: a few GROUP BY queries)."""
 
@@ -86,26 +108,8 @@ class Dashboard(QWidget):
                     errors=self.quality.get("errors", 0), warnings=self.quality.get("warnings", 0)))
 
     def _status_chart(self, s: Summary) -> QChartView:
-        chart = _chart(self.tr("Households by status"))
-        bars = QBarSet(self.tr("Households"))
-        labels = []
-        for status in STATUSES:
-            bars.append(s.by_status.get(status, 0))
-            labels.append(self._label(STATUS_LABELS[status]))
-        series = QHorizontalBarSeries()
-        series.append(bars)
-        series.setLabelsVisible(True)
-        chart.addSeries(series)
-        axis = QBarCategoryAxis()
-        axis.append(labels)
-        axis.setTruncateLabels(False)
-        chart.addAxis(axis, Qt.AlignmentFlag.AlignLeft)
-        series.attachAxis(axis)
-        values = QValueAxis()
-        values.setLabelFormat("%d")
-        chart.addAxis(values, Qt.AlignmentFlag.AlignBottom)
-        series.attachAxis(values)
-        return _view(chart)
+        return _bar_view(self.tr("Households by status"), self.tr("Households"),
+                         [(self._label(STATUS_LABELS[st]), s.by_status.get(st, 0)) for st in STATUSES])
 
     def _cause_chart(self, s: Summary) -> QChartView:
         chart = _chart(self.tr("Main causes of poverty"))
@@ -135,24 +139,7 @@ class Dashboard(QWidget):
     def _funnel_chart(self, s: Summary, procedure: str) -> QChartView:
         spec = load_procedures()[procedure]
         title = spec.en if self.lang == "en" else spec.zh
-        chart = _chart(self.tr("{procedure}: households that reached each step").format(procedure=title))
-        bars = QBarSet(title)
-        labels = []
         counts = s.funnel.get(procedure, {})
-        for step in reversed(spec.steps):
-            bars.append(counts.get(step.key, 0))
-            labels.append(step.en if self.lang == "en" else step.zh)
-        series = QHorizontalBarSeries()
-        series.append(bars)
-        series.setLabelsVisible(True)
-        chart.addSeries(series)
-        axis = QBarCategoryAxis()
-        axis.append(labels)
-        axis.setTruncateLabels(False)
-        chart.addAxis(axis, Qt.AlignmentFlag.AlignLeft)
-        series.attachAxis(axis)
-        values = QValueAxis()
-        values.setLabelFormat("%d")
-        chart.addAxis(values, Qt.AlignmentFlag.AlignBottom)
-        series.attachAxis(values)
-        return _view(chart)
+        return _bar_view(self.tr("{procedure}: households that reached each step").format(procedure=title), title,
+                         [(step.en if self.lang == "en" else step.zh, counts.get(step.key, 0))
+                          for step in reversed(spec.steps)])
