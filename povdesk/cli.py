@@ -124,7 +124,7 @@ DEMO_ACCOUNTS = (("worker", "village_worker", "演示村级工作人员"),
                  ("county", "county_coordinator", "演示县级管理员"))
 
 
-def _ensure_demo_users(ws: Any, admin: Any, password: str) -> Any:
+def ensure_demo_users(ws: Any, admin: Any, password: str) -> Any:
     """Demo accounts for each role; households are written under the village worker's name."""
     existing = {u.name for u in ws.list_users()}
     for name, role, display in DEMO_ACCOUNTS:
@@ -153,7 +153,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     try:
         actor = ws.authenticate("admin", DEMO_PASSWORD) if created else _login(ws)
         require(actor.role, "generate_demo")
-        writer = _ensure_demo_users(ws, actor, DEMO_PASSWORD) if actor.role == "admin" else actor
+        writer = ensure_demo_users(ws, actor, DEMO_PASSWORD) if actor.role == "admin" else actor
         households = generate(ws.region_code, count=args.households, seed=args.seed, today=date.today())
         mistakes = plant_mistakes(households, seed=args.seed)
         ws.import_households(households, writer, source="demo")

@@ -167,13 +167,17 @@ def _check_keys(body: Mapping[str, Any], allowed: frozenset[str], where: str) ->
         raise ProcedureSpecError(f"{where}: unknown keys {unknown}")
 
 
+def _require_text(body: Mapping[str, Any], keys: tuple[str, ...], where: str) -> None:
+    for key in keys:
+        if not isinstance(body.get(key), str) or not body[key]:
+            raise ProcedureSpecError(f"{where}: '{key}' is required")
+
+
 def _parse_field(body: Any, where: str) -> EvidenceField:
     if not isinstance(body, dict):
         raise ProcedureSpecError(f"{where}: an evidence field must be a table")
     _check_keys(body, _FIELD_KEYS, where)
-    for key in ("key", "kind", "zh", "en"):
-        if not isinstance(body.get(key), str) or not body[key]:
-            raise ProcedureSpecError(f"{where}: '{key}' is required")
+    _require_text(body, ("key", "kind", "zh", "en"), where)
     where = f"{where} ({body['key']})"
     kind = body["kind"]
     if kind not in FIELD_KINDS:
@@ -208,9 +212,7 @@ def _parse_step(
     if not isinstance(body, dict):
         raise ProcedureSpecError(f"{where}: a step must be a table")
     _check_keys(body, _STEP_KEYS, where)
-    for key in ("key", "zh", "en", "kind"):
-        if not isinstance(body.get(key), str) or not body[key]:
-            raise ProcedureSpecError(f"{where}: '{key}' is required")
+    _require_text(body, ("key", "zh", "en", "kind"), where)
     where = f"procedures.{procedure}.{body['key']}"
     kind = body["kind"]
     if kind not in STEP_KINDS:
@@ -271,9 +273,7 @@ def _parse_procedure(key: str, body: Any, sets: Mapping[str, tuple[EvidenceField
     if not isinstance(body, dict):
         raise ProcedureSpecError(f"{where}: a procedure must be a table")
     _check_keys(body, _PROCEDURE_KEYS, where)
-    for name in ("zh", "en", "end_status"):
-        if not isinstance(body.get(name), str) or not body[name]:
-            raise ProcedureSpecError(f"{where}: '{name}' is required")
+    _require_text(body, ("zh", "en", "end_status"), where)
     start_from = body.get("start_from")
     if not isinstance(start_from, list) or not start_from:
         raise ProcedureSpecError(f"{where}: 'start_from' must list at least one status")

@@ -288,7 +288,7 @@ class LoginDialog(QDialog):
 
 def create_demo_workspace(path: Path, households: int = 300, seed: int = 1) -> None:
     """The same demo as `povdesk demo`: a synthetic village with its planted mistakes."""
-    from povdesk.cli import DEMO_ACCOUNTS
+    from povdesk.cli import ensure_demo_users
     from povdesk.core.demo import DEMO_PASSWORD, DEMO_REGION, generate, plant_mistakes
     from povdesk.store import Workspace
 
@@ -296,10 +296,7 @@ def create_demo_workspace(path: Path, households: int = 300, seed: int = 1) -> N
     ws = Workspace.create(path, region_code=DEMO_REGION, name="演示村", level="village", admin_user="admin",
                           admin_password=DEMO_PASSWORD)
     try:
-        admin = ws.authenticate("admin", DEMO_PASSWORD)
-        for name, role, display in DEMO_ACCOUNTS:
-            ws.add_user(admin, name, DEMO_PASSWORD, role, display)
-        worker = ws.authenticate("worker", DEMO_PASSWORD)
+        worker = ensure_demo_users(ws, ws.authenticate("admin", DEMO_PASSWORD), DEMO_PASSWORD)
         households_list = generate(DEMO_REGION, count=households, seed=seed, today=date.today())
         plant_mistakes(households_list, seed=seed)
         ws.import_households(households_list, worker, source="demo")
