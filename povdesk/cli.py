@@ -232,7 +232,8 @@ def cmd_import_json(args: argparse.Namespace) -> int:
             from povdesk.core.permissions import require
 
             require(actor.role, "import_records")
-            outcome = job.run(ws.iter_households, lambda hhs: ws.import_households(hhs, actor, source=path.name))
+            outcome = job.run(ws.iter_households, lambda hhs, check: ws.import_households(
+                hhs, actor, source=path.name, before_commit=check))
         finally:
             ws.close()
     report, flagged, lines, accepted = outcome.report, outcome.flagged, job.lines, outcome.accepted

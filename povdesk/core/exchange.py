@@ -9,6 +9,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
+import orjson
+
 from povdesk.core.model import ROLES, STATUSES, Household
 from povdesk.errors import BadInput
 from povdesk.i18n import Text
@@ -58,6 +60,8 @@ def _check_values(obj: Any, where: str) -> None:
     if not isinstance(obj, dict):
         raise _fail(where, "应为对象（键值表）", "must be an object")
     scalars = _SCALARS
+    if type(obj) is dict and set(map(type, obj.values())) <= scalars:
+        return  # the common case, without a Python-level loop
     for key, value in obj.items():
         if type(value) in scalars:
             continue
@@ -103,7 +107,13 @@ def _structure(data: Any, where: str) -> None:
             _check_values(meas, f"{w}.measures[{j}]")
     for i, h in enumerate(data.get("helpers") or []):
         _check_values(h, f"{where}: helpers[{i}]")
+    uuid_match, date_match, roles = _UUID.fullmatch, _DATE.match, ROLES
     for i, e in enumerate(data.get("events") or []):
+        if (type(e) is dict and type(eid := e.get("id")) is str and uuid_match(eid) is not None
+                and type(p := e.get("procedure")) is str and p and type(st := e.get("step")) is str and st
+                and type(u := e.get("user")) is str and u and type(d := e.get("date")) is str
+                and date_match(d) is not None and e.get("role") in roles):
+            continue  # the common case; the checks below name what is wrong
         w = f"{where}: events[{i}]"
         if not isinstance(e, dict) or not _is_uuid(e.get("id")):
             raise _fail(w, "程序记录应有 id（UUID）", "a procedure event needs an id (UUID)")
@@ -116,12 +126,27 @@ def _structure(data: Any, where: str) -> None:
             raise _fail(f"{w}.role", f"未知角色“{e.get('role')}”", f"unknown role '{e.get('role')}'")
 
 
-def parse_line(line: str, where: str) -> Household:
+def _loads(line: str | bytes, where: str) -> Any:
+    """One line's JSON. orjson parses it (about twice as fast as the standard parser, which is most
+    of reading a county); what orjson refuses is parsed again by the standard parser, whose error
+    names the column, and whose wider acceptance (integers past 64 bits, lone surrogates) is kept."""
     try:
-        data = json.loads(line)
+        return orjson.loads(line)
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        text = line.decode("utf-8") if isinstance(line, bytes) else line
+    except UnicodeDecodeError:
+        raise _fail(where, "不是 UTF-8 编码的文本", "not UTF-8 text") from None
+    try:
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise _fail(where, f"不是有效的 JSON（第 {exc.colno} 列：{exc.msg}）",
                     f"not valid JSON (column {exc.colno}: {exc.msg})") from None
+
+
+def parse_line(line: str | bytes, where: str) -> Household:
+    data = _loads(line, where)
     _structure(data, where)
     try:
         return Household.from_dict(data)
@@ -129,17 +154,25 @@ def parse_line(line: str, where: str) -> Household:
         raise _fail(where, f"结构不正确：{exc}", f"malformed record: {exc}") from None
 
 
-def read_jsonl(path: Path) -> Iterator[tuple[int, Household]]:
-    """(line number, household) for each non-blank line; raises LineError naming file and line."""
+def read_jsonl(path: Path, *, checked: bool = True) -> Iterator[tuple[int, Household]]:
+    """(line number, household) for each non-blank line; raises LineError naming file and line.
+
+    A byte-order mark at the start (as Windows Notepad writes) is allowed. `checked=False` leaves
+    out the structure checks, for a caller that has them done elsewhere (import-json's helper
+    process) and reads again checked when anything goes wrong."""
     try:
-        fh = path.open(encoding="utf-8")
+        fh = path.open("rb")
     except OSError as exc:
         raise BadInput(Text(f"无法打开文件：{exc.strerror}", f"cannot open the file: {exc.strerror}"),
                        where=str(path)) from None
+    name = path.name
     with fh:
-        try:
-            for n, line in enumerate(fh, 1):
-                if line.strip():
-                    yield n, parse_line(line, f"{path.name}:{n}")
-        except UnicodeDecodeError:
-            raise BadInput(Text("文件不是 UTF-8 编码", "the file is not UTF-8 text"), where=str(path)) from None
+        for n, line in enumerate(fh, 1):
+            if n == 1 and line.startswith(b"\xef\xbb\xbf"):
+                line = line[3:]
+            if not line.strip():
+                continue
+            if checked:
+                yield n, parse_line(line, f"{name}:{n}")
+            else:
+                yield n, Household.from_dict(_loads(line, f"{name}:{n}"))

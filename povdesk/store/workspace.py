@@ -7,7 +7,7 @@ import os
 import secrets
 import sqlite3
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import MappingProxyType
@@ -489,8 +489,13 @@ class Workspace:
         with self._guard(tr("读取户列表", "reading the household list")):
             return repo.ids(self._conn, village_prefix, status)
 
-    def import_households(self, households: Iterable[Household], actor: User, *, source: str) -> ImportResult:
-        """Insert or replace many households in one transaction; all or nothing."""
+    def import_households(self, households: Iterable[Household], actor: User, *, source: str,
+                          before_commit: Callable[[], object] | None = None) -> ImportResult:
+        """Insert or replace many households in one transaction; all or nothing.
+
+        `before_commit()` is called once everything is written, inside the transaction; when it
+        raises, the transaction is rolled back (import-json decides while the rows are written).
+        """
         items = list(households)
         require(actor.role, "import_records")
         with self._write(tr("导入 {n} 户（{src}）", "importing {n} households ({src})", n=len(items), src=source),
@@ -500,9 +505,12 @@ class Workspace:
             # A bigger page cache for the duration: the indexes of a county fit in it.
             c.execute(f"PRAGMA cache_size = -{_IMPORT_CACHE_KIB}")
             try:
-                return repo.import_many(c, items, self._stamp(me.name, audit.at), audit, source)
+                result = repo.import_many(c, items, self._stamp(me.name, audit.at), audit, source)
             finally:
                 c.execute(f"PRAGMA cache_size = -{_CACHE_KIB}")
+            if before_commit is not None:
+                before_commit()
+            return result
 
     def households_with_person(self, id_number: str) -> list[tuple[str, str, str, str]]:
         """(household_id, member_id, household_no, village_code) for every household listing the ID."""
