@@ -54,16 +54,6 @@ def _connect(path: Path, *, readonly: bool, timeout: float) -> sqlite3.Connectio
     return sqlite3.connect(str(path), timeout=timeout, isolation_level=None)
 
 
-def _require_roles(user: User, roles: frozenset[str]) -> None:
-    if user.role not in roles:
-        from povdesk.core.model import ROLE_LABELS
-        from povdesk.errors import NotPermitted
-
-        zh, en = ROLE_LABELS.get(user.role, (user.role, user.role))
-        raise NotPermitted(tr("角色“{rz}”无权进行此同步操作", "the role '{re}' may not do this sync step",
-                              rz=zh, re=en))
-
-
 class Workspace:
     """One open workspace file. Not thread-safe: open one Workspace per thread."""
 
@@ -579,11 +569,11 @@ class Workspace:
         with self._guard(tr("读取已登记设备", "reading the enrolled devices")):
             return sync_tables.peer(self._conn, device_id)
 
-    def put_sync_peer(self, actor: User, p: sync_tables.Peer, roles: frozenset[str]) -> sync_tables.Peer | None:
+    def put_sync_peer(self, actor: User, p: sync_tables.Peer, action: str) -> sync_tables.Peer | None:
         """Trust a device (or learn the county's keys); audited. Returns what was there before."""
         with self._write(tr("登记设备密钥", "enrolling a device key"), actor.name) as (c, audit):
             me = accounts.current(c, actor)
-            _require_roles(me, roles)
+            require(me.role, action)
             old = sync_tables.put_peer(c, p)
             audit.add("sync.peer", "device", p.device_id, None,
                       None if old is None else {"fingerprint": old.fingerprint, "relation": old.relation},
@@ -602,12 +592,13 @@ class Workspace:
             return repo.load_many(c, ids)
 
     @contextmanager
-    def sync_write(self, doing: Text, actor: User, roles: frozenset[str]) -> Iterator[tuple[sqlite3.Connection,
-                                                                                          AuditWriter, Stamp]]:
-        """One write transaction for a sync step (bundle applied, bundle sent, conflict resolved)."""
+    def sync_write(self, doing: Text, actor: User, action: str) -> Iterator[tuple[sqlite3.Connection, AuditWriter,
+                                                                                   Stamp]]:
+        """One write transaction for a sync step (bundle applied, bundle sent, conflict resolved),
+        by a user whose role may do `action` (see povdesk.core.permissions)."""
         with self._write(doing, actor.name) as (c, audit):
             me = accounts.current(c, actor)
-            _require_roles(me, roles)
+            require(me.role, action)
             yield c, audit, self._stamp(me.name, audit.at)
 
     def import_rows(self, c: sqlite3.Connection, households: list[Household], stamp: Stamp, audit: AuditWriter,

@@ -15,7 +15,8 @@ from typing import Any
 
 from povdesk.core.exchange import dump_line, parse_line
 from povdesk.core.model import Household
-from povdesk.core.procedures import _replay, load_procedures, replay, status_after
+from povdesk.core.permissions import require
+from povdesk.core.procedures import load_procedures, replay, replay_status, status_after
 from povdesk.core.rules import CrossChecker, RuleContext, validate_household
 from povdesk.errors import BadInput, PovdeskError
 from povdesk.i18n import Text, tr
@@ -31,8 +32,8 @@ from povdesk.sync.merge import flatten, mask, merge3, unflatten, union_events
 log = logging.getLogger(__name__)
 
 # Who may do what (kept here rather than in core/permissions until the sync actions are added there).
-KEY_ROLES = frozenset({"admin", "county_coordinator"})  # trust a device / a county key
-SYNC_ROLES = frozenset({"village_worker", "township_official", "county_coordinator"})  # bundles, conflicts
+KEYS = "manage_sync_keys"  # trust a device / a county key (povdesk.core.permissions)
+EXCHANGE = "exchange_bundles"  # export and import bundles, resolve conflicts
 
 Progress = Callable[[int, int], None]
 Cancelled = Callable[[], bool]
@@ -42,11 +43,9 @@ class ImportCancelled(PovdeskError):
     """The person stopped an import before anything was written."""
 
 
-def require_role(actor: User, roles: frozenset[str]) -> None:
+def require_role(actor: User, action: str) -> None:
     """Refuse early (before a file is chosen), with the message the store gives when it refuses."""
-    from povdesk.store.workspace import _require_roles
-
-    _require_roles(actor, roles)
+    require(actor.role, action)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -97,7 +96,7 @@ def trust(ws: Workspace, actor: User, path: Path, relation: str) -> tuple[Device
                               c=card.region_code, r=ws.region_code), where=where)
     p = tables.Peer(card.device_id, relation, card.sign_public, card.box_public, card.fingerprint,
                     card.workspace_id, card.region_code, card.level, card.name, True, now_utc(), actor.name)
-    return card, ws.put_sync_peer(actor, p, KEY_ROLES)
+    return card, ws.put_sync_peer(actor, p, KEYS)
 
 
 def _county(ws: Workspace) -> tables.Peer:
@@ -216,7 +215,7 @@ def export_bundle(ws: Workspace, actor: User, out: Path, *, full: bool = False, 
     }
     fmt.write(out, manifest, ciphertext, keys["sign"][0])
     try:
-        with ws.sync_write(tr("记录已导出的同步包", "recording the exported bundle"), actor, SYNC_ROLES) as (c, audit, st):
+        with ws.sync_write(tr("记录已导出的同步包", "recording the exported bundle"), actor, EXCHANGE) as (c, audit, st):
             tables.record_sent(c, peer.device_id, first, last, bundle_id, len(lines), audit_last, st.now, st.user)
             tables.put_sent(c, peer.device_id, last, st.now, sent)
             audit.add("sync.export", "bundle", bundle_id, None, None,
@@ -432,8 +431,8 @@ def _order_and_ranges(ws: Workspace, items: list[Incoming]) -> list[tuple[Incomi
 def _check_history(hh: Household) -> list[Text]:
     # One replay gives both the problems and the resulting status (replay + status_after would
     # walk the history twice; this is a hot path of a county import).
-    status, problems = _replay(hh.events, None, None)
-    if not problems and status != hh.status:
+    status, problems = replay_status(hh.events)
+    if not problems and (status or "applicant") != hh.status:
         problems = [tr("状态“{s}”与程序记录不符", "status '{s}' does not follow from its procedure history", s=hh.status)]
     return problems
 
@@ -515,10 +514,7 @@ def import_bundles(ws: Workspace, actor: User, paths: Sequence[Path], *, today: 
 
     `cancelled()` is asked between steps; a cancelled import raises ImportCancelled having written nothing.
     """
-    if actor.role not in SYNC_ROLES:
-        from povdesk.store.workspace import _require_roles
-
-        _require_roles(actor, SYNC_ROLES)
+    require(actor.role, EXCHANGE)
     def stop_if_asked() -> None:
         if cancelled is not None and cancelled():
             raise ImportCancelled(tr("已取消导入，未做任何修改", "the import was cancelled; nothing was changed"))
@@ -628,7 +624,7 @@ def import_bundles(ws: Workspace, actor: User, paths: Sequence[Path], *, today: 
     stop_if_asked()
 
     source = ", ".join(r.file for r in reports)
-    with ws.sync_write(tr("导入同步包 {f}", "importing bundle {f}", f=source), actor, SYNC_ROLES) as (c, audit, st):
+    with ws.sync_write(tr("导入同步包 {f}", "importing bundle {f}", f=source), actor, EXCHANGE) as (c, audit, st):
         now_versions = tables.versions(c, all_ids)
         if now_versions != start_versions:
             from povdesk.store.errors import VersionConflict
@@ -701,7 +697,7 @@ def resolve_conflict(ws: Workspace, actor: User, conflict_id: int, take: str | N
     else:
         flat[cf.path] = chosen
     updated = unflatten(flat, hh)
-    with ws.sync_write(tr("处理冲突 {i}", "resolving conflict {i}", i=conflict_id), actor, SYNC_ROLES) as (c, audit, st):
+    with ws.sync_write(tr("处理冲突 {i}", "resolving conflict {i}", i=conflict_id), actor, EXCHANGE) as (c, audit, st):
         ws.save_in(c, updated, st, audit)
         tables.close_conflict(c, conflict_id, take or "value", chosen, st.now, st.user)
         audit.add("sync.resolve", "household", cf.household_id, cf.path, None,

@@ -301,7 +301,7 @@ class SyncCentre(QDialog):
     def trust_key(self, path: Path | None = None) -> bool:
         """Enrol a device (county) or set the county key (village), after the fingerprint is confirmed."""
         try:
-            service.require_role(self.user, service.KEY_ROLES)
+            service.require_role(self.user, service.KEYS)
         except PovdeskError as exc:
             self._fail(exc)
             return False
@@ -454,7 +454,7 @@ class SyncCentre(QDialog):
 
     def export_bundle(self) -> Job | None:
         try:
-            service.require_role(self.user, service.SYNC_ROLES)
+            service.require_role(self.user, service.EXCHANGE)
         except PovdeskError as exc:
             self._fail(exc)
             return None
@@ -494,7 +494,7 @@ class SyncCentre(QDialog):
 
     def import_bundles(self, files: list[Path] | None = None) -> Job | None:
         try:
-            service.require_role(self.user, service.SYNC_ROLES)
+            service.require_role(self.user, service.EXCHANGE)
         except PovdeskError as exc:
             self._fail(exc)
             return None

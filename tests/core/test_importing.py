@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import json
+import time
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -207,3 +208,34 @@ def test_bad_input_from_the_write_is_the_plain_loops(tmp_path: Path) -> None:
         finally:
             ws.close()
     assert len(messages) == 1 and taken in messages.pop()
+
+
+def test_lines_this_process_takes_from_the_back_are_checked_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A slow helper: this process takes most households from the back, parsed unchecked; the
+    malformed line among them is still refused with the plain loop's error, nothing written."""
+    import povdesk.core.importing as importing
+
+    path = _file(tmp_path)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines[9] = lines[9].replace('"student_status":["01"]', '"student_status":"01"')
+    lines[110] = lines[110].replace('"village_code":"', '"village_code":"x', 1)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    real = importing.parse_line
+
+    def slow(line: bytes, where: str) -> Household:
+        time.sleep(0.02)
+        return real(line, where)
+
+    monkeypatch.setattr(importing, "parse_line", slow)  # the forked helper parses with it
+    ws, admin = _workspace(tmp_path / "w.povdesk")
+    try:
+        with JsonImport(path, TODAY, parallel=True, parallel_min_bytes=0) as job:
+            job.read()
+            with pytest.raises(LineError) as err:
+                job.run(ws.iter_households, lambda hs, check: ws.import_households(
+                    hs, admin, source=path.name, before_commit=check))
+        assert err.value.where == "in.jsonl:111: village_code"
+        assert job.stats["parent_did"] > 0
+        assert ws.count_households() == 0 and ws.last_outbox_seq() == 0
+    finally:
+        ws.close()
