@@ -11,13 +11,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from povdesk.core.exchange import dump_line, parse_line
 from povdesk.core.model import Household
 from povdesk.core.permissions import require
 from povdesk.core.procedures import load_procedures, replay, replay_status, status_after
 from povdesk.core.rules import CrossChecker, RuleContext, validate_household
+from povdesk.core.split import NOT_DONE, SplitWork, paused_gc, worth_it
 from povdesk.errors import BadInput, PovdeskError
 from povdesk.i18n import Text, tr
 from povdesk.store import Workspace
@@ -508,34 +509,118 @@ def _step_label(procedure: str, step: str) -> tuple[str, str]:
     return f"{procedure}·{step}", f"{procedure} · {step}"
 
 
+# Below this many households in an import, a helper process costs more than it saves.
+PARALLEL_MIN_HOUSEHOLDS = 1000
+
+_PENDING: Any = None  # findings of a new record the helper is deciding (optimistic pass)
+
+
+class _Redo(Exception):
+    """The optimistic pass assumed a record the helper then rejected: roll back, plan again."""
+
+    def __init__(self, known: list[Any]) -> None:
+        super().__init__("redo")
+        self.known = known
+
+
+def _remote_work(hh: Household, ctx: RuleContext, existing: set[str]) -> tuple[Any, Any, bytes]:
+    """What the helper process does for one incoming household: (history problems, findings) when
+    it is new here (None, None otherwise: it is merged, and judged merged) and its packed state."""
+    packed = tables.pack(_state(hh, {}))
+    if hh.id in existing:
+        return None, None, packed
+    problems = _check_history(hh)
+    findings = None if problems else [f.to_dict() for f in validate_household(hh, ctx)]
+    return problems, findings, packed
+
+
+@dataclass
+class _Plan:
+    """What applying the bundles would write; `pending` lists the new records (with their place in
+    the import) whose decision an optimistic pass left to the helper."""
+
+    reports: list[BundleReport]
+    writes: dict[str, Household]
+    received: dict[str, list[tuple[str, bytes | int]]]  # packed state, or the record's place
+    conflicts: list[tuple[str, str, str, str, Any, Any, Any]]
+    flags: list[Any]
+    pending: list[tuple[int, RecordOutcome]]
+
+
 def import_bundles(ws: Workspace, actor: User, paths: Sequence[Path], *, today: date | None = None,
-                   progress: Progress | None = None, cancelled: Cancelled | None = None) -> list[BundleReport]:
+                   progress: Progress | None = None, cancelled: Cancelled | None = None,
+                   parallel: bool | None = None, stats: dict[str, Any] | None = None) -> list[BundleReport]:
     """Verify every bundle, then merge and apply all of them in one transaction (or none).
 
     `cancelled()` is asked between steps; a cancelled import raises ImportCancelled having written nothing.
+
+    On a large import (Linux, no other threads), a forked helper process (povdesk.core.split)
+    replays, validates and packs the incoming households while this process merges and writes
+    them, assuming new records are accepted; just before the commit the helper's decisions are
+    taken, and when one was rejected the transaction is rolled back and planned again with them.
+    The outcome is the one the plain loop gives. `stats`, when given, is filled with how the work
+    was shared (for bench/ and tests).
     """
+    stats = {} if stats is None else stats
     require(actor.role, EXCHANGE)
+
     def stop_if_asked() -> None:
         if cancelled is not None and cancelled():
             raise ImportCancelled(tr("已取消导入，未做任何修改", "the import was cancelled; nothing was changed"))
 
-    verified = []
-    for p in paths:
-        stop_if_asked()
-        verified.append(verify(ws, Path(p)))
-    ordered = _order_and_ranges(ws, verified)
-    ctx = RuleContext(today=today or date.today())
-    all_ids = list(dict.fromkeys(h.id for b, _ in ordered for h in b.households))
-    with ws.sync_read() as c:
-        start_versions = tables.versions(c, all_ids)
-    current = ws.load_households(all_ids)
+    with paused_gc():
+        verified = []
+        for p in paths:
+            stop_if_asked()
+            verified.append(verify(ws, Path(p)))
+        ordered = _order_and_ranges(ws, verified)
+        ctx = RuleContext(today=today or date.today())
+        remotes = [h for b, _ in ordered for h in b.households]
+        all_ids = list(dict.fromkeys(h.id for h in remotes))
+        with ws.sync_read() as c:
+            start_versions = tables.versions(c, all_ids)
+        current = ws.load_households(all_ids)
+        split = None
+        if worth_it(parallel) and len(remotes) >= (1 if parallel else PARALLEL_MIN_HOUSEHOLDS):
+            existing = set(current)
+            split = SplitWork.start(lambda: iter(remotes), lambda hh: _remote_work(hh, ctx, existing))
+        stats["helper"] = split is not None
+        try:
+            if split is not None:
+                try:
+                    plan = _plan(ws, ordered, dict(current), ctx, None, stop_if_asked, progress)
+                    return _apply(ws, actor, ordered, plan, all_ids, start_versions, remotes, split, ctx)
+                except _Redo as redo:
+                    known: list[Any] | None = redo.known
+                    stats["planned_again"] = True
+                except ImportCancelled:
+                    raise
+                except Exception:
+                    if split.stats.get("helper_did") is not None or split.stats.get("helper_failed"):
+                        raise  # from deciding, in order, or from the commit: the plain loop's error
+                    known = None  # failed before deciding: plan the plain way, which raises its own
+            else:
+                known = None
+            plan = _plan(ws, ordered, current, ctx, known or [], stop_if_asked, progress)
+            return _apply(ws, actor, ordered, plan, all_ids, start_versions, remotes, None, ctx)
+        finally:
+            if split is not None:
+                split.stop()
+                stats.update(split.stats)
+
+
+def _plan(ws: Workspace, ordered: list[tuple[Incoming, str]], current: dict[str, Household], ctx: RuleContext,
+          known: list[Any] | None, stop_if_asked: Callable[[], None], progress: Progress | None) -> _Plan:
+    """Merge every incoming record against what is here. `known` holds the helper's results by
+    place (NOT_DONE where it has none); None means optimistic: new records are taken as accepted,
+    their findings and packed states left pending."""
     reports: list[BundleReport] = []
     writes: dict[str, Household] = {}
-    received: dict[str, list[tuple[str, bytes]]] = {}
+    received: dict[str, list[tuple[str, bytes | int]]] = {}
     conflicts: list[tuple[str, str, str, str, Any, Any, Any]] = []
-    chains: dict[str, _AuditChain] = {}
-    total = len(all_ids)
-    done = 0
+    pending: list[tuple[int, RecordOutcome]] = []
+    total = sum(len(b.households) for b, _ in ordered)
+    k = -1
     for b, note in ordered:
         m, dev = b.manifest, b.peer.device_id
         rep = BundleReport(b.raw.path.name, m["bundle_id"], dev, (m["seq"]["first"], m["seq"]["last"]), note=note)
@@ -545,21 +630,29 @@ def import_bundles(ws: Workspace, actor: User, paths: Sequence[Path], *, today: 
             open_c = tables.open_conflict_paths(c, [h.id for h in b.households])
         acked = max(acked, m["ack"])
         for remote in b.households:
-            done += 1
-            if done % 500 == 0:
+            k += 1
+            if k % 500 == 499:
                 stop_if_asked()
                 if progress:
-                    progress(done, total)
+                    progress(k + 1, total)
+            done = NOT_DONE if known is None or k >= len(known) else known[k]
             local = current.get(remote.id)
-            remote_state = _state(remote, {})
             if local is None:
-                problems = _check_history(remote)
+                judged_here = done is not NOT_DONE  # by the helper, as new (it is new here)
+                if known is None:
+                    problems: list[Text] = []
+                else:
+                    problems = done[0] if judged_here else _check_history(remote)
                 if problems:
                     rep.records.append(RecordOutcome(remote.id, remote.household_no, "rejected",
                                                      reasons=[p.as_dict() for p in problems]))
                     continue
                 merged = remote
                 outcome = RecordOutcome(remote.id, remote.household_no, "inserted")
+                if known is None:
+                    pending.append((k, outcome))
+                else:
+                    outcome.findings = done[1] if judged_here else [f.to_dict() for f in validate_household(merged, ctx)]
             else:
                 events = union_events(local.events, remote.events)
                 problems = replay(events)
@@ -593,18 +686,19 @@ def import_bundles(ws: Workspace, actor: User, paths: Sequence[Path], *, today: 
                 outcome = RecordOutcome(remote.id, local.household_no, "merged" if changed else "unchanged",
                                         conflicts=[{"path": p, "base": bv, "local": lv, "remote": rv}
                                                    for p, bv, lv, rv in fresh])
-            outcome.findings = [f.to_dict() for f in validate_household(merged, ctx)]
+                outcome.findings = [f.to_dict() for f in validate_household(merged, ctx)]
             if outcome.result != "unchanged":
                 merged.version = local.version if local is not None else merged.version
                 writes[merged.id] = merged
                 current[merged.id] = merged
-            received.setdefault(dev, []).append((remote.id, tables.pack(remote_state)))
+            packed: bytes | int = done[2] if done is not NOT_DONE else (k if known is None else
+                                                                        tables.pack(_state(remote, {})))
+            received.setdefault(dev, []).append((remote.id, packed))
             rep.records.append(outcome)
         if b.audit:
-            chain = chains.setdefault(dev, _AuditChain(ws, dev))
             rep.audit_received = len(b.audit)
-            rep.audit_problems = [t.as_dict() for t in chain.check(b.audit)]
         reports.append(rep)
+    _check_audit(ws, ordered, reports)
     stop_if_asked()
     if progress:
         progress(total, total)
@@ -622,7 +716,42 @@ def import_bundles(ws: Workspace, actor: User, paths: Sequence[Path], *, today: 
         if f.household_id in by_hh:
             by_hh[f.household_id].flags.append(f.to_dict())
     stop_if_asked()
+    return _Plan(reports, writes, received, conflicts, flags, pending)
 
+
+def _check_audit(ws: Workspace, ordered: list[tuple[Incoming, str]], reports: list[BundleReport]) -> None:
+    """Each sender's audit entries, checked to continue its hash chain (bundle by bundle, in order)."""
+    chains: dict[str, _AuditChain] = {}
+    for (b, _note), rep in zip(ordered, reports, strict=True):
+        if b.audit:
+            chain = chains.setdefault(b.peer.device_id, _AuditChain(ws, b.peer.device_id))
+            rep.audit_problems = [t.as_dict() for t in chain.check(b.audit)]
+
+
+def _settle(plan: _Plan, remotes: list[Household], split: SplitWork, ctx: RuleContext) -> None:
+    """The optimistic pass's pending decisions, from the helper (or made here, in order, where it
+    made none). Raises _Redo when a record taken as accepted was rejected."""
+    results = split.finish(remotes)
+    for k, outcome in plan.pending:
+        if results[k] is NOT_DONE:
+            remote = remotes[k]
+            problems = _check_history(remote)
+            results[k] = (problems, None if problems else [f.to_dict() for f in validate_household(remote, ctx)],
+                          tables.pack(_state(remote, {})))
+        problems, findings, _packed = results[k]
+        if problems:
+            raise _Redo(results)
+        outcome.findings = findings
+    for dev, rows in plan.received.items():
+        plan.received[dev] = [(hid, packed if isinstance(packed, bytes) else
+                               results[packed][2] if results[packed] is not NOT_DONE else
+                               tables.pack(_state(remotes[packed], {}))) for hid, packed in rows]
+
+
+def _apply(ws: Workspace, actor: User, ordered: list[tuple[Incoming, str]], plan: _Plan, all_ids: list[str],
+           start_versions: dict[str, int], remotes: list[Household], split: SplitWork | None,
+           ctx: RuleContext) -> list[BundleReport]:
+    reports = plan.reports
     source = ", ".join(r.file for r in reports)
     with ws.sync_write(tr("导入同步包 {f}", "importing bundle {f}", f=source), actor, EXCHANGE) as (c, audit, st):
         now_versions = tables.versions(c, all_ids)
@@ -631,12 +760,14 @@ def import_bundles(ws: Workspace, actor: User, paths: Sequence[Path], *, today: 
 
             raise VersionConflict(tr("导入期间工作区中的户被修改了，请重新导入", "households changed in the workspace "
                                      "during the import; import again"), where=str(ws.path))
-        if writes:
-            ws.import_rows(c, list(writes.values()), st, audit, source)
-        for hid, no, path, dev, bv, lv, rv in conflicts:
+        if plan.writes:
+            ws.import_rows(c, list(plan.writes.values()), st, audit, source)
+        if split is not None:
+            _settle(plan, remotes, split, ctx)  # raises _Redo: everything above is rolled back
+        for hid, no, path, dev, bv, lv, rv in plan.conflicts:
             tables.put_conflict(c, hid, no, path, dev, bv, lv, rv, st.now)
-        for dev, rows in received.items():
-            tables.put_received(c, dev, st.now, rows)
+        for dev, rows in plan.received.items():
+            tables.put_received(c, dev, st.now, cast(list[tuple[str, bytes]], rows))  # all packed by now
         for b, _note in ordered:
             m, dev = b.manifest, b.peer.device_id
             tables.record_received(c, dev, m["seq"]["first"], m["seq"]["last"], m["bundle_id"],
@@ -659,7 +790,7 @@ def import_bundles(ws: Workspace, actor: User, paths: Sequence[Path], *, today: 
                 tables.put_flags(c, [(s["household_id"], "COUNTY-STEP", s["event_id"], s["message"], "county",
                                       st.now) for s in rep.county_steps])
         tables.put_flags(c, [(f.household_id, f.rule, f.member_id or "", f.message.as_dict(), "import", st.now)
-                             for f in flags])
+                             for f in plan.flags])
     return reports
 
 
