@@ -84,7 +84,7 @@ def bench_import(jsonl: Path, work: Path, people: int) -> Path:
     def import_json() -> int:
         with JsonImport(jsonl, TODAY) as job:
             job.read()
-            outcome = job.run(ws.iter_households, lambda hhs, check: ws.import_households(
+            outcome = job.run(ws.households_for_cross_checks, lambda hhs, check: ws.import_households(
                 hhs, actor, source="bench", before_commit=check))
         stats.update(outcome.stats)
         return outcome.lines

@@ -232,7 +232,7 @@ def cmd_import_json(args: argparse.Namespace) -> int:
             from povdesk.core.permissions import require
 
             require(actor.role, "import_records")
-            outcome = job.run(ws.iter_households, lambda hhs, check: ws.import_households(
+            outcome = job.run(ws.households_for_cross_checks, lambda hhs, check: ws.import_households(
                 hhs, actor, source=path.name, before_commit=check))
         finally:
             ws.close()

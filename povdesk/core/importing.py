@@ -94,7 +94,7 @@ class JsonImport:
 
     with JsonImport(path, today) as job:
         job.read()                  # LineError / BadInput for a malformed or repeated line
-        outcome = job.run(ws.iter_households,
+        outcome = job.run(ws.households_for_cross_checks,
                           lambda hs, check: ws.import_households(hs, actor, source=..., before_commit=check))
 
     `write(households, check)` writes them in one transaction and calls `check()` just before

@@ -62,9 +62,8 @@ def check_import(ws: Any, file: str | Path, mapping_file: str | Path | None = No
             findings.append({"row": plan.first_row[hh.id], **f.to_dict()})
     ids = {hh.id for hh in plan.households}
     cross = CrossChecker()
-    for hh in ws.iter_households():
-        if hh.id not in ids:
-            cross.add(hh)
+    for hh in ws.households_for_cross_checks(skip=ids):
+        cross.add(hh)
     for hh in plan.households:
         cross.add(hh)
     for f in cross.findings():

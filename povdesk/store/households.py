@@ -133,6 +133,30 @@ def load_many(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, Househo
     return result
 
 
+def iter_for_cross_checks(conn: sqlite3.Connection, skip: set[str]) -> Iterator[Household]:
+    """Every household not in `skip`, holding only what the across-household rules read: its id,
+    number, village, status and helpers, and its members' ID numbers and changes (left, died...).
+    About ten times faster than reading whole households on a county, in one read snapshot."""
+    people: dict[str, list[Member]] = {}
+    for hid, mid, number, change in conn.execute(
+        "SELECT household_id, id, json_extract(fields, '$.id_number'), json_extract(fields, '$.change') "
+        "FROM members ORDER BY household_id, position"
+    ):
+        if not number or hid in skip:
+            continue
+        fields: dict[str, Any] = {"id_number": number}
+        if change is not None:
+            fields["change"] = change
+        people.setdefault(hid, []).append(Member(id=mid, fields=fields))
+    for hid, no, village, status, helpers_json in conn.execute(
+        "SELECT id, household_no, village_code, status, helpers FROM households ORDER BY household_no"
+    ):
+        if hid in skip:
+            continue
+        yield Household(village_code=village, household_no=no, id=hid, status=status,
+                        helpers=loads(helpers_json), members=people.get(hid, []))
+
+
 def _event(row: Sequence[Any]) -> ProcedureEvent:
     eid, procedure, step, date, role, user, evidence, recorded_at = row
     return ProcedureEvent(procedure=procedure, step=step, date=date, role=role, user=user,

@@ -462,6 +462,12 @@ class Workspace:
                 return
             yield from chunk
 
+    def households_for_cross_checks(self, skip: Iterable[str] = ()) -> list[Household]:
+        """Every household but those in `skip`, with only what the across-household rules read
+        (povdesk.core.rules.CrossChecker): a county's in a few seconds rather than half a minute."""
+        with self._read(tr("读取户信息", "reading households")) as c:
+            return list(repo.iter_for_cross_checks(c, set(skip)))
+
     def count_households(self, village_prefix: str | None = None, status: str | None = None) -> int:
         with self._guard(tr("统计户数", "counting households")):
             return repo.count(self._conn, village_prefix, status)

@@ -147,6 +147,13 @@ class ExportResult:
 
 def export_bundle(ws: Workspace, actor: User, out: Path, *, full: bool = False, to: str | None = None,
                   progress: Progress | None = None) -> ExportResult:
+    """Everything changed since the last bundle to this peer (or everything), signed and sealed."""
+    with paused_gc():  # a county holding many objects would otherwise walk them all, repeatedly
+        return _export(ws, actor, out, full, to, progress)
+
+
+def _export(ws: Workspace, actor: User, out: Path, full: bool, to: str | None,
+            progress: Progress | None) -> ExportResult:
     if ws.level == "county":
         peer, kind, scope = resolve_device(ws, to), "return", ""
         scope = peer.region_code
@@ -705,9 +712,8 @@ def _plan(ws: Workspace, ordered: list[tuple[Incoming, str]], current: dict[str,
 
     # Across households: a person registered in two households, here or in the bundle.
     cross = CrossChecker()
-    for hh in ws.iter_households():
-        if hh.id not in current:
-            cross.add(hh)
+    for hh in ws.households_for_cross_checks(skip=current):
+        cross.add(hh)
     for hh in current.values():
         cross.add(hh)
     flags = [f for f in cross.findings() if f.rule == "DUP-PERSON" and f.household_id in current]

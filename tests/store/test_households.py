@@ -268,3 +268,33 @@ def test_duplicate_id_numbers(ws: Workspace, worker: User) -> None:
     found = ws.households_with_person(same)
     assert sorted(h[0] for h in found) == sorted([a.id, b.id])
     assert {h[3] for h in found} == {VILLAGE, OTHER_VILLAGE}
+
+
+def test_the_light_scan_gives_the_across_household_findings_of_the_full_one(ws: Workspace, worker: User) -> None:
+    """households_for_cross_checks holds exactly what CrossChecker reads: same findings, same order."""
+    from datetime import date
+
+    from povdesk.core.demo import generate, plant_mistakes
+    from povdesk.core.rules import CrossChecker
+
+    households = generate("430105", count=120, seed=6, today=date(2025, 6, 1))
+    planted = {p.rule for p in plant_mistakes(households, 6)}
+    assert {"DUP-PERSON", "HELPER-PHONE"} <= planted
+    a = next(h for h in households[20:] if h.status == "applicant")
+    b, c = [h for h in households[20:] if h is not a][:2]
+    b.members[-1].fields.update(id_number=a.members[0].fields["id_number"], change="01")  # died: does not count
+    c.helpers.append({"name": "帮扶人", "id_number": a.members[0].fields["id_number"], "phone": "13800001234"})
+    ws.import_households(households, worker, source="test")
+
+    def findings(source: list) -> list[dict]:
+        cross = CrossChecker()
+        for hh in source:
+            cross.add(hh)
+        return [f.to_dict() for f in cross.findings()]
+
+    full = findings(list(ws.iter_households()))
+    light = findings(ws.households_for_cross_checks())
+    assert light == full
+    assert {f["rule"] for f in full} >= {"DUP-PERSON", "HELPER-PHONE", "HELPER-IS-POOR"}
+    skipped = ws.households_for_cross_checks(skip={a.id, b.id})
+    assert len(skipped) == 118 and not {a.id, b.id} & {h.id for h in skipped}
