@@ -37,20 +37,31 @@ def pct(samples: list[float], p: float) -> float:
     return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
 
 
+def _new_rows(conn: sqlite3.Connection, table: str) -> list[tuple[Any, ...]]:
+    """Rows of done.<table> not in main.<table>, in the order they were written (rowid order)."""
+    try:
+        got = conn.execute(f'SELECT rowid, * FROM done."{table}" EXCEPT SELECT rowid, * FROM main."{table}" '
+                           "ORDER BY 1").fetchall()
+        return [r[1:] for r in got]
+    except sqlite3.OperationalError:  # a table without rowid: in key order
+        return conn.execute(f'SELECT * FROM done."{table}" EXCEPT SELECT * FROM main."{table}"').fetchall()
+
+
 def raw_baseline(before: Path, after: Path, raw: Path) -> tuple[float, list[str]]:
     """Seconds raw executemany takes to write every row an import wrote, in one transaction.
 
     `before` is a copy of the workspace file taken just before the import, `after` the file once
     it is done. The rows the import added or changed (in every table: households, members, search
-    terms, years, events, outbox, audit, sync tables...) are read back and inserted into a copy of
-    `before` at `raw`, with the same schema and indexes; the time of that insert is the baseline.
+    terms, years, events, outbox, audit, sync tables...) are read back in the order they were
+    written and inserted into a copy of `before` at `raw`, with the same schema and indexes; the
+    time of that insert is the baseline.
     """
     shutil.copyfile(before, raw)
     dst = sqlite3.connect(raw, isolation_level=None)
     dst.execute("ATTACH ? AS done", (str(after),))
     tables = [r[0] for r in dst.execute(
         "SELECT name FROM done.sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY rowid")]
-    rows = {t: dst.execute(f'SELECT * FROM done."{t}" EXCEPT SELECT * FROM main."{t}"').fetchall() for t in tables}
+    rows = {t: _new_rows(dst, t) for t in tables}
     rows = {t: r for t, r in rows.items() if r}
     dst.execute("DETACH done")
     dst.execute("PRAGMA journal_mode=WAL")

@@ -136,25 +136,31 @@ def load_many(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, Househo
 def iter_for_cross_checks(conn: sqlite3.Connection, skip: set[str]) -> Iterator[Household]:
     """Every household not in `skip`, holding only what the across-household rules read: its id,
     number, village, status and helpers, and its members' ID numbers and changes (left, died...).
-    About ten times faster than reading whole households on a county, in one read snapshot."""
+    About five times faster than reading whole households, in one read snapshot."""
     people: dict[str, list[Member]] = {}
+    new_member = Member.__new__
     for hid, mid, number, change in conn.execute(
-        "SELECT household_id, id, json_extract(fields, '$.id_number'), json_extract(fields, '$.change') "
+        "SELECT household_id, id, json_extract(fields, '$.id_number'), "
+        "CASE WHEN instr(fields, '\"change\"') THEN json_extract(fields, '$.change') END "
         "FROM members ORDER BY household_id, position"
     ):
         if not number or hid in skip:
             continue
-        fields: dict[str, Any] = {"id_number": number}
-        if change is not None:
-            fields["change"] = change
-        people.setdefault(hid, []).append(Member(id=mid, fields=fields))
+        m = new_member(Member)  # filled directly, as Member.from_dict does: a county has 400,000
+        m.__dict__.update(id=mid, fields={"id_number": number} if change is None else
+                          {"id_number": number, "change": change})
+        people.setdefault(hid, []).append(m)
+    new_household = Household.__new__
     for hid, no, village, status, helpers_json in conn.execute(
         "SELECT id, household_no, village_code, status, helpers FROM households ORDER BY household_no"
     ):
         if hid in skip:
             continue
-        yield Household(village_code=village, household_no=no, id=hid, status=status,
-                        helpers=loads(helpers_json), members=people.get(hid, []))
+        hh = new_household(Household)
+        hh.__dict__.update(id=hid, household_no=no, village_code=village, status=status, fields={},
+                           members=people.get(hid, []), years={}, helpers=loads(helpers_json), events=[],
+                           form_version="", rule_version="", version=0, updated_at="", updated_by="")
+        yield hh
 
 
 def _event(row: Sequence[Any]) -> ProcedureEvent:

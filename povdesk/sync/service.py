@@ -32,7 +32,7 @@ from povdesk.sync.merge import flatten, mask, merge3, unflatten, union_events
 
 log = logging.getLogger(__name__)
 
-# Who may do what (kept here rather than in core/permissions until the sync actions are added there).
+# Who may do what: actions of povdesk.core.permissions.
 KEYS = "manage_sync_keys"  # trust a device / a county key (povdesk.core.permissions)
 EXCHANGE = "exchange_bundles"  # export and import bundles, resolve conflicts
 
@@ -518,8 +518,6 @@ def _step_label(procedure: str, step: str) -> tuple[str, str]:
 
 # Below this many households in an import, a helper process costs more than it saves.
 PARALLEL_MIN_HOUSEHOLDS = 1000
-
-_PENDING: Any = None  # findings of a new record the helper is deciding (optimistic pass)
 
 
 class _Redo(Exception):
