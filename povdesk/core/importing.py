@@ -135,9 +135,9 @@ class JsonImport:
         path, ctx = self.path, RuleContext(today=self.today)
 
         def produce() -> Iterator[Household | None]:
-            for n, line in enumerate(_lines(path), 1):
+            for line in _lines(path):
                 try:
-                    yield parse_line(line, f"{path.name}:{n}")
+                    yield parse_line(line, path.name)  # the message is made again by this process
                 except Exception:  # malformed: read() or run() reads again, checked, for the message
                     yield None
                     return
