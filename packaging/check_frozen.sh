@@ -11,8 +11,8 @@
 #
 # Steps: --version of both executables; demo; validate (exit 1, and exactly the planted findings);
 # export-json; keys export, a county workspace, keys enrol / set-county, bundle export, inspect
-# and import at the county; cards to PDF (the CJK font embedded, if pdffonts is installed); the
-# desktop app offscreen on the demo (packaging/frozen_smoke.py: login, main window in Chinese,
+# and import at the county; import-json of a 1,200-household file (its helper process); cards
+# to PDF (the CJK font embedded, if pdffonts is installed); the desktop app offscreen on the demo (packaging/frozen_smoke.py: login, main window in Chinese,
 # background check, dashboard charts, memory); portable mode (a povdesk-data folder beside the
 # executable takes the data); under Xvfb with the X11 plugin when xvfb-run is installed.
 # Ends with the figures: build time, folder and archive size, memory of the app.
@@ -125,6 +125,15 @@ expect 0 bundle-inspect "${CLEAN[@]}" POVDESK_LANG=en "$CLI" bundle inspect up.p
 grep -q "village → county" "$TMP/bundle-inspect.out" || fail "bundle inspect: not a village → county bundle"
 expect 0,1 bundle-import "${CLEAN[@]}" "${COUNTY[@]}" "$CLI" bundle import county.db up.pvb --json
 [ "$(json "$TMP/bundle-import.out" "d['summary']['applied']")" = 300 ] || fail "the county did not apply 300 households"
+
+# A county-sized import-json (over 4 MB): the helper process (a fork) and orjson in the frozen app.
+expect 0 demo-big "${CLEAN[@]}" "$CLI" demo big.db --households 1200
+expect 0 export-big "${CLEAN[@]}" "${WORKER[@]}" "$CLI" export-json big.db -o big.jsonl
+expect 0 county2-init "${CLEAN[@]}" "${ADMIN[@]}" "$CLI" init county2.db --region 522634 --name 雷山县
+expect 0 county2-user "${CLEAN[@]}" "${ADMIN[@]}" "POVDESK_NEW_PASSWORD=$PW" "$CLI" users add county2.db county \
+  --role county_coordinator
+expect 0,1 import-big "${CLEAN[@]}" "${COUNTY[@]}" "$CLI" import-json county2.db big.jsonl --json
+[ "$(json "$TMP/import-big.out" "d['summary']['imported']")" = 1200 ] || fail "import-json did not import 1200 households"
 
 # Printing: household cards as PDF with the bundled CJK font embedded.
 mkdir -p "$TMP/out"
