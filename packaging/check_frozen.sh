@@ -12,9 +12,10 @@
 # Steps: --version of both executables; demo; validate (exit 1, and exactly the planted findings);
 # export-json; keys export, a county workspace, keys enrol / set-county, bundle export, inspect
 # and import at the county; import-json of a 1,200-household file (its helper process); cards
-# to PDF (the CJK font embedded, if pdffonts is installed); the desktop app offscreen on the demo (packaging/frozen_smoke.py: login, main window in Chinese,
-# background check, dashboard charts, memory); portable mode (a povdesk-data folder beside the
-# executable takes the data); under Xvfb with the X11 plugin when xvfb-run is installed.
+# to PDF (the CJK font embedded, if pdffonts is installed); the desktop app offscreen on the demo
+# (packaging/frozen_smoke.py: login, main window in Chinese, background check, dashboard charts,
+# memory); portable mode (a povdesk-data folder beside the executable takes the data); under Xvfb
+# with the X11 plugin when xvfb-run is installed.
 # Ends with the figures: build time, folder and archive size, memory of the app.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
