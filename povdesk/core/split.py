@@ -37,6 +37,7 @@ from povdesk.core.model import Household
 
 log = logging.getLogger(__name__)
 
+
 class _NotDone:
     """A result neither process computed; one object, also after a trip through pickle."""
 
@@ -126,6 +127,8 @@ def _no_fingerprint() -> None:
 
 
 class SplitWork:
+    """One helper process at work on a list; made by start(), ended by finish() or stop()."""
+
     def __init__(self, proc: Any, conn: Connection, bounds: Any, work: Callable[[Household], Any],
                  fingerprint: Callable[[], Any]) -> None:
         self._proc, self._conn, self._bounds = proc, conn, bounds
