@@ -565,7 +565,7 @@ class SyncCentre(QDialog):
                 t.setItem(r, col, _item(value, align_right=2 < col < 7))
             self._report_details(b)
         self.report_details.expandAll()
-        self.import_summary.setText(self.tr("Imported {n} bundles: {applied} households applied.").format(
+        self.import_summary.setText(self.tr("Imported {n} bundle(s): {applied} households applied.").format(
             n=len(outcome.bundles), applied=applied))
 
     def _report_details(self, b: dict[str, Any]) -> None:

@@ -1096,7 +1096,7 @@ Read this fingerprint to the other side by phone (or have them read theirs). Tru
         <translation>新增 {inserted}，合并 {merged}</translation>
     </message>
     <message>
-        <source>Imported {n} bundles: {applied} households applied.</source>
+        <source>Imported {n} bundle(s): {applied} households applied.</source>
         <translation>已导入 {n} 个同步包：合入 {applied} 户。</translation>
     </message>
     <message>
