@@ -27,7 +27,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchlib import RESULTS, pct, raw_baseline, record, timed  # noqa: E402
+from benchlib import RESULTS, PeakMemory, pct, raw_baseline, record, timed  # noqa: E402
 
 from povdesk.core.demo import generate  # noqa: E402
 from povdesk.core.exchange import write_jsonl  # noqa: E402
@@ -89,7 +89,8 @@ def bench_import(jsonl: Path, work: Path, people: int) -> Path:
         stats.update(outcome.stats)
         return outcome.lines
 
-    secs, n = timed(import_json)
+    with PeakMemory() as memory:
+        secs, n = timed(import_json)
     ws.close()
 
     # Baseline: every row the import wrote, inserted by raw executemany into the workspace as it
@@ -99,6 +100,8 @@ def bench_import(jsonl: Path, work: Path, people: int) -> Path:
            ok=raw_secs / secs >= 0.5,
            note=f"{n} households, {people} people; {n / secs:,.0f} vs raw {n / raw_secs:,.0f} households/s; "
                 f"rows {', '.join(tables)}; work shared {stats}")
+    record("import-json county, peak memory", memory.mb, "MB",
+           note="PSS of the importing process and its helper process, sampled every 0.2 s")
     return db
 
 

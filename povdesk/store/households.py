@@ -619,19 +619,20 @@ def import_many(conn: sqlite3.Connection, households: list[Household], stamp: St
     """
     if not households:
         return ImportResult(0, 0, 0, 0, 0)
-    rows, inserted, replaced, assigned = prepare_import(conn, households, stamp, audit, source)
-    rows.write(conn, upsert=replaced > 0)
+    rows, inserted, replaced, assigned = _write_import(conn, households, stamp, audit, source)
     audit.flush()
     return ImportResult(inserted, replaced, assigned, rows.outbox_first, rows.outbox_last)
 
 
-def prepare_import(conn: sqlite3.Connection, households: list[Household], stamp: Stamp, audit: AuditWriter,
-                   source: str) -> tuple[ImportRows, int, int, int]:
-    """Check everything, clear what replaced households had, and build every row to write.
+# Rows are written every this many households, so that a county's rows are never all in memory
+# at once (they are about as big as the file they end up in).
+_WRITE_EVERY = 2000
 
-    Returns (rows, inserted, replaced, numbers assigned). Split from the writing so that bench/
-    can time raw executemany of exactly these rows as the baseline.
-    """
+
+def _write_import(conn: sqlite3.Connection, households: list[Household], stamp: Stamp, audit: AuditWriter,
+                  source: str) -> tuple[ImportRows, int, int, int]:
+    """Check everything, clear what replaced households had, then build and write the rows, a few
+    thousand households at a time. Returns (rows, inserted, replaced, numbers assigned)."""
     seen_ids: set[str] = set()
     seen_nos: dict[str, str] = {}
     seen_members: set[str] = set()
@@ -808,7 +809,9 @@ def prepare_import(conn: sqlite3.Connection, households: list[Household], stamp:
             new_audit = canonical({"source": source, "version": version, "household_no": no,
                                    "members": len(members)})
         add_audit("household.import", "household", hid, None, old_audit, new_audit)
-
+        if len(hh_rows) >= _WRITE_EVERY:
+            rows.write(conn, upsert=bool(existing))
+    rows.write(conn, upsert=bool(existing))
     return rows, inserted, replaced, assigned
 
 
@@ -837,7 +840,7 @@ def _encode_labelled(hh: Household, no: str, version: int, form_v: str, rule_v: 
 
 @dataclass
 class ImportRows:
-    """Every row a bulk import writes, built before anything is written (also used by bench/)."""
+    """The rows of a bulk import built since the last write(); the outbox range written so far."""
 
     households: list[tuple[Any, ...]] = field(default_factory=list)
     members: list[tuple[Any, ...]] = field(default_factory=list)
@@ -849,12 +852,20 @@ class ImportRows:
     outbox_last: int = 0
 
     def write(self, conn: sqlite3.Connection, *, upsert: bool) -> None:
+        """Write the rows built so far and let them go (the lists are emptied in place)."""
+        if not self.households:
+            return
         conn.executemany(_HH_UPSERT if upsert else _HH_INSERT, self.households)
         conn.executemany(_MEMBER_INSERT, self.members)
         # Not sorted first: measured on a county, sorting in Python cost as much as it saved.
         conn.executemany(_TERM_INSERT, self.terms)
         conn.executemany(_YEAR_INSERT, self.years)
         conn.executemany(_EVENT_INSERT, self.events)
-        first = conn.execute("SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'outbox'), 0)").fetchone()[0]
-        conn.executemany(OUTBOX_INSERT, self.outbox)
-        self.outbox_first, self.outbox_last = (first + 1, first + len(self.outbox)) if self.outbox else (0, 0)
+        if self.outbox:
+            first = conn.execute("SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'outbox'), 0)"
+                                 ).fetchone()[0]
+            conn.executemany(OUTBOX_INSERT, self.outbox)
+            self.outbox_first = self.outbox_first or first + 1
+            self.outbox_last = first + len(self.outbox)
+        for rows in (self.households, self.members, self.terms, self.years, self.events, self.outbox):
+            del rows[:]

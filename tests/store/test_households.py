@@ -208,6 +208,33 @@ def test_import_inserts_and_replaces(ws: Workspace, worker: User) -> None:
     assert ws.verify_audit() == []
 
 
+def test_import_writes_in_slices_with_one_outcome(ws: Workspace, worker: User,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows are written a slice at a time (here every 7 households): the same records, one outbox
+    range, one audit entry each, and a failure in a late slice still leaves nothing."""
+    from povdesk.store import households as repo
+
+    monkeypatch.setattr(repo, "_WRITE_EVERY", 7)
+    first = ws.save_household(household(VILLAGE, "张三"), worker)
+    incoming = Household.from_dict(first.to_dict())
+    incoming.fields["address"] = "来自导入"
+    many = [household(VILLAGE, f"李{i}") for i in range(29)]
+    result = ws.import_households([*many[:10], incoming, *many[10:]], worker, source="slices")
+    assert (result.inserted, result.replaced) == (29, 1)
+    assert result.outbox_last - result.outbox_first == 29 and result.outbox_last == ws.last_outbox_seq()
+    assert ws.count_households() == 30 and ws.load_household(first.id).fields["address"] == "来自导入"
+    assert [h.name for h in ws.search("李28")] == ["李28"]
+    assert len([e for e in ws.audit_entries(limit=100) if e.action == "household.import"]) == 30
+    assert ws.verify_audit() == []
+    late = household(VILLAGE, "坏")
+    late.fields["when"] = object()  # cannot be stored: found in the fifth slice
+    before = (ws.count_households(), ws.last_outbox_seq(), ws.audit_entries(limit=1)[0].seq)
+    with pytest.raises(BadInput, match="cannot be stored"):
+        ws.import_households([*(household(VILLAGE, f"周{i}") for i in range(30)), late], worker, source="x")
+    assert (ws.count_households(), ws.last_outbox_seq(), ws.audit_entries(limit=1)[0].seq) == before
+    assert ws.search("周1") == []
+
+
 def test_import_refuses_number_of_another_household(ws: Workspace, worker: User) -> None:
     taken = ws.save_household(household(), worker)
     with pytest.raises(BadInput, match="already used"):
