@@ -5,9 +5,7 @@ replay and validate a county's households while this process writes them.
 The helper is a fork (Linux only, with no other threads running): it sees this process's memory
 as it was, so the households need not be sent to it; only results travel back, pickled. It makes
 its own list with `produce()` (import-json reads the file a second time, to overlap the parsing;
-sync decrypts and parses the bundles again), applies `work` to each item, and sends (ids, results)
-back. Walking the inherited records instead would be simpler but costly: touching an object
-writes its reference count, so every page holding the records would be copied into the helper.
+sync walks the list it inherited), applies `work` to each item, and sends (ids, results) back.
 
     split = SplitWork.start(produce, work, fingerprint=...)   # None when not worth it / possible
     ...                                                        # this process does its own part

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -539,17 +539,6 @@ def _remote_work(hh: Household, ctx: RuleContext, existing: set[str]) -> tuple[A
     return problems, findings, packed
 
 
-def _reparsed(ordered: list[tuple[Incoming, str]], box: tuple[bytes, bytes]) -> Iterator[Household]:
-    """The incoming households again, in import order, decrypted and parsed anew from the bundles
-    (in the helper process: walking the inherited records instead would touch, and so copy, every
-    page holding them, doubling the memory of a county import)."""
-    for b, _note in ordered:
-        lines = fmt.payload_lines(fmt.open_payload(b.raw, box[0], box[1]), b.raw.where)
-        next(lines)  # the header
-        for _ in range(len(b.households)):
-            yield parse_line(next(lines)[1], b.raw.where)
-
-
 @dataclass
 class _Plan:
     """What applying the bundles would write; `pending` lists the new records (with their place in
@@ -599,8 +588,7 @@ def import_bundles(ws: Workspace, actor: User, paths: Sequence[Path], *, today: 
         split = None
         if worth_it(parallel) and len(remotes) >= (1 if parallel else PARALLEL_MIN_HOUSEHOLDS):
             existing = set(current)
-            box = ws.device_keys()["box"]
-            split = SplitWork.start(lambda: _reparsed(ordered, box), lambda hh: _remote_work(hh, ctx, existing))
+            split = SplitWork.start(lambda: iter(remotes), lambda hh: _remote_work(hh, ctx, existing))
         stats["helper"] = split is not None
         try:
             if split is not None:
