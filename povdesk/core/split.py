@@ -4,8 +4,10 @@ replay and validate a county's households while this process writes them.
 
 The helper is a fork (Linux only, with no other threads running): it sees this process's memory
 as it was, so the households need not be sent to it; only results travel back, pickled. It makes
-its own list with `produce()` (import-json reads the file a second time, to overlap the parsing;
-sync walks the list it inherited), applies `work` to each item, and sends (ids, results) back.
+its own list with `produce()`: import-json and sync read their files a second time, and the fork
+happens before this process reads them. Forking later, with the records in memory, would double
+that memory: every page holding them is shared, and the first process to touch one (a reference
+count is a write) gets a copy. `work` is applied to each item and (ids, results) sent back.
 
     split = SplitWork.start(produce, work, fingerprint=...)   # None when not worth it / possible
     ...                                                        # this process does its own part

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -516,8 +516,8 @@ def _step_label(procedure: str, step: str) -> tuple[str, str]:
     return f"{procedure}·{step}", f"{procedure} · {step}"
 
 
-# Below this many households in an import, a helper process costs more than it saves.
-PARALLEL_MIN_HOUSEHOLDS = 1000
+# Below this size of bundles (about 1,000 households), a helper process costs more than it saves.
+PARALLEL_MIN_BYTES = 1_200_000
 
 
 class _Redo(Exception):
@@ -528,15 +528,37 @@ class _Redo(Exception):
         self.known = known
 
 
-def _remote_work(hh: Household, ctx: RuleContext, existing: set[str]) -> tuple[Any, Any, bytes]:
-    """What the helper process does for one incoming household: (history problems, findings) when
-    it is new here (None, None otherwise: it is merged, and judged merged) and its packed state."""
-    packed = tables.pack(_state(hh, {}))
-    if hh.id in existing:
-        return None, None, packed
+def _remote_work(hh: Household, ctx: RuleContext) -> tuple[Any, Any, bytes]:
+    """What the helper process does for one incoming household: its history problems and findings
+    as a new record (used when it is new here; a merged record is judged merged, by this process)
+    and its packed state."""
     problems = _check_history(hh)
     findings = None if problems else [f.to_dict() for f in validate_household(hh, ctx)]
-    return problems, findings, packed
+    return problems, findings, tables.pack(_state(hh, {}))
+
+
+def _file_states(paths: Sequence[Path]) -> list[tuple[int, int, int] | None]:
+    out: list[tuple[int, int, int] | None] = []
+    for p in paths:
+        try:
+            st = Path(p).stat()
+            out.append((st.st_size, st.st_mtime_ns, st.st_ino))
+        except OSError:
+            out.append(None)
+    return out
+
+
+def _reread(paths: Sequence[Path], box: tuple[bytes, bytes]) -> Iterator[Household]:
+    """In the helper: the incoming households in import order, read, decrypted and parsed from the
+    files anew (it starts before this process reads them: forking later would share, and then
+    copy, every page holding the records). Anything wrong is this process's to report."""
+    raws = sorted((fmt.read(Path(p)) for p in paths), key=lambda r: (
+        r.manifest["sender"]["device_id"], r.manifest["seq"]["first"], r.manifest["seq"]["last"]))
+    for raw in raws:
+        lines = fmt.payload_lines(fmt.open_payload(raw, box[0], box[1]), raw.where)
+        next(lines)  # the header
+        for _ in range(raw.manifest["counts"]["households"]):
+            yield parse_line(next(lines)[1], raw.where)
 
 
 @dataclass
@@ -573,24 +595,26 @@ def import_bundles(ws: Workspace, actor: User, paths: Sequence[Path], *, today: 
         if cancelled is not None and cancelled():
             raise ImportCancelled(tr("已取消导入，未做任何修改", "the import was cancelled; nothing was changed"))
 
+    ctx = RuleContext(today=today or date.today())
+    split = None
+    size = sum(st[0] for st in _file_states(paths) if st is not None)
+    if worth_it(parallel) and size >= (1 if parallel else PARALLEL_MIN_BYTES):
+        box = ws.device_keys()["box"]
+        split = SplitWork.start(lambda: _reread(paths, box), lambda hh: _remote_work(hh, ctx),
+                                fingerprint=lambda: _file_states(paths))
+    stats["helper"] = split is not None
     with paused_gc():
-        verified = []
-        for p in paths:
-            stop_if_asked()
-            verified.append(verify(ws, Path(p)))
-        ordered = _order_and_ranges(ws, verified)
-        ctx = RuleContext(today=today or date.today())
-        remotes = [h for b, _ in ordered for h in b.households]
-        all_ids = list(dict.fromkeys(h.id for h in remotes))
-        with ws.sync_read() as c:
-            start_versions = tables.versions(c, all_ids)
-        current = ws.load_households(all_ids)
-        split = None
-        if worth_it(parallel) and len(remotes) >= (1 if parallel else PARALLEL_MIN_HOUSEHOLDS):
-            existing = set(current)
-            split = SplitWork.start(lambda: iter(remotes), lambda hh: _remote_work(hh, ctx, existing))
-        stats["helper"] = split is not None
         try:
+            verified = []
+            for p in paths:
+                stop_if_asked()
+                verified.append(verify(ws, Path(p)))
+            ordered = _order_and_ranges(ws, verified)
+            remotes = [h for b, _ in ordered for h in b.households]
+            all_ids = list(dict.fromkeys(h.id for h in remotes))
+            with ws.sync_read() as c:
+                start_versions = tables.versions(c, all_ids)
+            current = ws.load_households(all_ids)
             if split is not None:
                 try:
                     plan = _plan(ws, ordered, dict(current), ctx, None, stop_if_asked, progress)
