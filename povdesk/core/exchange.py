@@ -154,25 +154,30 @@ def parse_line(line: str | bytes, where: str) -> Household:
         raise _fail(where, f"结构不正确：{exc}", f"malformed record: {exc}") from None
 
 
-def read_jsonl(path: Path, *, checked: bool = True) -> Iterator[tuple[int, Household]]:
-    """(line number, household) for each non-blank line; raises LineError naming file and line.
-
-    A byte-order mark at the start (as Windows Notepad writes) is allowed. `checked=False` leaves
-    out the structure checks, for a caller that has them done elsewhere (import-json's helper
-    process) and reads again checked when anything goes wrong."""
+def jsonl_lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    """(line number, bytes) of each non-blank line; a byte-order mark at the start (as Windows
+    Notepad writes) is dropped. BadInput when the file cannot be opened."""
     try:
         fh = path.open("rb")
     except OSError as exc:
         raise BadInput(Text(f"无法打开文件：{exc.strerror}", f"cannot open the file: {exc.strerror}"),
                        where=str(path)) from None
-    name = path.name
     with fh:
         for n, line in enumerate(fh, 1):
             if n == 1 and line.startswith(b"\xef\xbb\xbf"):
                 line = line[3:]
-            if not line.strip():
-                continue
-            if checked:
-                yield n, parse_line(line, f"{name}:{n}")
-            else:
-                yield n, Household.from_dict(_loads(line, f"{name}:{n}"))
+            if line.strip():
+                yield n, line
+
+
+def read_jsonl(path: Path, *, checked: bool = True) -> Iterator[tuple[int, Household]]:
+    """(line number, household) for each non-blank line; raises LineError naming file and line.
+
+    `checked=False` leaves out the structure checks, for a caller that has them done elsewhere
+    (import-json's helper process) and reads again checked when anything goes wrong."""
+    name = path.name
+    for n, line in jsonl_lines(path):
+        if checked:
+            yield n, parse_line(line, f"{name}:{n}")
+        else:
+            yield n, Household.from_dict(_loads(line, f"{name}:{n}"))

@@ -28,11 +28,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from povdesk.core.exchange import parse_line, read_jsonl
+from povdesk.core.exchange import jsonl_lines, parse_line, read_jsonl
 from povdesk.core.model import Household
-from povdesk.core.procedures import replay_status
+from povdesk.core.procedures import history_problems
 from povdesk.core.rules import CrossChecker, RuleContext, validate_household
-from povdesk.core.split import NOT_DONE, SplitWork, worth_it
+from povdesk.core.split import NOT_DONE, SplitWork, file_states, worth_it
 from povdesk.errors import BadInput
 from povdesk.i18n import Text
 
@@ -51,35 +51,17 @@ class ImportOutcome:
     stats: dict[str, Any] = field(default_factory=dict)  # how the work was shared (for bench/)
 
 
-def _file_state(path: Path) -> tuple[int, int, int] | None:
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return st.st_size, st.st_mtime_ns, st.st_ino
-
-
 def decide(hh: Household, ctx: RuleContext) -> tuple[Any, Any]:
-    """(replay_status result, findings as dicts) of one household; NOT_DONE for a part that raised
+    """(history problems, findings as dicts) of one household; NOT_DONE for a part that raised
     (done again in the in-order pass, which raises it in line order)."""
     try:
-        replayed: Any = replay_status(hh.events)
+        problems: Any = history_problems(hh.events, hh.status)
     except Exception:
         return NOT_DONE, NOT_DONE
     try:
-        return replayed, [f.to_dict() for f in validate_household(hh, ctx)]
+        return problems, [f.to_dict() for f in validate_household(hh, ctx)]
     except Exception:
-        return replayed, NOT_DONE
-
-
-def _lines(path: Path) -> Iterator[bytes]:
-    """The file's non-blank lines, as bytes (a byte-order mark at the start dropped)."""
-    with path.open("rb") as fh:
-        for n, line in enumerate(fh, 1):
-            if n == 1 and line.startswith(b"\xef\xbb\xbf"):
-                line = line[3:]
-            if line.strip():
-                yield line
+        return problems, NOT_DONE
 
 
 class _Rejections(Exception):
@@ -129,20 +111,20 @@ class JsonImport:
     # ------------------------------------------------------------------ reading
 
     def _start_helper(self) -> None:
-        state = _file_state(self.path)
+        (state,) = file_states([self.path])
         if not worth_it(self._parallel) or state is None or state[0] < self._parallel_min_bytes:
             return
         path, ctx = self.path, RuleContext(today=self.today)
 
         def produce() -> Iterator[Household | None]:
-            for line in _lines(path):
+            for _n, line in jsonl_lines(path):
                 try:
                     yield parse_line(line, path.name)  # the message is made again by this process
                 except Exception:  # malformed: read() or run() reads again, checked, for the message
                     yield None
                     return
 
-        self._split = SplitWork.start(produce, lambda hh: decide(hh, ctx), fingerprint=lambda: _file_state(path))
+        self._split = SplitWork.start(produce, lambda hh: decide(hh, ctx), fingerprint=lambda: file_states([path]))
         self.stats["helper"] = self._split is not None
 
     def read(self) -> list[tuple[int, Household]]:
@@ -192,10 +174,9 @@ class JsonImport:
             for _ in read_jsonl(self.path):
                 pass
             return
-        lines = self.lines
-        for i, line in enumerate(_lines(self.path)):
+        for i, (n, line) in enumerate(jsonl_lines(self.path)):
             if i >= split.parent_from:  # the lines this process took from the back
-                parse_line(line, f"{self.path.name}:{lines[i][0] if i < len(lines) else i + 1}")
+                parse_line(line, f"{self.path.name}:{n}")
 
     # ------------------------------------------------------------------ deciding
 
@@ -207,23 +188,19 @@ class JsonImport:
         results = split.finish([hh for _, hh in self.lines])
         self.stats.update(split.stats)
         self._check_rest(split)
-        replayed = [NOT_DONE if r is NOT_DONE else r[0] for r in results]
+        problems = [NOT_DONE if r is NOT_DONE else r[0] for r in results]
         findings = [NOT_DONE if r is NOT_DONE else r[1] for r in results]
-        return replayed, findings
+        return problems, findings
 
-    def _report(self, ctx: RuleContext, replayed: list[Any], findings: list[Any]
+    def _report(self, ctx: RuleContext, history: list[Any], findings: list[Any]
                 ) -> tuple[list[dict[str, Any]], list[Household]]:
         """The in-order pass: what the plain loop reports, raising what it raises, in line order."""
         report: list[dict[str, Any]] = []
         accepted: list[Household] = []
         for i, (lineno, hh) in enumerate(self.lines):
             entry: dict[str, Any] = {"line": lineno, "id": hh.id, "household_no": hh.household_no}
-            # Status only moves through procedures: a history that does not lead to the stated
-            # status is refused rather than trusted.
-            done = replayed[i]
-            status, problems = replay_status(hh.events) if done is NOT_DONE else done
-            if not problems and (status or "applicant") != hh.status:
-                problems = [Text(f"状态“{hh.status}”与程序记录不符", f"status '{hh.status}' does not follow from its procedure history")]
+            done = history[i]
+            problems = history_problems(hh.events, hh.status) if done is NOT_DONE else done
             if problems:
                 entry["result"] = "rejected"
                 entry["reasons"] = [p.as_dict() for p in problems]

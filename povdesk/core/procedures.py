@@ -1165,6 +1165,16 @@ def replay_status(
     return (None if problems else status), problems
 
 
+def history_problems(events: Sequence[ProcedureEvent], status: str) -> list[Text]:
+    """What is wrong with a record's history as imported: a step out of order, or a history that
+    does not lead to the status it states (status only moves through procedures; it is refused
+    rather than trusted). One replay gives both."""
+    reached, problems = _replay(events, None, None)
+    if not problems and (reached or "applicant") != status:
+        problems = [tr("状态“{s}”与程序记录不符", "status '{s}' does not follow from its procedure history", s=status)]
+    return problems
+
+
 def status_after(events: Sequence[ProcedureEvent], publicity_days: int | None = None) -> str | None:
     """The status the events lead to from "applicant", or None when they are not a legal sequence."""
     status, problems = _replay(events, publicity_days, None)

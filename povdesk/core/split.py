@@ -66,6 +66,20 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
+def file_states(paths: Sequence[os.PathLike[str] | str]) -> list[tuple[int, int, int] | None]:
+    """(size, modification time, inode) of each file, None where it cannot be read: a fingerprint
+    for start() that tells when a file the helper reads changed under it."""
+    out: list[tuple[int, int, int] | None] = []
+    for p in paths:
+        try:
+            st = os.stat(p)
+        except OSError:
+            out.append(None)
+        else:
+            out.append((st.st_size, st.st_mtime_ns, st.st_ino))
+    return out
+
+
 def worth_it(parallel: bool | None) -> bool:
     """True when a helper may help: asked for, or left to us on a machine with a second CPU."""
     return (os.cpu_count() or 1) > 1 if parallel is None else parallel

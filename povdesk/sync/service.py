@@ -16,9 +16,9 @@ from typing import Any, cast
 from povdesk.core.exchange import dump_line, parse_line
 from povdesk.core.model import Household
 from povdesk.core.permissions import require
-from povdesk.core.procedures import load_procedures, replay, replay_status, status_after
+from povdesk.core.procedures import history_problems, load_procedures, replay, status_after
 from povdesk.core.rules import CrossChecker, RuleContext, validate_household
-from povdesk.core.split import NOT_DONE, SplitWork, paused_gc, worth_it
+from povdesk.core.split import NOT_DONE, SplitWork, file_states, paused_gc, worth_it
 from povdesk.errors import BadInput, PovdeskError
 from povdesk.i18n import Text, tr
 from povdesk.store import Workspace
@@ -436,15 +436,6 @@ def _order_and_ranges(ws: Workspace, items: list[Incoming]) -> list[tuple[Incomi
     return out
 
 
-def _check_history(hh: Household) -> list[Text]:
-    # One replay gives both the problems and the resulting status (replay + status_after would
-    # walk the history twice; this is a hot path of a county import).
-    status, problems = replay_status(hh.events)
-    if not problems and (status or "applicant") != hh.status:
-        problems = [tr("状态“{s}”与程序记录不符", "status '{s}' does not follow from its procedure history", s=hh.status)]
-    return problems
-
-
 class _AuditChain:
     """A sender's audit hash chain as this workspace holds it, plus what earlier bundles of the same
     import add, so the entries of each bundle can be checked to continue it."""
@@ -532,20 +523,9 @@ def _remote_work(hh: Household, ctx: RuleContext) -> tuple[Any, Any, bytes]:
     """What the helper process does for one incoming household: its history problems and findings
     as a new record (used when it is new here; a merged record is judged merged, by this process)
     and its packed state."""
-    problems = _check_history(hh)
+    problems = history_problems(hh.events, hh.status)
     findings = None if problems else [f.to_dict() for f in validate_household(hh, ctx)]
     return problems, findings, tables.pack(_state(hh, {}))
-
-
-def _file_states(paths: Sequence[Path]) -> list[tuple[int, int, int] | None]:
-    out: list[tuple[int, int, int] | None] = []
-    for p in paths:
-        try:
-            st = Path(p).stat()
-            out.append((st.st_size, st.st_mtime_ns, st.st_ino))
-        except OSError:
-            out.append(None)
-    return out
 
 
 def _reread(paths: Sequence[Path], box: tuple[bytes, bytes]) -> Iterator[Household]:
@@ -597,11 +577,11 @@ def import_bundles(ws: Workspace, actor: User, paths: Sequence[Path], *, today: 
 
     ctx = RuleContext(today=today or date.today())
     split = None
-    size = sum(st[0] for st in _file_states(paths) if st is not None)
+    size = sum(st[0] for st in file_states(paths) if st is not None)
     if worth_it(parallel) and size >= (1 if parallel else PARALLEL_MIN_BYTES):
         box = ws.device_keys()["box"]
         split = SplitWork.start(lambda: _reread(paths, box), lambda hh: _remote_work(hh, ctx),
-                                fingerprint=lambda: _file_states(paths))
+                                fingerprint=lambda: file_states(paths))
     stats["helper"] = split is not None
     with paused_gc():
         try:
@@ -671,7 +651,7 @@ def _plan(ws: Workspace, ordered: list[tuple[Incoming, str]], current: dict[str,
                 if known is None:
                     problems: list[Text] = []
                 else:
-                    problems = done[0] if judged_here else _check_history(remote)
+                    problems = done[0] if judged_here else history_problems(remote.events, remote.status)
                 if problems:
                     rep.records.append(RecordOutcome(remote.id, remote.household_no, "rejected",
                                                      reasons=[p.as_dict() for p in problems]))
@@ -763,7 +743,7 @@ def _settle(plan: _Plan, remotes: list[Household], split: SplitWork, ctx: RuleCo
     for k, outcome in plan.pending:
         if results[k] is NOT_DONE:
             remote = remotes[k]
-            problems = _check_history(remote)
+            problems = history_problems(remote.events, remote.status)
             results[k] = (problems, None if problems else [f.to_dict() for f in validate_household(remote, ctx)],
                           tables.pack(_state(remote, {})))
         problems, findings, _packed = results[k]

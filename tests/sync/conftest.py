@@ -59,8 +59,9 @@ def make_pair(tmp_path: Path, households: int) -> Pair:
 
 
 @pytest.fixture
-def pair(tmp_path: Path) -> Pair:
-    p = make_pair(tmp_path, 40)
+def pair(tmp_path: Path, request: pytest.FixtureRequest) -> Pair:
+    """40 households, or as many as `@pytest.mark.parametrize("pair", [N], indirect=True)` asks."""
+    p = make_pair(tmp_path, getattr(request, "param", 40))
     yield p
     p.village.close()
     p.county.close()

@@ -16,10 +16,11 @@ import pytest
 from povdesk.core.model import ProcedureEvent
 from povdesk.store import Workspace
 from povdesk.sync import service
-from tests.sync.conftest import PW, Pair, make_pair
+from tests.sync.conftest import PW, Pair
 from tests.sync.test_sync import content
 
-pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the helper is a fork (Linux)")
+pytestmark = [pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the helper is a fork (Linux)"),
+              pytest.mark.parametrize("pair", [60], indirect=True)]
 
 _TABLES = ("sync_base", "conflicts", "sync_flags", "peer_audit", "sync_received", "sync_acks")
 
@@ -61,14 +62,6 @@ def _import_both_ways(pair: Pair, bundles: list[Path]) -> tuple[dict[bool, tuple
         out[parallel] += (_rows(copy),)
     pair.county = Workspace.open(pair.county.path)
     return out, stats
-
-
-@pytest.fixture
-def pair(tmp_path: Path) -> Pair:
-    p = make_pair(tmp_path, 60)
-    yield p
-    p.village.close()
-    p.county.close()
 
 
 def test_all_accepted_commits_what_the_plain_loop_commits(pair: Pair) -> None:

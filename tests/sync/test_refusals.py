@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,15 +16,6 @@ from povdesk.store import Workspace
 from povdesk.sync import bundle as fmt
 from povdesk.sync import service
 from tests.sync.conftest import PW, Pair, make_pair
-
-
-@pytest.fixture
-def pair(tmp_path: Path) -> Iterator[Pair]:
-    p = make_pair(tmp_path / "home", 30) if (tmp_path / "home").mkdir() is None else None
-    assert p is not None
-    yield p
-    p.village.close()
-    p.county.close()
 
 
 def _snapshot(path: Path) -> tuple[bytes, bytes | None]:
