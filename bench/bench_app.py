@@ -67,7 +67,7 @@ def make_county(n: int, path: Path) -> None:
                           admin_password="bench1234")
     admin = ws.authenticate("admin", "bench1234")
     ws.add_user(admin, "county", "bench1234", "county_coordinator")
-    ws.import_households(generate("522634", count=n, seed=1, today=date.today()), ws.authenticate(
+    ws.import_households(generate("522634", count=n, seed=1, today=date(2026, 6, 1)), ws.authenticate(
         "county", "bench1234"), source="bench")
     ws.close()
 

@@ -26,6 +26,7 @@ from benchlib import RESULTS, record, timed  # noqa: E402
 from openpyxl import load_workbook  # noqa: E402
 from reportlab.pdfgen.canvas import Canvas  # noqa: E402
 
+from povdesk.clock import SYSTEM_CLOCK  # noqa: E402
 from povdesk.core.demo import generate  # noqa: E402
 from povdesk.reports import pdf as pdfmod  # noqa: E402
 from povdesk.reports.cards import render_cards  # noqa: E402
@@ -33,6 +34,7 @@ from povdesk.reports.excel import write_register  # noqa: E402
 from povdesk.reports.xlsx_import import read_register  # noqa: E402
 
 VILLAGE = "522634100201"
+TODAY = date(2026, 6, 1)  # fixed, so every run prints the same village
 
 
 
@@ -90,10 +92,10 @@ def bare(pages: list[list[tuple[Any, ...]]], out: Path, with_qr: bool = True) ->
 
 
 def bench_cards(n: int, tmp: Path) -> None:
-    households = generate(VILLAGE, n, seed=11, today=date.today())
+    households = generate(VILLAGE, n, seed=11, today=TODAY)
     pdfmod.cjk_font()
-    render_cards(households[:5], tmp / "warm.pdf", today=date.today())
-    secs, result = timed(lambda: render_cards(households, tmp / "cards.pdf", today=date.today()))
+    render_cards(households[:5], tmp / "warm.pdf", today=TODAY)
+    secs, result = timed(lambda: render_cards(households, tmp / "cards.pdf", today=TODAY))
     pages = result.pages
     # What was drawn, recorded once (outside any timing) to replay it bare.
     original, original_qr = pdfmod.Canvas, pdfmod.qr_path_ops
@@ -112,7 +114,7 @@ def bench_cards(n: int, tmp: Path) -> None:
         for i, hh in enumerate(households):
             if i:
                 doc.new_page()
-            draw_card(doc, hh, date.today())
+            draw_card(doc, hh, TODAY)
         doc.close()
         ops = doc.c.ops  # type: ignore[attr-defined]
     finally:
@@ -131,7 +133,7 @@ def bench_cards(n: int, tmp: Path) -> None:
 def bench_import(rows_wanted: int, tmp: Path) -> None:
     households: list[Any] = []
     n = 0
-    seed_households = generate(VILLAGE, rows_wanted // 3 + 50, seed=5, today=date.today())
+    seed_households = generate(VILLAGE, rows_wanted // 3 + 50, seed=5, today=TODAY)
     for hh in seed_households:
         households.append(hh)
         n += len(hh.members)
@@ -168,7 +170,7 @@ def main() -> int:
     out = ROOT / "bench" / "results" / "print.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"machine": platform.platform(), "python": platform.python_version(),
-                               "date": date.today().isoformat(), "results": RESULTS}, ensure_ascii=False, indent=2),
+                               "date": SYSTEM_CLOCK.today().isoformat(), "results": RESULTS}, ensure_ascii=False, indent=2),
                    encoding="utf-8")
     print(f"written {out.relative_to(ROOT)}")
     return 0

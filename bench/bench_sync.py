@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchlib import RESULTS, PeakMemory, raw_baseline, record  # noqa: E402
 
+from povdesk.clock import FixedClock  # noqa: E402
 from povdesk.core.demo import generate  # noqa: E402
 from povdesk.store import Workspace  # noqa: E402
 from povdesk.sync import service  # noqa: E402
@@ -72,12 +73,12 @@ def main() -> int:
         v.close()
     county.close()
     shutil.copyfile(tmp / "county.db", tmp / "before.db")
-    county = Workspace.open(tmp / "county.db")
+    county = Workspace.open(tmp / "county.db", clock=FixedClock(TODAY))
     coord = county.authenticate("county", PW)
     stats: dict[str, Any] = {}
     with PeakMemory() as memory:
         t0 = time.perf_counter()
-        reports = service.import_bundles(county, coord, bundles, today=TODAY, stats=stats)
+        reports = service.import_bundles(county, coord, bundles, stats=stats)
         secs = time.perf_counter() - t0
     county.close()
     total = sum(len(r.records) for r in reports)

@@ -12,11 +12,11 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
-from datetime import date
 from pathlib import Path
 from typing import Any, NoReturn
 
 from povdesk import __version__
+from povdesk.clock import SYSTEM_CLOCK, Clock, parse_today
 from povdesk.errors import AuthError, BadInput, PovdeskError
 from povdesk.i18n import Text, current_language
 
@@ -66,10 +66,16 @@ def _db_path(value: str | None) -> Path:
     return Path(value) if value else default_workspace()
 
 
-def _open(path: str | None, *, readonly: bool = False) -> Any:
+def _clock(args: argparse.Namespace) -> Clock:
+    """The clock of this run: --today fixes the date, otherwise the system's."""
+    return getattr(args, "clock", None) or SYSTEM_CLOCK
+
+
+def _open(args: argparse.Namespace, *, readonly: bool = False) -> Any:
+    """The workspace named by the command's DB argument (or the default), on this run's clock."""
     from povdesk.store import Workspace
 
-    return Workspace.open(_db_path(path), readonly=readonly)
+    return Workspace.open(_db_path(args.db), readonly=readonly, clock=_clock(args))
 
 
 def _credentials(prompt_for: str = "") -> tuple[str, str]:
@@ -149,12 +155,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
         path.parent.mkdir(parents=True, exist_ok=True)
         Workspace.create(path, region_code=region, name=args.name or _t("演示工作区", "Demo workspace"),
                          level=level, admin_user="admin", admin_password=DEMO_PASSWORD).close()
-    ws = Workspace.open(path)
+    ws = Workspace.open(path, clock=_clock(args))
     try:
         actor = ws.authenticate("admin", DEMO_PASSWORD) if created else _login(ws)
         require(actor.role, "generate_demo")
         writer = ensure_demo_users(ws, actor, DEMO_PASSWORD) if actor.role == "admin" else actor
-        households = generate(ws.region_code, count=args.households, seed=args.seed, today=date.today())
+        households = generate(ws.region_code, count=args.households, seed=args.seed, today=ws.clock.today())
         mistakes = plant_mistakes(households, seed=args.seed)
         ws.import_households(households, writer, source="demo")
     finally:
@@ -173,10 +179,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     from povdesk.core.rules import RuleContext, summarize_findings, validate_all
 
-    ws = _open(args.db, readonly=True)
+    ws = _open(args, readonly=True)
     try:
         _login(ws)
-        findings = list(validate_all(ws.iter_households(), RuleContext(today=date.today())))
+        findings = list(validate_all(ws.iter_households(), RuleContext(today=ws.clock.today())))
         households = ws.count_households()
     finally:
         ws.close()
@@ -201,7 +207,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_export_json(args: argparse.Namespace) -> int:
     from povdesk.core.exchange import write_jsonl
 
-    ws = _open(args.db, readonly=True)
+    ws = _open(args, readonly=True)
     try:
         _login(ws)
         out = Path(args.output)
@@ -224,9 +230,9 @@ def cmd_import_json(args: argparse.Namespace) -> int:
     from povdesk.core.importing import JsonImport
 
     path = Path(args.file)
-    with JsonImport(path, date.today()) as job:
+    with JsonImport(path, _clock(args).today()) as job:
         job.read()  # one malformed line stops everything before any write
-        ws = _open(args.db)
+        ws = _open(args)
         try:
             actor = _login(ws)
             from povdesk.core.permissions import require
@@ -260,7 +266,7 @@ def cmd_import_json(args: argparse.Namespace) -> int:
 
 
 def cmd_users(args: argparse.Namespace) -> int:
-    ws = _open(args.db, readonly=args.users_cmd == "list")
+    ws = _open(args, readonly=args.users_cmd == "list")
     try:
         actor = _login(ws)
         if args.users_cmd == "list":
@@ -300,7 +306,7 @@ def _new_password(args: argparse.Namespace) -> str:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    ws = _open(args.db, readonly=True)
+    ws = _open(args, readonly=True)
     try:
         _login(ws)
         problems = ws.verify_audit()
@@ -322,7 +328,8 @@ def cmd_app(args: argparse.Namespace) -> int:
     argv = [*(["--demo"] if args.demo else []), *(["--portable"] if args.portable else []),
             *(["--data-dir", args.data_dir] if args.data_dir else []),
             *(["--workspace", args.workspace] if args.workspace else []),
-            *(["--lang", args.lang] if args.lang else [])]
+            *(["--lang", args.lang] if args.lang else []),
+            *(["--today", args.clock.today().isoformat()] if getattr(args, "clock", None) else [])]
     return app_main(argv)
 
 
@@ -341,7 +348,7 @@ def cmd_rules(args: argparse.Namespace) -> int:
 def cmd_search(args: argparse.Namespace) -> int:
     from povdesk.core.idnumber import mask
 
-    ws = _open(args.db, readonly=True)
+    ws = _open(args, readonly=True)
     try:
         _login(ws)
         hits = ws.search(args.query, limit=args.limit)
@@ -372,6 +379,7 @@ def _find_household(ws: Any, ref: str) -> Any:
 
 # Helpers the command modules of other packages use (povdesk.sync.commands, povdesk.reports.commands).
 open_workspace = _open
+clock = _clock
 login = _login
 say = _out
 emit_json = _emit_json
@@ -382,7 +390,7 @@ find_household = _find_household
 def cmd_history(args: argparse.Namespace) -> int:
     from povdesk.core.procedures import history, next_steps
 
-    ws = _open(args.db, readonly=True)
+    ws = _open(args, readonly=True)
     try:
         _login(ws)
         hh = _find_household(ws, args.household)
@@ -408,14 +416,14 @@ def cmd_step(args: argparse.Namespace) -> int:
         if not sep or not key:
             raise BadInput(Text(f"证据应写成 键=值：“{item}”", f"evidence must be key=value: '{item}'"))
         raw[key.strip()] = value.strip()
-    ws = _open(args.db)
+    ws = _open(args)
     try:
         actor = _login(ws)
         hh = _find_household(ws, args.household)
         spec = load_procedures().get(args.procedure)
         step = spec.step(args.step) if spec and args.step in {s.key for s in spec.steps} else None
         evidence = parse_evidence(step, raw) if step else dict(raw)
-        ctx = RuleContext(today=date.today())
+        ctx = RuleContext(today=ws.clock.today())
         errors = sum(1 for f in validate_household(hh, ctx) if f.severity == "error")
         event = perform_step(hh, args.procedure, args.step, role=actor.role, user=actor.name, date=args.date,
                              evidence=evidence, error_count=errors, today=ctx.today,
@@ -436,6 +444,10 @@ def build_parser() -> argparse.ArgumentParser:
         "povdesk: offline registry for targeted poverty registration. Set POVDESK_USER / POVDESK_PASSWORD "
         "to skip the login prompt; POVDESK_LANG=en for English output."))
     p.add_argument("--version", action="version", version=f"povdesk {__version__}")
+    p.add_argument("--today", dest="clock", type=parse_today, metavar="YYYY-MM-DD",
+                   help=_t("把这一天当作今天（校验、默认日期、演示数据），用于核对或重现某一天的结果",
+                           "take this day as today (rules, default dates, demo data): to check or "
+                           "reproduce what a given day shows"))
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     def add(name: str, func: Callable[[argparse.Namespace], int], zh: str, en: str) -> argparse.ArgumentParser:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import cache
 from typing import Any, TypeVar
 
 from povdesk.core import idnumber, regions
@@ -105,6 +106,9 @@ _ROAD_TYPE = _Pick([("1", 20), ("2", 30), ("3", 48), ("4", 2)])
 _FUEL = _Pick([("1", 65), ("4", 25), ("3", 10)])
 _REMOVAL_REASON = _Pick([("03", 30), ("04", 25), ("01", 12), ("05", 8), ("06", 8), ("02", 5), ("07", 5),
                          ("08", 4), ("10", 3)])
+# Reasons an open removal can carry while the household is still registered: none of them is in the
+# members' data (a public servant or a cadre would be an EXCLUSION finding until the removal ends).
+_OPEN_REMOVAL_REASON = _Pick([("03", 30), ("04", 25), ("05", 8), ("06", 8), ("07", 5), ("08", 4), ("10", 3)])
 _REMOVAL_TEXT = {
     "01": "经财政供养人员信息比对，家庭成员为财政供养人员",
     "02": "户主为现任村“两委”干部",
@@ -141,6 +145,21 @@ _FAMILY = _Pick([("single", 9), ("couple", 12), ("nuclear", 40), ("nuclear_paren
 _WITH_CHILDREN = _Pick([("nuclear", 45), ("nuclear_parents", 15), ("three_gen", 25), ("single_parent", 15)])
 _CHILD_COUNT = _Pick([(1, 25), (2, 45), (3, 22), (4, 8)])
 _LABOUR_SIXTIES = _Pick([("3", 60), ("1", 20), ("5", 20)])
+
+
+@cache
+def step_positions() -> tuple[tuple[str, int], ...]:
+    """(procedure, steps taken) of a household standing at each step of each procedure.
+
+    generate() makes one household for each of these first, so a demo of at least this many
+    households has one waiting at every step (and a publicity list to print for every publicity).
+    """
+    steps = {key: len(spec.steps) for key, spec in load_procedures().items()}
+    out = [("identification", n) for n in range(steps["identification"])]  # 0: an applicant, nothing done yet
+    out += [("exit", n) for n in range(steps["exit"])]  # 0: registered, nothing begun (removal's first step too)
+    out += [("removal", n) for n in range(1, steps["removal"])]
+    out += [("return_to_poverty", n) for n in range(steps["return_to_poverty"])]  # 0: exited, nothing begun
+    return tuple(out)
 
 
 def _years_before(day: date, years: int) -> date:
@@ -202,6 +221,8 @@ class _Plan:
     return_year: int | None = None
     removal_year: int | None = None
     exit_progress: int | None = None  # steps of an exit still open in 2020; 0 = its appraisal was lost
+    removal_progress: int | None = None  # steps of a removal still open in 2020 (the household stays registered)
+    return_progress: int | None = None  # steps of a return to poverty still open in 2020 (it stays exited)
 
 
 @dataclass(slots=True)
@@ -227,7 +248,10 @@ class _Cursor:
 
 class _Generator:
     def __init__(self, region_code: str, seed: int, today: date) -> None:
-        self.rng = random.Random(f"povdesk-demo:{region_code}:{seed}")
+        # The villages draw from this stream; each household, and each helper, from its own
+        # (see household() and helper()), so a date-dependent draw changes nothing beyond it.
+        self.stream = f"povdesk-demo:{region_code}:{seed}"
+        self.rng = random.Random(self.stream)
         self.random = self.rng.random
         self.today = today
         self.today_ord = today.toordinal()
@@ -325,20 +349,23 @@ class _Generator:
         lo, hi = self.age_bounds[age]
         return date.fromordinal(self.ri(lo, hi))
 
+    # A number already given out is replaced by the next free one without drawing again: a clash
+    # depends on what other households drew, and must not shift this household's stream.
+
     def id_number(self, region: str, birth: date, sex: str) -> str:
         head = f"{region}{birth:%Y%m%d}"
-        while True:
-            seq = 2 * self.ri(0, 499) + 1 if sex == "1" else 2 * self.ri(1, 499)  # odd men, even women
-            if head + f"{seq:03d}" not in self.used_ids:
-                self.used_ids.add(head + f"{seq:03d}")
-                return idnumber.make(region, birth, seq)
+        seq = 2 * self.ri(0, 499) + 1 if sex == "1" else 2 * self.ri(1, 499)  # odd men, even women
+        while head + f"{seq:03d}" in self.used_ids:
+            seq = (seq + 2) % 1000 or 2  # the same parity, so the same sex (000 is never issued)
+        self.used_ids.add(head + f"{seq:03d}")
+        return idnumber.make(region, birth, seq)
 
     def phone(self) -> str:
-        while True:
-            number = self.pick(_PHONE_PREFIXES) + f"{self.ri(0, 10**8 - 1):08d}"
-            if number not in self.used_phones:
-                self.used_phones.add(number)
-                return number
+        prefix, rest = self.pick(_PHONE_PREFIXES), self.ri(0, 10**8 - 1)
+        while (number := f"{prefix}{rest:08d}") in self.used_phones:
+            rest = (rest + 1) % 10**8
+        self.used_phones.add(number)
+        return number
 
     def given_name(self, birth_year: int, sex: str) -> str:
         cohort = "old" if birth_year < 1960 else "mid" if birth_year < 1985 else "young" if birth_year < 2005 else "child"
@@ -381,6 +408,17 @@ class _Generator:
         # 回头看 found most wrongly filed households within a year or two.
         plan.removal_year = min(2020, after + (0 if rng.random() < 0.6 else self.ri(1, 3)))
         return plan
+
+    def positioned_plan(self, procedure: str, done: int) -> _Plan:
+        """A household at the given step of the procedure: `done` of its steps taken, or none begun."""
+        if procedure == "identification":
+            return _Plan("applicant", self.pick((2020, 2021)), stop=done)
+        if procedure == "exit":
+            return _Plan("registered", self._year(_IDENT_YEAR, FIRST_YEAR, 2019), exit_progress=done or None)
+        if procedure == "removal":
+            return _Plan("registered", self._year(_IDENT_YEAR, FIRST_YEAR, 2019), removal_progress=done or None)
+        year = self._year(_IDENT_YEAR, FIRST_YEAR, 2018)
+        return _Plan("exited", year, exit_year=self._year(_EXIT_YEAR, year + 1, 2019), return_progress=done or None)
 
     def _year(self, weights: Mapping[int, float], lo: int, hi: int) -> int:
         pairs = [(y, w) for y, w in weights.items() if lo <= y <= hi]
@@ -701,10 +739,25 @@ class _Generator:
 
     # ---------------------------------------------------------------- one household
 
-    def household(self) -> Household:
+    @contextmanager
+    def drawing_from(self, key: str) -> Iterator[None]:
+        """Draw from the stream named `key` of this seed and region, then go back to the current one."""
+        saved = self.rng
+        self.rng = random.Random(f"{self.stream}:{key}")
+        self.random = self.rng.random
+        try:
+            yield
+        finally:
+            self.rng, self.random = saved, saved.random
+
+    def household(self, index: int) -> Household:
+        """The index-th household, from its own random stream; the first ones stand at every step."""
+        self.rng = random.Random(f"{self.stream}:household:{index}")
+        self.random = self.rng.random
         rng = self.rng
         village: _Village = self.village_pick(rng)
-        plan = self.plan()
+        positions = step_positions()
+        plan = self.positioned_plan(*positions[index]) if index < len(positions) else self.plan()
         status = plan.status
         attribute = "01" if status == "not_identified" else (
             "01" if rng.random() < 0.9 else "02") if status == "removed" else _ATTRIBUTE(rng)
@@ -742,6 +795,8 @@ class _Generator:
                 p.dibao = True
         if status == "removed":
             reasons = self._removal_reasons(people)
+        elif plan.removal_progress is not None:
+            reasons = [_OPEN_REMOVAL_REASON(rng)]
         else:
             reasons = []
 
@@ -751,7 +806,7 @@ class _Generator:
         village.next_no += 1
         relocated = status in ("registered", "exited", "returned") and rng.random() < 0.1
         hh.fields = self.household_fields(village, plan, attribute, cause, people, exit_ready, relocated)
-        if reasons:
+        if reasons and status == "removed":
             hh.fields["exclusions"] = reasons
             hh.fields["review_note"] = "；".join(_REMOVAL_TEXT[r] for r in reasons)
         hh.members = [Member(id=self.uuid(), fields=self.member_fields(p)) for p in people]
@@ -981,6 +1036,13 @@ class _Generator:
             cursor.day = max(cursor.day, date(plan.removal_year, 3, 1).toordinal() + self.ri(0, 120))
             ctx["reasons"] = reasons
             self.procedure(hh, "removal", None, cursor, ctx)
+        if plan.removal_progress is not None:
+            cursor.day = max(cursor.day, date(LAST_INCOME_YEAR, 3, 1).toordinal() + self.ri(0, 120))
+            ctx["reasons"] = reasons
+            self.procedure(hh, "removal", plan.removal_progress, cursor, ctx)
+        if plan.return_progress is not None:
+            cursor.day = max(cursor.day, date(LAST_INCOME_YEAR, 3, 1).toordinal() + self.ri(0, 90))
+            self.procedure(hh, "return_to_poverty", plan.return_progress, cursor, ctx)
         if plan.exit_progress is not None:
             cursor.day = max(cursor.day, date(LAST_INCOME_YEAR, 9, 1).toordinal() + self.ri(0, 40))
             ctx["exit_year"] = LAST_INCOME_YEAR
@@ -1087,7 +1149,10 @@ class _Generator:
     def helper(self, hh: Household, village: _Village, ident_end: int, plan: _Plan) -> None:
         pool = village.helpers
         if not pool or pool[-1][1] >= pool[-1][2]:
-            pool.append([self.new_helper(village, first=not pool), 0, self.ri(3, 5)])
+            # A helper serves several households: drawn from a stream of its own, it is the same
+            # person whatever the households before it drew.
+            with self.drawing_from(f"helper:{village.code}:{len(pool)}"):
+                pool.append([self.new_helper(village, first=not pool), 0, self.ri(3, 5)])
         entry = pool[-1]
         entry[1] += 1
         row = dict(entry[0])
@@ -1233,7 +1298,7 @@ def generate(region_code: str, count: int, seed: int, today: date,
     out: list[Household] = []
     with _collector_paused():
         for done in range(1, count + 1):
-            out.append(gen.household())
+            out.append(gen.household(done - 1))
             if progress is not None and (done % 1000 == 0 or done == count):
                 progress(done, count)
     return out

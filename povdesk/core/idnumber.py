@@ -10,6 +10,7 @@ from typing import Final
 
 from stdnum.cn import ric
 
+from povdesk.core import regions
 from povdesk.errors import BadInput
 from povdesk.i18n import Text, tr
 
@@ -18,6 +19,7 @@ REASONS: Final = (
     "excel_mangled",
     "bad_chars",
     "bad_length",
+    "bad_province",
     "bad_date",
     "future_date",
     "bad_check",
@@ -113,11 +115,12 @@ def mask(number: str) -> str:
     return number[:6] + "*" * (len(number) - 10) + number[-4:]
 
 
-def parse(raw: str | int | float, today: date | None = None) -> IdInfo:
+def parse(raw: str | int | float, *, today: date) -> IdInfo:
     """Check an ID number as typed or imported and return what it encodes.
 
     Accepts 18-digit numbers, 15-digit legacy numbers (returned upgraded, `legacy15=True`) and
     20-digit disability certificate numbers. Raises IdNumberError saying exactly what is wrong.
+    `today` is the day a birth date may not be after (see povdesk.clock).
     """
     if isinstance(raw, int | float):
         # An integer in Python is exact, but an ID that reached us as a number went through a
@@ -253,8 +256,20 @@ def _birth_date(yyyymmdd: str, number: str) -> date:
         ) from None
 
 
-def _info(number: str, *, legacy15: bool, suffix: str | None, today: date | None) -> IdInfo:
-    """Check an 18-character number: date, then plausibility, then check digit."""
+def _info(number: str, *, legacy15: bool, suffix: str | None, today: date) -> IdInfo:
+    """Check an 18-character number: province, date, then plausibility, then check digit."""
+    if not regions.id_province_exists(number[:2]):
+        # Unknown or abolished county codes under a real province are only an ID-REGION warning
+        # (people keep the number they were born with); no number was ever issued under these.
+        raise IdNumberError(
+            "bad_province",
+            tr(
+                "身份证号的前两位 {p} 不是任何省级行政区的代码，不存在这样的号码",
+                "an ID number cannot start with {p}: it is not the code of any province",
+                p=number[:2],
+            ),
+            value=number,
+        )
     # The date comes before the check digit: a mistyped date digit breaks both, and naming
     # the impossible date shows the worker where the typo is.
     birth = _birth_date(number[6:14], number)
@@ -269,7 +284,6 @@ def _info(number: str, *, legacy15: bool, suffix: str | None, today: date | None
             ),
             value=number,
         )
-    today = today or date.today()
     if birth > today:
         raise IdNumberError(
             "future_date",

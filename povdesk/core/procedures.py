@@ -15,6 +15,7 @@ from functools import cache
 from types import MappingProxyType
 from typing import Any
 
+from povdesk.clock import SYSTEM_CLOCK
 from povdesk.core.codes import code_lists
 from povdesk.core.model import (
     ROLE_LABELS,
@@ -1060,7 +1061,7 @@ def perform_step(
         role=role,
         user=user,
         evidence=copy.deepcopy(dict(evidence)),
-        recorded_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        recorded_at=SYSTEM_CLOCK.now().isoformat(timespec="seconds"),
     )
     _apply(household, event)
     log.info(

@@ -321,6 +321,17 @@ def _former_name(code6: str) -> str | None:
     return None
 
 
+# Besides the provinces of the table: 71 (台湾省, in GB/T 2260 though no mainland ID is issued
+# there) and the residence permits of Hong Kong, Macao and Taiwan residents (810000, 820000,
+# 830000), which are 18-character numbers of the same structure.
+_ID_PROVINCES_OUTSIDE_TABLE = frozenset({"71", "81", "82", "83"})
+
+
+def id_province_exists(code2: str) -> bool:
+    """Whether an ID number can start with these two digits: no number was ever issued under 00 or 99."""
+    return code2 in _tables().provinces or code2 in _ID_PROVINCES_OUTSIDE_TABLE
+
+
 def region_known_for_id(code6: str) -> bool:
     """True when code6 is a current GB/T 2260 code, the only kind an ID issued today can carry."""
     return id_region_status(code6) == "current"

@@ -72,7 +72,7 @@ def cmd_cards(args: argparse.Namespace) -> int:
     from povdesk.reports.cards import render_cards
 
     cli = _cli()
-    ws = cli.open_workspace(args.db, readonly=True)
+    ws = cli.open_workspace(args, readonly=True)
     try:
         cli.login(ws)
         prefix = _village_prefix(ws, args.village)
@@ -87,7 +87,7 @@ def cmd_cards(args: argparse.Namespace) -> int:
         if total == 0:
             raise BadInput(Text("没有符合条件的户，未生成文件", "no household matches; no file written"))
         with _atomic_output(args.output) as tmp:
-            result = render_cards(households, tmp, today=date.today(), total=total)
+            result = render_cards(households, tmp, today=ws.clock.today(), total=total)
     finally:
         ws.close()
     warned = _warn_missing(result.missing)
@@ -114,14 +114,14 @@ def cmd_publicity(args: argparse.Namespace) -> int:
 
     cli = _cli()
     step = resolve_step(args.step)
-    start = _parse_day(args.start, "--start") or date.today()
+    start = _parse_day(args.start, "--start") or cli.clock(args).today()
     days = publicity_days()
     end = _parse_day(args.end, "--end") or start + timedelta(days=days - 1)
     if (end - start).days + 1 < days:
         raise BadInput(Text(f"公示期不少于 {days} 天（含首尾两天）：{start} 至 {end}",
                             f"a publicity lasts at least {days} days counting both ends: {start} to {end}"))
     opts = PublicityOptions(start=start, end=end, contact=args.contact or "", township=args.township or "")
-    ws = cli.open_workspace(args.db, readonly=True)
+    ws = cli.open_workspace(args, readonly=True)
     try:
         cli.login(ws)
         prefix = _village_prefix(ws, args.village)
@@ -156,11 +156,11 @@ def cmd_report(args: argparse.Namespace) -> int:
         if not (args.year.isascii() and args.year.isdigit() and len(args.year) == 4):
             raise BadInput(Text(f"年度应为四位数字：“{args.year}”", f"the year has four digits: '{args.year}'"))
         year = int(args.year)
-    ws = cli.open_workspace(args.db, readonly=True)
+    ws = cli.open_workspace(args, readonly=True)
     try:
         cli.login(ws)
         region = _village_prefix(ws, args.region)
-        report = build_report(ws, args.level, region, today=date.today(), year=year)
+        report = build_report(ws, args.level, region, today=ws.clock.today(), year=year)
         with _atomic_output(args.output) as tmp:
             result = write_report(report, tmp, fmt)
     finally:
@@ -183,7 +183,7 @@ def cmd_export_xlsx(args: argparse.Namespace) -> int:
     from povdesk.reports.excel import write_register
 
     cli = _cli()
-    ws = cli.open_workspace(args.db, readonly=True)
+    ws = cli.open_workspace(args, readonly=True)
     try:
         cli.login(ws)
         prefix = _village_prefix(ws, args.village)
@@ -215,7 +215,7 @@ def cmd_import_xlsx(args: argparse.Namespace) -> int:
 
     cli = _cli()
     check_file(args.file)
-    ws = cli.open_workspace(args.db, readonly=args.dry_run)
+    ws = cli.open_workspace(args, readonly=args.dry_run)
     try:
         actor = cli.login(ws)
         if not args.dry_run:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +37,7 @@ def default_village(ws: Any, village: str | None) -> str | None:
 
 
 def check_import(ws: Any, file: str | Path, mapping_file: str | Path | None = None, *, village: str | None = None,
-                 today: date | None = None, progress: Callable[[int, int], None] | None = None,
+                 progress: Callable[[int, int], None] | None = None,
                  cancelled: Callable[[], bool] | None = None) -> ImportCheck:
     from povdesk.core.rules import CrossChecker, RuleContext, validate_household
 
@@ -55,7 +54,7 @@ def check_import(ws: Any, file: str | Path, mapping_file: str | Path | None = No
 
     plan = read_register(file, mapping, village=default_village(ws, village), lookup=lookup, progress=progress,
                          cancelled=cancelled)
-    ctx = RuleContext(today=today or date.today())
+    ctx = RuleContext(today=ws.clock.today())
     findings: list[dict[str, Any]] = []
     for hh in plan.households:
         for f in validate_household(hh, ctx):

@@ -283,7 +283,9 @@ def _to_multi(spec: FieldSpec, value: Any) -> Converted:
 
 def _to_id(value: Any) -> Converted:
     try:
-        idnumber.parse(value)
+        # Only whether a spreadsheet mangled it matters here, and that does not depend on the
+        # day: the rules judge the rest (a birth date after today included) with the real today.
+        idnumber.parse(value, today=date.max)
     except idnumber.IdNumberError as exc:
         if exc.reason == "excel_mangled":
             return None, exc.text  # never stored: the lost digits cannot be guessed

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import json.scanner
-from datetime import UTC, datetime
 from typing import Any
 
+from povdesk.clock import SYSTEM_CLOCK
 from povdesk.errors import BadInput
 from povdesk.i18n import tr
 
@@ -87,7 +87,7 @@ def loads(text: str | None) -> Any:
 
 def now_utc() -> str:
     """UTC timestamp, ISO 8601 with milliseconds and a Z (sorts as text)."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return SYSTEM_CLOCK.now_iso()
 
 
 def prefix_range(prefix: str) -> tuple[str, str]:

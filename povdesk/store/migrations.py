@@ -7,11 +7,12 @@ import re
 import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlite_utils
 from sqlite_utils.db import Table
+
+from povdesk.clock import SYSTEM_CLOCK
 
 log = logging.getLogger(__name__)
 
@@ -236,7 +237,7 @@ _AUTO_BACKUP = re.compile(r"\.backup-(\d+)-(\d{8}T\d{6}\d*Z)\.db$")
 
 
 def backup_path(path: Path, schema: int, *, manual: bool = False) -> Path:
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    stamp = SYSTEM_CLOCK.now().strftime("%Y%m%dT%H%M%S%fZ")
     suffix = "-manual" if manual else ""
     return path.with_name(f"{path.stem}.backup-{schema}-{stamp}{suffix}.db")
 

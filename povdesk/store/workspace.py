@@ -15,6 +15,7 @@ from typing import Any
 
 import sqlite_utils
 
+from povdesk.clock import SYSTEM_CLOCK, Clock
 from povdesk.core.model import Household, ProcedureEvent
 from povdesk.core.permissions import require
 from povdesk.errors import BadInput, WorkspaceError
@@ -58,8 +59,9 @@ class Workspace:
     """One open workspace file. Not thread-safe: open one Workspace per thread."""
 
     def __init__(self, path: Path, conn: sqlite3.Connection, *, readonly_reason: Text | None,
-                 timeout: float) -> None:
+                 timeout: float, clock: Clock = SYSTEM_CLOCK) -> None:
         self.path = path
+        self.clock = clock  # what "today" is for everything done through this workspace
         self._conn = conn
         self._db = sqlite_utils.Database(conn, execute_plugins=False)
         self._readonly_reason = readonly_reason
@@ -72,7 +74,8 @@ class Workspace:
 
     @classmethod
     def create(cls, path: str | os.PathLike[str], *, region_code: str, name: str, level: str, admin_user: str,
-               admin_password: str, admin_display_name: str = "", timeout: float = DEFAULT_TIMEOUT) -> Workspace:
+               admin_password: str, admin_display_name: str = "", timeout: float = DEFAULT_TIMEOUT,
+               clock: Clock = SYSTEM_CLOCK) -> Workspace:
         """A new workspace file with its meta data and the first administrator."""
         path = Path(path)
         where = str(path)
@@ -87,7 +90,7 @@ class Workspace:
         conn: sqlite3.Connection | None = None
         try:
             conn = _connect(path, readonly=False, timeout=timeout)
-            ws = cls(path, conn, readonly_reason=None, timeout=timeout)
+            ws = cls(path, conn, readonly_reason=None, timeout=timeout, clock=clock)
             doing = tr("创建工作区", "creating the workspace")
             with ws._guard(doing):
                 conn.execute(f"PRAGMA application_id = {mig.APPLICATION_ID}")
@@ -115,7 +118,7 @@ class Workspace:
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], *, readonly: bool = False, timeout: float = DEFAULT_TIMEOUT,
-             migrations: Sequence[Migration] | None = None) -> Workspace:
+             migrations: Sequence[Migration] | None = None, clock: Clock = SYSTEM_CLOCK) -> Workspace:
         """Open an existing workspace, upgrading its schema (after a backup) when needed.
 
         `migrations` replaces the built-in list; it exists for tests of the upgrade path.
@@ -140,7 +143,7 @@ class Workspace:
         except sqlite3.Error as e:
             raise translate(e, doing=tr("打开工作区", "opening the workspace"), where=where,
                             timeout=timeout) from e
-        ws = cls(path, conn, readonly_reason=reason, timeout=timeout)
+        ws = cls(path, conn, readonly_reason=reason, timeout=timeout, clock=clock)
         try:
             ws._open_checks(migrations)
             return ws

@@ -26,7 +26,7 @@ def cmd_keys(args: argparse.Namespace) -> int:
     cli = _cli()
     t = cli.lang_text
     readonly = args.keys_cmd in ("show", "export")
-    ws = cli.open_workspace(args.db, readonly=readonly)
+    ws = cli.open_workspace(args, readonly=readonly)
     try:
         actor = cli.login(ws)
         if args.keys_cmd == "show":
@@ -74,7 +74,7 @@ def cmd_bundle(args: argparse.Namespace) -> int:
                       "ciphertext intact" if info["ciphertext_intact"] else "ciphertext does NOT match the manifest"))
         return 0 if info["ciphertext_intact"] else 1
     if args.bundle_cmd == "status":
-        ws = cli.open_workspace(args.db, readonly=True)
+        ws = cli.open_workspace(args, readonly=True)
         try:
             cli.login(ws)
             st = service.status(ws)
@@ -102,7 +102,7 @@ def cmd_bundle(args: argparse.Namespace) -> int:
                 cli.say(f"{src}	{f['household_no']}	{f['rule']}	{f['message'][lang]}	{f['created_at']}")
         return 0
     if args.bundle_cmd == "export":
-        ws = cli.open_workspace(args.db)
+        ws = cli.open_workspace(args)
         try:
             actor = cli.login(ws)
             res = service.export_bundle(ws, actor, Path(args.output), full=args.full, to=args.to)
@@ -115,7 +115,7 @@ def cmd_bundle(args: argparse.Namespace) -> int:
                   f"{m['seq']['first']}–{m['seq']['last']}, encrypted to {m['recipient']['fingerprint']}"))
         return 0
     # import
-    ws = cli.open_workspace(args.db)
+    ws = cli.open_workspace(args)
     try:
         actor = cli.login(ws)
         reports = service.import_bundles(ws, actor, [Path(f) for f in args.files])
@@ -171,7 +171,7 @@ def cmd_conflicts(args: argparse.Namespace) -> int:
 
     cli = _cli()
     t = cli.lang_text
-    ws = cli.open_workspace(args.db, readonly=args.conflicts_cmd != "resolve")
+    ws = cli.open_workspace(args, readonly=args.conflicts_cmd != "resolve")
     try:
         actor = cli.login(ws)
         if args.conflicts_cmd == "list":

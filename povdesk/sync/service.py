@@ -9,7 +9,6 @@ import logging
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import Any, cast
 
@@ -554,7 +553,7 @@ class _Plan:
     pending: list[tuple[int, RecordOutcome]]
 
 
-def import_bundles(ws: Workspace, actor: User, paths: Sequence[Path], *, today: date | None = None,
+def import_bundles(ws: Workspace, actor: User, paths: Sequence[Path], *,
                    progress: Progress | None = None, cancelled: Cancelled | None = None,
                    parallel: bool | None = None, stats: dict[str, Any] | None = None) -> list[BundleReport]:
     """Verify every bundle, then merge and apply all of them in one transaction (or none).
@@ -575,7 +574,7 @@ def import_bundles(ws: Workspace, actor: User, paths: Sequence[Path], *, today: 
         if cancelled is not None and cancelled():
             raise ImportCancelled(tr("已取消导入，未做任何修改", "the import was cancelled; nothing was changed"))
 
-    ctx = RuleContext(today=today or date.today())
+    ctx = RuleContext(today=ws.clock.today())
     split = None
     size = sum(st[0] for st in file_states(paths) if st is not None)
     if worth_it(parallel) and size >= (1 if parallel else PARALLEL_MIN_BYTES):

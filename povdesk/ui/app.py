@@ -8,7 +8,6 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
-from datetime import date
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from povdesk import __version__
+from povdesk.clock import SYSTEM_CLOCK, Clock, parse_today
 from povdesk.errors import BadInput, PovdeskError
 from povdesk.i18n import Text
 from povdesk.paths import resource
@@ -286,7 +286,7 @@ class LoginDialog(QDialog):
 
 # ---------------------------------------------------------------------------- demo
 
-def create_demo_workspace(path: Path, households: int = 300, seed: int = 1) -> None:
+def create_demo_workspace(path: Path, households: int = 300, seed: int = 1, *, clock: Clock = SYSTEM_CLOCK) -> None:
     """The same demo as `povdesk demo`: a synthetic village with its planted mistakes."""
     from povdesk.cli import ensure_demo_users
     from povdesk.core.demo import DEMO_PASSWORD, DEMO_REGION, generate, plant_mistakes
@@ -294,10 +294,10 @@ def create_demo_workspace(path: Path, households: int = 300, seed: int = 1) -> N
 
     path.parent.mkdir(parents=True, exist_ok=True)
     ws = Workspace.create(path, region_code=DEMO_REGION, name="演示村", level="village", admin_user="admin",
-                          admin_password=DEMO_PASSWORD)
+                          admin_password=DEMO_PASSWORD, clock=clock)
     try:
         worker = ensure_demo_users(ws, ws.authenticate("admin", DEMO_PASSWORD), DEMO_PASSWORD)
-        households_list = generate(DEMO_REGION, count=households, seed=seed, today=date.today())
+        households_list = generate(DEMO_REGION, count=households, seed=seed, today=clock.today())
         plant_mistakes(households_list, seed=seed)
         ws.import_households(households_list, worker, source="demo")
     finally:
@@ -332,6 +332,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--demo", action="store_true", help="open a demo workspace with a synthetic village")
     p.add_argument("--workspace", help="open this workspace file")
     p.add_argument("--lang", choices=["zh", "en"], help="user-interface language (default: Chinese)")
+    p.add_argument("--today", dest="clock", type=parse_today, default=SYSTEM_CLOCK, metavar="YYYY-MM-DD",
+                   help="take this day as today (rules, default dates, demo data)")
     p.add_argument("--version", action="version", version=f"povdesk {__version__}")
     return p
 
@@ -354,7 +356,7 @@ def start(app: QApplication, args: argparse.Namespace) -> QWidget | None:
         path = data_dir / DEMO_FILE
         if not path.exists() and not _run_with_progress(
                 QCoreApplication.translate("app", "Creating the demo village…"),
-                lambda progress, cancelled: create_demo_workspace(path)):
+                lambda progress, cancelled: create_demo_workspace(path, clock=args.clock)):
             return None
         from povdesk.core.demo import DEMO_PASSWORD
 
@@ -369,7 +371,7 @@ def start(app: QApplication, args: argparse.Namespace) -> QWidget | None:
                 return None
             path = dialog.created
     try:
-        ws = Workspace.open(path)
+        ws = Workspace.open(path, clock=args.clock)
     except PovdeskError as exc:
         show_error(None, exc)
         return None
@@ -386,7 +388,11 @@ def start(app: QApplication, args: argparse.Namespace) -> QWidget | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except PovdeskError as exc:  # a malformed --today: one line, as the CLI says it
+        sys.stderr.write(f"povdesk: {exc.message()}\n")
+        return 2
     if not os.environ.get("QT_QPA_PLATFORM") and sys.platform.startswith("linux") and not (
             os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         sys.stderr.write("povdesk: no display found (set DISPLAY, or QT_QPA_PLATFORM=offscreen)\n")

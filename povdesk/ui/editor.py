@@ -8,7 +8,6 @@ import logging
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from povdesk.clock import SYSTEM_CLOCK
 from povdesk.core import idnumber
 from povdesk.core.codes import code_list
 from povdesk.core.forms import FieldSpec, SectionSpec, household_form, member_form
@@ -114,12 +114,17 @@ def read_draft(path: Path) -> Household:
     return Household.from_dict(data["household"])
 
 
+def _local_now() -> str:
+    """Local wall-clock time, as a worker reads it in the list of drafts."""
+    return SYSTEM_CLOCK.now().astimezone().replace(tzinfo=None).isoformat(timespec="seconds")
+
+
 def write_draft(drafts_dir: Path, hh: Household, user: str) -> Path:
     """Written to a temporary file and renamed, so a crash mid-write never leaves half a draft."""
     drafts_dir.mkdir(parents=True, exist_ok=True)
     path = drafts_dir / f"{hh.id}.json"
     tmp = path.with_suffix(".json.tmp")
-    payload = {"format": DRAFT_FORMAT, "saved_at": datetime.now().isoformat(timespec="seconds"),
+    payload = {"format": DRAFT_FORMAT, "saved_at": _local_now(),
                "user": user, "household": hh.to_dict()}
     tmp.write_text(json.dumps(payload, ensure_ascii=False), encoding="utf-8")
     os.replace(tmp, path)
@@ -408,7 +413,7 @@ class HouseholdEditor(QWidget):
     def _build_income(self) -> QWidget:
         self.income_year = QSpinBox()
         self.income_year.setObjectName("income_year")
-        self.income_year.setRange(2000, date.today().year)
+        self.income_year.setRange(2000, self.ws.clock.today().year)
         self.income_year.valueChanged.connect(self._income_year_changed)
         self.income_form = FormView([self._income_section], self.lang, titles=False)
         self.income_form.changed.connect(self._income_changed)
@@ -437,7 +442,7 @@ class HouseholdEditor(QWidget):
         self.helpers_editor.rows_changed.connect(self._helpers_changed)
         self.measures_year = QSpinBox()
         self.measures_year.setObjectName("measures_year")
-        self.measures_year.setRange(2000, date.today().year)
+        self.measures_year.setRange(2000, self.ws.clock.today().year)
         self.measures_year.valueChanged.connect(self._measures_year_changed)
         self.measures_editor = RowsEditor(measures, ("measure_type", "content", "date", "amount"), self.lang,
                                           self.tr("Add measure"))
@@ -495,7 +500,7 @@ class HouseholdEditor(QWidget):
             self._refill_roster()
             ident = hh.fields.get("identification_year")
             year = (reference_year(ident) if isinstance(ident, int) else
-                    max(hh.years) if hh.years else date.today().year - 1)
+                    max(hh.years) if hh.years else self.ws.clock.today().year - 1)
             self.income_year.setValue(year)
             self.income_form.set_values(hh.years[year].income if year in hh.years else {})
             self.helpers_editor.set_rows(hh.helpers)
@@ -594,7 +599,7 @@ class HouseholdEditor(QWidget):
         if not raw or self.member_form.value("id_type") not in (None, "1", "2"):
             return
         try:
-            info = idnumber.parse(raw)
+            info = idnumber.parse(raw, today=self.ws.clock.today())
         except idnumber.IdNumberError:
             return
         for key, value in (("birth_date", info.birth_date.isoformat()), ("sex", info.sex)):
@@ -794,7 +799,7 @@ class HouseholdEditor(QWidget):
         if self._hh is None:
             self._findings = []
         else:
-            self._findings = validate_household(self._hh, RuleContext(today=date.today()))
+            self._findings = validate_household(self._hh, RuleContext(today=self.ws.clock.today()))
         self._findings.sort(key=lambda f: (f.severity != "error", f.explained))
         self._apply_marks()
         self._fill_findings_list()
@@ -920,7 +925,7 @@ class HouseholdEditor(QWidget):
         number = str(m.fields.get("id_number") or "")
         if len(number) >= 15:
             with contextlib.suppress(idnumber.IdNumberError):
-                number = idnumber.parse(number).number
+                number = idnumber.parse(number, today=self.ws.clock.today()).number
             for hid, mid, _hno, _village in self.ws.households_with_person(number):
                 if hid != hh.id:
                     found[(hid, mid)] = self.tr("same ID number {id}").format(id=idnumber.mask(number))

@@ -32,18 +32,19 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
+from povdesk.clock import Clock
 from povdesk.reports.import_check import ImportCheck
 from povdesk.ui.worker import Job, JobCancelled, run_job
 
 log = logging.getLogger(__name__)
 
 
-def _check_job(db: Path, file: str, mapping: str | None, village: str | None) -> Any:
+def _check_job(db: Path, file: str, mapping: str | None, village: str | None, clock: Clock) -> Any:
     def job(progress: Any, cancelled: Any) -> ImportCheck:
         from povdesk.reports.import_check import check_import
         from povdesk.store import Workspace
 
-        ws = Workspace.open(db, readonly=True)
+        ws = Workspace.open(db, readonly=True, clock=clock)
         try:
             result = check_import(ws, file, mapping, village=village, progress=progress, cancelled=cancelled)
         finally:
@@ -54,11 +55,11 @@ def _check_job(db: Path, file: str, mapping: str | None, village: str | None) ->
     return job
 
 
-def _import_job(db: Path, check: ImportCheck, user: Any, source: str) -> Any:
+def _import_job(db: Path, check: ImportCheck, user: Any, source: str, clock: Clock) -> Any:
     def job(progress: Any, cancelled: Any) -> Any:
         from povdesk.store import Workspace
 
-        ws = Workspace.open(db)
+        ws = Workspace.open(db, clock=clock)
         try:
             return ws.import_households(check.plan.households, user, source=source)
         finally:
@@ -163,7 +164,7 @@ class CheckPage(QWizardPage):
         mapping = fp.mapping.text().strip() or None
         village = fp.village.text().strip() or None
         self.w.run(self.tr("Checking the spreadsheet…"),
-                   _check_job(Path(self.w.ws.path), fp.file.text().strip(), mapping, village), self._checked,
+                   _check_job(Path(self.w.ws.path), fp.file.text().strip(), mapping, village, self.w.ws.clock), self._checked,
                    self._failed)
 
     def _failed(self, _exc: object) -> None:
@@ -247,7 +248,7 @@ class ResultPage(QWizardPage):
         self.label.setText(self.tr("Importing…"))
         self.completeChanged.emit()
         source = Path(self.w.file_page.file.text().strip()).name
-        self.w.run(self.tr("Importing the spreadsheet…"), _import_job(Path(self.w.ws.path), check, self.w.user, source),
+        self.w.run(self.tr("Importing the spreadsheet…"), _import_job(Path(self.w.ws.path), check, self.w.user, source, self.w.ws.clock),
                    self._imported, self._failed)
 
     def _imported(self, _result: Any) -> None:

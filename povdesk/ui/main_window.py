@@ -320,10 +320,10 @@ class MainWindow(QMainWindow):
     def start_scan(self, show_dialog: bool) -> None:
         if self.scan_job is not None:
             return
-        path, prefix = self.ws.path, None
+        path, prefix, clock = self.ws.path, None, self.ws.clock
         self.statusBar().showMessage(self.tr("Checking every household…"))
         job = run_job(self, self.tr("Checking every household…"),
-                      lambda progress, cancelled: scan_workspace(path, prefix, progress, cancelled),
+                      lambda progress, cancelled: scan_workspace(path, prefix, progress, cancelled, clock),
                       self._scan_done, show_dialog=show_dialog)
         job.error.connect(lambda _e: setattr(self, "scan_job", None))
         self.scan_job = job

@@ -44,6 +44,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from povdesk.clock import SYSTEM_CLOCK, Clock
 from povdesk.errors import BadInput
 from povdesk.i18n import Text  # not tr(): lupdate would take it for Qt's
 from povdesk.ui.worker import Job, JobCancelled, run_job
@@ -85,11 +86,11 @@ class Rendered:
 
 
 def render_request(db: Path, request: PrintRequest, out: Path, progress: Callable[[int, int], None],
-                   cancelled: Callable[[], bool], fmt: str = "pdf") -> Rendered:
+                   cancelled: Callable[[], bool], fmt: str = "pdf", clock: Clock = SYSTEM_CLOCK) -> Rendered:
     """Worker job: open the workspace read-only (its own connection) and render `request` into `out`."""
     from povdesk.store import Workspace
 
-    ws = Workspace.open(db, readonly=True)
+    ws = Workspace.open(db, readonly=True, clock=clock)
     try:
         result = _render(ws, request, out, progress, cancelled, fmt)
     finally:
@@ -101,7 +102,7 @@ def render_request(db: Path, request: PrintRequest, out: Path, progress: Callabl
 
 def _render(ws: Any, request: PrintRequest, out: Path, progress: Callable[[int, int], None],
             cancelled: Callable[[], bool], fmt: str) -> Rendered:
-    today = date.today()
+    today = ws.clock.today()
     if request.kind == "cards":
         from povdesk.reports.cards import render_cards
 
@@ -226,7 +227,8 @@ class PrintCentre(QDialog):
         pf.addRow(self.tr("Step"), self.step)
         pf.addRow(self.tr("Villages"), QLabel(self._region_name(self.prefix)))
         self.days = publicity_days()
-        today = QDate.currentDate()
+        day = ws.clock.today()
+        today = QDate(day.year, day.month, day.day)
         self.start = QDateEdit(today)
         self.end = QDateEdit(today.addDays(self.days - 1))
         for d in (self.start, self.end):
@@ -261,7 +263,7 @@ class PrintCentre(QDialog):
         rf.addRow(self.tr("Region"), QLabel(self._region_name(self.prefix)))
         self.year = QSpinBox()
         self.year.setRange(2013, 2100)  # 建档立卡 began in 2014; 2013 for the baseline
-        self.year.setValue(date.today().year)
+        self.year.setValue(ws.clock.today().year)
         rf.addRow(self.tr("Identified, exited and removed in"), self.year)
 
         for w in (cards, publicity, report):
@@ -360,7 +362,7 @@ class PrintCentre(QDialog):
     def _start(self, request: PrintRequest, out: Path, fmt: str, on_done: Callable[[Rendered], None]) -> None:
         if self.job is not None:
             return
-        db = Path(self.ws.path)
+        db, clock = Path(self.ws.path), self.ws.clock
         self.preview_button.setEnabled(False)
         self.save_button.setEnabled(False)
         self.status.setText(self.tr("Rendering…"))
@@ -370,7 +372,7 @@ class PrintCentre(QDialog):
             on_done(result)
 
         job = run_job(self, self.tr("Rendering the document…"),
-                      lambda progress, cancelled: render_request(db, request, out, progress, cancelled, fmt),
+                      lambda progress, cancelled: render_request(db, request, out, progress, cancelled, fmt, clock),
                       finished)
         job.error.connect(lambda _exc: self._job_over(failed=True))
         self.job = job

@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import logging
 from collections.abc import Sequence
-from datetime import date
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor
@@ -208,7 +207,7 @@ class ProcedurePanel(QWidget):
         self.evidence = FormView(evidence_specs(step_spec.evidence, f"{procedure}.{step}"), self.lang)
         self.evidence_holder.addWidget(self.evidence)
         self.evidence.show()
-        self.date_edit.setText(date.today().isoformat())
+        self.date_edit.setText(self.ws.clock.today().isoformat())
         self.reasons.clear()
         self.reasons.hide()
         self.reasons_title.hide()
@@ -252,7 +251,7 @@ class ProcedurePanel(QWidget):
             return False
         self._normalize_date()
         spec, step = self._step
-        ctx = RuleContext(today=date.today())
+        ctx = RuleContext(today=self.ws.clock.today())
         errors = sum(1 for f in validate_household(hh, ctx) if f.severity == "error" and not f.explained)
         work = copy.deepcopy(hh)  # perform_step appends to the household it is given; the store does too
         try:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import Any
 
+from povdesk.clock import SYSTEM_CLOCK, Clock
 from povdesk.ui.worker import JobCancelled
 
 
@@ -21,13 +21,14 @@ class ScanResult:
     households: int = 0
 
 
-def scan_workspace(path: Path, village_prefix: str | None, progress: Any, cancelled: Any) -> ScanResult:
+def scan_workspace(path: Path, village_prefix: str | None, progress: Any, cancelled: Any,
+                   clock: Clock = SYSTEM_CLOCK) -> ScanResult:
     """Worker job: validate every household (own connection) and note which step each one awaits."""
     from povdesk.core.procedures import next_steps
     from povdesk.core.rules import RuleContext, validate_all
     from povdesk.store import Workspace
 
-    ws = Workspace.open(path, readonly=True)
+    ws = Workspace.open(path, readonly=True, clock=clock)
     try:
         total = ws.count_households(village_prefix)
         result = ScanResult(households=total)
@@ -45,7 +46,7 @@ def scan_workspace(path: Path, village_prefix: str | None, progress: Any, cancel
                         result.due.setdefault(f"{spec.key}.{step.key}", set()).add(hh.id)
                 yield hh
 
-        for f in validate_all(stream(), RuleContext(today=date.today())):
+        for f in validate_all(stream(), RuleContext(today=ws.clock.today())):
             if f.explained:
                 continue
             (result.with_errors if f.severity == "error" else result.with_warnings).add(f.household_id)

@@ -42,6 +42,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from povdesk.clock import SYSTEM_CLOCK, Clock
 from povdesk.core.forms import household_form, member_form
 from povdesk.core.model import Household
 from povdesk.errors import PovdeskError
@@ -70,11 +71,11 @@ class ImportOutcome:
     refused: PovdeskError | None = None
 
 
-def import_job(path: Path, user: User, files: list[Path]) -> Any:
+def import_job(path: Path, user: User, files: list[Path], clock: Clock = SYSTEM_CLOCK) -> Any:
     """A run_job function: opens its own Workspace (connections never cross threads)."""
 
     def job(progress: Any, cancelled: Any) -> ImportOutcome:
-        ws = Workspace.open(path)
+        ws = Workspace.open(path, clock=clock)
         try:
             reports = service.import_bundles(ws, user, files, progress=progress, cancelled=cancelled)
         except service.ImportCancelled:
@@ -88,9 +89,10 @@ def import_job(path: Path, user: User, files: list[Path]) -> Any:
     return job
 
 
-def export_job(path: Path, user: User, out: Path, full: bool, to: str | None) -> Any:
+def export_job(path: Path, user: User, out: Path, full: bool, to: str | None,
+               clock: Clock = SYSTEM_CLOCK) -> Any:
     def job(progress: Any, _cancelled: Any) -> dict[str, Any]:
-        ws = Workspace.open(path)
+        ws = Workspace.open(path, clock=clock)
         try:
             return service.export_bundle(ws, user, out, full=full, to=to, progress=progress).manifest
         finally:
@@ -478,7 +480,7 @@ class SyncCentre(QDialog):
         to = self.to_combo.currentData() if self.ws.level == "county" else None
         self._busy(True)
         self.job = run_job(self, self.tr("Exporting the bundle…"),
-                           export_job(self.ws.path, self.user, out, self.full_check.isChecked(), to),
+                           export_job(self.ws.path, self.user, out, self.full_check.isChecked(), to, self.ws.clock),
                            lambda manifest: self._exported(out, manifest))
         self.job.error.connect(lambda _e: self._busy(False))
         return self.job
@@ -507,7 +509,7 @@ class SyncCentre(QDialog):
             files = [Path(n) for n in names]
         self._busy(True)
         self.import_summary.setText(self.tr("Importing {n} bundles…").format(n=len(files)))
-        self.job = run_job(self, self.tr("Importing bundles…"), import_job(self.ws.path, self.user, files),
+        self.job = run_job(self, self.tr("Importing bundles…"), import_job(self.ws.path, self.user, files, self.ws.clock),
                            self._imported)
         self.job.error.connect(self._import_failed)
         return self.job

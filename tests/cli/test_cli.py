@@ -13,6 +13,7 @@ import pytest
 
 from povdesk.cli import build_parser, main
 from povdesk.core.demo import DEMO_PASSWORD
+from tests.factories import TODAY
 
 ADMIN = {"POVDESK_USER": "admin", "POVDESK_PASSWORD": DEMO_PASSWORD}
 WORKER = {"POVDESK_USER": "worker", "POVDESK_PASSWORD": DEMO_PASSWORD}
@@ -31,7 +32,7 @@ def run(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], env
         *argv: str) -> tuple[int, str, str]:
     for k, v in env.items():
         monkeypatch.setenv(k, v)
-    code = main(list(argv))
+    code = main(["--today", TODAY.isoformat(), *argv])
     out, err = capsys.readouterr()
     for k in env:
         monkeypatch.delenv(k, raising=False)
@@ -40,8 +41,8 @@ def run(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], env
 
 def run_process(env: dict[str, str], *argv: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     full = dict(os.environ, POVDESK_LANG="en", POVDESK_DATA_DIR=str(cwd / "data"), **env)
-    return subprocess.run([sys.executable, "-m", "povdesk", *argv], capture_output=True, text=True, env=full,
-                          cwd=cwd, stdin=subprocess.DEVNULL)
+    return subprocess.run([sys.executable, "-m", "povdesk", "--today", TODAY.isoformat(), *argv], capture_output=True,
+                          text=True, env=full, cwd=cwd, stdin=subprocess.DEVNULL)
 
 
 @pytest.fixture(scope="module")
@@ -128,9 +129,7 @@ def test_validate_finds_exactly_the_planted_mistakes(demo_db: Path, tmp_path: Pa
     ws = Workspace.open(demo_db, readonly=True)
     region = ws.region_code
     ws.close()
-    from datetime import date
-
-    households = generate(region, count=120, seed=7, today=date.today())
+    households = generate(region, count=120, seed=7, today=TODAY)
     planted = {(m.rule, m.household_id, m.member_id) for m in plant_mistakes(households, seed=7)}
     assert found == planted
     assert report["summary"]["households_checked"] == 120

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
+from collections.abc import Sequence
 from datetime import date
 from functools import cache
 
@@ -11,7 +12,7 @@ import pytest
 
 from povdesk.core import demo, idnumber, procedures, regions
 from povdesk.core.income import poverty_line, summarize
-from povdesk.core.model import POOR_STATUSES, Household, parse_date
+from povdesk.core.model import POOR_STATUSES, Household, Member, parse_date
 from povdesk.core.rules import RuleContext, exit_failures, validate_all
 from povdesk.errors import BadInput
 
@@ -40,8 +41,16 @@ def fresh(region: str, seed: int, count: int) -> list[Household]:
     return [Household.from_dict(h.to_dict()) for h in households(region, seed, TODAY, count)]
 
 
+def years_later(day: date, years: int) -> date:
+    """The same day `years` on; 29 February becomes the 28th in a year without one."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
+
+
 def a_year_later(day: date) -> date:
-    return day.replace(year=day.year + 1)
+    return years_later(day, 1)
 
 
 # ---------------------------------------------------------------- clean data, legal histories
@@ -50,7 +59,9 @@ def a_year_later(day: date) -> date:
 @pytest.mark.parametrize("region, seed, today", CASES)
 def test_generated_data_has_no_findings_now_and_for_two_years(region: str, seed: int, today: date) -> None:
     data = households(region, seed, today)
-    for day in (today, a_year_later(today), a_year_later(a_year_later(today))):
+    two_years = years_later(today, 2)
+    days = [*range(today.toordinal(), two_years.toordinal(), 30), two_years.toordinal()]
+    for day in map(date.fromordinal, days):
         found = [(f.rule, f.household_no, f.message.en) for f in validate_all(data, RuleContext(today=day))]
         assert found == [], (day, found[:10])
 
@@ -110,11 +121,17 @@ EXPECTED_KINDS = {"ID-INVALID", "HH-HEAD", "ID-SEX", "INC-LINE", "DIBAO-MEMBER",
                   "F-RANGE", "CAUSE-ILL", "ID-15", "ROAD-DISTANCE"}
 
 
+# Dates across the years the demo may be made on, the ends of months and a 29 February among them.
+DATES = [demo.EARLIEST_TODAY, date(2024, 2, 29), date(2026, 8, 31), date(2026, 9, 1), date(2026, 12, 1),
+         date(2027, 6, 30), date(2031, 2, 28), date(2035, 12, 31)]
+
+
+@pytest.mark.parametrize("today", DATES)
 @pytest.mark.parametrize("region, seed", [(COUNTY, 1), (COUNTY, 7), (TOWNSHIP, 8), (OTHER_COUNTY, 9)])
-def test_planted_mistakes_are_exactly_the_findings(region: str, seed: int) -> None:
-    data = fresh(region, seed, 500)
+def test_planted_mistakes_are_exactly_the_findings(region: str, seed: int, today: date) -> None:
+    data = [Household.from_dict(h.to_dict()) for h in households(region, seed, today, 500)]
     planted = demo.plant_mistakes(data, seed)
-    found = [(f.rule, f.household_id, f.member_id) for f in validate_all(data, RuleContext(today=TODAY))]
+    found = [(f.rule, f.household_id, f.member_id) for f in validate_all(data, RuleContext(today=today))]
     expected = [(m.rule, m.household_id, m.member_id) for m in planted]
     assert sorted(found) == sorted(expected)
     assert {m.rule for m in planted} == EXPECTED_KINDS
@@ -227,6 +244,60 @@ def test_every_stage_of_every_procedure_is_represented() -> None:
     assert removals and all(e.evidence["reason_codes"] for e in removals if e.step == "proposal")
 
 
+def steps_waiting(data: Sequence[Household]) -> set[tuple[str, str]]:
+    return {(spec.key, step.key) for hh in data for spec, step in procedures.next_steps(hh)}
+
+
+@pytest.mark.parametrize("today", DATES)
+def test_a_small_demo_has_a_household_waiting_at_every_step_of_every_procedure(today: date) -> None:
+    every = {(key, step.key) for key, spec in procedures.load_procedures().items() for step in spec.steps}
+    smallest = len(demo.step_positions())
+    assert steps_waiting(demo.generate(demo.DEMO_REGION, smallest, 3, today)) == every
+    assert steps_waiting(demo.generate(COUNTY, smallest, 4, today)) == every
+    # Fewer households cover the positions in order, as far as they go.
+    assert steps_waiting(demo.generate(demo.DEMO_REGION, 3, 3, today)) == {
+        ("identification", "application"), ("identification", "appraisal"), ("identification", "first_publicity")}
+
+
+def test_publicity_at_every_publicity_step_can_be_printed_from_a_small_demo() -> None:
+    from povdesk.reports.publicity import at_step, publicity_steps
+
+    data = demo.generate(demo.DEMO_REGION, len(demo.step_positions()), 5, TODAY)
+    for key, step in publicity_steps().items():
+        assert any(at_step(hh, step) for hh in data), key
+
+
+@pytest.mark.parametrize("year", [2022, 2026, 2030])
+def test_a_date_dependent_draw_changes_only_its_own_household(year: int) -> None:
+    """31 August and 1 September put every pupil in another school year, and a birth may move into
+    another year (given names follow the birth cohort). Households with such a member may turn out
+    otherwise; every other household is the same family with the same history, before and after
+    them: nothing spills over into the households generated later."""
+    before = demo.generate(COUNTY, 600, 8, date(year, 8, 31))
+    after = demo.generate(COUNTY, 600, 8, date(year, 9, 1))
+
+    def shape(hh: Household) -> tuple[object, ...]:
+        return (hh.household_no, hh.status, hh.village_code, [(m.name, m.relation, m.fields.get("health"))
+                for m in hh.members], [(e.procedure, e.step, e.date) for e in hh.events], sorted(hh.years))
+
+    def date_sensitive(a: Household, b: Household) -> bool:
+        return any(5 <= age(m, date(year, 8, 31)) <= 24 or str(m.fields["birth_date"])[:4] != str(n.fields["birth_date"])[:4]
+                   for m, n in zip(a.members, b.members, strict=False))
+
+    pairs = list(zip(before, after, strict=True))
+    changed = [n for n, (a, b) in enumerate(pairs) if shape(a) != shape(b)]
+    assert changed, "no household changed: the test shows nothing"
+    assert all(date_sensitive(*pairs[n]) for n in changed)
+    unchanged_later = [n for n, (a, b) in enumerate(pairs) if n > changed[0] and shape(a) == shape(b)]
+    assert len(unchanged_later) > (len(pairs) - changed[0]) // 2
+
+
+def age(m: Member, on: date) -> int:
+    birth = m.birth_date
+    assert birth is not None
+    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
+
+
 def test_county_spreads_over_many_villages() -> None:
     data = households(COUNTY, 4, TODAY, 2000)
     villages = {h.village_code for h in data}
@@ -252,7 +323,7 @@ def test_families_are_coherent() -> None:
             if m.relation in ("03", "04"):
                 for parent in (head, spouse):
                     if parent is not None and parent.birth_date is not None:
-                        assert birth >= parent.birth_date.replace(year=parent.birth_date.year + 18), hh.household_no
+                        assert birth >= years_later(parent.birth_date, 18), hh.household_no
             if 5 <= age <= 17:
                 assert m.fields.get("student_status"), (hh.household_no, age)
             if age < 5:

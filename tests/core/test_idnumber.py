@@ -13,7 +13,7 @@ from povdesk.errors import BadInput
 TODAY = date(2024, 6, 30)
 
 
-def reason_of(raw: str | int | float, today: date | None = TODAY) -> IdNumberError:
+def reason_of(raw: str | int | float, today: date = TODAY) -> IdNumberError:
     with pytest.raises(IdNumberError) as caught:
         parse(raw, today=today)
     return caught.value
@@ -35,7 +35,7 @@ def test_fields_decoded() -> None:
     assert info.birth_date == date(1949, 12, 31)
     assert info.sex == "2"  # 17th digit 2 is even
     assert info.sequence == "002"
-    assert parse("360426199101010071").sex == "1"
+    assert parse("360426199101010071", today=TODAY).sex == "1"
 
 
 def test_wrong_check_digit() -> None:
@@ -159,9 +159,20 @@ def test_future_birth_date() -> None:
     assert parse(make("522634", TODAY, 11), today=TODAY).birth_date == TODAY
 
 
-def test_future_date_defaults_to_today() -> None:
-    far = date(date.today().year + 2, 1, 1)
-    assert reason_of(make("522634", far, 11), today=None).reason == "future_date"
+@pytest.mark.parametrize("region", ["000000", "990101", "190101", "720000", "103401"])
+def test_a_number_under_no_province_is_refused(region: str) -> None:
+    """No number was ever issued under 00, 99 or another two digits no province has: an error."""
+    number = make(region, date(1980, 5, 1), 11)  # a correct check digit does not save it
+    err = reason_of(number)
+    assert err.reason == "bad_province"
+    assert region[:2] in err.text.zh and region[:2] in err.text.en
+
+
+@pytest.mark.parametrize("region", ["522699", "110103", "810000", "830000", "710000"])
+def test_a_real_province_with_an_unknown_or_abolished_county_parses(region: str) -> None:
+    """Under a real province (Hong Kong, Macao and Taiwan residence permits included) the county code
+    is left to the ID-REGION warning."""
+    assert parse(make(region, date(1980, 5, 1), 11), today=TODAY).region_code == region
 
 
 def test_too_old_birth_date() -> None:

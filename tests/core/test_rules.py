@@ -226,6 +226,16 @@ def test_id_number_messages_are_specific_in_both_languages() -> None:
     assert "Excel" in f.message.en or "scientific" in f.message.en
 
 
+def test_an_id_under_no_province_is_an_error_an_unknown_county_a_warning() -> None:
+    hh = valid_household()
+    spouse(hh)["id_number"] = make("999999", date(1977, 8, 2), 22)
+    (f,) = [f for f in findings(hh) if f.rule.startswith("ID-")]
+    assert (f.rule, f.severity) == ("ID-INVALID", "error") and "99" in f.message.en
+    spouse(hh)["id_number"] = make("529999", date(1977, 8, 2), 22)
+    (f,) = [f for f in findings(hh) if f.rule.startswith("ID-")]
+    assert (f.rule, f.severity) == ("ID-REGION", "warning")
+
+
 def test_validate_member_alone() -> None:
     m = person("张三", "1", date(1990, 1, 1), "01", 11, education="3", labour="1")
     assert validate_member(m, CTX) == []

@@ -14,6 +14,7 @@ import pytest
 
 from povdesk.cli import main
 from povdesk.core.demo import DEMO_PASSWORD
+from tests.factories import TODAY
 
 WORKER = {"POVDESK_USER": "worker", "POVDESK_PASSWORD": DEMO_PASSWORD}
 VILLAGE = "522634100201"
@@ -40,7 +41,7 @@ def run(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> 
     def _run(*argv: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
         for k, v in (env if env is not None else WORKER).items():
             monkeypatch.setenv(k, v)
-        code = main([str(a) for a in argv])
+        code = main(["--today", TODAY.isoformat(), *(str(a) for a in argv)])
         out, err = capsys.readouterr()
         return code, out, err
     return _run
@@ -50,7 +51,7 @@ def run(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> 
 def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("demo") / "demo.db"
     env = dict(os.environ, POVDESK_LANG="en", POVDESK_DATA_DIR=str(path.parent / "data"))
-    result = subprocess.run([sys.executable, "-m", "povdesk", "demo", str(path), "--households", "60",
+    result = subprocess.run([sys.executable, "-m", "povdesk", "--today", TODAY.isoformat(), "demo", str(path), "--households", "60",
                              "--seed", "3", "--region", VILLAGE], capture_output=True, text=True, env=env,
                             stdin=subprocess.DEVNULL)
     assert result.returncode == 0, result.stderr

@@ -144,8 +144,14 @@ def test_publicity_refuses_bad_steps_periods_and_empty_lists(db: Path, run: Run,
     code, _, err = run("publicity", db, "--step", "identification.first_publicity", "-o", out,
                        "--start", "2026-03-02", "--end", "2026-03-05")
     assert code == 2 and "7 days" in err
-    hhs = households(db)
-    empty = next(k for k, s in publicity_steps().items() if not any(at_step(h, s) for h in hhs))
-    code, _, err = run("publicity", db, "--step", empty, "-o", out)
+    # The demo has a household at every step, so an empty list is one after that household's step is taken.
+    hh = next(h for h in households(db) if at_step(h, publicity_steps()["identification.first_publicity"]))
+    last = max(date.fromisoformat(e.date) for e in hh.events)
+    start, end = last + timedelta(days=1), last + timedelta(days=7)
+    code, _, err = run("step", db, hh.household_no, "identification", "first_publicity", "--date",
+                       (end + timedelta(days=1)).isoformat(), "--set", f"start_date={start}", "--set", f"end_date={end}",
+                       "--set", "objections=0", "--set", "objections_resolved=0", "--set", "posted_at=村委会公示栏")
+    assert code == 0, err
+    code, _, err = run("publicity", db, "--step", "identification.first_publicity", "-o", out)
     assert code == 2 and "no household" in err
     assert not out.exists() and not list(tmp_path.glob("*.part"))

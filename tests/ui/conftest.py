@@ -7,8 +7,8 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before anything imports Qt
 
 import sqlite3  # noqa: E402
-from collections.abc import Iterator  # noqa: E402
-from datetime import date  # noqa: E402
+from collections.abc import Callable, Iterator  # noqa: E402
+from datetime import date, timedelta  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -17,11 +17,17 @@ from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
 
-from povdesk.core.demo import DEMO_PASSWORD, DEMO_REGION, DEMO_USERS, generate  # noqa: E402
+from povdesk.clock import FixedClock  # noqa: E402
+from povdesk.core.demo import DEMO_PASSWORD, DEMO_REGION, DEMO_USERS, generate, step_positions  # noqa: E402
+from povdesk.core.model import Household  # noqa: E402
+from povdesk.core.procedures import next_steps  # noqa: E402
 from povdesk.store import User, Workspace  # noqa: E402
 
-DEMO_HOUSEHOLDS = 20
+DEMO_HOUSEHOLDS = 30
+assert len(step_positions()) <= DEMO_HOUSEHOLDS  # a household waiting at every step
 DEMO_SEED = 7
+TODAY = date(2026, 6, 1)  # every UI test runs on this day, whatever the machine's date
+CLOCK = FixedClock(TODAY)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -40,17 +46,17 @@ def _app_font(qapp: object) -> None:
 
 @pytest.fixture(scope="session")
 def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A village workspace with the demo accounts and 20 households, built once per session."""
+    """A village workspace with the demo accounts and 30 households, built once per session."""
     path = tmp_path_factory.mktemp("template") / "village.povdesk"
     ws = Workspace.create(path, region_code=DEMO_REGION, name="东门村", level="village",
-                          admin_user="admin", admin_password=DEMO_PASSWORD)
+                          admin_user="admin", admin_password=DEMO_PASSWORD, clock=CLOCK)
     try:
         admin = ws.authenticate("admin", DEMO_PASSWORD)
         for name, role in DEMO_USERS.items():
             if name != "admin":
                 ws.add_user(admin, name, DEMO_PASSWORD, role, name)
         worker = ws.authenticate("worker", DEMO_PASSWORD)
-        ws.import_households(generate(DEMO_REGION, count=DEMO_HOUSEHOLDS, seed=DEMO_SEED, today=date.today()),
+        ws.import_households(generate(DEMO_REGION, count=DEMO_HOUSEHOLDS, seed=DEMO_SEED, today=TODAY),
                              worker, source="demo")
     finally:
         ws.close()
@@ -63,9 +69,24 @@ def ws(demo_template: Path, tmp_path: Path) -> Iterator[Workspace]:
     path = tmp_path / "village.povdesk"
     with sqlite3.connect(demo_template) as src, sqlite3.connect(path) as dest:
         src.backup(dest)
-    workspace = Workspace.open(path)
+    workspace = Workspace.open(path, clock=CLOCK)
     yield workspace
     workspace.close()
+
+
+def household_at(ws: Workspace, procedure: str, step: str) -> Household:
+    """The first household whose next step is exactly this one; a clear failure naming it if none is."""
+    for hh in ws.iter_households():
+        if [(s.key, st.key) for s, st in next_steps(hh)] == [(procedure, step)]:
+            return hh
+    raise AssertionError(f"the demo village has no household waiting for {procedure}.{step}")
+
+
+def days_after_last_event(hh: Household) -> Callable[[int], str]:
+    """Step dates as a worker would type them: `day(n)` is n days after the household's last event
+    (taken now, before the steps a test records)."""
+    last = max((date.fromisoformat(e.date) for e in hh.events), default=TODAY - timedelta(days=60))
+    return lambda days: (last + timedelta(days=days)).isoformat()
 
 
 def login(ws: Workspace, name: str) -> User:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 import subprocess
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,7 @@ from povdesk.store import User, Workspace
 from povdesk.ui.main_window import MainWindow
 from povdesk.ui.print_centre import PrintCentre, PrintRequest, install_print_menu, render_request
 from povdesk.ui.worker import JobCancelled
-from tests.ui.conftest import activate, press, type_text
+from tests.ui.conftest import DEMO_HOUSEHOLDS, TODAY, activate, press, type_text
 
 VILLAGE = "522634100201"
 
@@ -74,10 +73,10 @@ def test_cards_of_the_current_village_preview_and_save(qtbot: QtBot, window: Mai
     window.print_actions["cards_region"].trigger()
     dialog = print_centre(qtbot, window)
     assert dialog.kind.currentData() == "cards" and dialog.scope_region.isChecked()
-    assert "(20)" in dialog.scope_region.text()
+    assert f"({DEMO_HOUSEHOLDS})" in dialog.scope_region.text()
     qtbot.mouseClick(dialog.preview_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: len(dialog.page_labels) > 0, timeout=60000)
-    assert dialog.rendered is not None and dialog.rendered.households == 20
+    assert dialog.rendered is not None and dialog.rendered.households == DEMO_HOUSEHOLDS
     pages = dialog.rendered.pages
     assert len(dialog.page_labels) == min(pages, 30) and pages >= 20
     image = dialog.page_labels[0].pixmap().toImage()
@@ -138,8 +137,9 @@ def test_publicity_list_and_summary_report(qtbot: QtBot, ws: Workspace, tmp_path
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     at_step = [hh for hh in ws.iter_households()
                if ("identification", "first_publicity") in [(s.key, st.key) for s, st in next_steps(hh)]]
-    assert at_step
+    assert at_step, "the demo village has no household waiting for identification.first_publicity"
     dialog = PrintCentre(ws, lang="en", prefix=VILLAGE, kind="publicity")
+    assert dialog.start.date().toString("yyyy-MM-dd") == TODAY.isoformat()  # the workspace's today
     qtbot.addWidget(dialog)
     activate(qtbot, dialog)
     dialog.step.setCurrentIndex(dialog.step.findData("identification.first_publicity"))
@@ -177,6 +177,6 @@ def test_a_cancelled_render_stops_quietly(ws: Workspace, tmp_path: Path) -> None
     with pytest.raises(JobCancelled):
         render_request(Path(ws.path), request, tmp_path / "c.pdf", lambda d, t: None, lambda: True)
     request = PrintRequest("publicity", prefix=VILLAGE, step="identification.first_publicity",
-                           start=date.today(), end=date.today())
+                           start=TODAY, end=TODAY)
     with pytest.raises(JobCancelled):
         render_request(Path(ws.path), request, tmp_path / "p.pdf", lambda d, t: None, lambda: True)

@@ -7,19 +7,24 @@ from PySide6.QtWidgets import QPushButton
 from pytestqt.qtbot import QtBot
 
 from povdesk.core.model import Household
-from povdesk.core.procedures import next_steps
 from povdesk.store import User, Workspace
 from povdesk.ui.procedure_panel import ProcedurePanel
-from tests.ui.conftest import activate, focused, login, press, type_text
+from tests.ui.conftest import (
+    TODAY,
+    activate,
+    days_after_last_event,
+    focused,
+    household_at,
+    login,
+    press,
+    type_text,
+)
 
 TAB = Qt.Key.Key_Tab
 
 
 def applicant_before_first_publicity(ws: Workspace) -> Household:
-    for hh in ws.iter_households():
-        if [(s.key, st.key) for s, st in next_steps(hh)] == [("identification", "first_publicity")]:
-            return hh
-    raise AssertionError("the demo village has no household waiting for its first publicity")
+    return household_at(ws, "identification", "first_publicity")
 
 
 def make_panel(qtbot: QtBot, ws: Workspace, user: User, hh: Household) -> ProcedurePanel:
@@ -52,8 +57,9 @@ def fill(panel: ProcedurePanel, day: str, evidence: list[tuple[str, str]]) -> No
         type_text(text)
 
 
-PUBLICITY = [("start_date", "2020-04-01"), ("end_date", "2020-04-03"), ("objections", "0"),
-             ("objections_resolved", "0"), ("posted_at", "村委会公示栏")]
+def publicity(first: str, last: str) -> list[tuple[str, str]]:
+    return [("start_date", first), ("end_date", last), ("objections", "0"), ("objections_resolved", "0"),
+            ("posted_at", "村委会公示栏")]
 
 
 def test_short_publicity_refused_then_recorded(qtbot: QtBot, ws: Workspace, worker: User) -> None:
@@ -62,8 +68,10 @@ def test_short_publicity_refused_then_recorded(qtbot: QtBot, ws: Workspace, work
     panel = make_panel(qtbot, ws, worker, hh)
     assert panel.timeline.topLevelItemCount() == events_before
 
+    # Dates follow the household's own last step: three days of publicity, recorded the day after.
+    day = days_after_last_event(hh)
     choose(qtbot, panel, "identification", "first_publicity")
-    fill(panel, "2020-04-04", PUBLICITY)
+    fill(panel, day(4), publicity(day(1), day(3)))
     qtbot.mouseClick(panel.perform_button, Qt.MouseButton.LeftButton)
     reasons = panel.reason_texts()
     assert panel.reasons.isVisible()
@@ -73,30 +81,37 @@ def test_short_publicity_refused_then_recorded(qtbot: QtBot, ws: Workspace, work
 
     # The same form, corrected: a full week, recorded the day after it ended.
     panel.evidence.focus_field("end_date")  # type: ignore[union-attr]
-    type_text("2020-04-07")
+    type_text(day(7))
     panel.date_edit.setFocus()
     panel.date_edit.selectAll()
-    type_text("2020-04-08")
+    type_text(day(8))
     with qtbot.waitSignal(panel.performed):
         qtbot.mouseClick(panel.perform_button, Qt.MouseButton.LeftButton)
     assert panel.timeline.topLevelItemCount() == events_before + 1
     last = panel.timeline.topLevelItem(events_before)
-    assert last.text(0) == "2020-04-08" and "First publicity" in last.text(1) and "worker" in last.text(2)
+    assert last.text(0) == day(8) and "First publicity" in last.text(1) and "worker" in last.text(2)
     stored = ws.load_household(hh.id)
     assert [e.step for e in stored.events][-1] == "first_publicity"
     assert panel.next_step_keys() == [("identification", "township_review")]
 
 
+def test_a_new_step_defaults_to_the_workspace_today(qtbot: QtBot, ws: Workspace, worker: User) -> None:
+    panel = make_panel(qtbot, ws, worker, applicant_before_first_publicity(ws))
+    choose(qtbot, panel, "identification", "first_publicity")
+    assert panel.date_edit.text() == TODAY.isoformat()
+
+
 def test_roles_that_may_not_act_are_refused(qtbot: QtBot, ws: Workspace, worker: User) -> None:
     hh = applicant_before_first_publicity(ws)
+    day = days_after_last_event(hh)
     panel = make_panel(qtbot, ws, worker, hh)
     choose(qtbot, panel, "identification", "first_publicity")
-    fill(panel, "2020-04-08", [*PUBLICITY[:1], ("end_date", "2020-04-07"), *PUBLICITY[2:]])
+    fill(panel, day(8), publicity(day(1), day(7)))
     assert panel.perform(), panel.reason_texts()
 
     # A village worker may not do the township's review, and is told who may.
     choose(qtbot, panel, "identification", "township_review")
-    fill(panel, "2020-04-09", [("opinion", "同意")])
+    fill(panel, day(9), [("opinion", "同意")])
     qtbot.mouseClick(panel.perform_button, Qt.MouseButton.LeftButton)
     reasons = panel.reason_texts()
     assert any("Village worker" in r and "Township official" in r for r in reasons), reasons
@@ -106,11 +121,10 @@ def test_roles_that_may_not_act_are_refused(qtbot: QtBot, ws: Workspace, worker:
     hh = ws.load_household(hh.id)
     official = make_panel(qtbot, ws, township, hh)
     choose(qtbot, official, "identification", "township_review")
-    fill(official, "2020-04-09", [("opinion", "同意")])
+    fill(official, day(9), [("opinion", "同意")])
     assert official.perform(), official.reason_texts()
     choose(qtbot, official, "identification", "second_publicity")
-    fill(official, "2020-04-18", [("start_date", "2020-04-10"), ("end_date", "2020-04-17"), ("objections", "0"),
-                                  ("objections_resolved", "0"), ("posted_at", "村委会公示栏")])
+    fill(official, day(18), publicity(day(10), day(17)))
     assert official.perform(), official.reason_texts()
 
     # County approval: refused for the village worker, with the dates and evidence otherwise fine.
@@ -118,7 +132,7 @@ def test_roles_that_may_not_act_are_refused(qtbot: QtBot, ws: Workspace, worker:
     official.close()
     panel = make_panel(qtbot, ws, worker, hh)
     choose(qtbot, panel, "identification", "county_approval")
-    fill(panel, "2020-04-20", [("document_no", "雷扶〔2020〕12号")])
+    fill(panel, day(20), [("document_no", "雷扶〔2020〕12号")])
     qtbot.mouseClick(panel.perform_button, Qt.MouseButton.LeftButton)
     reasons = panel.reason_texts()
     assert len(reasons) == 1 and "may not perform" in reasons[0] and "County coordinator" in reasons[0]
@@ -129,7 +143,7 @@ def test_roles_that_may_not_act_are_refused(qtbot: QtBot, ws: Workspace, worker:
     approver = make_panel(qtbot, ws, county, ws.load_household(hh.id))
     before = approver.timeline.topLevelItemCount()
     choose(qtbot, approver, "identification", "county_approval")
-    fill(approver, "2020-04-20", [("document_no", "雷扶〔2020〕12号")])
+    fill(approver, day(20), [("document_no", "雷扶〔2020〕12号")])
     qtbot.mouseClick(approver.perform_button, Qt.MouseButton.LeftButton)
     assert approver.reason_texts() == []
     assert approver.timeline.topLevelItemCount() == before + 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -50,7 +50,7 @@ class Finding:
 
 @dataclass(frozen=True, slots=True)
 class RuleContext:
-    today: date = field(default_factory=date.today)
+    today: date  # the day the rules judge by (ages, dates in the future): see povdesk.clock
 
 
 def _age(birth: date | None, today: date) -> int | None:
@@ -461,18 +461,16 @@ def _income_rules(c: _Collector, hh: Household, living: list[_MemberFacts]) -> N
 
 # ---------------------------------------------------------------- entry points
 
-def validate_member(m: Member, ctx: RuleContext | None = None, hh: Household | None = None) -> list[Finding]:
+def validate_member(m: Member, ctx: RuleContext, hh: Household | None = None) -> list[Finding]:
     """Field and personal rules of one member (the member form while typing)."""
-    ctx = ctx or RuleContext()
     c = _Collector(hh or Household(village_code=""))
     _check_values(_compiled_form(member_form()).plain, m.fields, c, m, ctx.today)
     _member_rules(c, m, ctx.today)
     return c.out
 
 
-def validate_household(hh: Household, ctx: RuleContext | None = None) -> list[Finding]:
+def validate_household(hh: Household, ctx: RuleContext) -> list[Finding]:
     """Every field and household rule for one household (not the across-household ones)."""
-    ctx = ctx or RuleContext()
     today = ctx.today
     c = _Collector(hh)
     hform = _compiled_form(household_form())
@@ -542,11 +540,10 @@ class CrossChecker:
                                   hid, hno, None, "helpers")
 
 
-def validate_all(households: Iterable[Household], ctx: RuleContext | None = None,
+def validate_all(households: Iterable[Household], ctx: RuleContext,
                  progress: Callable[[int], None] | None = None,
                  cancelled: Callable[[], bool] | None = None) -> Iterator[Finding]:
     """Field and household rules per household as they stream by, then the across rules."""
-    ctx = ctx or RuleContext()
     cross = CrossChecker()
     for n, hh in enumerate(households, 1):
         yield from validate_household(hh, ctx)
@@ -558,9 +555,8 @@ def validate_all(households: Iterable[Household], ctx: RuleContext | None = None
     yield from cross.findings()
 
 
-def exit_failures(hh: Household, ctx: RuleContext | None = None) -> list[Text]:
+def exit_failures(hh: Household, ctx: RuleContext) -> list[Text]:
     """Why the household does not meet 一超过两不愁三保障 (empty when it may exit)."""
-    ctx = ctx or RuleContext()
     out: list[Text] = []
     if not hh.years:
         out.append(Text("没有收入记录", "no income recorded"))
