@@ -118,6 +118,25 @@ def test_usage_error_is_one_line(tmp_path: Path) -> None:
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
 
 
+def test_a_malformed_today_is_one_line_exit_2(tmp_path: Path) -> None:
+    result = run_process(WORKER, "--today", "2026-13-01", "validate", str(tmp_path / "x.db"), cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == ["povdesk: --today must be a date as YYYY-MM-DD, not '2026-13-01'"]
+
+
+def test_today_decides_what_the_rules_see(demo_db: Path, tmp_path: Path) -> None:
+    """A member born after the day taken as today is a finding; on a later day the same data is fine."""
+    from povdesk.store import Workspace
+
+    ws = Workspace.open(demo_db, readonly=True)
+    youngest = max((str(m.fields["birth_date"]) for hh in ws.iter_households() for m in hh.members))
+    ws.close()
+    before = run_process(WORKER, "--today", "2000-01-01", "validate", str(demo_db), "--json", cwd=tmp_path)
+    after = run_process(WORKER, "--today", youngest, "validate", str(demo_db), "--json", cwd=tmp_path)
+    count = lambda r: len(json.loads(r.stdout)["findings"])  # noqa: E731
+    assert count(before) > count(after), (youngest, before.stderr)
+
+
 def test_validate_finds_exactly_the_planted_mistakes(demo_db: Path, tmp_path: Path) -> None:
     from povdesk.core.demo import generate, plant_mistakes
     from povdesk.store import Workspace

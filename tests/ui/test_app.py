@@ -21,6 +21,7 @@ from povdesk.store import Workspace
 from povdesk.ui.app import FirstRunDialog, LoginDialog, create_demo_workspace, install_language
 from povdesk.ui.fonts import load_app_font
 from povdesk.ui.main_window import MainWindow
+from tests.ui.conftest import CLOCK
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,13 +35,13 @@ def type_text(widget: object, text: str) -> None:
 @pytest.fixture(scope="module")
 def demo_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("app") / "demo.db"
-    create_demo_workspace(path, households=40, seed=3)
+    create_demo_workspace(path, households=40, seed=3, clock=CLOCK)
     return path
 
 
 @pytest.fixture
 def window(qtbot, demo_path: Path, tmp_path: Path):  # type: ignore[no-untyped-def]
-    ws = Workspace.open(demo_path)
+    ws = Workspace.open(demo_path, clock=CLOCK)
     user = ws.authenticate("worker", DEMO_PASSWORD)
     w = MainWindow(ws, user, data_dir=tmp_path, lang="zh")
     qtbot.addWidget(w)
@@ -231,6 +232,6 @@ def test_demo_village_is_made_by_the_worker(qtbot, tmp_path: Path) -> None:  # t
     from povdesk.ui.app import _run_with_progress
 
     path = tmp_path / "demo.db"
-    assert _run_with_progress("demo", lambda progress, cancelled: create_demo_workspace(path, households=10))
+    assert _run_with_progress("demo", lambda progress, cancelled: create_demo_workspace(path, households=10, clock=CLOCK))
     with Workspace.open(path) as ws:
         assert ws.count_households() == 10
