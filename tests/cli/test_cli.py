@@ -129,7 +129,7 @@ def test_today_decides_what_the_rules_see(demo_db: Path, tmp_path: Path) -> None
     from povdesk.store import Workspace
 
     ws = Workspace.open(demo_db, readonly=True)
-    youngest = max((str(m.fields["birth_date"]) for hh in ws.iter_households() for m in hh.members))
+    youngest = max(str(m.fields["birth_date"]) for hh in ws.iter_households() for m in hh.members)
     ws.close()
     before = run_process(WORKER, "--today", "2000-01-01", "validate", str(demo_db), "--json", cwd=tmp_path)
     after = run_process(WORKER, "--today", youngest, "validate", str(demo_db), "--json", cwd=tmp_path)
