@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import shutil
 import subprocess
 import sys
 import zipfile
+from collections import defaultdict
 from pathlib import Path
 
 import pytest
@@ -32,6 +34,74 @@ def test_only_the_ui_package_imports_pyside6() -> None:
         if "PySide6" in p.read_text(encoding="utf-8") and "ui" not in p.relative_to(ROOT / "povdesk").parts[:1]
     ]
     assert offenders == []
+
+
+def _layer(module: str) -> str | None:
+    """The part of povdesk a module belongs to: its subpackage (povdesk.core, povdesk.cli...), itself
+    for a top-level module (povdesk.clock), or povdesk for a name of povdesk/__init__.py."""
+    parts = module.split(".")
+    if parts[0] != "povdesk":
+        return None
+    if len(parts) > 1 and ((ROOT / "povdesk" / parts[1]).is_dir() or (ROOT / "povdesk" / f"{parts[1]}.py").is_file()):
+        return f"povdesk.{parts[1]}"
+    return "povdesk"
+
+
+def _imports_between_layers() -> dict[tuple[str, str], list[str]]:
+    """(from layer, to layer) -> where: every import statement under povdesk/, those inside functions
+    and under TYPE_CHECKING included."""
+    edges: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for path in sorted((ROOT / "povdesk").rglob("*.py")):
+        rel = path.relative_to(ROOT)
+        name = ".".join(rel.with_suffix("").parts)
+        package = name.removesuffix(".__init__") if path.name == "__init__.py" else name.rpartition(".")[0]
+        source = _layer(name.removesuffix(".__init__"))
+        assert source is not None
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(rel))):
+            targets: list[str] = []
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    anchor = package.split(".")[:len(package.split(".")) - node.level + 1]
+                    base = ".".join([*anchor, *([base] if base else [])])
+                # `from povdesk import cli` imports the module povdesk.cli, not a name of povdesk
+                targets = [f"{base}.{alias.name}" if _layer(f"{base}.{alias.name}") != _layer(base) else base
+                           for alias in node.names]
+            for target in targets:
+                layer = _layer(target)
+                if layer is not None and layer != source:
+                    edges[(source, layer)].append(f"{rel}:{node.lineno} imports {target}")
+    return edges
+
+
+def test_no_import_cycle_between_packages() -> None:
+    edges = _imports_between_layers()
+    # the walk must see the layering it checks (a parser that finds nothing would pass)
+    assert {("povdesk.ui", "povdesk.core"), ("povdesk.store", "povdesk.core"), ("povdesk.cli", "povdesk.store"),
+            ("povdesk.sync", "povdesk.store"), ("povdesk.reports", "povdesk.core")} <= set(edges)
+    reaches: dict[str, set[str]] = defaultdict(set)
+    for a, b in edges:
+        reaches[a].add(b)
+    changed = True
+    while changed:  # transitive closure; a dozen layers
+        changed = False
+        for a in list(reaches):
+            more = set().union(*(reaches[b] for b in reaches[a])) - reaches[a]
+            if more:
+                reaches[a] |= more
+                changed = True
+    in_a_cycle = {edge: where for edge, where in edges.items() if edge[0] in reaches[edge[1]]}
+    assert in_a_cycle == {}
+
+
+def test_the_cli_and_the_ui_do_not_import_each_other() -> None:
+    """`povdesk app` starts the UI by module name (povdesk.cli.registry.APP_MODULE); the app makes its
+    demo through povdesk.store.demo, not through the CLI."""
+    edges = _imports_between_layers()
+    assert edges.get(("povdesk.cli", "povdesk.ui"), []) == []
+    assert edges.get(("povdesk.ui", "povdesk.cli"), []) == []
 
 
 def test_only_the_store_writes_sql() -> None:

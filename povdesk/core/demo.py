@@ -25,7 +25,7 @@ from povdesk.i18n import Text
 
 DEMO_REGION = "522634100201"  # 雷山县丹江镇东门村, a real village of the bundled table
 DEMO_PASSWORD = "demo1234"
-# The accounts the CLI creates for a demo workspace; procedure events name these users.
+# The accounts povdesk.store.demo creates for a demo workspace; procedure events name these users.
 DEMO_USERS = {
     "admin": "admin",
     "worker": "village_worker",

@@ -288,9 +288,9 @@ class LoginDialog(QDialog):
 
 def create_demo_workspace(path: Path, households: int = 300, seed: int = 1, *, clock: Clock = SYSTEM_CLOCK) -> None:
     """The same demo as `povdesk demo`: a synthetic village with its planted mistakes."""
-    from povdesk.cli import ensure_demo_users
     from povdesk.core.demo import DEMO_PASSWORD, DEMO_REGION, generate, plant_mistakes
     from povdesk.store import Workspace
+    from povdesk.store.demo import ensure_demo_users
 
     path.parent.mkdir(parents=True, exist_ok=True)
     ws = Workspace.create(path, region_code=DEMO_REGION, name="演示村", level="village", admin_user="admin",

@@ -235,3 +235,23 @@ def test_demo_village_is_made_by_the_worker(qtbot, tmp_path: Path) -> None:  # t
     assert _run_with_progress("demo", lambda progress, cancelled: create_demo_workspace(path, households=10, clock=CLOCK))
     with Workspace.open(path) as ws:
         assert ws.count_households() == 10
+
+
+def test_povdesk_app_passes_its_flags_to_the_app(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """`povdesk app` finds the app by its module name (the CLI imports nothing of the UI) and hands on its flags."""
+    from povdesk.cli import main as cli_main
+    from povdesk.ui import app as app_module
+
+    seen: list[list[str]] = []
+
+    def fake_main(argv: list[str]) -> int:
+        seen.append(list(argv))
+        return 0
+
+    monkeypatch.setenv("POVDESK_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setattr(app_module, "main", fake_main)
+    data = str(tmp_path / "portable")
+    assert cli_main(["--today", "2026-06-01", "app", "--demo", "--data-dir", data, "--lang", "en"]) == 0
+    assert cli_main(["app", "--portable", "--workspace", "x.db"]) == 0
+    assert seen == [["--demo", "--data-dir", data, "--lang", "en", "--today", "2026-06-01"],
+                    ["--portable", "--workspace", "x.db"]]

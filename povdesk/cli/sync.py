@@ -1,57 +1,50 @@
-"""CLI commands for sync bundles (keys, bundle export/import/inspect/status, conflicts); registered by povdesk.cli.build_parser."""
+"""The sync commands: device keys, bundles (export, import, inspect, status) and conflicts."""
 
 from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from povdesk.cli.common import AddCommand, CommandParser, emit_json, language, login, open_workspace, out, t
 from povdesk.errors import BadInput
 from povdesk.i18n import Text
 
-AddCommand = Callable[[str, Callable[[argparse.Namespace], int], str, str], argparse.ArgumentParser]
-
-
-def _cli() -> Any:
-    from povdesk import cli
-
-    return cli
+if TYPE_CHECKING:
+    from povdesk.store.sync import Conflict
 
 
 def cmd_keys(args: argparse.Namespace) -> int:
     from povdesk.sync import service
 
-    cli = _cli()
-    t = cli.lang_text
     readonly = args.keys_cmd in ("show", "export")
-    ws = cli.open_workspace(args, readonly=readonly)
+    ws = open_workspace(args, readonly=readonly)
     try:
-        actor = cli.login(ws)
+        actor = login(ws)
         if args.keys_cmd == "show":
             card = service.my_card(ws)
-            cli.say(t(f"本设备指纹：{card.fingerprint}", f"this device's fingerprint: {card.fingerprint}"))
-            cli.say(t(f"设备编号：{card.device_id}（{card.region_code} {card.name}，{card.level}）",
-                      f"device id: {card.device_id} ({card.region_code} {card.name}, {card.level})"))
+            out(t(f"本设备指纹：{card.fingerprint}", f"this device's fingerprint: {card.fingerprint}"))
+            out(t(f"设备编号：{card.device_id}（{card.region_code} {card.name}，{card.level}）",
+                  f"device id: {card.device_id} ({card.region_code} {card.name}, {card.level})"))
             for p in ws.sync_peers():
                 state = "" if p.active else t("（已停用）", " (inactive)")
                 rel = t("县", "county") if p.relation == "county" else t("已登记设备", "enrolled device")
-                cli.say(f"{rel}\t{p.fingerprint}\t{p.region_code} {p.name}\t{p.device_id}{state}")
+                out(f"{rel}\t{p.fingerprint}\t{p.region_code} {p.name}\t{p.device_id}{state}")
         elif args.keys_cmd == "export":
             card = service.export_key_file(ws, Path(args.output))
-            cli.say(t(f"已导出公钥到 {args.output}；指纹 {card.fingerprint}（请通过电话与对方核对）",
-                      f"exported the public keys to {args.output}; fingerprint {card.fingerprint} (compare it by phone)"))
+            out(t(f"已导出公钥到 {args.output}；指纹 {card.fingerprint}（请通过电话与对方核对）",
+                  f"exported the public keys to {args.output}; fingerprint {card.fingerprint} (compare it by phone)"))
         else:
             relation = "device" if args.keys_cmd == "enrol" else "county"
             card, old = service.trust(ws, actor, Path(args.file), relation)
             what = t("已登记设备", "enrolled device") if relation == "device" else t("已设置县级密钥", "set the county key")
-            cli.say(f"{what}: {card.region_code} {card.name} ({card.level}) {card.device_id}")
-            cli.say(t(f"指纹：{card.fingerprint} —— 请务必通过电话与对方核对",
-                      f"fingerprint: {card.fingerprint} — compare it with the other side by phone"))
+            out(f"{what}: {card.region_code} {card.name} ({card.level}) {card.device_id}")
+            out(t(f"指纹：{card.fingerprint} —— 请务必通过电话与对方核对",
+                  f"fingerprint: {card.fingerprint} — compare it with the other side by phone"))
             if old is not None and old.fingerprint != card.fingerprint:
-                cli.say(t(f"注意：替换了此设备以前的密钥（指纹 {old.fingerprint}）",
-                          f"note: this replaces the device's previous key (fingerprint {old.fingerprint})"))
+                out(t(f"注意：替换了此设备以前的密钥（指纹 {old.fingerprint}）",
+                      f"note: this replaces the device's previous key (fingerprint {old.fingerprint})"))
     finally:
         ws.close()
     return 0
@@ -61,94 +54,92 @@ def cmd_bundle(args: argparse.Namespace) -> int:
     from povdesk.sync import bundle as fmt
     from povdesk.sync import service
 
-    cli = _cli()
-    t = cli.lang_text
     if args.bundle_cmd == "inspect":
         info = service.inspect(Path(args.file))
         if args.json:
-            cli.emit_json(info)
+            emit_json(info)
         else:
             for label, value in fmt.describe(info):
-                cli.say(f"{label.get()}\t{value}")
-            cli.say(t("密文完整" if info["ciphertext_intact"] else "密文与清单不符（已被改动）",
-                      "ciphertext intact" if info["ciphertext_intact"] else "ciphertext does NOT match the manifest"))
+                out(f"{label.get()}\t{value}")
+            out(t("密文完整" if info["ciphertext_intact"] else "密文与清单不符（已被改动）",
+                  "ciphertext intact" if info["ciphertext_intact"] else "ciphertext does NOT match the manifest"))
         return 0 if info["ciphertext_intact"] else 1
     if args.bundle_cmd == "status":
-        ws = cli.open_workspace(args, readonly=True)
+        ws = open_workspace(args, readonly=True)
         try:
-            cli.login(ws)
+            login(ws)
             st = service.status(ws)
         finally:
             ws.close()
         if args.json:
-            cli.emit_json(st)
+            emit_json(st)
         else:
-            cli.say(t(f"本设备 {st['fingerprint']}，待同步记录序号至 {st['outbox_last']}，未处理冲突 {st['open_conflicts']}",
-                      f"this device {st['fingerprint']}, outbox up to {st['outbox_last']}, "
-                      f"{st['open_conflicts']} open conflicts"))
+            out(t(f"本设备 {st['fingerprint']}，待同步记录序号至 {st['outbox_last']}，未处理冲突 {st['open_conflicts']}",
+                  f"this device {st['fingerprint']}, outbox up to {st['outbox_last']}, "
+                  f"{st['open_conflicts']} open conflicts"))
             for p in st["peers"]:
-                cli.say(t(f"{p['region_code']} {p['name']}：已发出至 {p['sent_up_to']}，对方确认收到至 "
-                          f"{p['acknowledged_up_to']}，尚未确认的户 {p['not_yet_acknowledged_households']}，"
-                          f"已收到对方至 {p['received_up_to']}",
-                          f"{p['region_code']} {p['name']}: sent up to {p['sent_up_to']}, acknowledged up to "
-                          f"{p['acknowledged_up_to']}, {p['not_yet_acknowledged_households']} households not yet "
-                          f"acknowledged, received from it up to {p['received_up_to']}"))
+                out(t(f"{p['region_code']} {p['name']}：已发出至 {p['sent_up_to']}，对方确认收到至 "
+                      f"{p['acknowledged_up_to']}，尚未确认的户 {p['not_yet_acknowledged_households']}，"
+                      f"已收到对方至 {p['received_up_to']}",
+                      f"{p['region_code']} {p['name']}: sent up to {p['sent_up_to']}, acknowledged up to "
+                      f"{p['acknowledged_up_to']}, {p['not_yet_acknowledged_households']} households not yet "
+                      f"acknowledged, received from it up to {p['received_up_to']}"))
                 for br in p["audit_breaks"]:
-                    cli.say(t(f"{p['region_code']} {p['name']}：审计记录断链（{br['at']}）：{br['message']['zh']}",
-                              f"{p['region_code']} {p['name']}: audit chain break ({br['at']}): {br['message']['en']}"))
-            lang = "en" if t("zh", "en") == "en" else "zh"
+                    out(t(f"{p['region_code']} {p['name']}：审计记录断链（{br['at']}）：{br['message']['zh']}",
+                          f"{p['region_code']} {p['name']}: audit chain break ({br['at']}): {br['message']['en']}"))
+            lang = language()
             for f in st["flags"]:
                 src = t("县", "county") if f["source"] == "county" else t("导入", "import")
-                cli.say(f"{src}	{f['household_no']}	{f['rule']}	{f['message'][lang]}	{f['created_at']}")
+                out(f"{src}	{f['household_no']}	{f['rule']}	{f['message'][lang]}	{f['created_at']}")
         return 0
     if args.bundle_cmd == "export":
-        ws = cli.open_workspace(args)
+        ws = open_workspace(args)
         try:
-            actor = cli.login(ws)
+            actor = login(ws)
             res = service.export_bundle(ws, actor, Path(args.output), full=args.full, to=args.to)
         finally:
             ws.close()
         m = res.manifest
-        cli.say(t(f"已导出同步包 {args.output}：{m['counts']['households']} 户，序号 {m['seq']['first']}–{m['seq']['last']}，"
-                  f"加密给 {m['recipient']['fingerprint']}",
-                  f"exported bundle {args.output}: {m['counts']['households']} households, sequences "
-                  f"{m['seq']['first']}–{m['seq']['last']}, encrypted to {m['recipient']['fingerprint']}"))
+        out(t(f"已导出同步包 {args.output}：{m['counts']['households']} 户，序号 {m['seq']['first']}–{m['seq']['last']}，"
+              f"加密给 {m['recipient']['fingerprint']}",
+              f"exported bundle {args.output}: {m['counts']['households']} households, sequences "
+              f"{m['seq']['first']}–{m['seq']['last']}, encrypted to {m['recipient']['fingerprint']}"))
         return 0
     # import
-    ws = cli.open_workspace(args)
+    ws = open_workspace(args)
     try:
-        actor = cli.login(ws)
+        actor = login(ws)
         reports = service.import_bundles(ws, actor, [Path(f) for f in args.files])
     finally:
         ws.close()
-    lang = "en" if t("zh", "en") == "en" else "zh"
+    lang = language()
     totals = {"applied": 0, "rejected": 0, "conflicted": 0, "with_findings": 0, "flagged": 0, "audit_problems": 0}
     for r in reports:
         s = r.summary()
         for k in totals:
             totals[k] += s[k]
     if args.json:
-        cli.emit_json({"bundles": [r.to_dict() for r in reports], "summary": totals})
+        emit_json({"bundles": [r.to_dict() for r in reports], "summary": totals})
     else:
         for r in reports:
             for rec in r.records:
                 for reason in rec.reasons:
-                    cli.say(f"{r.file}\t{rec.household_no}\t{t('拒绝', 'rejected')}\t{reason[lang]}")
+                    out(f"{r.file}\t{rec.household_no}\t{t('拒绝', 'rejected')}\t{reason[lang]}")
                 for c in rec.conflicts:
-                    cli.say(f"{r.file}\t{rec.household_no}\t{t('冲突', 'conflict')}\t{c['path']}\t"
-                            f"{json.dumps(c['local'], ensure_ascii=False)} ≠ {json.dumps(c['remote'], ensure_ascii=False)}")
+                    out(f"{r.file}\t{rec.household_no}\t{t('冲突', 'conflict')}\t{c['path']}\t"
+                        f"{json.dumps(c['local'], ensure_ascii=False)} ≠ {json.dumps(c['remote'], ensure_ascii=False)}")
             for f in r.flags:
-                cli.say(f"{r.file}\t{f['household_no']}\t{f['rule']}\t{f['message'][lang]}")
+                out(f"{r.file}\t{f['household_no']}\t{f['rule']}\t{f['message'][lang]}")
             for step in r.county_steps:
-                cli.say(f"{r.file}\t{step['household_no']}\tCOUNTY-STEP\t{step['message'][lang]}")
+                out(f"{r.file}\t{step['household_no']}\tCOUNTY-STEP\t{step['message'][lang]}")
             for problem in r.audit_problems:
-                cli.say(f"{r.file}\t{t('审计记录断链', 'audit chain break')}\t{problem[lang]}")
+                out(f"{r.file}\t{t('审计记录断链', 'audit chain break')}\t{problem[lang]}")
             s = r.summary()
-            cli.say(t(f"{r.file}：新增 {s['inserted']}，合并 {s['merged']}，无变化 {s['unchanged']}，拒绝 {s['rejected']}，"
-                      f"有冲突 {s['conflicted']}，有待改问题 {s['with_findings']}，跨户问题 {s['flagged']}",
-                      f"{r.file}: {s['inserted']} inserted, {s['merged']} merged, {s['unchanged']} unchanged, "
-                      f"{s['rejected']} rejected, {s['conflicted']} with conflicts, {s['with_findings']} with "
-                      f"findings, {s['flagged']} flagged"))
+            out(t(f"{r.file}：新增 {s['inserted']}，合并 {s['merged']}，无变化 {s['unchanged']}，拒绝 {s['rejected']}，"
+                  f"有冲突 {s['conflicted']}，有待改问题 {s['with_findings']}，跨户问题 {s['flagged']}",
+                  f"{r.file}: {s['inserted']} inserted, {s['merged']} merged, {s['unchanged']} unchanged, "
+                  f"{s['rejected']} rejected, {s['conflicted']} with conflicts, {s['with_findings']} with "
+                  f"findings, {s['flagged']} flagged"))
     return 1 if totals["rejected"] or totals["conflicted"] or totals["flagged"] or totals["audit_problems"] else 0
 
 
@@ -159,7 +150,7 @@ def _value(text: str) -> Any:
         return text  # a bare word is taken as text
 
 
-def _conflict_dict(c: Any) -> dict[str, Any]:
+def _conflict_dict(c: Conflict) -> dict[str, Any]:
     return {"id": c.id, "household_id": c.household_id, "household_no": c.household_no, "path": c.path,
             "peer": c.peer, "base": c.base, "local": c.local, "remote": c.remote, "status": c.status,
             "created_at": c.created_at, "resolved_at": c.resolved_at, "resolved_by": c.resolved_by,
@@ -169,29 +160,27 @@ def _conflict_dict(c: Any) -> dict[str, Any]:
 def cmd_conflicts(args: argparse.Namespace) -> int:
     from povdesk.sync import service
 
-    cli = _cli()
-    t = cli.lang_text
-    ws = cli.open_workspace(args, readonly=args.conflicts_cmd != "resolve")
+    ws = open_workspace(args, readonly=args.conflicts_cmd != "resolve")
     try:
-        actor = cli.login(ws)
+        actor = login(ws)
         if args.conflicts_cmd == "list":
             items = service.list_conflicts(ws, None if args.all else "open")
             if args.json:
-                cli.emit_json([_conflict_dict(c) for c in items])
+                emit_json([_conflict_dict(c) for c in items])
             else:
                 for c in items:
-                    cli.say(f"{c.id}\t{c.status}\t{c.household_no}\t{c.path}\t"
-                            f"{json.dumps(c.local, ensure_ascii=False)} ≠ {json.dumps(c.remote, ensure_ascii=False)}")
-                cli.say(t(f"共 {len(items)} 个冲突", f"{len(items)} conflicts"))
+                    out(f"{c.id}\t{c.status}\t{c.household_no}\t{c.path}\t"
+                        f"{json.dumps(c.local, ensure_ascii=False)} ≠ {json.dumps(c.remote, ensure_ascii=False)}")
+                out(t(f"共 {len(items)} 个冲突", f"{len(items)} conflicts"))
             return 1 if any(c.status == "open" for c in items) else 0
         if args.conflicts_cmd == "show":
             c = service.get_conflict(ws, args.id)
             d = _conflict_dict(c)
             if args.json:
-                cli.emit_json(d)
+                emit_json(d)
             else:
                 for k, v in d.items():
-                    cli.say(f"{k}\t{json.dumps(v, ensure_ascii=False)}")
+                    out(f"{k}\t{json.dumps(v, ensure_ascii=False)}")
             return 0
         if args.take is None and args.value is None:
             raise BadInput(Text("请用 --take local|remote 或 --value 指明取值", "say --take local|remote or --value"))
@@ -201,9 +190,9 @@ def cmd_conflicts(args: argparse.Namespace) -> int:
             done = service.resolve_conflict(ws, actor, args.id, None, _value(args.value))
         else:
             done = service.resolve_conflict(ws, actor, args.id, args.take)
-        cli.say(t(f"已处理冲突 {done.id}：{done.household_no} {done.path} = {json.dumps(done.value, ensure_ascii=False)}",
-                  f"resolved conflict {done.id}: {done.household_no} {done.path} = "
-                  f"{json.dumps(done.value, ensure_ascii=False)}"))
+        out(t(f"已处理冲突 {done.id}：{done.household_no} {done.path} = {json.dumps(done.value, ensure_ascii=False)}",
+              f"resolved conflict {done.id}: {done.household_no} {done.path} = "
+              f"{json.dumps(done.value, ensure_ascii=False)}"))
     finally:
         ws.close()
     return 0
@@ -211,12 +200,9 @@ def cmd_conflicts(args: argparse.Namespace) -> int:
 
 def register(add: AddCommand) -> None:
     """Add this package's subcommands: add(name, func, help_zh, help_en) returns the subparser."""
-    cli = _cli()
-    t = cli.lang_text
     sp = add("keys", cmd_keys, "设备密钥：查看指纹、导出公钥、登记设备、设置县级密钥",
              "device keys: show the fingerprint, export, enrol a device, set the county key")
-    parser_class = type(sp)  # the CLI's parser: usage errors are one line and exit code 2
-    ks = sp.add_subparsers(dest="keys_cmd", metavar="ACTION", required=True, parser_class=parser_class)
+    ks = sp.add_subparsers(dest="keys_cmd", metavar="ACTION", required=True, parser_class=CommandParser)
     p = ks.add_parser("show", help=t("显示本设备指纹和已登记的设备", "show this device's fingerprint and trusted devices"))
     p.add_argument("db", metavar="DB")
     p = ks.add_parser("export", help=t("导出本设备公钥文件（带签名）", "write this device's signed public-key file"))
@@ -231,14 +217,14 @@ def register(add: AddCommand) -> None:
 
     sp = add("bundle", cmd_bundle, "同步包：导出、导入、查看、同步状态",
              "sync bundles: export, import, inspect, status")
-    bs = sp.add_subparsers(dest="bundle_cmd", metavar="ACTION", required=True, parser_class=parser_class)
+    bs = sp.add_subparsers(dest="bundle_cmd", metavar="ACTION", required=True, parser_class=CommandParser)
     p = bs.add_parser("export", help=t("导出自上次以来的全部修改（加密并签名）",
                                        "export every change since the last bundle (encrypted and signed)"))
     p.add_argument("db", metavar="DB")
     p.add_argument("-o", "--output", required=True, metavar="FILE")
     p.add_argument("--full", action="store_true", help=t("导出全部记录", "export every record"))
     p.add_argument("--to", metavar="DEVICE", help=t("县：回传给哪台设备（设备编号、指纹或村代码）",
-                                                     "county: the device to send to (device id, fingerprint or village code)"))
+                                                    "county: the device to send to (device id, fingerprint or village code)"))
     p = bs.add_parser("import", help=t("导入同步包：先全部校验，再在一个事务中合并",
                                        "import bundles: everything verified first, then merged in one transaction"))
     p.add_argument("db", metavar="DB")
@@ -252,7 +238,7 @@ def register(add: AddCommand) -> None:
     p.add_argument("--json", action="store_true")
 
     sp = add("conflicts", cmd_conflicts, "同步冲突：列出、查看、处理", "sync conflicts: list, show, resolve")
-    cs = sp.add_subparsers(dest="conflicts_cmd", metavar="ACTION", required=True, parser_class=parser_class)
+    cs = sp.add_subparsers(dest="conflicts_cmd", metavar="ACTION", required=True, parser_class=CommandParser)
     p = cs.add_parser("list", help=t("列出未处理的冲突", "list open conflicts"))
     p.add_argument("db", metavar="DB")
     p.add_argument("--all", action="store_true", help=t("包括已处理的", "include resolved ones"))

@@ -1,46 +1,54 @@
-"""CLI commands for printing and spreadsheets (cards, publicity lists, reports, Excel); registered by povdesk.cli.build_parser."""
+"""The printing commands: household cards, publicity lists, summary reports, the Excel register and its import."""
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
+from povdesk.cli.common import (
+    EXIT_FINDINGS,
+    EXIT_OK,
+    AddCommand,
+    clock_of,
+    emit_json,
+    find_household,
+    language,
+    login,
+    open_workspace,
+    out,
+    t,
+)
 from povdesk.errors import BadInput
 from povdesk.i18n import Text
 
-AddCommand = Callable[[str, Callable[[argparse.Namespace], int], str, str], argparse.ArgumentParser]
-
-EXIT_OK, EXIT_FINDINGS = 0, 1
-
-
-def _cli() -> Any:
-    from povdesk import cli  # imported late: povdesk.cli imports this module while building its parser
-
-    return cli
+if TYPE_CHECKING:
+    from povdesk.core.model import Household
+    from povdesk.reports.pdf import MissingGlyphs
+    from povdesk.store import Workspace
 
 
 @contextmanager
 def _atomic_output(path: str) -> Iterator[Path]:
     """A temporary file beside `path` that replaces it only when the block succeeds."""
-    out = Path(path)
-    tmp = out.with_name(out.name + ".part")
+    target = Path(path)
+    tmp = target.with_name(target.name + ".part")
     try:
         yield tmp
-        tmp.replace(out)
+        tmp.replace(target)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise BadInput(Text(f"无法写入文件：{exc.strerror}", f"cannot write the file: {exc.strerror}"),
-                       where=str(out)) from None
+                       where=str(target)) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
 
 
-def _village_prefix(ws: Any, code: str | None) -> str | None:
+def _village_prefix(ws: Workspace, code: str | None) -> str | None:
     if code is None:
         return None
     code = code.strip()
@@ -50,9 +58,8 @@ def _village_prefix(ws: Any, code: str | None) -> str | None:
     return code
 
 
-def _warn_missing(missing: list[Any]) -> int:
+def _warn_missing(missing: list[MissingGlyphs]) -> int:
     """One line per text the font cannot draw; returns how many."""
-    cli = _cli()
     seen: set[tuple[str, str]] = set()
     for m in missing:
         key = (m.context, m.text)
@@ -60,9 +67,9 @@ def _warn_missing(missing: list[Any]) -> int:
             continue
         seen.add(key)
         chars = " ".join(f"{ch}(U+{ord(ch):04X})" for ch in m.chars)
-        cli.say(cli.lang_text(f"警告\t{m.context}\t“{m.text}”中的字符 {chars} 字体中没有，已印为〓，请手写补全",
-                              f"warning\t{m.context}\t'{m.text}': the font has no {chars}; printed as 〓, "
-                              "write it in by hand"))
+        out(t(f"警告\t{m.context}\t“{m.text}”中的字符 {chars} 字体中没有，已印为〓，请手写补全",
+              f"warning\t{m.context}\t'{m.text}': the font has no {chars}; printed as 〓, "
+              "write it in by hand"))
     return len(seen)
 
 
@@ -71,16 +78,16 @@ def _warn_missing(missing: list[Any]) -> int:
 def cmd_cards(args: argparse.Namespace) -> int:
     from povdesk.reports.cards import render_cards
 
-    cli = _cli()
-    ws = cli.open_workspace(args, readonly=True)
+    ws = open_workspace(args, readonly=True)
     try:
-        cli.login(ws)
+        login(ws)
         prefix = _village_prefix(ws, args.village)
         if args.household:
-            households: Any = [cli.find_household(ws, ref) for ref in args.household]
+            chosen = [find_household(ws, ref) for ref in args.household]
             if prefix:
-                households = [h for h in households if h.village_code.startswith(prefix)]
-            total = len(households)
+                chosen = [h for h in chosen if h.village_code.startswith(prefix)]
+            households: Iterable[Household] = chosen
+            total = len(chosen)
         else:
             total = ws.count_households(prefix)
             households = ws.iter_households(prefix)
@@ -91,8 +98,8 @@ def cmd_cards(args: argparse.Namespace) -> int:
     finally:
         ws.close()
     warned = _warn_missing(result.missing)
-    cli.say(cli.lang_text(f"已生成 {result.households} 户明白卡，共 {result.pages} 页：{args.output}",
-                          f"wrote {result.households} household cards, {result.pages} pages: {args.output}"))
+    out(t(f"已生成 {result.households} 户明白卡，共 {result.pages} 页：{args.output}",
+          f"wrote {result.households} household cards, {result.pages} pages: {args.output}"))
     return EXIT_FINDINGS if warned else EXIT_OK
 
 
@@ -112,18 +119,17 @@ def cmd_publicity(args: argparse.Namespace) -> int:
     from povdesk.core.procedures import publicity_days
     from povdesk.reports.publicity import PublicityOptions, render_publicity, resolve_step
 
-    cli = _cli()
     step = resolve_step(args.step)
-    start = _parse_day(args.start, "--start") or cli.clock(args).today()
+    start = _parse_day(args.start, "--start") or clock_of(args).today()
     days = publicity_days()
     end = _parse_day(args.end, "--end") or start + timedelta(days=days - 1)
     if (end - start).days + 1 < days:
         raise BadInput(Text(f"公示期不少于 {days} 天（含首尾两天）：{start} 至 {end}",
                             f"a publicity lasts at least {days} days counting both ends: {start} to {end}"))
     opts = PublicityOptions(start=start, end=end, contact=args.contact or "", township=args.township or "")
-    ws = cli.open_workspace(args, readonly=True)
+    ws = open_workspace(args, readonly=True)
     try:
-        cli.login(ws)
+        login(ws)
         prefix = _village_prefix(ws, args.village)
         with _atomic_output(args.output) as tmp:
             result = render_publicity(ws.iter_households(prefix), step, tmp, opts)
@@ -133,7 +139,7 @@ def cmd_publicity(args: argparse.Namespace) -> int:
     finally:
         ws.close()
     warned = _warn_missing(result.missing)
-    cli.say(cli.lang_text(
+    out(t(
         f"已生成{step.zh}名单：{result.villages} 个村 {result.households} 户 {result.people} 人，"
         f"共 {result.pages} 页，公示期 {start} 至 {end}：{args.output}",
         f"wrote the {step.en} list: {result.villages} villages, {result.households} households, "
@@ -146,7 +152,6 @@ def cmd_publicity(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from povdesk.reports.report import build_report, write_report
 
-    cli = _cli()
     fmt = Path(args.output).suffix.lstrip(".").lower()
     if fmt not in ("xlsx", "pdf"):
         raise BadInput(Text(f"统计表的文件名应以 .xlsx 或 .pdf 结尾：“{args.output}”",
@@ -156,9 +161,9 @@ def cmd_report(args: argparse.Namespace) -> int:
         if not (args.year.isascii() and args.year.isdigit() and len(args.year) == 4):
             raise BadInput(Text(f"年度应为四位数字：“{args.year}”", f"the year has four digits: '{args.year}'"))
         year = int(args.year)
-    ws = cli.open_workspace(args, readonly=True)
+    ws = open_workspace(args, readonly=True)
     try:
-        cli.login(ws)
+        login(ws)
         region = _village_prefix(ws, args.region)
         report = build_report(ws, args.level, region, today=ws.clock.today(), year=year)
         with _atomic_output(args.output) as tmp:
@@ -167,7 +172,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         ws.close()
     warned = _warn_missing(result.missing)
     s = report.summary
-    cli.say(cli.lang_text(
+    out(t(
         f"已生成统计表（{report.region_name}）：{s.households} 户 {s.people} 人，{report.year} 年识别 "
         f"{report.in_year['identified']} 户、脱贫 {report.in_year['exited']} 户、清退 {report.in_year['removed']} 户："
         f"{args.output}",
@@ -182,29 +187,27 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_export_xlsx(args: argparse.Namespace) -> int:
     from povdesk.reports.excel import write_register
 
-    cli = _cli()
-    ws = cli.open_workspace(args, readonly=True)
+    ws = open_workspace(args, readonly=True)
     try:
-        cli.login(ws)
+        login(ws)
         prefix = _village_prefix(ws, args.village)
         total = ws.count_households(prefix)
         with _atomic_output(args.output) as tmp:
             n_hh, n_rows = write_register(ws.iter_households(prefix), tmp, total=total)
     finally:
         ws.close()
-    cli.say(cli.lang_text(f"已导出花名册 {n_hh} 户 {n_rows} 行：{args.output}",
-                          f"exported the register: {n_hh} households, {n_rows} rows: {args.output}"))
+    out(t(f"已导出花名册 {n_hh} 户 {n_rows} 行：{args.output}",
+          f"exported the register: {n_hh} households, {n_rows} rows: {args.output}"))
     return EXIT_OK
 
 
 def cmd_template(args: argparse.Namespace) -> int:
     from povdesk.reports.excel import write_template
 
-    cli = _cli()
     with _atomic_output(args.output) as tmp:
         lists = write_template(tmp)
-    cli.say(cli.lang_text(f"已生成空白模板（{lists} 列带下拉列表）：{args.output}",
-                          f"wrote a blank template ({lists} columns with drop-down lists): {args.output}"))
+    out(t(f"已生成空白模板（{lists} 列带下拉列表）：{args.output}",
+          f"wrote a blank template ({lists} columns with drop-down lists): {args.output}"))
     return EXIT_OK
 
 
@@ -213,11 +216,10 @@ def cmd_import_xlsx(args: argparse.Namespace) -> int:
     from povdesk.reports.import_check import check_import
     from povdesk.reports.xlsx_import import check_file, write_problem_report
 
-    cli = _cli()
     check_file(args.file)
-    ws = cli.open_workspace(args, readonly=args.dry_run)
+    ws = open_workspace(args, readonly=args.dry_run)
     try:
-        actor = cli.login(ws)
+        actor = login(ws)
         if not args.dry_run:
             require(actor.role, "import_records")
         checked = check_import(ws, args.file, args.mapping, village=args.village)
@@ -231,31 +233,31 @@ def cmd_import_xlsx(args: argparse.Namespace) -> int:
         ws.close()
     if args.report:
         with _atomic_output(args.report) as tmp:
-            write_problem_report(args.file, plan, tmp, "en" if cli.lang_text("zh", "en") == "en" else "zh")
+            write_problem_report(args.file, plan, tmp, language())
     members = sum(len(h.members) for h in plan.households)
     summary = {"sheet": plan.sheet, "rows": plan.rows, "households": len(plan.households), "members": members,
                "updated": plan.updated, "problems": len(plan.problems), "blocking": len(blocking),
                "findings": len(findings), "imported": imported, "dry_run": bool(args.dry_run)}
     if args.json:
-        cli.emit_json({"file": str(args.file), "summary": summary,
-                       "problems": [p.to_dict() for p in plan.problems], "findings": findings})
+        emit_json({"file": str(args.file), "summary": summary,
+                   "problems": [p.to_dict() for p in plan.problems], "findings": findings})
     else:
-        lang = "en" if cli.lang_text("zh", "en") == "en" else "zh"
+        lang = language()
         for p in plan.problems:
             where = f"{p.sheet}!{p.column}{p.row}" if p.column else f"{p.sheet}!{p.row}"
             label = f"\t{p.field}" if p.field else "\t"
-            cli.say(f"{where}{label}\t{p.message.get(lang)}")
+            out(f"{where}{label}\t{p.message.get(lang)}")
         for fd in findings:
-            cli.say(f"{plan.sheet}!{fd['row']}\t{fd['rule']}\t{fd['message'][lang]}")
+            out(f"{plan.sheet}!{fd['row']}\t{fd['rule']}\t{fd['message'][lang]}")
         if args.dry_run or blocking:
-            cli.say(cli.lang_text(
+            out(t(
                 f"检查 {plan.rows} 行（{len(plan.households)} 户 {members} 人）：{len(blocking)} 个必须修改的问题，"
                 f"{len(findings)} 条校验提示；{'试运行，' if args.dry_run else ''}未导入任何数据",
                 f"checked {plan.rows} rows ({len(plan.households)} households, {members} people): "
                 f"{len(blocking)} problems to fix, {len(findings)} rule findings; "
                 f"{'dry run, ' if args.dry_run else ''}nothing imported"))
         else:
-            cli.say(cli.lang_text(
+            out(t(
                 f"已导入 {imported} 户 {members} 人（其中 {plan.updated} 户为更新），{len(findings)} 条校验提示",
                 f"imported {imported} households, {members} people ({plan.updated} updated), "
                 f"{len(findings)} rule findings"))
@@ -266,7 +268,6 @@ def register(add: AddCommand) -> None:
     """Add this package's subcommands: add(name, func, help_zh, help_en) returns the subparser."""
     from povdesk.reports.publicity import publicity_steps
 
-    t = _cli().lang_text
     sp = add("cards", cmd_cards, "打印明白卡（PDF，每户一个书签）",
              "print household cards as one PDF (a bookmark per household)")
     sp.add_argument("db", metavar="DB")
