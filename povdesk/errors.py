@@ -48,3 +48,7 @@ class ProcedureRefused(PovdeskError):
         self.reasons = reasons
         joined = Text("；".join(r.zh for r in reasons), "; ".join(r.en for r in reasons))
         super().__init__(joined, where=where)
+
+
+class ImportCancelled(PovdeskError):
+    """The person stopped an import; nothing was written (its transaction was rolled back)."""

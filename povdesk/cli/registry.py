@@ -144,26 +144,18 @@ def cmd_export_json(args: argparse.Namespace) -> int:
 
 
 def cmd_import_json(args: argparse.Namespace) -> int:
-    from povdesk.core.importing import JsonImport
+    from povdesk.ops.importing import import_jsonl
 
     path = Path(args.file)
-    with JsonImport(path, clock_of(args).today()) as job:
-        job.read()  # one malformed line stops everything before any write
-        ws = open_workspace(args)
-        try:
-            actor = login(ws)
-            from povdesk.core.permissions import require
-
-            require(actor.role, "import_records")
-            outcome = job.run(ws.households_for_cross_checks, lambda hhs, check: ws.import_households(
-                hhs, actor, source=path.name, before_commit=check))
-        finally:
-            ws.close()
-    report, flagged, lines, accepted = outcome.report, outcome.flagged, job.lines, outcome.accepted
-    rejected = sum(1 for e in report if e["result"] == "rejected")
-    with_findings = sum(1 for e in report if e.get("findings"))
-    summary = {"lines": len(lines), "imported": len(accepted), "rejected": rejected,
-               "with_findings": with_findings, "flagged": len(flagged)}
+    ws = open_workspace(args)
+    try:
+        actor = login(ws)  # before reading anything: the prompt comes at once, whatever the file's size
+        result = import_jsonl(ws, actor, path)  # one malformed line rolls everything back
+    finally:
+        ws.close()
+    report, flagged, summary = result.report, result.flagged, result.summary()
+    lines, imported, rejected, with_findings = summary["lines"], summary["imported"], summary["rejected"], \
+        summary["with_findings"]
     if args.json:
         emit_json({"file": str(path), "summary": summary, "households": report, "cross_findings": flagged})
     else:
@@ -175,9 +167,9 @@ def cmd_import_json(args: argparse.Namespace) -> int:
                 out(f"{path.name}:{entry['line']}\t{f['rule']}\t{f['message'][lang]}")
         for f in flagged:
             out(f"{f['household_no']}\t{f['rule']}\t{f['message'][lang]}")
-        out(t(f"共 {len(lines)} 户：导入 {len(accepted)}（其中 {with_findings} 户有待改问题），拒绝 {rejected}，"
+        out(t(f"共 {lines} 户：导入 {imported}（其中 {with_findings} 户有待改问题），拒绝 {rejected}，"
               f"跨户问题 {len(flagged)}",
-              f"{len(lines)} households: {len(accepted)} imported ({with_findings} with findings to fix), "
+              f"{lines} households: {imported} imported ({with_findings} with findings to fix), "
               f"{rejected} rejected, {len(flagged)} flagged across households"))
     return EXIT_FINDINGS if rejected or flagged or with_findings else EXIT_OK
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -611,17 +611,10 @@ def append_event(conn: sqlite3.Connection, hh: Household, event: ProcedureEvent,
 
 def import_many(conn: sqlite3.Connection, households: list[Household], stamp: Stamp, audit: AuditWriter,
                 source: str) -> ImportResult:
-    """Insert or replace many households inside the caller's transaction, with executemany.
-
-    A replaced household keeps its procedure events (they are append-only) plus any new ones
-    from the import. Versions never go backwards: a record keeps its own version when that is
-    newer than the stored one, otherwise it gets the stored version + 1.
-    """
-    if not households:
-        return ImportResult(0, 0, 0, 0, 0)
-    rows, inserted, replaced, assigned = _write_import(conn, households, stamp, audit, source)
-    audit.flush()
-    return ImportResult(inserted, replaced, assigned, rows.outbox_first, rows.outbox_last)
+    """Insert or replace many households inside the caller's transaction (one BulkImport batch)."""
+    bulk = BulkImport(conn, stamp, audit, source, reserved=lambda: {hh.household_no.strip() for hh in households})
+    bulk.write(households)
+    return bulk.finish()
 
 
 # Rows are written every this many households, so that a county's rows are never all in memory
@@ -629,190 +622,256 @@ def import_many(conn: sqlite3.Connection, households: list[Household], stamp: St
 _WRITE_EVERY = 2000
 
 
-def _write_import(conn: sqlite3.Connection, households: list[Household], stamp: Stamp, audit: AuditWriter,
-                  source: str) -> tuple[ImportRows, int, int, int]:
-    """Check everything, clear what replaced households had, then build and write the rows, a few
-    thousand households at a time. Returns (rows, inserted, replaced, numbers assigned)."""
-    seen_ids: set[str] = set()
-    seen_nos: dict[str, str] = {}
-    seen_members: set[str] = set()
-    for hh in households:
-        _check(hh)
-        if hh.id in seen_ids:
-            raise BadInput(tr("导入数据中同一户出现了两次", "the same household appears twice in the import"),
-                           where=hh.household_no or hh.id)
-        seen_ids.add(hh.id)
-        no = hh.household_no.strip()
-        if no:
-            if no in seen_nos:
-                raise BadInput(tr("导入数据中户编号 {no} 出现了两次", "household number {no} appears twice in the "
-                                  "import", no=no), where=no)
-            seen_nos[no] = hh.id
-        for m in hh.members:
-            if m.id in seen_members:
-                raise BadInput(tr("导入数据中家庭成员 {id} 出现在两户中", "member {id} appears in two households "
-                                  "in the import", id=m.id), where=hh.household_no or hh.id)
-            seen_members.add(m.id)
+class BulkImport:
+    """Many households inserted or replaced, batch after batch, inside the caller's transaction.
 
-    all_ids = [hh.id for hh in households]
-    existing: dict[str, tuple[int, str]] = {}
-    for chunk in _chunks(all_ids):
-        for hid, version, no in conn.execute(
-            f"SELECT id, version, household_no FROM households WHERE id IN ({_marks(len(chunk))})", chunk
-        ):
-            existing[hid] = (version, no)
+    A replaced household keeps its procedure events (they are append-only) plus any new ones
+    from the import. Versions never go backwards: a record keeps its own version when that is
+    newer than the stored one, otherwise it gets the stored version + 1.
 
-    # Numbers already used by households outside this import are a conflict, not an overwrite.
-    nos = list(seen_nos)
-    renumbered: list[str] = []
-    for chunk in _chunks(nos):
-        for no, hid in conn.execute(
-            f"SELECT household_no, id FROM households WHERE household_no IN ({_marks(len(chunk))})", chunk
-        ):
-            if hid not in seen_ids:
+    Only what the checks across the whole import need stays between batches (ids, numbers and
+    member ids seen; numbers and members parked), not households. A household number or a member
+    held here by a household the import has not reached yet is moved out of the way; `finish()`
+    refuses the import when that household never came (the caller rolls the transaction back).
+    `reserved()` is asked once, when a household without a number first needs one: the numbers
+    the whole import claims, so that none is handed out before the household claiming it comes.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, stamp: Stamp, audit: AuditWriter, source: str, *,
+                 reserved: Callable[[], set[str]] | None = None) -> None:
+        self.conn, self.stamp, self.audit, self.source = conn, stamp, audit, source
+        self._reserved_fn = reserved
+        self._reserved: set[str] | None = None
+        self._seen_ids: set[str] = set()
+        self._seen_nos: set[str] = set()
+        self._seen_members: set[str] = set()
+        self._parked_nos: dict[str, str] = {}  # household id -> its number, parked for another
+        self._moved_members: dict[str, str] = {}  # member id -> the household here that held it
+        self._sort_keys: dict[str, str] = {}
+        self.rows = ImportRows()
+        self.inserted = self.replaced = self.assigned = 0
+
+    def write(self, households: Sequence[Household]) -> None:
+        """Check one batch against the import so far and the workspace, then write it."""
+        if not households:
+            return
+        conn = self.conn
+        seen_ids, seen_nos, seen_members = self._seen_ids, self._seen_nos, self._seen_members
+        batch_nos: dict[str, str] = {}
+        batch_ids = set()
+        batch_members = []
+        for hh in households:
+            _check(hh)
+            if hh.id in seen_ids:
+                raise BadInput(tr("导入数据中同一户出现了两次", "the same household appears twice in the import"),
+                               where=hh.household_no or hh.id)
+            seen_ids.add(hh.id)
+            batch_ids.add(hh.id)
+            no = hh.household_no.strip()
+            if no:
+                if no in seen_nos:
+                    raise BadInput(tr("导入数据中户编号 {no} 出现了两次", "household number {no} appears twice in the "
+                                      "import", no=no), where=no)
+                seen_nos.add(no)
+                batch_nos[no] = hh.id
+            for m in hh.members:
+                if m.id in seen_members:
+                    raise BadInput(tr("导入数据中家庭成员 {id} 出现在两户中", "member {id} appears in two households "
+                                      "in the import", id=m.id), where=hh.household_no or hh.id)
+                seen_members.add(m.id)
+                batch_members.append(m.id)
+
+        all_ids = [hh.id for hh in households]
+        existing: dict[str, tuple[int, str]] = {}
+        for chunk in _chunks(all_ids):
+            for hid, version, no in conn.execute(
+                f"SELECT id, version, household_no FROM households WHERE id IN ({_marks(len(chunk))})", chunk
+            ):
+                existing[hid] = (version, self._parked_nos.pop(hid, no))
+
+        # A number held here by a household outside this batch: the import may still bring that
+        # household (then it is replaced); park its number meanwhile, and refuse at the end if not.
+        park: list[str] = []
+        for chunk in _chunks(list(batch_nos)):
+            for no, hid in conn.execute(
+                f"SELECT household_no, id FROM households WHERE household_no IN ({_marks(len(chunk))})", chunk
+            ):
+                if hid in seen_ids and hid not in batch_ids:
+                    raise BadInput(tr("户编号 {no} 已被工作区中另一户使用", "household number {no} is already used by "
+                                      "another household in the workspace", no=no), where=no)
+                if batch_nos[no] != hid:
+                    park.append(hid)
+                    if hid not in batch_ids:
+                        self._parked_nos[hid] = no
+        moved: list[tuple[int, str]] = []
+        for chunk in _chunks(batch_members):
+            for rid, mid, hid, name in conn.execute(
+                f"SELECT rid, id, household_id, name FROM members WHERE id IN ({_marks(len(chunk))})", chunk
+            ):
+                if hid not in batch_ids:
+                    if hid in seen_ids:
+                        raise BadInput(tr("家庭成员 {id} 已登记在工作区中另一户", "member {id} is registered in "
+                                          "another household in the workspace", id=mid), where=mid)
+                    self._moved_members[mid] = hid
+                    moved.append((rid, name))
+        if moved:
+            search.delete_terms(conn, moved)
+            conn.executemany("DELETE FROM members WHERE rid = ?", [(rid,) for rid, _ in moved])
+
+        old_events: dict[str, list[str]] = {}
+        old_event_ids: set[str] = set()
+        if existing:
+            ex_ids = list(existing)
+            stale: list[tuple[int, str]] = []
+            for chunk in _chunks(ex_ids):
+                marks = _marks(len(chunk))
+                stale += conn.execute(f"SELECT rid, name FROM members WHERE household_id IN ({marks})", chunk).fetchall()
+                for row in conn.execute(
+                    "SELECT household_id, id, procedure, step, date, role, user, evidence, recorded_at FROM events "
+                    f"WHERE household_id IN ({marks}) ORDER BY household_id, rid", chunk
+                ):
+                    old_events.setdefault(row[0], []).append(_event_json(_event(row[1:])))
+                    old_event_ids.add(row[1])
+            search.delete_terms(conn, stale)
+            for chunk in _chunks(ex_ids):
+                marks = _marks(len(chunk))
+                conn.execute(f"DELETE FROM members WHERE household_id IN ({marks})", chunk)
+                conn.execute(f"DELETE FROM years WHERE household_id IN ({marks})", chunk)
+        # Two households of the import may swap numbers: park the old numbers out of the way.
+        conn.executemany("UPDATE households SET household_no = '~' || id WHERE id = ?", [(h,) for h in park])
+
+        # Numbers for records that have none, per village, from this device's counters.
+        need: dict[str, int] = {}
+        for hh in households:
+            if not hh.household_no.strip() and hh.id not in existing:
+                need[hh.village_code] = need.get(hh.village_code, 0) + 1
+        fresh: dict[str, Iterator[str]] = {}
+        if need:
+            if self._reserved is None:
+                self._reserved = set(self._reserved_fn()) if self._reserved_fn is not None else set()
+            reserved = self._reserved | seen_nos
+            fresh = {v: iter(next_numbers(conn, v, self.stamp.device_prefix, n, reserved=reserved))
+                     for v, n in need.items()}
+        self._encode(households, existing, fresh, old_events, old_event_ids)
+
+    def _encode(self, households: Sequence[Household], existing: dict[str, tuple[int, str]],
+                fresh: dict[str, Iterator[str]], old_events: dict[str, list[str]], old_event_ids: set[str]) -> None:
+        conn, stamp, audit, source = self.conn, self.stamp, self.audit, self.source
+        row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'members'").fetchone()
+        rid = row[0] if row else 0
+        rows = self.rows
+        hh_rows, member_rows, term_rows = rows.households, rows.members, rows.terms
+        year_rows, event_rows, outbox_rows = rows.years, rows.events, rows.outbox
+        terms_of = search.name_terms
+        enc, join, es = encoder, "".join, _encode_str
+        device_id, now = stamp.device_id, stamp.now
+        add_audit = audit.add_encoded
+        source_json = es(source) if type(source) is str else None
+        sort_keys = self._sort_keys
+        upsert = bool(existing)
+        for hh in households:
+            prev = existing.get(hh.id)
+            no = hh.household_no.strip()
+            if not no:
+                if prev:
+                    no = prev[1]
+                else:
+                    no = next(fresh[hh.village_code])
+                    self.assigned += 1
+            if prev:
+                version = hh.version if hh.version > prev[0] else prev[0] + 1
+                self.replaced += 1
+            else:
+                version = max(hh.version, 1)
+                self.inserted += 1
+            form_v = hh.form_version or stamp.form_version
+            rule_v = hh.rule_version or stamp.rule_version
+            at = hh.updated_at or stamp.now
+            by = hh.updated_by or stamp.user
+            village = hh.village_code
+            hid = hh.id
+            members = hh.members
+            # Encoded straight through the C encoder, with no labels built: when something cannot
+            # be encoded, the household is gone through again the labelled way for the usual error.
+            try:
+                fields_json = join(enc(hh.fields, 0))
+                helpers_json = join(enc(hh.helpers, 0))
+                hh_rows.append(_hh_tuple(hh, no, fields_json, helpers_json, version, form_v, rule_v, at, by,
+                                         sort_keys))
+                member_parts = []
+                for pos, m in enumerate(members):
+                    rid += 1
+                    mj = join(enc(m.fields, 0))
+                    mid = m.id
+                    member_parts.append(f'{{"id":{es(mid) if type(mid) is str else join(enc(mid, 0))},"fields":{mj}}}')
+                    name, id_number, birth, sex, relation = _member_values(m)
+                    member_rows.append((rid, mid, hid, pos, village, name, id_number, id_number[::-1], birth, sex,
+                                        relation, mj))
+                    term_rows += [(kind, term, rid, village) for kind, term in terms_of(name)]
+                years_json = []
+                years = hh.years
+                for y in sorted(years):
+                    rec = years[y]
+                    income, measures = join(enc(rec.income, 0)), join(enc(rec.measures, 0))
+                    year_rows.append((hid, y, income, measures))
+                    years_json.append(f'{{"year":{int(y)},"income":{income},"measures":{measures}}}')
+                events_json = list(old_events.get(hid, ())) if old_events else []
+                for e in hh.events:
+                    eid = e.id
+                    if eid in old_event_ids:
+                        continue
+                    evidence = join(enc(e.evidence, 0))
+                    procedure, step, day, role, user, recorded_at = (e.procedure, e.step, e.date, e.role, e.user,
+                                                                     e.recorded_at)
+                    event_rows.append((eid, hid, procedure, step, day, role, user, evidence, recorded_at))
+                    if (type(eid) is str and type(procedure) is str and type(step) is str and type(day) is str
+                            and type(role) is str and type(user) is str and type(recorded_at) is str):
+                        events_json.append(
+                            f'{{"id":{es(eid)},"procedure":{es(procedure)},"step":{es(step)},"date":{es(day)},'
+                            f'"role":{es(role)},"user":{es(user)},"evidence":{evidence},"recorded_at":{es(recorded_at)}}}')
+                    else:
+                        events_json.append(_event_parts(hid, e)[1])
+                head = join(enc({"id": hid, "household_no": no, "village_code": village, "status": hh.status,
+                                 "form_version": form_v, "rule_version": rule_v, "version": version,
+                                 "updated_at": at, "updated_by": by}, 0))
+            except (TypeError, ValueError, RecursionError) as exc:
+                _encode_labelled(hh, no, version, form_v, rule_v, at, by, old_event_ids)
+                raise BadInput(tr("{what}含有无法保存的值：{err}", "{what} holds a value that cannot be stored: {err}",
+                                  what="record", err=exc)) from exc
+            payload = (f'{head[:-1]},"fields":{fields_json},"members":[{",".join(member_parts)}],'
+                       f'"years":[{",".join(years_json)}],"helpers":{helpers_json},"events":[{",".join(events_json)}]}}')
+            outbox_rows.append((device_id, "household", hid, version, payload, now))
+            if prev is None:
+                old_audit = None
+            elif type(prev[0]) is int and type(prev[1]) is str:
+                old_audit = f'{{"household_no":{es(prev[1])},"version":{int.__repr__(prev[0])}}}'
+            else:
+                old_audit = canonical({"version": prev[0], "household_no": prev[1]})
+            if source_json is not None and type(version) is int and type(no) is str:
+                new_audit = (f'{{"household_no":{es(no)},"members":{len(members)},"source":{source_json},'
+                             f'"version":{int.__repr__(version)}}}')
+            else:
+                new_audit = canonical({"source": source, "version": version, "household_no": no,
+                                       "members": len(members)})
+            add_audit("household.import", "household", hid, None, old_audit, new_audit)
+            if len(hh_rows) >= _WRITE_EVERY:
+                rows.write(conn, upsert=upsert)
+        rows.write(conn, upsert=upsert)
+        audit.flush()
+
+    def finish(self) -> ImportResult:
+        """After the last batch: refuse what was moved aside for a household that never came."""
+        for hid, no in self._parked_nos.items():
+            if hid not in self._seen_ids:
                 raise BadInput(tr("户编号 {no} 已被工作区中另一户使用", "household number {no} is already used by "
                                   "another household in the workspace", no=no), where=no)
-            if seen_nos[no] != hid:
-                renumbered.append(hid)
-    for chunk in _chunks(list(seen_members)):
-        for mid, hid in conn.execute(
-            f"SELECT id, household_id FROM members WHERE id IN ({_marks(len(chunk))})", chunk
-        ):
-            if hid not in seen_ids:
+        for mid, hid in self._moved_members.items():
+            if hid not in self._seen_ids:
                 raise BadInput(tr("家庭成员 {id} 已登记在工作区中另一户", "member {id} is registered in another "
                                   "household in the workspace", id=mid), where=mid)
-
-    old_events: dict[str, list[str]] = {}
-    old_event_ids: set[str] = set()
-    if existing:
-        ex_ids = list(existing)
-        stale: list[tuple[int, str]] = []
-        for chunk in _chunks(ex_ids):
-            marks = _marks(len(chunk))
-            stale += conn.execute(f"SELECT rid, name FROM members WHERE household_id IN ({marks})", chunk).fetchall()
-            for row in conn.execute(
-                "SELECT household_id, id, procedure, step, date, role, user, evidence, recorded_at FROM events "
-                f"WHERE household_id IN ({marks}) ORDER BY household_id, rid", chunk
-            ):
-                old_events.setdefault(row[0], []).append(_event_json(_event(row[1:])))
-                old_event_ids.add(row[1])
-        search.delete_terms(conn, stale)
-        for chunk in _chunks(ex_ids):
-            marks = _marks(len(chunk))
-            conn.execute(f"DELETE FROM members WHERE household_id IN ({marks})", chunk)
-            conn.execute(f"DELETE FROM years WHERE household_id IN ({marks})", chunk)
-        # Two households of the import may swap numbers: park the old numbers out of the way.
-        conn.executemany("UPDATE households SET household_no = '~' || id WHERE id = ?", [(h,) for h in renumbered])
-
-    # Numbers for records that have none, per village, from this device's counters.
-    need: dict[str, int] = {}
-    for hh in households:
-        if not hh.household_no.strip() and hh.id not in existing:
-            need[hh.village_code] = need.get(hh.village_code, 0) + 1
-    fresh: dict[str, Iterator[str]] = {
-        v: iter(next_numbers(conn, v, stamp.device_prefix, n, reserved=set(seen_nos))) for v, n in need.items()
-    }
-
-    row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'members'").fetchone()
-    rid = row[0] if row else 0
-    rows = ImportRows()
-    hh_rows, member_rows, term_rows = rows.households, rows.members, rows.terms
-    year_rows, event_rows, outbox_rows = rows.years, rows.events, rows.outbox
-    inserted = replaced = assigned = 0
-    terms_of = search.name_terms
-    enc, join, es = encoder, "".join, _encode_str
-    device_id, now = stamp.device_id, stamp.now
-    add_audit = audit.add_encoded
-    source_json = es(source) if type(source) is str else None
-    sort_keys: dict[str, str] = {}
-    for hh in households:
-        prev = existing.get(hh.id)
-        no = hh.household_no.strip()
-        if not no:
-            if prev:
-                no = prev[1]
-            else:
-                no = next(fresh[hh.village_code])
-                assigned += 1
-        if prev:
-            version = hh.version if hh.version > prev[0] else prev[0] + 1
-            replaced += 1
-        else:
-            version = max(hh.version, 1)
-            inserted += 1
-        form_v = hh.form_version or stamp.form_version
-        rule_v = hh.rule_version or stamp.rule_version
-        at = hh.updated_at or stamp.now
-        by = hh.updated_by or stamp.user
-        village = hh.village_code
-        hid = hh.id
-        members = hh.members
-        # Encoded straight through the C encoder, with no labels built: when something cannot
-        # be encoded, the household is gone through again the labelled way for the usual error.
-        try:
-            fields_json = join(enc(hh.fields, 0))
-            helpers_json = join(enc(hh.helpers, 0))
-            hh_rows.append(_hh_tuple(hh, no, fields_json, helpers_json, version, form_v, rule_v, at, by,
-                                     sort_keys))
-            member_parts = []
-            for pos, m in enumerate(members):
-                rid += 1
-                mj = join(enc(m.fields, 0))
-                mid = m.id
-                member_parts.append(f'{{"id":{es(mid) if type(mid) is str else join(enc(mid, 0))},"fields":{mj}}}')
-                name, id_number, birth, sex, relation = _member_values(m)
-                member_rows.append((rid, mid, hid, pos, village, name, id_number, id_number[::-1], birth, sex,
-                                    relation, mj))
-                term_rows += [(kind, term, rid, village) for kind, term in terms_of(name)]
-            years_json = []
-            years = hh.years
-            for y in sorted(years):
-                rec = years[y]
-                income, measures = join(enc(rec.income, 0)), join(enc(rec.measures, 0))
-                year_rows.append((hid, y, income, measures))
-                years_json.append(f'{{"year":{int(y)},"income":{income},"measures":{measures}}}')
-            events_json = list(old_events.get(hid, ())) if old_events else []
-            for e in hh.events:
-                eid = e.id
-                if eid in old_event_ids:
-                    continue
-                evidence = join(enc(e.evidence, 0))
-                procedure, step, day, role, user, recorded_at = e.procedure, e.step, e.date, e.role, e.user, e.recorded_at
-                event_rows.append((eid, hid, procedure, step, day, role, user, evidence, recorded_at))
-                if (type(eid) is str and type(procedure) is str and type(step) is str and type(day) is str
-                        and type(role) is str and type(user) is str and type(recorded_at) is str):
-                    events_json.append(
-                        f'{{"id":{es(eid)},"procedure":{es(procedure)},"step":{es(step)},"date":{es(day)},'
-                        f'"role":{es(role)},"user":{es(user)},"evidence":{evidence},"recorded_at":{es(recorded_at)}}}')
-                else:
-                    events_json.append(_event_parts(hid, e)[1])
-            head = join(enc({"id": hid, "household_no": no, "village_code": village, "status": hh.status,
-                             "form_version": form_v, "rule_version": rule_v, "version": version,
-                             "updated_at": at, "updated_by": by}, 0))
-        except (TypeError, ValueError, RecursionError) as exc:
-            _encode_labelled(hh, no, version, form_v, rule_v, at, by, old_event_ids)
-            raise BadInput(tr("{what}含有无法保存的值：{err}", "{what} holds a value that cannot be stored: {err}",
-                              what="record", err=exc)) from exc
-        payload = (f'{head[:-1]},"fields":{fields_json},"members":[{",".join(member_parts)}],'
-                   f'"years":[{",".join(years_json)}],"helpers":{helpers_json},"events":[{",".join(events_json)}]}}')
-        outbox_rows.append((device_id, "household", hid, version, payload, now))
-        if prev is None:
-            old_audit = None
-        elif type(prev[0]) is int and type(prev[1]) is str:
-            old_audit = f'{{"household_no":{es(prev[1])},"version":{int.__repr__(prev[0])}}}'
-        else:
-            old_audit = canonical({"version": prev[0], "household_no": prev[1]})
-        if source_json is not None and type(version) is int and type(no) is str:
-            new_audit = (f'{{"household_no":{es(no)},"members":{len(members)},"source":{source_json},'
-                         f'"version":{int.__repr__(version)}}}')
-        else:
-            new_audit = canonical({"source": source, "version": version, "household_no": no,
-                                   "members": len(members)})
-        add_audit("household.import", "household", hid, None, old_audit, new_audit)
-        if len(hh_rows) >= _WRITE_EVERY:
-            rows.write(conn, upsert=bool(existing))
-    rows.write(conn, upsert=bool(existing))
-    return rows, inserted, replaced, assigned
+        self.audit.flush()
+        return ImportResult(self.inserted, self.replaced, self.assigned, self.rows.outbox_first,
+                            self.rows.outbox_last)
 
 
 def _encode_labelled(hh: Household, no: str, version: int, form_v: str, rule_v: str, at: str, by: str,

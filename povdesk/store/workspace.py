@@ -55,6 +55,24 @@ def _connect(path: Path, *, readonly: bool, timeout: float) -> sqlite3.Connectio
     return sqlite3.connect(str(path), timeout=timeout, isolation_level=None)
 
 
+class BulkSession:
+    """An import transaction open on the workspace (Workspace.bulk_import): write batches, read
+    back what the across-household checks need; `result` is set once the block has ended."""
+
+    def __init__(self, conn: sqlite3.Connection, bulk: repo.BulkImport) -> None:
+        self._conn = conn
+        self.bulk = bulk
+        self.result: ImportResult | None = None
+
+    def write(self, households: Sequence[Household]) -> None:
+        self.bulk.write(households)
+
+    def households_for_cross_checks(self, skip: set[str]) -> Iterator[Household]:
+        """Every household but those in `skip` as the transaction sees it (the batches written so
+        far included), with only what the across-household rules read."""
+        return repo.iter_for_cross_checks(self._conn, skip)
+
+
 class Workspace:
     """One open workspace file. Not thread-safe: open one Workspace per thread."""
 
@@ -510,6 +528,25 @@ class Workspace:
             if before_commit is not None:
                 before_commit()
             return result
+
+    @contextmanager
+    def bulk_import(self, actor: User, *, source: str,
+                    reserved: Callable[[], set[str]] | None = None) -> Iterator[BulkSession]:
+        """One import transaction written batch after batch (`session.write(households)`); it
+        commits when the block ends and is rolled back whole when anything in it raises, so a
+        refused import leaves the workspace as it was. See store.households.BulkImport."""
+        require(actor.role, "import_records")
+        with self._write(tr("导入（{src}）", "importing ({src})", src=source), actor.name) as (c, audit):
+            me = accounts.current(c, actor)
+            require(me.role, "import_records")
+            c.execute(f"PRAGMA cache_size = -{_IMPORT_CACHE_KIB}")  # the indexes of a county fit in it
+            try:
+                session = BulkSession(c, repo.BulkImport(c, self._stamp(me.name, audit.at), audit, source,
+                                                         reserved=reserved))
+                yield session
+                session.result = session.bulk.finish()
+            finally:
+                c.execute(f"PRAGMA cache_size = -{_CACHE_KIB}")
 
     def households_with_person(self, id_number: str) -> list[tuple[str, str, str, str]]:
         """(household_id, member_id, household_no, village_code) for every household listing the ID."""

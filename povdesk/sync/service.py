@@ -7,18 +7,18 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from povdesk.core.exchange import dump_line, parse_line
+from povdesk.core.importing import paused_gc
 from povdesk.core.model import Household
 from povdesk.core.permissions import require
 from povdesk.core.procedures import history_problems, load_procedures, replay, status_after
 from povdesk.core.rules import CrossChecker, RuleContext, validate_household
-from povdesk.core.split import NOT_DONE, SplitWork, file_states, paused_gc, worth_it
-from povdesk.errors import BadInput, PovdeskError
+from povdesk.errors import BadInput, ImportCancelled
 from povdesk.i18n import Text, tr
 from povdesk.store import Workspace
 from povdesk.store import sync as tables
@@ -37,10 +37,6 @@ EXCHANGE = "exchange_bundles"  # export and import bundles, resolve conflicts
 
 Progress = Callable[[int, int], None]
 Cancelled = Callable[[], bool]
-
-
-class ImportCancelled(PovdeskError):
-    """The person stopped an import before anything was written."""
 
 
 def require_role(actor: User, action: str) -> None:
@@ -506,68 +502,23 @@ def _step_label(procedure: str, step: str) -> tuple[str, str]:
     return f"{procedure}·{step}", f"{procedure} · {step}"
 
 
-# Below this size of bundles (about 1,000 households), a helper process costs more than it saves.
-PARALLEL_MIN_BYTES = 1_200_000
-
-
-class _Redo(Exception):
-    """The optimistic pass assumed a record the helper then rejected: roll back, plan again."""
-
-    def __init__(self, known: list[Any]) -> None:
-        super().__init__("redo")
-        self.known = known
-
-
-def _remote_work(hh: Household, ctx: RuleContext) -> tuple[Any, Any, bytes]:
-    """What the helper process does for one incoming household: its history problems and findings
-    as a new record (used when it is new here; a merged record is judged merged, by this process)
-    and its packed state."""
-    problems = history_problems(hh.events, hh.status)
-    findings = None if problems else [f.to_dict() for f in validate_household(hh, ctx)]
-    return problems, findings, tables.pack(_state(hh, {}))
-
-
-def _reread(paths: Sequence[Path], box: tuple[bytes, bytes]) -> Iterator[Household]:
-    """In the helper: the incoming households in import order, read, decrypted and parsed from the
-    files anew (it starts before this process reads them: forking later would share, and then
-    copy, every page holding the records). Anything wrong is this process's to report."""
-    raws = sorted((fmt.read(Path(p)) for p in paths), key=lambda r: (
-        r.manifest["sender"]["device_id"], r.manifest["seq"]["first"], r.manifest["seq"]["last"]))
-    for raw in raws:
-        lines = fmt.payload_lines(fmt.open_payload(raw, box[0], box[1]), raw.where)
-        next(lines)  # the header
-        for _ in range(raw.manifest["counts"]["households"]):
-            yield parse_line(next(lines)[1], raw.where)
-
-
 @dataclass
 class _Plan:
-    """What applying the bundles would write; `pending` lists the new records (with their place in
-    the import) whose decision an optimistic pass left to the helper."""
+    """What applying the bundles would write."""
 
     reports: list[BundleReport]
     writes: dict[str, Household]
-    received: dict[str, list[tuple[str, bytes | int]]]  # packed state, or the record's place
+    received: dict[str, list[tuple[str, bytes]]]  # packed state of each record received
     conflicts: list[tuple[str, str, str, str, Any, Any, Any]]
     flags: list[Any]
-    pending: list[tuple[int, RecordOutcome]]
 
 
 def import_bundles(ws: Workspace, actor: User, paths: Sequence[Path], *,
-                   progress: Progress | None = None, cancelled: Cancelled | None = None,
-                   parallel: bool | None = None, stats: dict[str, Any] | None = None) -> list[BundleReport]:
+                   progress: Progress | None = None, cancelled: Cancelled | None = None) -> list[BundleReport]:
     """Verify every bundle, then merge and apply all of them in one transaction (or none).
 
     `cancelled()` is asked between steps; a cancelled import raises ImportCancelled having written nothing.
-
-    On a large import (Linux, no other threads), a forked helper process (povdesk.core.split)
-    replays, validates and packs the incoming households while this process merges and writes
-    them, assuming new records are accepted; just before the commit the helper's decisions are
-    taken, and when one was rejected the transaction is rolled back and planned again with them.
-    The outcome is the one the plain loop gives. `stats`, when given, is filled with how the work
-    was shared (for bench/ and tests).
     """
-    stats = {} if stats is None else stats
     require(actor.role, EXCHANGE)
 
     def stop_if_asked() -> None:
@@ -575,58 +526,27 @@ def import_bundles(ws: Workspace, actor: User, paths: Sequence[Path], *,
             raise ImportCancelled(tr("已取消导入，未做任何修改", "the import was cancelled; nothing was changed"))
 
     ctx = RuleContext(today=ws.clock.today())
-    split = None
-    size = sum(st[0] for st in file_states(paths) if st is not None)
-    if worth_it(parallel) and size >= (1 if parallel else PARALLEL_MIN_BYTES):
-        box = ws.device_keys()["box"]
-        split = SplitWork.start(lambda: _reread(paths, box), lambda hh: _remote_work(hh, ctx),
-                                fingerprint=lambda: file_states(paths))
-    stats["helper"] = split is not None
     with paused_gc():
-        try:
-            verified = []
-            for p in paths:
-                stop_if_asked()
-                verified.append(verify(ws, Path(p)))
-            ordered = _order_and_ranges(ws, verified)
-            remotes = [h for b, _ in ordered for h in b.households]
-            all_ids = list(dict.fromkeys(h.id for h in remotes))
-            with ws.sync_read() as c:
-                start_versions = tables.versions(c, all_ids)
-            current = ws.load_households(all_ids)
-            if split is not None:
-                try:
-                    plan = _plan(ws, ordered, dict(current), ctx, None, stop_if_asked, progress)
-                    return _apply(ws, actor, ordered, plan, all_ids, start_versions, remotes, split, ctx)
-                except _Redo as redo:
-                    known: list[Any] | None = redo.known
-                    stats["planned_again"] = True
-                except ImportCancelled:
-                    raise
-                except Exception:
-                    if split.stats.get("helper_did") is not None or split.stats.get("helper_failed"):
-                        raise  # from deciding, in order, or from the commit: the plain loop's error
-                    known = None  # failed before deciding: plan the plain way, which raises its own
-            else:
-                known = None
-            plan = _plan(ws, ordered, current, ctx, known or [], stop_if_asked, progress)
-            return _apply(ws, actor, ordered, plan, all_ids, start_versions, remotes, None, ctx)
-        finally:
-            if split is not None:
-                split.stop()
-                stats.update(split.stats)
+        verified = []
+        for p in paths:
+            stop_if_asked()
+            verified.append(verify(ws, Path(p)))
+        ordered = _order_and_ranges(ws, verified)
+        all_ids = list(dict.fromkeys(h.id for b, _ in ordered for h in b.households))
+        with ws.sync_read() as c:
+            start_versions = tables.versions(c, all_ids)
+        current = ws.load_households(all_ids)
+        plan = _plan(ws, ordered, current, ctx, stop_if_asked, progress)
+        return _apply(ws, actor, ordered, plan, all_ids, start_versions)
 
 
 def _plan(ws: Workspace, ordered: list[tuple[Incoming, str]], current: dict[str, Household], ctx: RuleContext,
-          known: list[Any] | None, stop_if_asked: Callable[[], None], progress: Progress | None) -> _Plan:
-    """Merge every incoming record against what is here. `known` holds the helper's results by
-    place (NOT_DONE where it has none); None means optimistic: new records are taken as accepted,
-    their findings and packed states left pending."""
+          stop_if_asked: Callable[[], None], progress: Progress | None) -> _Plan:
+    """Merge every incoming record against what is here."""
     reports: list[BundleReport] = []
     writes: dict[str, Household] = {}
-    received: dict[str, list[tuple[str, bytes | int]]] = {}
+    received: dict[str, list[tuple[str, bytes]]] = {}
     conflicts: list[tuple[str, str, str, str, Any, Any, Any]] = []
-    pending: list[tuple[int, RecordOutcome]] = []
     total = sum(len(b.households) for b, _ in ordered)
     k = -1
     for b, note in ordered:
@@ -643,24 +563,16 @@ def _plan(ws: Workspace, ordered: list[tuple[Incoming, str]], current: dict[str,
                 stop_if_asked()
                 if progress:
                     progress(k + 1, total)
-            done = NOT_DONE if known is None or k >= len(known) else known[k]
             local = current.get(remote.id)
             if local is None:
-                judged_here = done is not NOT_DONE  # by the helper, as new (it is new here)
-                if known is None:
-                    problems: list[Text] = []
-                else:
-                    problems = done[0] if judged_here else history_problems(remote.events, remote.status)
+                problems: list[Text] = history_problems(remote.events, remote.status)
                 if problems:
                     rep.records.append(RecordOutcome(remote.id, remote.household_no, "rejected",
                                                      reasons=[p.as_dict() for p in problems]))
                     continue
                 merged = remote
                 outcome = RecordOutcome(remote.id, remote.household_no, "inserted")
-                if known is None:
-                    pending.append((k, outcome))
-                else:
-                    outcome.findings = done[1] if judged_here else [f.to_dict() for f in validate_household(merged, ctx)]
+                outcome.findings = [f.to_dict() for f in validate_household(merged, ctx)]
             else:
                 events = union_events(local.events, remote.events)
                 problems = replay(events)
@@ -699,9 +611,7 @@ def _plan(ws: Workspace, ordered: list[tuple[Incoming, str]], current: dict[str,
                 merged.version = local.version if local is not None else merged.version
                 writes[merged.id] = merged
                 current[merged.id] = merged
-            packed: bytes | int = done[2] if done is not NOT_DONE else (k if known is None else
-                                                                        tables.pack(_state(remote, {})))
-            received.setdefault(dev, []).append((remote.id, packed))
+            received.setdefault(dev, []).append((remote.id, tables.pack(_state(remote, {}))))
             rep.records.append(outcome)
         if b.audit:
             rep.audit_received = len(b.audit)
@@ -723,7 +633,7 @@ def _plan(ws: Workspace, ordered: list[tuple[Incoming, str]], current: dict[str,
         if f.household_id in by_hh:
             by_hh[f.household_id].flags.append(f.to_dict())
     stop_if_asked()
-    return _Plan(reports, writes, received, conflicts, flags, pending)
+    return _Plan(reports, writes, received, conflicts, flags)
 
 
 def _check_audit(ws: Workspace, ordered: list[tuple[Incoming, str]], reports: list[BundleReport]) -> None:
@@ -735,29 +645,8 @@ def _check_audit(ws: Workspace, ordered: list[tuple[Incoming, str]], reports: li
             rep.audit_problems = [t.as_dict() for t in chain.check(b.audit)]
 
 
-def _settle(plan: _Plan, remotes: list[Household], split: SplitWork, ctx: RuleContext) -> None:
-    """The optimistic pass's pending decisions, from the helper (or made here, in order, where it
-    made none). Raises _Redo when a record taken as accepted was rejected."""
-    results = split.finish(remotes)
-    for k, outcome in plan.pending:
-        if results[k] is NOT_DONE:
-            remote = remotes[k]
-            problems = history_problems(remote.events, remote.status)
-            results[k] = (problems, None if problems else [f.to_dict() for f in validate_household(remote, ctx)],
-                          tables.pack(_state(remote, {})))
-        problems, findings, _packed = results[k]
-        if problems:
-            raise _Redo(results)
-        outcome.findings = findings
-    for dev, rows in plan.received.items():
-        plan.received[dev] = [(hid, packed if isinstance(packed, bytes) else
-                               results[packed][2] if results[packed] is not NOT_DONE else
-                               tables.pack(_state(remotes[packed], {}))) for hid, packed in rows]
-
-
 def _apply(ws: Workspace, actor: User, ordered: list[tuple[Incoming, str]], plan: _Plan, all_ids: list[str],
-           start_versions: dict[str, int], remotes: list[Household], split: SplitWork | None,
-           ctx: RuleContext) -> list[BundleReport]:
+           start_versions: dict[str, int]) -> list[BundleReport]:
     reports = plan.reports
     source = ", ".join(r.file for r in reports)
     with ws.sync_write(tr("导入同步包 {f}", "importing bundle {f}", f=source), actor, EXCHANGE) as (c, audit, st):
@@ -769,12 +658,10 @@ def _apply(ws: Workspace, actor: User, ordered: list[tuple[Incoming, str]], plan
                                      "during the import; import again"), where=str(ws.path))
         if plan.writes:
             ws.import_rows(c, list(plan.writes.values()), st, audit, source)
-        if split is not None:
-            _settle(plan, remotes, split, ctx)  # raises _Redo: everything above is rolled back
         for hid, no, path, dev, bv, lv, rv in plan.conflicts:
             tables.put_conflict(c, hid, no, path, dev, bv, lv, rv, st.now)
         for dev, rows in plan.received.items():
-            tables.put_received(c, dev, st.now, cast(list[tuple[str, bytes]], rows))  # all packed by now
+            tables.put_received(c, dev, st.now, rows)
         for b, _note in ordered:
             m, dev = b.manifest, b.peer.device_id
             tables.record_received(c, dev, m["seq"]["first"], m["seq"]["last"], m["bundle_id"],

@@ -295,3 +295,42 @@ def test_rules_listing() -> None:
     rules = json.loads(result.stdout)
     assert {"id": "HH-HEAD", "reach": "household", "severity": "error"}.items() <= rules[
         [r["id"] for r in rules].index("HH-HEAD")].items()
+
+
+def test_import_json_killed_midway_is_all_or_nothing(tmp_path: Path) -> None:
+    """SIGKILL once the import has written batches to the journal (its WAL grows): the workspace
+    holds nothing of the file and is intact; run again to the end, it holds every household."""
+    import signal
+    import time
+
+    from povdesk.core.demo import generate
+    from povdesk.core.exchange import write_jsonl
+
+    db = tmp_path / "county.db"
+    made = run_process(ADMIN, "init", str(db), "--region", "522634", "--name", "雷山县", cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    added = run_process({**ADMIN, "POVDESK_NEW_PASSWORD": DEMO_PASSWORD}, "users", "add", str(db), "county",
+                        "--role", "county_coordinator", cwd=tmp_path)
+    assert added.returncode == 0, added.stderr
+    src = tmp_path / "county.jsonl"
+    with src.open("w", encoding="utf-8") as fh:
+        write_jsonl(generate("522634", count=6000, seed=8, today=TODAY), fh)
+    env = dict(os.environ, POVDESK_LANG="en", POVDESK_DATA_DIR=str(tmp_path / "data"), **COUNTY)
+    wal = Path(f"{db}-wal")
+    proc = subprocess.Popen([sys.executable, "-m", "povdesk", "--today", TODAY.isoformat(), "import-json", str(db),
+                             str(src)], env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            stdin=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while proc.poll() is None and time.monotonic() < deadline:
+        if wal.exists() and wal.stat().st_size > 8_000_000:  # a few batches written, not committed
+            break
+        time.sleep(0.01)
+    assert proc.poll() is None, "the import ended before it could be killed midway"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert conn.execute("SELECT count(*) FROM households").fetchone()[0] == 0
+        assert conn.execute("SELECT count(*) FROM outbox").fetchone()[0] == 0
+    result = run_process(COUNTY, "import-json", str(db), str(src), "--json", cwd=tmp_path)
+    assert json.loads(result.stdout)["summary"]["imported"] == 6000, result.stderr[-500:]
