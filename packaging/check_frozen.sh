@@ -133,7 +133,7 @@ expect 0 export-big "${CLEAN[@]}" "${WORKER[@]}" "$CLI" export-json big.db -o bi
 expect 0 county2-init "${CLEAN[@]}" "${ADMIN[@]}" "$CLI" init county2.db --region 522634 --name 雷山县
 expect 0 county2-user "${CLEAN[@]}" "${ADMIN[@]}" "POVDESK_NEW_PASSWORD=$PW" "$CLI" users add county2.db county \
   --role county_coordinator
-expect 0,1 import-big "${CLEAN[@]}" "${COUNTY[@]}" "$CLI" import-json county2.db big.jsonl --json
+expect 0,1 import-big "${CLEAN[@]}" "${COUNTY[@]}" "$CLI" import-json county2.db big.jsonl --json --workers 1
 [ "$(json "$TMP/import-big.out" "d['summary']['imported']")" = 1200 ] || fail "import-json did not import 1200 households"
 
 # Printing: household cards as PDF with the bundled CJK font embedded.

@@ -163,6 +163,47 @@ def iter_for_cross_checks(conn: sqlite3.Connection, skip: set[str]) -> Iterator[
         yield hh
 
 
+def iter_cross_candidates(conn: sqlite3.Connection, skip: set[str]) -> Iterator[Household]:
+    """What iter_for_cross_checks gives, but only for the households an across-household rule can
+    flag: those sharing an ID number with another household, those with helpers, and those with a
+    member who is someone's helper; the rest cannot be in any finding. SQL picks them (the
+    members' ID number index), so a county's members never all come into memory. The candidates
+    are a superset of what the rules need (the ID number column is the trimmed, upper-case value),
+    so the findings are those over every household. Households in `skip` are left out."""
+    wanted = (
+        "SELECT id_number FROM members WHERE id_number <> '' GROUP BY id_number "
+        "HAVING count(DISTINCT household_id) > 1 "
+        "UNION SELECT upper(trim(json_extract(j.value, '$.id_number'))) "
+        "FROM households, json_each(households.helpers) AS j WHERE households.helpers <> '[]'"
+    )
+    people: dict[str, list[Member]] = {}
+    new_member = Member.__new__
+    for hid, mid, number, change in conn.execute(
+        "SELECT household_id, id, json_extract(fields, '$.id_number'), "
+        "CASE WHEN instr(fields, '\"change\"') THEN json_extract(fields, '$.change') END "
+        f"FROM members WHERE id_number IN ({wanted}) ORDER BY household_id, position"
+    ):
+        if not number or hid in skip:
+            continue
+        m = new_member(Member)
+        m.__dict__.update(id=mid, fields={"id_number": number} if change is None else
+                          {"id_number": number, "change": change})
+        people.setdefault(hid, []).append(m)
+    new_household = Household.__new__
+    for hid, no, village, status, helpers_json in conn.execute(
+        "SELECT id, household_no, village_code, status, helpers FROM households "
+        "WHERE helpers <> '[]' OR id IN (SELECT household_id FROM members WHERE id_number IN "
+        f"({wanted})) ORDER BY household_no"
+    ):
+        if hid in skip:
+            continue
+        hh = new_household(Household)
+        hh.__dict__.update(id=hid, household_no=no, village_code=village, status=status, fields={},
+                           members=people.get(hid, []), years={}, helpers=loads(helpers_json), events=[],
+                           form_version="", rule_version="", version=0, updated_at="", updated_by="")
+        yield hh
+
+
 def _event(row: Sequence[Any]) -> ProcedureEvent:
     eid, procedure, step, date, role, user, evidence, recorded_at = row
     return ProcedureEvent(procedure=procedure, step=step, date=date, role=role, user=user,
@@ -622,6 +663,16 @@ def import_many(conn: sqlite3.Connection, households: list[Household], stamp: St
 _WRITE_EVERY = 2000
 
 
+def _number_twice(no: str) -> BadInput:
+    return BadInput(tr("导入数据中户编号 {no} 出现了两次", "household number {no} appears twice in the import", no=no),
+                    where=no)
+
+
+def _member_twice(member_id: str, hh: Household) -> BadInput:
+    return BadInput(tr("导入数据中家庭成员 {id} 出现在两户中", "member {id} appears in two households in the import",
+                       id=member_id), where=hh.household_no or hh.id)
+
+
 class BulkImport:
     """Many households inserted or replaced, batch after batch, inside the caller's transaction.
 
@@ -629,8 +680,9 @@ class BulkImport:
     from the import. Versions never go backwards: a record keeps its own version when that is
     newer than the stored one, otherwise it gets the stored version + 1.
 
-    Only what the checks across the whole import need stays between batches (ids, numbers and
-    member ids seen; numbers and members parked), not households. A household number or a member
+    Only what the checks across the whole import need stays between batches (the household ids
+    seen; numbers and members parked), not households: a number or member id written by an earlier
+    batch is found in the workspace itself. A household number or a member
     held here by a household the import has not reached yet is moved out of the way; `finish()`
     refuses the import when that household never came (the caller rolls the transaction back).
     `reserved()` is asked once, when a household without a number first needs one: the numbers
@@ -638,13 +690,12 @@ class BulkImport:
     """
 
     def __init__(self, conn: sqlite3.Connection, stamp: Stamp, audit: AuditWriter, source: str, *,
-                 reserved: Callable[[], set[str]] | None = None) -> None:
+                 reserved: Callable[[], set[str]] | None = None, rewrite: bool = False) -> None:
         self.conn, self.stamp, self.audit, self.source = conn, stamp, audit, source
+        self._rewrite = rewrite  # a household written by an earlier batch may come again (replaced)
         self._reserved_fn = reserved
         self._reserved: set[str] | None = None
         self._seen_ids: set[str] = set()
-        self._seen_nos: set[str] = set()
-        self._seen_members: set[str] = set()
         self._parked_nos: dict[str, str] = {}  # household id -> its number, parked for another
         self._moved_members: dict[str, str] = {}  # member id -> the household here that held it
         self._sort_keys: dict[str, str] = {}
@@ -656,30 +707,26 @@ class BulkImport:
         if not households:
             return
         conn = self.conn
-        seen_ids, seen_nos, seen_members = self._seen_ids, self._seen_nos, self._seen_members
+        seen_ids = self._seen_ids
         batch_nos: dict[str, str] = {}
         batch_ids = set()
-        batch_members = []
+        batch_members: dict[str, str] = {}
         for hh in households:
             _check(hh)
-            if hh.id in seen_ids:
+            if hh.id in batch_ids or (hh.id in seen_ids and not self._rewrite):
                 raise BadInput(tr("导入数据中同一户出现了两次", "the same household appears twice in the import"),
                                where=hh.household_no or hh.id)
             seen_ids.add(hh.id)
             batch_ids.add(hh.id)
             no = hh.household_no.strip()
             if no:
-                if no in seen_nos:
-                    raise BadInput(tr("导入数据中户编号 {no} 出现了两次", "household number {no} appears twice in the "
-                                      "import", no=no), where=no)
-                seen_nos.add(no)
+                if no in batch_nos:
+                    raise _number_twice(no)
                 batch_nos[no] = hh.id
             for m in hh.members:
-                if m.id in seen_members:
-                    raise BadInput(tr("导入数据中家庭成员 {id} 出现在两户中", "member {id} appears in two households "
-                                      "in the import", id=m.id), where=hh.household_no or hh.id)
-                seen_members.add(m.id)
-                batch_members.append(m.id)
+                if m.id in batch_members:
+                    raise _member_twice(m.id, hh)
+                batch_members[m.id] = hh.id
 
         all_ids = [hh.id for hh in households]
         existing: dict[str, tuple[int, str]] = {}
@@ -696,22 +743,20 @@ class BulkImport:
             for no, hid in conn.execute(
                 f"SELECT household_no, id FROM households WHERE household_no IN ({_marks(len(chunk))})", chunk
             ):
-                if hid in seen_ids and hid not in batch_ids:
-                    raise BadInput(tr("户编号 {no} 已被工作区中另一户使用", "household number {no} is already used by "
-                                      "another household in the workspace", no=no), where=no)
+                if hid in seen_ids and hid not in batch_ids:  # written by an earlier batch of this import
+                    raise _number_twice(no)
                 if batch_nos[no] != hid:
                     park.append(hid)
                     if hid not in batch_ids:
                         self._parked_nos[hid] = no
         moved: list[tuple[int, str]] = []
-        for chunk in _chunks(batch_members):
+        for chunk in _chunks(list(batch_members)):
             for rid, mid, hid, name in conn.execute(
                 f"SELECT rid, id, household_id, name FROM members WHERE id IN ({_marks(len(chunk))})", chunk
             ):
                 if hid not in batch_ids:
-                    if hid in seen_ids:
-                        raise BadInput(tr("家庭成员 {id} 已登记在工作区中另一户", "member {id} is registered in "
-                                          "another household in the workspace", id=mid), where=mid)
+                    if hid in seen_ids:  # written by an earlier batch of this import
+                        raise _member_twice(mid, next(h for h in households if h.id == batch_members[mid]))
                     self._moved_members[mid] = hid
                     moved.append((rid, name))
         if moved:
@@ -749,7 +794,7 @@ class BulkImport:
         if need:
             if self._reserved is None:
                 self._reserved = set(self._reserved_fn()) if self._reserved_fn is not None else set()
-            reserved = self._reserved | seen_nos
+            reserved = self._reserved | batch_nos.keys()  # (numbers written so far are taken)
             fresh = {v: iter(next_numbers(conn, v, self.stamp.device_prefix, n, reserved=reserved))
                      for v, n in need.items()}
         self._encode(households, existing, fresh, old_events, old_event_ids)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -240,16 +240,19 @@ def inspect(path: Path) -> dict[str, Any]:
 
 @dataclass
 class Incoming:
+    """A bundle that passed every check that needs no write; its records are read again, a batch
+    at a time, when it is applied (no bundle's households are held in memory meanwhile)."""
+
     raw: fmt.RawBundle
     peer: tables.Peer
-    households: list[Household]
-    audit: list[list[Any]]
-    flags: list[dict[str, Any]]
-    resolutions: list[dict[str, Any]]
 
     @property
     def manifest(self) -> dict[str, Any]:
         return self.raw.manifest
+
+    @property
+    def households(self) -> int:
+        return int(self.raw.manifest["counts"]["households"])
 
 
 def _refuse(where: str, zh: str, en: str, **values: object) -> fmt.BundleRefused:
@@ -295,57 +298,77 @@ def verify(ws: Workspace, path: Path) -> Incoming:
                       "the bundle's content does not match the digest in its manifest (the file was altered)")
     if m["seq"]["first"] > m["seq"]["last"] + 1 or (m["full"] and m["seq"]["first"] != 1):
         raise _refuse(where, "同步包的序号范围不对", "the bundle's sequence range is wrong")
-    keys = ws.device_keys()
-    payload = fmt.open_payload(raw, keys["box"][0], keys["box"][1])
-    return _parse(raw, peer, payload, ws)
+    body = _Body(ws, raw, peer)  # decrypts, and checks the header against the manifest
+    del body
+    return Incoming(raw, peer)
 
 
-def _parse(raw: fmt.RawBundle, peer: tables.Peer, payload: bytes, ws: Workspace) -> Incoming:
-    where = raw.where
-    lines = fmt.payload_lines(payload, where)
-    try:
-        _, first = next(lines)
-        header = loads(first)
-    except (StopIteration, ValueError):
-        raise _refuse(where, "同步包内容缺少开头", "the bundle's content has no header") from None
-    counts = raw.manifest["counts"]
-    if not isinstance(header, dict) or any(header.get(k) != counts.get(k) for k in
-                                           ("households", "audit", "flags", "resolutions")):
-        raise _refuse(where, "同步包内容的数量与清单不符", "the bundle's content does not match the counts in its manifest")
-    scope = peer.region_code if raw.manifest["kind"] == "village" else ws.region_code
-    households: list[Household] = []
-    seen: set[str] = set()
-    for _ in range(header["households"]):
-        n, line = next(lines, (0, ""))
+class _Body:
+    """A bundle's decrypted content, read in order: header, households, audit entries, flags,
+    resolutions. Raises BundleRefused, naming the bundle (and line), for anything malformed."""
+
+    def __init__(self, ws: Workspace, raw: fmt.RawBundle, peer: tables.Peer) -> None:
+        keys = ws.device_keys()
+        self.raw, self.where = raw, raw.where
+        self._lines = fmt.payload_lines(fmt.open_payload(raw, keys["box"][0], keys["box"][1]), raw.where)
         try:
-            hh = parse_line(line, f"{raw.path.name}:{n}")
-        except BadInput as exc:
-            raise fmt.BundleRefused(exc.text, where=exc.where) from None
-        if not hh.village_code.startswith(scope):
-            raise _refuse(where, "同步包含有不属于 {s} 的户 {no}（村 {v}）", "the bundle holds household {no} of "
-                          "village {v}, outside {s}", s=scope, no=hh.household_no, v=hh.village_code)
-        if hh.id in seen:
-            raise _refuse(where, "同步包中同一户出现了两次", "the same household appears twice in the bundle")
-        seen.add(hh.id)
-        households.append(hh)
-    audit: list[list[Any]] = []
-    for _ in range(header["audit"]):
-        _n, line = next(lines, (0, "null"))
-        row = loads(line)
-        if not isinstance(row, list) or len(row) != 11 or not isinstance(row[0], int):
-            raise _refuse(where, "同步包中的审计记录格式不对", "an audit entry in the bundle is malformed")
-        audit.append(row)
-    extra: list[list[dict[str, Any]]] = [[], []]
-    for i, key in enumerate(("flags", "resolutions")):
-        for _ in range(header[key]):
-            _n, line = next(lines, (0, "null"))
-            obj = loads(line)
-            if not isinstance(obj, dict) or not isinstance(obj.get("household_id"), str):
-                raise _refuse(where, "同步包中的{k}记录格式不对", "a {k} entry in the bundle is malformed", k=key)
-            extra[i].append(obj)
-    if next(lines, None) is not None:
-        raise _refuse(where, "同步包内容多于清单所列", "the bundle holds more than its manifest lists")
-    return Incoming(raw, peer, households, audit, extra[0], extra[1])
+            _, first = next(self._lines)
+            header = loads(first)
+        except (StopIteration, ValueError):
+            raise _refuse(self.where, "同步包内容缺少开头", "the bundle's content has no header") from None
+        counts = raw.manifest["counts"]
+        if not isinstance(header, dict) or any(header.get(k) != counts.get(k) for k in
+                                               ("households", "audit", "flags", "resolutions")):
+            raise _refuse(self.where, "同步包内容的数量与清单不符",
+                          "the bundle's content does not match the counts in its manifest")
+        self.header = header
+        self.scope = peer.region_code if raw.manifest["kind"] == "village" else ws.region_code
+
+    def households(self, batch: int) -> Iterator[list[Household]]:
+        """The records, `batch` at a time."""
+        where, scope, name = self.where, self.scope, self.raw.path.name
+        seen: set[str] = set()
+        chunk: list[Household] = []
+        for _ in range(self.header["households"]):
+            n, line = next(self._lines, (0, ""))
+            try:
+                hh = parse_line(line, f"{name}:{n}")
+            except BadInput as exc:
+                raise fmt.BundleRefused(exc.text, where=exc.where) from None
+            if not hh.village_code.startswith(scope):
+                raise _refuse(where, "同步包含有不属于 {s} 的户 {no}（村 {v}）", "the bundle holds household {no} of "
+                              "village {v}, outside {s}", s=scope, no=hh.household_no, v=hh.village_code)
+            if hh.id in seen:
+                raise _refuse(where, "同步包中同一户出现了两次", "the same household appears twice in the bundle")
+            seen.add(hh.id)
+            chunk.append(hh)
+            if len(chunk) >= batch:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
+
+    def rest(self) -> tuple[list[list[Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+        """After the households: (audit entries, flags, resolutions); nothing may follow."""
+        where = self.where
+        audit: list[list[Any]] = []
+        for _ in range(self.header["audit"]):
+            _n, line = next(self._lines, (0, "null"))
+            row = loads(line)
+            if not isinstance(row, list) or len(row) != 11 or not isinstance(row[0], int):
+                raise _refuse(where, "同步包中的审计记录格式不对", "an audit entry in the bundle is malformed")
+            audit.append(row)
+        extra: list[list[dict[str, Any]]] = [[], []]
+        for i, key in enumerate(("flags", "resolutions")):
+            for _ in range(self.header[key]):
+                _n, line = next(self._lines, (0, "null"))
+                obj = loads(line)
+                if not isinstance(obj, dict) or not isinstance(obj.get("household_id"), str):
+                    raise _refuse(where, "同步包中的{k}记录格式不对", "a {k} entry in the bundle is malformed", k=key)
+                extra[i].append(obj)
+        if next(self._lines, None) is not None:
+            raise _refuse(where, "同步包内容多于清单所列", "the bundle holds more than its manifest lists")
+        return audit, extra[0], extra[1]
 
 
 @dataclass
@@ -502,22 +525,21 @@ def _step_label(procedure: str, step: str) -> tuple[str, str]:
     return f"{procedure}·{step}", f"{procedure} · {step}"
 
 
-@dataclass
-class _Plan:
-    """What applying the bundles would write."""
-
-    reports: list[BundleReport]
-    writes: dict[str, Household]
-    received: dict[str, list[tuple[str, bytes]]]  # packed state of each record received
-    conflicts: list[tuple[str, str, str, str, Any, Any, Any]]
-    flags: list[Any]
+# Records a batch holds: what is in memory at once.
+BATCH = 2000
 
 
-def import_bundles(ws: Workspace, actor: User, paths: Sequence[Path], *,
+def import_bundles(ws: Workspace, actor: User, paths: Sequence[Path], *, batch: int = BATCH,
                    progress: Progress | None = None, cancelled: Cancelled | None = None) -> list[BundleReport]:
     """Verify every bundle, then merge and apply all of them in one transaction (or none).
 
-    `cancelled()` is asked between steps; a cancelled import raises ImportCancelled having written nothing.
+    First every check that needs no write, on every bundle (container, addressee, sender,
+    signature, digest, decryption, sequence ranges, replays and gaps). Then, in one transaction,
+    bundle after bundle in sequence order, a batch of records at a time: each is read again,
+    merged with what the workspace holds at that moment (so a household in two bundles of one
+    import merges onto the first), checked and written. Anything refused, a malformed record
+    included, and `cancelled()` (asked between batches) roll the whole import back: nothing
+    is written.
     """
     require(actor.role, EXCHANGE)
 
@@ -532,160 +554,131 @@ def import_bundles(ws: Workspace, actor: User, paths: Sequence[Path], *,
             stop_if_asked()
             verified.append(verify(ws, Path(p)))
         ordered = _order_and_ranges(ws, verified)
-        all_ids = list(dict.fromkeys(h.id for b, _ in ordered for h in b.households))
-        with ws.sync_read() as c:
-            start_versions = tables.versions(c, all_ids)
-        current = ws.load_households(all_ids)
-        plan = _plan(ws, ordered, current, ctx, stop_if_asked, progress)
-        return _apply(ws, actor, ordered, plan, all_ids, start_versions)
+        total = sum(b.households for b, _ in ordered)
+        source = ", ".join(b.raw.path.name for b, _ in ordered)
+        reports: list[BundleReport] = []
+        chains: dict[str, _AuditChain] = {}
+        done = 0
+        with ws.sync_write(tr("导入同步包 {f}", "importing bundle {f}", f=source), actor, EXCHANGE) as (c, audit, st), \
+                ws.bulk_rows(c, st, audit, source) as bulk:
+            for b, note in ordered:
+                m, dev = b.manifest, b.peer.device_id
+                rep = BundleReport(b.raw.path.name, m["bundle_id"], dev, (m["seq"]["first"], m["seq"]["last"]),
+                                   note=note)
+                body = _Body(ws, b.raw, b.peer)
+                acked = max(tables.acked(c, dev), m["ack"])
+                for chunk in body.households(batch):
+                    stop_if_asked()
+                    _apply_batch(ws, c, bulk, st, b, rep, chunk, acked, ctx)
+                    done += len(chunk)
+                    if progress:
+                        progress(done, total)
+                audit_rows, flags, _resolutions = body.rest()
+                if audit_rows:
+                    rep.audit_received = len(audit_rows)
+                    chain = chains.setdefault(dev, _AuditChain(ws, dev))
+                    rep.audit_problems = [t.as_dict() for t in chain.check(audit_rows)]
+                tables.record_received(c, dev, m["seq"]["first"], m["seq"]["last"], m["bundle_id"],
+                                       m["payload"]["sha256"], b.households, st.now, st.user)
+                tables.set_ack(c, dev, m["ack"], st.now)
+                if audit_rows:
+                    tables.put_peer_audit(c, dev, audit_rows)
+                if flags:
+                    tables.put_flags(c, [(f["household_id"], str(f.get("rule", "")), str(f.get("member_id") or ""),
+                                          f.get("message"), "county", st.now) for f in flags])
+                audit.add("sync.import", "bundle", m["bundle_id"], None, None,
+                          {"from": dev, "seq": [m["seq"]["first"], m["seq"]["last"]], "file": b.raw.path.name,
+                           "households": b.households})
+                # A break is recorded in this workspace's own (hash-chained) audit log, not refused: see docs/sync.md.
+                for problem in rep.audit_problems:
+                    audit.add("sync.audit_break", "device", rep.device, None, None,
+                              {"bundle": rep.bundle_id, "file": rep.file, "message": problem})
+                if rep.county_steps:
+                    tables.put_flags(c, [(s["household_id"], "COUNTY-STEP", s["event_id"], s["message"], "county",
+                                          st.now) for s in rep.county_steps])
+                reports.append(rep)
+            bulk.finish()
+            stop_if_asked()
+            # Across households, over the workspace as it now is: a person registered in two
+            # households, flagged on the households this import brought.
+            by_hh = {r.id: rep for rep in reports for r in rep.records if r.result != "rejected"}
+            brought = {r.id for rep in reports for r in rep.records}  # a rejected one's copy here too
+            cross = CrossChecker()
+            for hh in ws.cross_check_candidates_in(c, skip=set()):
+                cross.add(hh)
+            found = [f for f in cross.findings() if f.rule == "DUP-PERSON" and f.household_id in brought]
+            for f in found:
+                if f.household_id in by_hh:
+                    by_hh[f.household_id].flags.append(f.to_dict())
+            tables.put_flags(c, [(f.household_id, f.rule, f.member_id or "", f.message.as_dict(), "import", st.now)
+                                 for f in found])
+        if progress:
+            progress(total, total)
+        return reports
 
 
-def _plan(ws: Workspace, ordered: list[tuple[Incoming, str]], current: dict[str, Household], ctx: RuleContext,
-          stop_if_asked: Callable[[], None], progress: Progress | None) -> _Plan:
-    """Merge every incoming record against what is here."""
-    reports: list[BundleReport] = []
-    writes: dict[str, Household] = {}
-    received: dict[str, list[tuple[str, bytes]]] = {}
-    conflicts: list[tuple[str, str, str, str, Any, Any, Any]] = []
-    total = sum(len(b.households) for b, _ in ordered)
-    k = -1
-    for b, note in ordered:
-        m, dev = b.manifest, b.peer.device_id
-        rep = BundleReport(b.raw.path.name, m["bundle_id"], dev, (m["seq"]["first"], m["seq"]["last"]), note=note)
-        with ws.sync_read() as c:
-            bases = tables.bases(c, dev, [h.id for h in b.households])
-            acked = tables.acked(c, dev)
-            open_c = tables.open_conflict_paths(c, [h.id for h in b.households])
-        acked = max(acked, m["ack"])
-        for remote in b.households:
-            k += 1
-            if k % 500 == 499:
-                stop_if_asked()
-                if progress:
-                    progress(k + 1, total)
-            local = current.get(remote.id)
-            if local is None:
-                problems: list[Text] = history_problems(remote.events, remote.status)
-                if problems:
-                    rep.records.append(RecordOutcome(remote.id, remote.household_no, "rejected",
-                                                     reasons=[p.as_dict() for p in problems]))
-                    continue
-                merged = remote
-                outcome = RecordOutcome(remote.id, remote.household_no, "inserted")
-                outcome.findings = [f.to_dict() for f in validate_household(merged, ctx)]
-            else:
-                events = union_events(local.events, remote.events)
-                problems = replay(events)
-                if problems:
-                    rep.records.append(RecordOutcome(remote.id, remote.household_no, "rejected",
-                                                     reasons=[p.as_dict() for p in problems]))
-                    continue
-                if m["kind"] == "return":
-                    for e in events[len(local.events):]:
-                        zh, en = _step_label(e.procedure, e.step)
-                        rep.county_steps.append({"household_id": remote.id, "household_no": local.household_no,
-                                                 "event_id": e.id, "procedure": e.procedure, "step": e.step,
-                                                 "date": e.date, "role": e.role, "user": e.user,
-                                                 "message": Text(f"县里记录了“{zh}”（{e.date}）",
-                                                                 f"the county recorded '{en}' ({e.date})").as_dict()})
-                base_rec = bases.get(remote.id)
-                base = base_rec.common(acked) if base_rec else None
-                local_flat = mask(flatten(local), {})
-                res = merge3(None if base is None else {k: v for k, v in base.items() if not k.startswith("#")},
-                             local_flat, flatten(remote))
-                merged = unflatten(res.flat, local)
-                merged.events = events
-                merged.status = status_after(events) or "applicant"
-                merged.updated_at, merged.updated_by = "", ""
-                already = open_c.get(remote.id, {})
-                fresh = [x for x in res.conflicts if not (x[0] in already and _eq(already[x[0]], x[3]))]
-                for path, bv, lv, rv in res.conflicts:
-                    conflicts.append((remote.id, local.household_no, path, dev, bv, lv, rv))
-                changed = (flatten(merged) != local_flat or merged.status != local.status
-                           or len(events) != len(local.events))
-                outcome = RecordOutcome(remote.id, local.household_no, "merged" if changed else "unchanged",
-                                        conflicts=[{"path": p, "base": bv, "local": lv, "remote": rv}
-                                                   for p, bv, lv, rv in fresh])
-                outcome.findings = [f.to_dict() for f in validate_household(merged, ctx)]
-            if outcome.result != "unchanged":
-                merged.version = local.version if local is not None else merged.version
-                writes[merged.id] = merged
-                current[merged.id] = merged
-            received.setdefault(dev, []).append((remote.id, tables.pack(_state(remote, {}))))
-            rep.records.append(outcome)
-        if b.audit:
-            rep.audit_received = len(b.audit)
-        reports.append(rep)
-    _check_audit(ws, ordered, reports)
-    stop_if_asked()
-    if progress:
-        progress(total, total)
-
-    # Across households: a person registered in two households, here or in the bundle.
-    cross = CrossChecker()
-    for hh in ws.households_for_cross_checks(skip=current):
-        cross.add(hh)
-    for hh in current.values():
-        cross.add(hh)
-    flags = [f for f in cross.findings() if f.rule == "DUP-PERSON" and f.household_id in current]
-    by_hh = {r.id: rep for rep in reports for r in rep.records if r.result != "rejected"}
-    for f in flags:
-        if f.household_id in by_hh:
-            by_hh[f.household_id].flags.append(f.to_dict())
-    stop_if_asked()
-    return _Plan(reports, writes, received, conflicts, flags)
-
-
-def _check_audit(ws: Workspace, ordered: list[tuple[Incoming, str]], reports: list[BundleReport]) -> None:
-    """Each sender's audit entries, checked to continue its hash chain (bundle by bundle, in order)."""
-    chains: dict[str, _AuditChain] = {}
-    for (b, _note), rep in zip(ordered, reports, strict=True):
-        if b.audit:
-            chain = chains.setdefault(b.peer.device_id, _AuditChain(ws, b.peer.device_id))
-            rep.audit_problems = [t.as_dict() for t in chain.check(b.audit)]
-
-
-def _apply(ws: Workspace, actor: User, ordered: list[tuple[Incoming, str]], plan: _Plan, all_ids: list[str],
-           start_versions: dict[str, int]) -> list[BundleReport]:
-    reports = plan.reports
-    source = ", ".join(r.file for r in reports)
-    with ws.sync_write(tr("导入同步包 {f}", "importing bundle {f}", f=source), actor, EXCHANGE) as (c, audit, st):
-        now_versions = tables.versions(c, all_ids)
-        if now_versions != start_versions:
-            from povdesk.store.errors import VersionConflict
-
-            raise VersionConflict(tr("导入期间工作区中的户被修改了，请重新导入", "households changed in the workspace "
-                                     "during the import; import again"), where=str(ws.path))
-        if plan.writes:
-            ws.import_rows(c, list(plan.writes.values()), st, audit, source)
-        for hid, no, path, dev, bv, lv, rv in plan.conflicts:
-            tables.put_conflict(c, hid, no, path, dev, bv, lv, rv, st.now)
-        for dev, rows in plan.received.items():
-            tables.put_received(c, dev, st.now, rows)
-        for b, _note in ordered:
-            m, dev = b.manifest, b.peer.device_id
-            tables.record_received(c, dev, m["seq"]["first"], m["seq"]["last"], m["bundle_id"],
-                                   m["payload"]["sha256"], len(b.households), st.now, st.user)
-            tables.set_ack(c, dev, m["ack"], st.now)
-            if b.audit:
-                tables.put_peer_audit(c, dev, b.audit)
-            if b.flags:
-                tables.put_flags(c, [(f["household_id"], str(f.get("rule", "")), str(f.get("member_id") or ""),
-                                      f.get("message"), "county", st.now) for f in b.flags])
-            audit.add("sync.import", "bundle", m["bundle_id"], None, None,
-                      {"from": dev, "seq": [m["seq"]["first"], m["seq"]["last"]], "file": b.raw.path.name,
-                       "households": len(b.households)})
-        for rep in reports:
-            # A break is recorded in this workspace's own (hash-chained) audit log, not refused: see docs/sync.md.
-            for problem in rep.audit_problems:
-                audit.add("sync.audit_break", "device", rep.device, None, None,
-                          {"bundle": rep.bundle_id, "file": rep.file, "message": problem})
-            if rep.county_steps:
-                tables.put_flags(c, [(s["household_id"], "COUNTY-STEP", s["event_id"], s["message"], "county",
-                                      st.now) for s in rep.county_steps])
-        tables.put_flags(c, [(f.household_id, f.rule, f.member_id or "", f.message.as_dict(), "import", st.now)
-                             for f in plan.flags])
-    return reports
+def _apply_batch(ws: Workspace, c: Any, bulk: Any, st: Any, b: Incoming, rep: BundleReport, chunk: list[Household],
+                 acked: int, ctx: RuleContext) -> None:
+    """Merge one batch of a bundle's records with what the workspace holds now, and write it."""
+    m, dev = b.manifest, b.peer.device_id
+    ids = [h.id for h in chunk]
+    current = ws.load_households_in(c, ids)
+    bases = tables.bases(c, dev, ids)
+    open_c = tables.open_conflict_paths(c, ids)
+    writes: list[Household] = []
+    received: list[tuple[str, bytes]] = []
+    for remote in chunk:
+        local = current.get(remote.id)
+        if local is None:
+            problems: list[Text] = history_problems(remote.events, remote.status)
+            if problems:
+                rep.records.append(RecordOutcome(remote.id, remote.household_no, "rejected",
+                                                 reasons=[p.as_dict() for p in problems]))
+                continue
+            merged = remote
+            outcome = RecordOutcome(remote.id, remote.household_no, "inserted")
+            outcome.findings = [f.to_dict() for f in validate_household(merged, ctx)]
+        else:
+            events = union_events(local.events, remote.events)
+            problems = replay(events)
+            if problems:
+                rep.records.append(RecordOutcome(remote.id, remote.household_no, "rejected",
+                                                 reasons=[p.as_dict() for p in problems]))
+                continue
+            if m["kind"] == "return":
+                for e in events[len(local.events):]:
+                    zh, en = _step_label(e.procedure, e.step)
+                    rep.county_steps.append({"household_id": remote.id, "household_no": local.household_no,
+                                             "event_id": e.id, "procedure": e.procedure, "step": e.step,
+                                             "date": e.date, "role": e.role, "user": e.user,
+                                             "message": Text(f"县里记录了“{zh}”（{e.date}）",
+                                                             f"the county recorded '{en}' ({e.date})").as_dict()})
+            base_rec = bases.get(remote.id)
+            base = base_rec.common(acked) if base_rec else None
+            local_flat = mask(flatten(local), {})
+            res = merge3(None if base is None else {k: v for k, v in base.items() if not k.startswith("#")},
+                         local_flat, flatten(remote))
+            merged = unflatten(res.flat, local)
+            merged.events = events
+            merged.status = status_after(events) or "applicant"
+            merged.updated_at, merged.updated_by = "", ""
+            already = open_c.get(remote.id, {})
+            fresh = [x for x in res.conflicts if not (x[0] in already and _eq(already[x[0]], x[3]))]
+            for path, bv, lv, rv in res.conflicts:
+                tables.put_conflict(c, remote.id, local.household_no, path, dev, bv, lv, rv, st.now)
+            changed = (flatten(merged) != local_flat or merged.status != local.status
+                       or len(events) != len(local.events))
+            outcome = RecordOutcome(remote.id, local.household_no, "merged" if changed else "unchanged",
+                                    conflicts=[{"path": p, "base": bv, "local": lv, "remote": rv}
+                                               for p, bv, lv, rv in fresh])
+            outcome.findings = [f.to_dict() for f in validate_household(merged, ctx)]
+        if outcome.result != "unchanged":
+            merged.version = local.version if local is not None else merged.version
+            writes.append(merged)
+        received.append((remote.id, tables.pack(_state(remote, {}))))
+        rep.records.append(outcome)
+    bulk.write(writes)
+    tables.put_received(c, dev, st.now, received)
 
 
 def _eq(a: Any, b: Any) -> bool:

@@ -334,3 +334,22 @@ def test_import_json_killed_midway_is_all_or_nothing(tmp_path: Path) -> None:
         assert conn.execute("SELECT count(*) FROM outbox").fetchone()[0] == 0
     result = run_process(COUNTY, "import-json", str(db), str(src), "--json", cwd=tmp_path)
     assert json.loads(result.stdout)["summary"]["imported"] == 6000, result.stderr[-500:]
+
+
+def test_import_json_with_a_worker_process_reports_what_one_process_does(demo_db: Path, tmp_path: Path) -> None:
+    out = tmp_path / "all.jsonl"
+    assert run_process(WORKER, "export-json", str(demo_db), "-o", str(out), cwd=tmp_path).returncode == 0
+    reports = []
+    for workers in ("0", "1"):
+        db = tmp_path / f"w{workers}.db"
+        made = run_process(ADMIN, "init", str(db), "--region", "522634", "--name", "雷山县", cwd=tmp_path)
+        assert made.returncode == 0, made.stderr
+        assert run_process({**ADMIN, "POVDESK_NEW_PASSWORD": DEMO_PASSWORD}, "users", "add", str(db), "county",
+                           "--role", "county_coordinator", cwd=tmp_path).returncode == 0
+        result = run_process(COUNTY, "import-json", str(db), str(out), "--json", "--workers", workers, cwd=tmp_path)
+        assert result.returncode in (0, 1), result.stderr
+        reports.append(json.loads(result.stdout))
+    assert reports[0]["households"] == reports[1]["households"] and reports[0]["summary"] == reports[1]["summary"]
+    assert reports[0]["summary"]["imported"] == 120
+    bad = run_process(COUNTY, "import-json", str(tmp_path / "w0.db"), str(out), "--workers", "x", cwd=tmp_path)
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1

@@ -507,12 +507,6 @@ class CrossChecker:
         for h in hh.helpers:
             self._helpers.append((hh.id, hh.household_no, h))
 
-    def extend(self, other: CrossChecker) -> None:
-        """Everything `other` was fed, as if fed to this one after what this one holds."""
-        for number, where in other._people.items():
-            self._people[number].extend(where)
-        self._helpers.extend(other._helpers)
-
     def findings(self) -> Iterator[Finding]:
         for number, where in self._people.items():
             households = {w[0] for w in where}
