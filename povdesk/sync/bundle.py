@@ -71,20 +71,43 @@ def _aad(bundle_id: str, sender: str) -> bytes:
     return _AAD_CONTEXT + bundle_id.encode() + b"\x00" + sender.encode()
 
 
+class Sealer:
+    """A payload compressed as it is fed, piece by piece, then encrypted whole: what is held is
+    the compressed payload, not the text (a county's return bundle is many times its compressed size)."""
+
+    def __init__(self) -> None:
+        self._zlib = zlib.compressobj(6)
+        self._parts: list[bytes] = []
+        self._sha = hashlib.sha256()
+        self.size = 0
+
+    def feed(self, data: bytes) -> None:
+        self._sha.update(data)
+        self.size += len(data)
+        self._parts.append(self._zlib.compress(data))
+
+    def finish(self, recipient_box: bytes, bundle_id: str, sender: str) -> tuple[bytes, dict[str, Any]]:
+        """Encrypt; returns the ciphertext and the manifest's `payload` section."""
+        self._parts.append(self._zlib.flush())
+        compressed = b"".join(self._parts)
+        self._parts = []
+        eph = X25519PrivateKey.generate()
+        eph_pub = eph.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+        shared = eph.exchange(X25519PublicKey.from_public_bytes(recipient_box))
+        key = HKDF(algorithm=hashes.SHA256(), length=32, salt=eph_pub + recipient_box, info=_HKDF_INFO).derive(shared)
+        nonce = os.urandom(12)
+        ciphertext = AESGCM(key).encrypt(nonce, compressed, _aad(bundle_id, sender))
+        section = {"cipher": CIPHER, "compression": "zlib", "ephemeral_public": b64(eph_pub), "nonce": b64(nonce),
+                   "size": self.size, "compressed_size": len(compressed), "sha256": self._sha.hexdigest(),
+                   "ciphertext_sha256": hashlib.sha256(ciphertext).hexdigest()}
+        return ciphertext, section
+
+
 def seal(payload: bytes, recipient_box: bytes, bundle_id: str, sender: str) -> tuple[bytes, dict[str, Any]]:
     """Compress and encrypt; returns the ciphertext and the manifest's `payload` section."""
-    compressed = zlib.compress(payload, 6)
-    eph = X25519PrivateKey.generate()
-    eph_pub = eph.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-    shared = eph.exchange(X25519PublicKey.from_public_bytes(recipient_box))
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=eph_pub + recipient_box, info=_HKDF_INFO).derive(shared)
-    nonce = os.urandom(12)
-    ciphertext = AESGCM(key).encrypt(nonce, compressed, _aad(bundle_id, sender))
-    section = {"cipher": CIPHER, "compression": "zlib", "ephemeral_public": b64(eph_pub), "nonce": b64(nonce),
-               "size": len(payload), "compressed_size": len(compressed),
-               "sha256": hashlib.sha256(payload).hexdigest(),
-               "ciphertext_sha256": hashlib.sha256(ciphertext).hexdigest()}
-    return ciphertext, section
+    sealer = Sealer()
+    sealer.feed(payload)
+    return sealer.finish(recipient_box, bundle_id, sender)
 
 
 def write(path: Path, manifest: dict[str, Any], ciphertext: bytes, sign_private: bytes) -> None:

@@ -6,6 +6,7 @@ Qt-free; the CLI (povdesk.sync.commands) and later the desktop sync centre call 
 from __future__ import annotations
 
 import logging
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +31,9 @@ from povdesk.sync.keys import DeviceCard, fingerprint, read_key_file, write_key_
 from povdesk.sync.merge import flatten, mask, merge3, unflatten, union_events
 
 log = logging.getLogger(__name__)
+
+# Records a batch holds (export and import): what is in memory at once.
+BATCH = 2000
 
 # Who may do what: actions of povdesk.core.permissions.
 KEYS = "manage_sync_keys"  # trust a device / a county key (povdesk.core.permissions)
@@ -141,14 +145,15 @@ class ExportResult:
 
 
 def export_bundle(ws: Workspace, actor: User, out: Path, *, full: bool = False, to: str | None = None,
-                  progress: Progress | None = None) -> ExportResult:
-    """Everything changed since the last bundle to this peer (or everything), signed and sealed."""
+                  progress: Progress | None = None, batch: int = BATCH) -> ExportResult:
+    """Everything changed since the last bundle to this peer (or everything), signed and sealed;
+    the records are read `batch` at a time, so a county's return bundle is never whole in memory."""
     with paused_gc():  # a county holding many objects would otherwise walk them all, repeatedly
-        return _export(ws, actor, out, full, to, progress)
+        return _export(ws, actor, out, full, to, progress, batch)
 
 
 def _export(ws: Workspace, actor: User, out: Path, full: bool, to: str | None,
-            progress: Progress | None) -> ExportResult:
+            progress: Progress | None, batch: int) -> ExportResult:
     if ws.level == "county":
         peer, kind, scope = resolve_device(ws, to), "return", ""
         scope = peer.region_code
@@ -170,38 +175,49 @@ def _export(ws: Workspace, actor: User, out: Path, full: bool, to: str | None,
         audit_rows = tables.audit_rows(c, audit_from) if kind == "village" else []
         flag_rows = tables.flags(c, ids) if kind == "return" else []
         resolved = [x for x in tables.conflicts(c, "resolved") if x.household_id in set(ids)] if kind == "return" else []
-    households = ws.load_households(ids)
-    lines: list[str] = []
-    sent: list[tuple[str, bytes]] = []
-    villages: set[str] = set()
-    members = events = 0
-    for n, hid in enumerate(ids, 1):
-        hh = households[hid]
-        state = _state(hh, open_c.get(hid, {}))
-        base = bases[hid].common(acked) if hid in bases else None
-        if not full and base is not None and base == state:
-            continue  # the peer already holds exactly this
-        masked = open_c.get(hid)
-        rec = unflatten({k: v for k, v in state.items() if not k.startswith("#")}, hh) if masked else hh
-        lines.append(dump_line(rec))
-        sent.append((hid, tables.pack(state)))
-        villages.add(hh.village_code)
-        members += len(rec.members)
-        events += len(rec.events)
-        if progress and n % 500 == 0:
-            progress(n, len(ids))
+        # The records, a batch at a time in the same snapshot, into a temporary file: only the
+        # packed sent states stay in memory (the header, first in the payload, needs the count).
+        spool = tempfile.TemporaryFile()  # noqa: SIM115 (closed below)
+        sent: list[tuple[str, bytes]] = []
+        villages: set[str] = set()
+        members = events = 0
+        for start in range(0, len(ids), batch):
+            chunk = ids[start:start + batch]
+            households = ws.load_households(chunk)
+            for hid in chunk:
+                hh = households[hid]
+                state = _state(hh, open_c.get(hid, {}))
+                base = bases[hid].common(acked) if hid in bases else None
+                if not full and base is not None and base == state:
+                    continue  # the peer already holds exactly this
+                masked = open_c.get(hid)
+                rec = unflatten({k: v for k, v in state.items() if not k.startswith("#")}, hh) if masked else hh
+                spool.write(dump_line(rec).encode("utf-8") + b"\n")
+                sent.append((hid, tables.pack(state)))
+                villages.add(hh.village_code)
+                members += len(rec.members)
+                events += len(rec.events)
+            del households
+            if progress:
+                progress(min(start + batch, len(ids)), len(ids))
     flags_out = [{"household_id": f["household_id"], "rule": f["rule"], "member_id": f["member_id"],
                   "message": f["message"]} for f in flag_rows if f["source"] == "import"]
     res_out = [{"household_id": x.household_id, "household_no": x.household_no, "path": x.path,
                 "resolution": x.resolution, "value": x.value, "resolved_by": x.resolved_by,
                 "resolved_at": x.resolved_at} for x in resolved]
-    header = {"households": len(lines), "audit": len(audit_rows), "flags": len(flags_out),
+    header = {"households": len(sent), "audit": len(audit_rows), "flags": len(flags_out),
               "resolutions": len(res_out)}
-    body = "\n".join([dumps(header), *lines, *(dumps(list(r)) for r in audit_rows), *(dumps(f) for f in flags_out),
-                      *(dumps(r) for r in res_out)]) + "\n"
+    sealer = fmt.Sealer()
+    sealer.feed(dumps(header).encode("utf-8") + b"\n")
+    with spool:
+        spool.seek(0)
+        for block in iter(lambda: spool.read(1 << 20), b""):
+            sealer.feed(block)
+    for line in (*(dumps(list(r)) for r in audit_rows), *(dumps(f) for f in flags_out), *(dumps(r) for r in res_out)):
+        sealer.feed(line.encode("utf-8") + b"\n")
     bundle_id = str(uuid.uuid4())
     keys = ws.device_keys()
-    ciphertext, payload = fmt.seal(body.encode("utf-8"), peer.box_public, bundle_id, ws.device_id)
+    ciphertext, payload = sealer.finish(peer.box_public, bundle_id, ws.device_id)
     audit_last = audit_rows[-1][0] if audit_rows else audit_from
     manifest = {
         "format": fmt.FORMAT, "format_version": fmt.FORMAT_VERSION, "schema_version": ws.schema_version,
@@ -212,17 +228,17 @@ def _export(ws: Workspace, actor: User, out: Path, full: bool, to: str | None,
                       "region_code": peer.region_code},
         "villages": sorted(villages), "seq": {"first": first, "last": last}, "ack": ack,
         "audit": {"first": audit_from + 1, "last": audit_last},
-        "counts": {"households": len(lines), "members": members, "events": events, "audit": len(audit_rows),
+        "counts": {"households": len(sent), "members": members, "events": events, "audit": len(audit_rows),
                    "flags": len(flags_out), "resolutions": len(res_out)},
         "payload": payload,
     }
     fmt.write(out, manifest, ciphertext, keys["sign"][0])
     try:
         with ws.sync_write(tr("记录已导出的同步包", "recording the exported bundle"), actor, EXCHANGE) as (c, audit, st):
-            tables.record_sent(c, peer.device_id, first, last, bundle_id, len(lines), audit_last, st.now, st.user)
+            tables.record_sent(c, peer.device_id, first, last, bundle_id, len(sent), audit_last, st.now, st.user)
             tables.put_sent(c, peer.device_id, last, st.now, sent)
             audit.add("sync.export", "bundle", bundle_id, None, None,
-                      {"to": peer.device_id, "seq": [first, last], "households": len(lines), "file": out.name})
+                      {"to": peer.device_id, "seq": [first, last], "households": len(sent), "file": out.name})
     except BaseException:
         out.unlink(missing_ok=True)  # a bundle the workspace does not remember sending must not travel
         raise
@@ -523,10 +539,6 @@ def _step_label(procedure: str, step: str) -> tuple[str, str]:
         if s.key == step:
             return f"{spec.zh}·{s.zh}", f"{spec.en} · {s.en}"  # type: ignore[union-attr]
     return f"{procedure}·{step}", f"{procedure} · {step}"
-
-
-# Records a batch holds: what is in memory at once.
-BATCH = 2000
 
 
 def import_bundles(ws: Workspace, actor: User, paths: Sequence[Path], *, batch: int = BATCH,
