@@ -52,3 +52,8 @@ class ProcedureRefused(PovdeskError):
 
 class ImportCancelled(PovdeskError):
     """The person stopped an import; nothing was written (its transaction was rolled back)."""
+
+
+class Cancelled(Exception):
+    """Raised by long work that noticed `cancelled()`: a quiet stop, not a failure (the UI's worker
+    shows nothing for it). Not a PovdeskError: there is nothing to tell the person who cancelled."""

@@ -19,7 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_core_and_cli_do_not_load_qt() -> None:
     code = (
         "import sys, povdesk.cli, povdesk.store, povdesk.core.rules, povdesk.core.procedures, "
-        "povdesk.core.exchange, povdesk.core.demo\n"
+        "povdesk.core.exchange, povdesk.core.demo, povdesk.ops.changes, povdesk.ops.households, "
+        "povdesk.ops.procedures, povdesk.ops.printing, povdesk.ops.scan, povdesk.ops.importing\n"
         "povdesk.cli.build_parser()\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('PySide6', 'shiboken6', 'PyQt5', 'PyQt6'))\n"
         "assert not bad, bad\n"
@@ -80,7 +81,8 @@ def test_no_import_cycle_between_packages() -> None:
     edges = _imports_between_layers()
     # the walk must see the layering it checks (a parser that finds nothing would pass)
     assert {("povdesk.ui", "povdesk.core"), ("povdesk.store", "povdesk.core"), ("povdesk.cli", "povdesk.store"),
-            ("povdesk.sync", "povdesk.store"), ("povdesk.reports", "povdesk.core")} <= set(edges)
+            ("povdesk.sync", "povdesk.store"), ("povdesk.reports", "povdesk.core"), ("povdesk.cli", "povdesk.ops"),
+            ("povdesk.ui", "povdesk.ops"), ("povdesk.ops", "povdesk.store")} <= set(edges)
     reaches: dict[str, set[str]] = defaultdict(set)
     for a, b in edges:
         reaches[a].add(b)
@@ -102,6 +104,13 @@ def test_the_cli_and_the_ui_do_not_import_each_other() -> None:
     edges = _imports_between_layers()
     assert edges.get(("povdesk.cli", "povdesk.ui"), []) == []
     assert edges.get(("povdesk.ui", "povdesk.cli"), []) == []
+
+
+def test_the_operations_import_neither_the_ui_nor_the_cli() -> None:
+    """povdesk.ops is what both the CLI and the app call: it may not lean on either."""
+    edges = _imports_between_layers()
+    assert edges.get(("povdesk.ops", "povdesk.ui"), []) == []
+    assert edges.get(("povdesk.ops", "povdesk.cli"), []) == []
 
 
 def test_only_the_store_writes_sql() -> None:

@@ -302,8 +302,7 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 
 def cmd_step(args: argparse.Namespace) -> int:
-    from povdesk.core.procedures import load_procedures, parse_evidence, perform_step
-    from povdesk.core.rules import RuleContext, exit_failures, validate_household
+    from povdesk.ops.procedures import evidence_from_text, record_step
 
     raw: dict[str, str] = {}
     for item in args.set or []:
@@ -315,19 +314,13 @@ def cmd_step(args: argparse.Namespace) -> int:
     try:
         actor = login(ws)
         hh = find_household(ws, args.household)
-        spec = load_procedures().get(args.procedure)
-        step = spec.step(args.step) if spec and args.step in {s.key for s in spec.steps} else None
-        evidence = parse_evidence(step, raw) if step else dict(raw)
-        ctx = RuleContext(today=ws.clock.today())
-        errors = sum(1 for f in validate_household(hh, ctx) if f.severity == "error")
-        event = perform_step(hh, args.procedure, args.step, role=actor.role, user=actor.name, date=args.date,
-                             evidence=evidence, error_count=errors, today=ctx.today,
-                             exit_failures=exit_failures(hh, ctx))
-        ws.append_event(hh, event, actor)
+        done = record_step(ws, actor, hh, args.procedure, args.step, date=args.date,
+                           evidence=evidence_from_text(args.procedure, args.step, raw))
     finally:
         ws.close()
-    out(t(f"已记录：{hh.household_no} {args.procedure}/{args.step}，状态 {hh.status}",
-          f"recorded: {hh.household_no} {args.procedure}/{args.step}, status {hh.status}"))
+    no = done.household.household_no
+    out(t(f"已记录：{no} {args.procedure}/{args.step}，状态 {done.status}",
+          f"recorded: {no} {args.procedure}/{args.step}, status {done.status}"))
     return EXIT_OK
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
@@ -42,8 +41,8 @@ from povdesk.core.income import poverty_line, reference_year, summarize
 from povdesk.core.model import HEAD_RELATION, STATUS_LABELS, Household, Member
 from povdesk.core.rules import Finding, RuleContext, validate_household
 from povdesk.errors import PovdeskError
+from povdesk.ops.households import PossibleDuplicate, possible_duplicates, save_household
 from povdesk.store import User, Workspace
-from povdesk.store.search import name_terms
 from povdesk.ui.form_renderer import ERROR_COLOUR, WARNING_COLOUR, FormView
 from povdesk.ui.procedure_panel import ProcedurePanel
 
@@ -921,40 +920,19 @@ class HouseholdEditor(QWidget):
         if m is None or hh is None:
             self._clear_banner()
             return
-        found: dict[tuple[str, str], str] = {}
-        number = str(m.fields.get("id_number") or "")
-        if len(number) >= 15:
-            with contextlib.suppress(idnumber.IdNumberError):
-                number = idnumber.parse(number, today=self.ws.clock.today()).number
-            for hid, mid, _hno, _village in self.ws.households_with_person(number):
-                if hid != hh.id:
-                    found[(hid, mid)] = self.tr("same ID number {id}").format(id=idnumber.mask(number))
-        name = (m.fields.get("name") or "").strip()
-        birth = m.fields.get("birth_date")
-        if name and isinstance(birth, str):
-            pinyin = {t for kind, t in name_terms(name) if kind == 4}
-            hits = {(h.household_id, h.member_id): h for h in self.ws.search(name, limit=20)
-                    if h.name == name}
-            for p in pinyin:
-                for h in self.ws.search(p, limit=20):
-                    if {t for kind, t in name_terms(h.name) if kind == 4} & pinyin:
-                        hits.setdefault((h.household_id, h.member_id), h)
-            loaded: dict[str, Household] = {}
-            for (hid, pid), h in hits.items():
-                if hid == hh.id or (hid, pid) in found or pid is None:
-                    continue
-                other = loaded.get(hid) or loaded.setdefault(hid, self.ws.load_household(hid))
-                person = next((x for x in other.members if x.id == pid), None)
-                if person is not None and person.fields.get("birth_date") == birth:
-                    how = (self.tr("same name and birth date") if h.name == name
-                           else self.tr("name {name} sounds the same, same birth date").format(name=h.name))
-                    found[(hid, pid)] = how
-        self._show_duplicates(found)
+        self._show_duplicates(possible_duplicates(self.ws, hh, m))
 
     def _clear_banner(self) -> None:
-        self._show_duplicates({})
+        self._show_duplicates([])
 
-    def _show_duplicates(self, found: dict[tuple[str, str], str]) -> None:
+    def _how(self, dup: PossibleDuplicate) -> str:
+        if dup.reason == "id_number":
+            return self.tr("same ID number {id}").format(id=idnumber.mask(dup.id_number))
+        if dup.reason == "name_birth":
+            return self.tr("same name and birth date")
+        return self.tr("name {name} sounds the same, same birth date").format(name=dup.name)
+
+    def _show_duplicates(self, found: Sequence[PossibleDuplicate]) -> None:
         for b in self.banner_buttons:
             b.setParent(None)
             b.deleteLater()
@@ -964,17 +942,12 @@ class HouseholdEditor(QWidget):
             self.banner.hide()
             return
         lines = []
-        for (hid, mid), how in list(found.items())[:5]:
-            try:
-                other = self.ws.load_household(hid)
-            except PovdeskError:
-                continue
-            person = next((x for x in other.members if x.id == mid), None)
-            who = person.name if person else ""
+        for dup in found[:5]:
+            how, hid = self._how(dup), dup.household_id
             lines.append(self.tr("{name} is already registered in household {no} ({how})").format(
-                name=who, no=other.household_no, how=how))
-            self.duplicates.append((hid, other.household_no, how))
-            button = QPushButton(self.tr("Open household {no}").format(no=other.household_no))
+                name=dup.name, no=dup.household_no, how=how))
+            self.duplicates.append((hid, dup.household_no, how))
+            button = QPushButton(self.tr("Open household {no}").format(no=dup.household_no))
             button.setObjectName(f"open_{hid}")
             button.clicked.connect(lambda _c=False, h=hid: self.open_household_requested.emit(h))
             self.banner_layout.addWidget(button)
@@ -991,7 +964,7 @@ class HouseholdEditor(QWidget):
         if hh is None:
             return False
         try:
-            stored = self.ws.save_household(hh, self.user)
+            stored = save_household(self.ws, self.user, hh).household
         except PovdeskError as exc:
             QMessageBox.warning(self, self.tr("Not saved"), exc.message(self.lang))
             return False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +29,10 @@ from PySide6.QtWidgets import (
 from povdesk.core.codes import code_list
 from povdesk.core.model import ROLE_LABELS, STATUS_LABELS, STATUSES
 from povdesk.core.regions import full_name, lookup, townships, villages
+from povdesk.ops.scan import ScanResult, scan
 from povdesk.ui.dashboard import Dashboard
 from povdesk.ui.models import HouseholdListModel
-from povdesk.ui.scan import ScanResult, scan_workspace
-from povdesk.ui.worker import Job, run_job
+from povdesk.ui.worker import Job, run_op
 
 log = logging.getLogger(__name__)
 
@@ -240,7 +241,7 @@ class MainWindow(QMainWindow):
         self.model.set_only(self._problem_ids())
         self._update_count()
 
-    def _problem_ids(self) -> set[str] | None:
+    def _problem_ids(self) -> AbstractSet[str] | None:
         choice = self.problem_filter.currentData()
         if not choice:
             return None
@@ -251,7 +252,7 @@ class MainWindow(QMainWindow):
             return self.scan.with_errors
         if choice == "warnings":
             return self.scan.with_warnings
-        return self.scan.due.get(choice.removeprefix("due:"), set())
+        return self.scan.due.get(choice.removeprefix("due:"), frozenset())
 
     def _update_count(self) -> None:
         total = self.ws.count_households(self.current_prefix())
@@ -320,11 +321,10 @@ class MainWindow(QMainWindow):
     def start_scan(self, show_dialog: bool) -> None:
         if self.scan_job is not None:
             return
-        path, prefix, clock = self.ws.path, None, self.ws.clock
         self.statusBar().showMessage(self.tr("Checking every household…"))
-        job = run_job(self, self.tr("Checking every household…"),
-                      lambda progress, cancelled: scan_workspace(path, prefix, progress, cancelled, clock),
-                      self._scan_done, show_dialog=show_dialog)
+        job = run_op(self, self.tr("Checking every household…"), self.ws,
+                     lambda ws, progress, cancelled: scan(ws, None, progress, cancelled),
+                     self._scan_done, show_dialog=show_dialog)
         job.error.connect(lambda _e: setattr(self, "scan_job", None))
         self.scan_job = job
 

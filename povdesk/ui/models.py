@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,7 +54,7 @@ class HouseholdListModel(QAbstractTableModel):
         self._filters: dict[str, str | None] = {"village_prefix": None, "status": None, "attribute": None,
                                                  "main_cause": None}
         self._query = ""
-        self._only: set[str] | None = None
+        self._only: AbstractSet[str] | None = None
         self._village_names: dict[str, str] = {}
 
     # ------------------------------------------------------------------ filters and search
@@ -61,7 +62,7 @@ class HouseholdListModel(QAbstractTableModel):
         self._filters.update(filters)
         self.refresh()
 
-    def set_only(self, ids: set[str] | None) -> None:
+    def set_only(self, ids: AbstractSet[str] | None) -> None:
         """Restrict the list to these households (problem and step-due filters), or None for all."""
         self._only = ids
         self.refresh()

@@ -1,8 +1,8 @@
 """The print centre: household cards, publicity lists and the summary report, with a preview and Save as PDF.
 
-The documents come from the Qt-free renderers in povdesk.reports (cards, publicity, report); this
-dialog only collects the choices. Rendering runs through ui.worker.run_job (its own read-only
-Workspace connection, progress and Cancel) into a temporary PDF, which QtPdf draws as page images
+The documents come from the Qt-free operation povdesk.ops.printing.render (over the renderers in
+povdesk.reports); this dialog only collects the choices as a PrintRequest. Rendering runs through
+ui.worker.run_op (its own read-only Workspace connection, progress and Cancel) into a temporary PDF, which QtPdf draws as page images
 for the preview; Save copies that file when the choices have not changed since, and renders again
 otherwise.
 """
@@ -14,7 +14,6 @@ import re
 import shutil
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -44,109 +43,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from povdesk.clock import SYSTEM_CLOCK, Clock
 from povdesk.errors import BadInput
 from povdesk.i18n import Text  # not tr(): lupdate would take it for Qt's
-from povdesk.ui.worker import Job, JobCancelled, run_job
+from povdesk.ops.printing import KINDS, PrintRequest, Rendered, render
+from povdesk.ui.worker import Job, run_op
 
 log = logging.getLogger(__name__)
 
-KINDS = ("cards", "publicity", "report")
 PREVIEW_PAGES = 30  # page images kept in the preview (a village's cards may run to hundreds of pages)
 PREVIEW_WIDTH = 620  # pixels per page image
-
-
-# ---------------------------------------------------------------- what to print (plain data, no widgets)
-
-
-@dataclass(frozen=True)
-class PrintRequest:
-    """Everything a render needs; compared to tell whether the preview still shows the current choices."""
-
-    kind: str  # cards | publicity | report
-    household_ids: tuple[str, ...] = ()  # cards of these households (by id)
-    household_nos: tuple[str, ...] = ()  # cards of these households (by number, typed in a list)
-    prefix: str | None = None  # cards / publicity: every household under this region code
-    step: str = ""  # publicity: "<procedure>.<step>"
-    start: date | None = None
-    end: date | None = None
-    township: str = ""
-    contact: str = ""
-    level: str = ""  # report
-    region: str = ""
-    year: int = 0
-
-
-@dataclass
-class Rendered:
-    path: Path
-    pages: int = 0
-    households: int = 0
-    missing: list[Any] = field(default_factory=list)
-
-
-def render_request(db: Path, request: PrintRequest, out: Path, progress: Callable[[int, int], None],
-                   cancelled: Callable[[], bool], fmt: str = "pdf", clock: Clock = SYSTEM_CLOCK) -> Rendered:
-    """Worker job: open the workspace read-only (its own connection) and render `request` into `out`."""
-    from povdesk.store import Workspace
-
-    ws = Workspace.open(db, readonly=True, clock=clock)
-    try:
-        result = _render(ws, request, out, progress, cancelled, fmt)
-    finally:
-        ws.close()
-    if cancelled():
-        raise JobCancelled()
-    return result
-
-
-def _render(ws: Any, request: PrintRequest, out: Path, progress: Callable[[int, int], None],
-            cancelled: Callable[[], bool], fmt: str) -> Rendered:
-    today = ws.clock.today()
-    if request.kind == "cards":
-        from povdesk.reports.cards import render_cards
-
-        households: Any
-        if request.household_ids or request.household_nos:
-            households = [ws.load_household(i) for i in request.household_ids]
-            unknown = []
-            for no in request.household_nos:
-                hh = ws.find_household_by_no(no)
-                if hh is None:
-                    unknown.append(no)
-                else:
-                    households.append(hh)
-            if unknown:
-                raise BadInput(Text("工作区中没有这些户编号：{nos}", "no household with these numbers: {nos}")
-                               .format(nos="、".join(unknown)))
-            total = len(households)
-        else:
-            total = ws.count_households(request.prefix)
-            households = ws.iter_households(request.prefix)
-        if total == 0:
-            raise BadInput(Text("没有符合条件的户", "no household matches"))
-        cards = render_cards(households, out, today=today, total=total, progress=progress, cancelled=cancelled)
-        return Rendered(out, cards.pages, cards.households, list(cards.missing))
-    if request.kind == "publicity":
-        from povdesk.reports.publicity import PublicityOptions, render_publicity, resolve_step
-
-        step = resolve_step(request.step)
-        assert request.start is not None and request.end is not None
-        opts = PublicityOptions(start=request.start, end=request.end, contact=request.contact,
-                                township=request.township)
-        listed = render_publicity(ws.iter_households(request.prefix), step, out, opts, progress=progress,
-                                  cancelled=cancelled)
-        if listed.households == 0 and not cancelled():
-            raise BadInput(Text(f"没有处于“{step.zh}”这一步的户", f"no household is at the step '{step.en}'"))
-        return Rendered(out, listed.pages, listed.households, list(listed.missing))
-    if request.kind == "report":
-        from povdesk.reports.report import build_report, write_report
-
-        report = build_report(ws, request.level or None, request.region or None, today=today,
-                              year=request.year or None)
-        written = write_report(report, out, fmt, progress=progress, cancelled=cancelled)
-        return Rendered(out, written.pages, report.summary.households, list(written.missing))
-    raise ValueError(f"unknown print kind {request.kind!r}")
 
 
 def parse_household_numbers(text: str) -> tuple[str, ...]:
@@ -362,7 +267,6 @@ class PrintCentre(QDialog):
     def _start(self, request: PrintRequest, out: Path, fmt: str, on_done: Callable[[Rendered], None]) -> None:
         if self.job is not None:
             return
-        db, clock = Path(self.ws.path), self.ws.clock
         self.preview_button.setEnabled(False)
         self.save_button.setEnabled(False)
         self.status.setText(self.tr("Rendering…"))
@@ -371,9 +275,8 @@ class PrintCentre(QDialog):
             self._job_over()
             on_done(result)
 
-        job = run_job(self, self.tr("Rendering the document…"),
-                      lambda progress, cancelled: render_request(db, request, out, progress, cancelled, fmt, clock),
-                      finished)
+        job = run_op(self, self.tr("Rendering the document…"), self.ws,
+                     lambda ws, progress, cancelled: render(ws, request, out, progress, cancelled, fmt), finished)
         job.error.connect(lambda _exc: self._job_over(failed=True))
         self.job = job
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import logging
 from collections.abc import Sequence
 
@@ -26,9 +25,9 @@ from PySide6.QtWidgets import (
 from povdesk.core import procedures
 from povdesk.core.model import ROLE_LABELS, STATUS_LABELS, Household
 from povdesk.core.procedures import ProcedureSpec, StepSpec
-from povdesk.core.rules import RuleContext, exit_failures, validate_household
 from povdesk.errors import PovdeskError, ProcedureRefused
 from povdesk.i18n import Text
+from povdesk.ops.procedures import record_step
 from povdesk.store import User, Workspace
 from povdesk.ui.form_renderer import ERROR_COLOUR, FormView, evidence_specs, normalize_date
 
@@ -251,25 +250,16 @@ class ProcedurePanel(QWidget):
             return False
         self._normalize_date()
         spec, step = self._step
-        ctx = RuleContext(today=self.ws.clock.today())
-        errors = sum(1 for f in validate_household(hh, ctx) if f.severity == "error" and not f.explained)
-        work = copy.deepcopy(hh)  # perform_step appends to the household it is given; the store does too
         try:
-            event = procedures.perform_step(
-                work, spec.key, step.key, role=self.user.role, user=self.user.name,
-                date=self.date_edit.text().strip(), evidence=self.evidence.values(), error_count=errors,
-                today=ctx.today, exit_failures=exit_failures(hh, ctx))
+            done = record_step(self.ws, self.user, hh, spec.key, step.key, date=self.date_edit.text().strip(),
+                               evidence=self.evidence.values())
         except ProcedureRefused as exc:
             self._show_reasons(exc.reasons)
             return False
-        before = hh.status
-        hh.status = work.status
-        try:
-            self.ws.append_event(hh, event, self.user)
         except PovdeskError as exc:
-            hh.status = before
             self._show_reasons([exc.text])
             return False
+        self.household = hh = done.household
         log.info("recorded %s.%s for %s", spec.key, step.key, hh.id)
         self._step = None
         self.step_box.hide()

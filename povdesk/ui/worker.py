@@ -2,7 +2,8 @@
 
 A job is a plain function `job(progress, cancelled) -> result` from the Qt-free core, where
 `progress(done, total)` reports and `cancelled()` asks whether to stop. It must open its own
-Workspace (SQLite connections are never shared across threads) and never touch widgets.
+Workspace (SQLite connections are never shared across threads) and never touch widgets;
+`run_op` does the opening for an operation of povdesk.ops, `op(ws, progress, cancelled)`.
 """
 
 from __future__ import annotations
@@ -11,12 +12,15 @@ import logging
 import sys
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
 from PySide6.QtWidgets import QProgressDialog, QWidget
 
+from povdesk.errors import Cancelled as _OpCancelled
 from povdesk.errors import PovdeskError
+from povdesk.store import Workspace
 from povdesk.ui.errors import report_exception
 
 log = logging.getLogger(__name__)
@@ -26,8 +30,9 @@ Cancelled = Callable[[], bool]
 JobFn = Callable[[Progress, Cancelled], Any]
 
 
-class JobCancelled(Exception):
-    """Raised by a job that noticed `cancelled()`; the UI treats it as a quiet stop."""
+# Raised by a job that noticed `cancelled()`; the UI treats it as a quiet stop. The Qt-free
+# operations (povdesk.ops) raise the same class, so their cancellation needs no translation here.
+JobCancelled = _OpCancelled
 
 
 class _Signals(QObject):
@@ -114,3 +119,19 @@ def run_job(parent: QWidget | None, title: str, fn: JobFn, on_done: Callable[[An
     if on_done is not None:
         job.done.connect(on_done)
     return job.start()
+
+
+def run_op(parent: QWidget | None, title: str, ws: Workspace, op: Callable[[Workspace, Progress, Cancelled], Any],
+           on_done: Callable[[Any], None] | None = None, *, readonly: bool = True, show_dialog: bool = True) -> Job:
+    """run_job for an operation over the workspace `ws` is open on: in the thread it gets a Workspace
+    of its own on the same file and clock (read-only unless it writes), closed when it is done."""
+    path, clock = Path(ws.path), ws.clock
+
+    def job(progress: Progress, cancelled: Cancelled) -> Any:
+        own = Workspace.open(path, readonly=readonly, clock=clock)
+        try:
+            return op(own, progress, cancelled)
+        finally:
+            own.close()
+
+    return run_job(parent, title, job, on_done, show_dialog=show_dialog)

@@ -15,10 +15,10 @@ from PySide6.QtWidgets import QApplication, QFileDialog
 from pytestqt.qtbot import QtBot
 
 from povdesk.core.procedures import next_steps
+from povdesk.ops.printing import PrintRequest
 from povdesk.store import User, Workspace
 from povdesk.ui.main_window import MainWindow
-from povdesk.ui.print_centre import PrintCentre, PrintRequest, install_print_menu, render_request
-from povdesk.ui.worker import JobCancelled
+from povdesk.ui.print_centre import PrintCentre, install_print_menu
 from tests.ui.conftest import DEMO_HOUSEHOLDS, TODAY, activate, press, type_text
 
 VILLAGE = "522634100201"
@@ -170,13 +170,3 @@ def test_publicity_list_and_summary_report(qtbot: QtBot, ws: Workspace, tmp_path
 
     rows = list(load_workbook(out)["汇总"].iter_rows(values_only=True))
     assert ("户数", ws.count_households(), None) in rows
-
-
-def test_a_cancelled_render_stops_quietly(ws: Workspace, tmp_path: Path) -> None:
-    request = PrintRequest("cards", prefix=VILLAGE)
-    with pytest.raises(JobCancelled):
-        render_request(Path(ws.path), request, tmp_path / "c.pdf", lambda d, t: None, lambda: True)
-    request = PrintRequest("publicity", prefix=VILLAGE, step="identification.first_publicity",
-                           start=TODAY, end=TODAY)
-    with pytest.raises(JobCancelled):
-        render_request(Path(ws.path), request, tmp_path / "p.pdf", lambda d, t: None, lambda: True)

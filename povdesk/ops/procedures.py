@@ -1,0 +1,63 @@
+"""Recording a procedure step: the one place that checks a step (role, dates, evidence, errors, exit
+criteria) and writes it, for the CLI (`povdesk step`) and the procedure panel alike.
+
+Voiding a recorded step is not offered: procedure events are append-only in the core and the store
+(a wrong step is answered by the next step of the procedures, e.g. a removal after review).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from povdesk.core.model import Household, ProcedureEvent
+from povdesk.core.procedures import load_procedures, parse_evidence, perform_step
+from povdesk.core.rules import RuleContext, exit_failures, validate_household
+from povdesk.ops.changes import OpChanges
+from povdesk.store import User, Workspace
+
+
+@dataclass(frozen=True)
+class StepRecorded:
+    """A step written: the household as stored after it, the event, and what changed."""
+
+    household: Household
+    event: ProcedureEvent
+    status_before: str
+    changes: OpChanges
+
+    @property
+    def status(self) -> str:
+        return self.household.status
+
+
+def evidence_from_text(procedure: str, step: str, raw: Mapping[str, str]) -> dict[str, Any]:
+    """Evidence typed as text (`--set key=value`) converted to the kinds of the step's fields; for an
+    unknown procedure or step it is left as typed, and record_step names what is wrong."""
+    spec = load_procedures().get(procedure)
+    step_spec = spec.step(step) if spec else None
+    return parse_evidence(step_spec, raw) if step_spec else dict(raw)
+
+
+def record_step(ws: Workspace, actor: User, household: Household, procedure: str, step: str, *, date: str,
+                evidence: Mapping[str, Any]) -> StepRecorded:
+    """Check the step for `household` as of the workspace's today and record it in one transaction.
+
+    Refused with every reason (ProcedureRefused) when the step is not allowed; VersionConflict when
+    the household changed in the workspace since `household` was read. `household` itself is not
+    modified: the result carries the household as stored.
+    """
+    ctx = RuleContext(today=ws.clock.today())
+    errors = sum(1 for f in validate_household(household, ctx) if f.severity == "error" and not f.explained)
+    work = copy.deepcopy(household)  # perform_step appends the event and moves the status on what it is given
+    event = perform_step(work, procedure, step, role=actor.role, user=actor.name, date=date, evidence=evidence,
+                         error_count=errors, today=ctx.today, exit_failures=exit_failures(household, ctx))
+    ws.append_event(work, event, actor)
+    recorded = work.events[-1]
+    return StepRecorded(
+        household=work, event=recorded, status_before=household.status,
+        changes=OpChanges(household_ids=frozenset({household.id}), procedures=True,
+                          status=work.status != household.status),
+    )

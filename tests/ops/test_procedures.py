@@ -1,0 +1,80 @@
+"""Recording a procedure step through povdesk.ops, on a real village workspace on a fixed day."""
+
+from __future__ import annotations
+
+import pytest
+
+from povdesk.core.procedures import next_steps
+from povdesk.errors import ProcedureRefused
+from povdesk.ops.changes import OpChanges
+from povdesk.ops.procedures import evidence_from_text, record_step
+from povdesk.store import Workspace
+from povdesk.store.errors import VersionConflict
+from tests.ops.conftest import TODAY, account, days_after_last_event, household_at, publicity
+
+
+def test_a_step_is_recorded_and_named_in_the_changes(village: Workspace) -> None:
+    worker = account(village, "worker")
+    hh = household_at(village, "identification", "first_publicity")
+    before = hh.to_dict()
+    day = days_after_last_event(hh)
+    done = record_step(village, worker, hh, "identification", "first_publicity", date=day(8),
+                       evidence=publicity(day(1), day(7)))
+    assert hh.to_dict() == before  # the caller's copy is left alone
+    assert done.event.step == "first_publicity" and done.event.user == "worker" and done.event.recorded_at
+    assert done.household.version == hh.version + 1
+    assert done.status_before == done.status == "applicant"
+    assert done.changes == OpChanges(household_ids=frozenset({hh.id}), procedures=True)
+    stored = village.load_household(hh.id)
+    assert stored.to_dict() == done.household.to_dict()
+    assert [(s.key, st.key) for s, st in next_steps(stored)] == [("identification", "township_review")]
+    assert village.audit_entries(hh.id, limit=1)[0].action == "household.event"
+
+
+def test_the_last_step_moves_the_status(village: Workspace) -> None:
+    county = account(village, "county")
+    hh = household_at(village, "identification", "announcement")
+    registered = village.count_households(status="registered")
+    day = days_after_last_event(hh)
+    done = record_step(village, county, hh, "identification", "announcement", date=day(8),
+                       evidence={"start_date": day(1), "end_date": day(7), "posted_at": "县政府公告栏"})
+    assert (done.status_before, done.status) == ("applicant", "registered")
+    assert done.changes.status and done.changes.procedures and done.changes.touches(hh.id)
+    assert village.load_household(hh.id).status == "registered"
+    assert village.count_households(status="registered") == registered + 1
+
+
+def test_a_refused_step_gives_every_reason_and_writes_nothing(village: Workspace) -> None:
+    worker = account(village, "worker")
+    hh = household_at(village, "identification", "township_review")
+    audit_before = village.audit_entries(limit=1)[0].seq
+    with pytest.raises(ProcedureRefused) as refused:
+        record_step(village, worker, hh, "identification", "township_review", date=TODAY.replace(year=TODAY.year + 1)
+                    .isoformat(), evidence={})
+    text = [r.en for r in refused.value.reasons]
+    assert any("may not perform" in r for r in text), text  # a village worker, not the township
+    assert any("after today" in r for r in text), text  # the workspace's today, not the machine's
+    assert any("is missing" in r for r in text), text
+    assert village.load_household(hh.id).to_dict() == hh.to_dict()
+    assert village.audit_entries(limit=1)[0].seq == audit_before
+
+
+def test_a_household_changed_since_it_was_read_is_not_stepped(village: Workspace) -> None:
+    worker = account(village, "worker")
+    hh = household_at(village, "identification", "first_publicity")
+    other = village.load_household(hh.id)
+    other.fields["phone"] = "13900000000"
+    village.save_household(other, worker)
+    day = days_after_last_event(hh)
+    with pytest.raises(VersionConflict):
+        record_step(village, worker, hh, "identification", "first_publicity", date=day(8),
+                    evidence=publicity(day(1), day(7)))
+    assert len(village.load_household(hh.id).events) == len(hh.events)
+
+
+def test_evidence_typed_as_text_takes_the_kinds_of_the_fields() -> None:
+    typed = evidence_from_text("identification", "first_publicity",
+                               {"start_date": "2026-05-01", "objections": "2", "objections_resolved": "1"})
+    assert typed == {"start_date": "2026-05-01", "objections": 2, "objections_resolved": 1}
+    assert evidence_from_text("identification", "no_such_step", {"x": "1"}) == {"x": "1"}
+    assert evidence_from_text("no_such_procedure", "step", {"x": "1"}) == {"x": "1"}
