@@ -489,6 +489,16 @@ def history(household: Household) -> list[HistoryEntry]:
     return entries
 
 
+def status_from(events: Sequence[ProcedureEvent]) -> str:
+    """The status the events lead to from "applicant", each applied as recorded: what the store
+    writes (it never takes a status from the caller). For a legal history this is status_after();
+    an event of a procedure no longer defined moves nothing."""
+    status = "applicant"
+    for event in events:
+        status = _status_after_event(status, event)
+    return status
+
+
 # ---------------------------------------------------------------------------- checks
 
 

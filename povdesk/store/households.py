@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from povdesk.core.model import HEAD_RELATION, STATUSES, Household, Member, ProcedureEvent, YearRecord
+from povdesk.core.procedures import status_from
 from povdesk.errors import BadInput
 from povdesk.i18n import tr
 from povdesk.store import search
@@ -448,6 +449,23 @@ def _diff_dict(prefix: str, old: dict[str, Any], new: dict[str, Any],
             out.append((f"{prefix}{key}", oc, nc))
 
 
+def _stored_events(conn: sqlite3.Connection, household_id: str) -> list[ProcedureEvent]:
+    return [
+        _event(r) for r in conn.execute(
+            "SELECT id, procedure, step, date, role, user, evidence, recorded_at FROM events "
+            "WHERE household_id = ? ORDER BY rid", (household_id,)
+        )
+    ]
+
+
+def _check_status(hh: Household, derived: str, where: str) -> None:
+    """Refuse a household whose status is not the one its procedure steps lead to."""
+    if hh.status != derived:
+        raise BadInput(tr("户状态只能通过识别、脱贫等程序步骤改变：该户的程序记录得出“{d}”，而不是“{s}”",
+                          "the household status changes only through procedure steps: its steps lead to "
+                          "'{d}', not '{s}'", d=derived, s=hh.status), where=where)
+
+
 def save(conn: sqlite3.Connection, hh: Household, stamp: Stamp, audit: AuditWriter) -> Household:
     """Save inside the caller's transaction; returns the household as stored (hh is not modified)."""
     _check(hh)
@@ -464,9 +482,10 @@ def save(conn: sqlite3.Connection, hh: Household, stamp: Stamp, audit: AuditWrit
         raise VersionConflict(tr("自您打开以来，这户已被他人修改（版本 {a} → {b}）。请重新打开后再修改",
                                  "changed by someone else since you opened it (version {a} → {b}); open it "
                                  "again and redo your change", a=hh.version, b=stored[0]), where=where)
-    if stored is not None and hh.status != stored[1]:
-        raise BadInput(tr("户状态只能通过识别、脱贫等程序步骤改变",
-                          "the household status changes only through procedure steps"), where=where)
+    # The status is the one its procedure steps lead to (save never writes steps): a caller's
+    # status that says otherwise is refused, not written and not silently replaced.
+    events = _stored_events(conn, hh.id) if stored is not None else []
+    _check_status(hh, status_from(events), where)
 
     # Household number: keep the stored one if the caller left it empty; assign when new.
     no = hh.household_no.strip() or (stored[2] if stored else "")
@@ -597,12 +616,6 @@ def save(conn: sqlite3.Connection, hh: Household, stamp: Stamp, audit: AuditWrit
     for action, path, old_json, new_json in whole:
         audit.add_encoded(action, "household", hh.id, path or None, old_json, new_json)
 
-    events = [
-        _event(r) for r in conn.execute(
-            "SELECT id, procedure, step, date, role, user, evidence, recorded_at FROM events "
-            "WHERE household_id = ? ORDER BY rid", (hh.id,)
-        )
-    ]
     payload = _payload(hh, no, version, stamp.form_version, stamp.rule_version, stamp.now, stamp.user,
                        fields_json, member_jsons, years_json, helpers_json, [_event_json(e) for e in events])
     conn.execute(OUTBOX_INSERT, (stamp.device_id, "household", hh.id, version, payload, stamp.now))
@@ -623,8 +636,6 @@ def append_event(conn: sqlite3.Connection, hh: Household, event: ProcedureEvent,
         raise VersionConflict(tr("自您打开以来，这户已被他人修改（版本 {a} → {b}）。请重新打开后再办理",
                                  "changed by someone else since you opened it (version {a} → {b}); open it "
                                  "again and redo the step", a=hh.version, b=stored[0]), where=where)
-    if hh.status not in STATUSES:
-        raise BadInput(tr("未知的户状态“{s}”", "unknown household status '{s}'", s=hh.status), where=where)
     if conn.execute("SELECT 1 FROM events WHERE id = ?", (event.id,)).fetchone():
         raise BadInput(tr("该程序步骤已经登记过", "this procedure step has already been recorded"), where=where)
     recorded = ProcedureEvent(
@@ -632,13 +643,17 @@ def append_event(conn: sqlite3.Connection, hh: Household, event: ProcedureEvent,
         user=event.user or stamp.user, evidence=dict(event.evidence), id=event.id,
         recorded_at=event.recorded_at or stamp.now,
     )
+    # The new status is the one the stored steps and this one lead to; the caller's must agree
+    # (procedures.perform_step moves it so), or nothing is written.
+    status = status_from([*_stored_events(conn, hh.id), recorded])
+    _check_status(hh, status, where)
     conn.execute(_EVENT_INSERT.replace("OR IGNORE ", ""), _event_parts(hh.id, recorded)[0])
     version = stored[0] + 1
     conn.execute("UPDATE households SET status = ?, version = ?, updated_at = ?, updated_by = ? WHERE id = ?",
-                 (hh.status, version, stamp.now, stamp.user, hh.id))
+                 (status, version, stamp.now, stamp.user, hh.id))
     audit.add("household.event", "household", hh.id, f"events[{recorded.id}]", None, recorded.to_dict())
-    if hh.status != stored[1]:
-        audit.add("household.status", "household", hh.id, "status", stored[1], hh.status)
+    if status != stored[1]:
+        audit.add("household.status", "household", hh.id, "status", stored[1], status)
     current = load_one(conn, hh.id)
     assert current is not None
     conn.execute(OUTBOX_INSERT, (stamp.device_id, "household", hh.id, version,

@@ -437,7 +437,9 @@ class Workspace:
         """Save one household with its members, years and helpers in one transaction.
 
         Returns the household as stored (new version, number, stamps, events); `hh` itself is left
-        unchanged, so a failed save leaves the caller's copy as it was.
+        unchanged, so a failed save leaves the caller's copy as it was. The status is never the
+        caller's: it must be the one the stored procedure steps lead to (procedures.status_from),
+        else the save is refused (BadInput) and nothing is written.
         """
         where = hh.household_no or hh.id
         require(actor.role, "edit_household")
@@ -449,7 +451,10 @@ class Workspace:
     def append_event(self, hh: Household, event: ProcedureEvent, actor: User) -> None:
         """Record a procedure step and the household's new status in one transaction.
 
-        On success `hh` is brought up to date (version, status stamps, the event appended).
+        The store computes the new status from the stored steps and this one; `hh.status` must
+        already say the same (procedures.perform_step moves it so), else the step is refused
+        (BadInput) and nothing is written. On success `hh` is brought up to date (version, stamps,
+        the event appended).
         """
         where = hh.household_no or hh.id
         require(actor.role, "edit_household")

@@ -777,3 +777,16 @@ def test_parse_evidence_converts_typed_text() -> None:
         "votes_for": 12,
         "votes_against": "twelve",
     }
+
+
+def test_status_from_is_where_the_events_lead() -> None:
+    """What the store writes: status_after() for a legal history; an unknown event moves nothing."""
+    from povdesk.core.demo import generate
+
+    for hh in generate("522634100201", count=30, seed=7, today=dt.date(2026, 6, 1)):
+        assert P.status_from(hh.events) == P.status_after(hh.events) == hh.status
+    assert P.status_from([]) == "applicant"
+    unknown = ProcedureEvent("gone_procedure", "step", "2020-01-01", "village_worker", "worker")
+    lost = ProcedureEvent("identification", "appraisal", "2020-02-01", "village_worker", "worker",
+                          evidence={"representatives_present": 10, "votes_for": 1})
+    assert P.status_from([unknown, lost]) == "not_identified"

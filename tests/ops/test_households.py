@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
+
 from povdesk.core.model import Household, Member
+from povdesk.errors import BadInput
 from povdesk.ops.changes import OpChanges
 from povdesk.ops.households import possible_duplicates, save_household
 from povdesk.store import Workspace
 from tests.factories import VILLAGE, valid_household
 from tests.ops.conftest import account
-
-
-def _new(hh: Household) -> Household:
-    """A copy of a household as a new, unsaved one (fresh ids, no number)."""
-    fresh = Household(village_code=hh.village_code, fields=dict(hh.fields), helpers=list(hh.helpers))
-    fresh.members = [Member(fields=dict(m.fields)) for m in hh.members]
-    return fresh
 
 
 def test_a_new_household_is_added(village: Workspace) -> None:
@@ -60,3 +56,13 @@ def test_people_already_registered_are_found_by_number_and_by_name(village: Work
 
     # Entering the household itself again finds nobody: a member is not a duplicate of itself.
     assert possible_duplicates(village, first, registered) == []
+
+
+def test_a_status_its_steps_do_not_lead_to_is_refused(village: Workspace) -> None:
+    worker = account(village, "worker")
+    hh = next(h for h in village.iter_households() if h.status == "registered")
+    hh.status = "exited"  # as if the exit had been done, without its steps
+    with pytest.raises(BadInput) as refused:
+        save_household(village, worker, hh)
+    assert "its steps lead to 'registered', not 'exited'" in refused.value.text.en
+    assert village.load_household(hh.id).status == "registered"

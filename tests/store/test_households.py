@@ -74,6 +74,36 @@ def test_status_only_through_events(ws: Workspace, worker: User) -> None:
         ws.save_household(saved, worker)
 
 
+def test_the_store_derives_the_status_and_refuses_another(ws: Workspace, worker: User) -> None:
+    """The status follows from the events; a status the caller passes that says otherwise is refused
+    (not written, not quietly replaced), for a new household, an edit and a step alike."""
+    audit_before = ws.audit_entries(limit=1)[0].seq
+    exited = household()
+    exited.status = "exited"  # no steps at all: an applicant
+    with pytest.raises(BadInput, match="its steps lead to 'applicant', not 'exited'"):
+        ws.save_household(exited, worker)
+    assert ws.count_households() == 0 and ws.audit_entries(limit=1)[0].seq == audit_before
+
+    hh = ws.save_household(household(), worker)
+    assert hh.status == "applicant"
+    application = ProcedureEvent("identification", "application", "2025-03-01", "village_worker", "worker")
+    hh.status = "exited"  # an identification step does not lead there
+    with pytest.raises(BadInput, match="its steps lead to 'applicant', not 'exited'"):
+        ws.append_event(hh, application, worker)
+    stored = ws.load_household(hh.id)
+    assert (stored.status, stored.events, stored.version) == ("applicant", [], 1)
+
+    hh = stored
+    ws.append_event(hh, application, worker)  # the status the step leads to: accepted
+    stored = ws.load_household(hh.id)
+    assert stored.status == "applicant" and [e.step for e in stored.events] == ["application"]
+    stored.status = "registered"
+    stored.fields["address"] = "二组"
+    with pytest.raises(BadInput, match="its steps lead to 'applicant', not 'registered'"):
+        ws.save_household(stored, worker)
+    assert ws.load_household(hh.id).fields["address"] == "一组"
+
+
 def test_admin_cannot_edit_households(ws: Workspace, admin: User) -> None:
     with pytest.raises(NotPermitted):
         ws.save_household(household(), admin)
@@ -143,15 +173,17 @@ def test_append_event(ws: Workspace, worker: User) -> None:
     assert hh.version == 2 and hh.events[-1].id == event.id and hh.events[-1].recorded_at
     stored = ws.load_household(hh.id)
     assert stored.to_dict() == hh.to_dict()
-    hh.status = "registered"
-    ws.append_event(hh, ProcedureEvent("identification", "county_approval", "2025-04-01", "county_coordinator",
-                                       "worker"), worker)
+    # A lost vote closes the identification: the store moves the status as the steps say.
+    lost = ProcedureEvent("identification", "appraisal", "2025-04-01", "village_worker", "worker",
+                          evidence={"representatives_present": 10, "votes_for": 2})
+    hh.status = "not_identified"
+    ws.append_event(hh, lost, worker)
     stored = ws.load_household(hh.id)
-    assert stored.status == "registered" and len(stored.events) == 2
-    assert ws.list_households(status="registered")[0].id == hh.id
+    assert stored.status == "not_identified" and len(stored.events) == 2
+    assert ws.list_households(status="not_identified")[0].id == hh.id
     entries = {e.field: e for e in ws.audit_entries(hh.id)}
-    assert entries["status"].old == "applicant" and entries["status"].new == "registered"
-    assert list(ws.outbox_since(0))[-1].payload["events"][1]["step"] == "county_approval"
+    assert entries["status"].old == "applicant" and entries["status"].new == "not_identified"
+    assert list(ws.outbox_since(0))[-1].payload["events"][1]["step"] == "appraisal"
     # Saving the form afterwards keeps the events.
     stored.fields["address"] = "六组"
     assert len(ws.save_household(stored, worker).events) == 2
