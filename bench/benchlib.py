@@ -140,11 +140,14 @@ class PeakMemory:
     by a separate process every 0.2 s (Linux; 0 elsewhere). A thread would do, but would keep
     the import's helper process from starting (it forks only when no other thread runs)."""
 
+    def __init__(self, pid: int | None = None) -> None:
+        self.pid = os.getpid() if pid is None else pid  # whose family to sample: this process by default
+
     def __enter__(self) -> PeakMemory:
         self.mb = 0.0
         self._proc = None
         if Path("/proc/self/smaps_rollup").exists():
-            self._proc = subprocess.Popen([sys.executable, "-c", _SAMPLER, str(os.getpid())],
+            self._proc = subprocess.Popen([sys.executable, "-c", _SAMPLER, str(self.pid)],
                                           stdout=subprocess.PIPE, text=True)
         return self
 

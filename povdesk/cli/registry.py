@@ -152,7 +152,7 @@ def cmd_import_json(args: argparse.Namespace) -> int:
     try:
         actor = login(ws)  # before reading anything: the prompt comes at once, whatever the file's size
         with decision_pool(path, args.workers) as pool:
-            result = import_jsonl(ws, actor, path, executor=pool)  # one malformed line rolls everything back
+            result = import_jsonl(ws, actor, path, executor=pool, lookahead=max(1, args.workers or 1))
     finally:
         ws.close()
     report, flagged, summary = result.report, result.flagged, result.summary()

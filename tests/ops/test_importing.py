@@ -32,8 +32,6 @@ TODAY = date(2024, 6, 1)
 class InlineExecutor(Executor):
     """Runs each task when it is submitted: the pipeline's executor path, deterministically."""
 
-    _max_workers = 1
-
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
         fut: Future[Any] = Future()
         try:
