@@ -126,7 +126,7 @@ from povdesk.store import Workspace
 ws = Workspace.open(sys.argv[1], clock=FixedClock(date.fromisoformat(sys.argv[3])))
 actor = ws.authenticate("county", "bench1234")
 t0 = time.perf_counter()
-with decision_pool(Path(sys.argv[2]), int(sys.argv[4])) as pool:
+with decision_pool([Path(sys.argv[2])], int(sys.argv[4])) as pool:
     result = import_jsonl(ws, actor, Path(sys.argv[2]), executor=pool)
 secs = time.perf_counter() - t0
 ws.close()

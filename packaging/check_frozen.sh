@@ -124,7 +124,7 @@ expect 0 bundle-export "${CLEAN[@]}" "${WORKER[@]}" "$CLI" bundle export village
 [ -s up.pvb ] || fail "bundle export wrote no file"
 expect 0 bundle-inspect "${CLEAN[@]}" POVDESK_LANG=en "$CLI" bundle inspect up.pvb
 grep -q "village → county" "$TMP/bundle-inspect.out" || fail "bundle inspect: not a village → county bundle"
-expect 0,1 bundle-import "${CLEAN[@]}" "${COUNTY[@]}" "$CLI" bundle import county.db up.pvb --json
+expect 0,1 bundle-import "${CLEAN[@]}" "${COUNTY[@]}" "$CLI" bundle import county.db up.pvb --json --workers 1
 [ "$(json "$TMP/bundle-import.out" "d['summary']['applied']")" = 300 ] || fail "the county did not apply 300 households"
 
 # A county-sized import-json (over 4 MB): the helper process (a fork) and orjson in the frozen app.

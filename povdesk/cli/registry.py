@@ -151,7 +151,7 @@ def cmd_import_json(args: argparse.Namespace) -> int:
     ws = open_workspace(args)
     try:
         actor = login(ws)  # before reading anything: the prompt comes at once, whatever the file's size
-        with decision_pool(path, args.workers) as pool:
+        with decision_pool([path], args.workers) as pool:
             result = import_jsonl(ws, actor, path, executor=pool, lookahead=max(1, args.workers or 1))
     finally:
         ws.close()

@@ -109,7 +109,11 @@ def cmd_bundle(args: argparse.Namespace) -> int:
     ws = open_workspace(args)
     try:
         actor = login(ws)
-        reports = service.import_bundles(ws, actor, [Path(f) for f in args.files])
+        from povdesk.ops.importing import decision_pool
+
+        files = [Path(f) for f in args.files]
+        with decision_pool(files, args.workers) as pool:
+            reports = service.import_bundles(ws, actor, files, executor=pool, lookahead=max(1, args.workers or 1))
     finally:
         ws.close()
     lang = language()
@@ -229,6 +233,10 @@ def register(add: AddCommand) -> None:
                                        "import bundles: everything verified first, then merged in one transaction"))
     p.add_argument("db", metavar="DB")
     p.add_argument("files", metavar="FILE", nargs="+")
+    p.add_argument("--workers", type=int, choices=range(0, 9), metavar="N", default=None,
+                   help=t("另开 N 个进程做校验（默认：同步包较大且有第二个 CPU 时为 1；0 为不另开）",
+                          "check in N other processes (default: 1 for large bundles on a machine with a second "
+                          "CPU; 0 for none)"))
     p.add_argument("--json", action="store_true")
     p = bs.add_parser("inspect", help=t("显示同步包清单（不解密）", "show a bundle's manifest without decrypting"))
     p.add_argument("file", metavar="FILE")

@@ -8,8 +8,11 @@ from __future__ import annotations
 import logging
 import tempfile
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -339,14 +342,24 @@ class _Body:
                           "the bundle's content does not match the counts in its manifest")
         self.header = header
         self.scope = peer.region_code if raw.manifest["kind"] == "village" else ws.region_code
+        self._seen: set[str] = set()
 
-    def households(self, batch: int) -> Iterator[list[Household]]:
-        """The records, `batch` at a time."""
-        where, scope, name = self.where, self.scope, self.raw.path.name
-        seen: set[str] = set()
-        chunk: list[Household] = []
+    def raw_chunks(self, batch: int) -> Iterator[list[tuple[int, str]]]:
+        """The records' lines, (line number, text), `batch` at a time."""
+        chunk: list[tuple[int, str]] = []
         for _ in range(self.header["households"]):
-            n, line = next(self._lines, (0, ""))
+            chunk.append(next(self._lines, (0, "")))
+            if len(chunk) >= batch:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
+
+    def parse(self, chunk: list[tuple[int, str]]) -> list[Household]:
+        """One chunk's records, each within the sender's region and not seen before in the bundle."""
+        where, scope, name = self.where, self.scope, self.raw.path.name
+        out: list[Household] = []
+        for n, line in chunk:
             try:
                 hh = parse_line(line, f"{name}:{n}")
             except BadInput as exc:
@@ -354,15 +367,11 @@ class _Body:
             if not hh.village_code.startswith(scope):
                 raise _refuse(where, "同步包含有不属于 {s} 的户 {no}（村 {v}）", "the bundle holds household {no} of "
                               "village {v}, outside {s}", s=scope, no=hh.household_no, v=hh.village_code)
-            if hh.id in seen:
+            if hh.id in self._seen:
                 raise _refuse(where, "同步包中同一户出现了两次", "the same household appears twice in the bundle")
-            seen.add(hh.id)
-            chunk.append(hh)
-            if len(chunk) >= batch:
-                yield chunk
-                chunk = []
-        if chunk:
-            yield chunk
+            self._seen.add(hh.id)
+            out.append(hh)
+        return out
 
     def rest(self) -> tuple[list[list[Any]], list[dict[str, Any]], list[dict[str, Any]]]:
         """After the households: (audit entries, flags, resolutions); nothing may follow."""
@@ -542,6 +551,7 @@ def _step_label(procedure: str, step: str) -> tuple[str, str]:
 
 
 def import_bundles(ws: Workspace, actor: User, paths: Sequence[Path], *, batch: int = BATCH,
+                   executor: Executor | None = None, lookahead: int = 1,
                    progress: Progress | None = None, cancelled: Cancelled | None = None) -> list[BundleReport]:
     """Verify every bundle, then merge and apply all of them in one transaction (or none).
 
@@ -551,7 +561,9 @@ def import_bundles(ws: Workspace, actor: User, paths: Sequence[Path], *, batch: 
     merged with what the workspace holds at that moment (so a household in two bundles of one
     import merges onto the first), checked and written. Anything refused, a malformed record
     included, and `cancelled()` (asked between batches) roll the whole import back: nothing
-    is written.
+    is written. With an `executor` (povdesk.ops.importing.decision_pool), the next `lookahead`
+    chunks of records are judged there, as new records, while this process merges and writes;
+    where a worker made no decision, this process makes it, so the outcome is the same.
     """
     require(actor.role, EXCHANGE)
 
@@ -571,50 +583,67 @@ def import_bundles(ws: Workspace, actor: User, paths: Sequence[Path], *, batch: 
         reports: list[BundleReport] = []
         chains: dict[str, _AuditChain] = {}
         done = 0
+        today = ws.clock.today()
+
+        def pieces() -> Iterator[tuple[int, _Body, list[tuple[int, str]] | None]]:
+            """(bundle's place, its body, a chunk of its records' lines), then (place, body, None)."""
+            for i, (b, _note) in enumerate(ordered):
+                body = _Body(ws, b.raw, b.peer)
+                for chunk in body.raw_chunks(batch):
+                    yield i, body, chunk
+                yield i, body, None
+
+        stream = pieces()
+        ahead: deque[tuple[int, _Body, list[tuple[int, str]] | None, Future[list[_NewDecision | None]] | None]] = \
+            deque()
+        window = 1 + lookahead if executor is not None else 1
+
+        def fill() -> None:
+            while len(ahead) < window:
+                item = next(stream, None)
+                if item is None:
+                    return
+                i, body, chunk = item
+                fut = (executor.submit(decide_as_new, [line for _, line in chunk], today)
+                       if executor is not None and chunk is not None else None)
+                ahead.append((i, body, chunk, fut))
+
         with ws.sync_write(tr("导入同步包 {f}", "importing bundle {f}", f=source), actor, EXCHANGE) as (c, audit, st), \
                 ws.bulk_rows(c, st, audit, source) as bulk:
-            for b, note in ordered:
-                m, dev = b.manifest, b.peer.device_id
-                rep = BundleReport(b.raw.path.name, m["bundle_id"], dev, (m["seq"]["first"], m["seq"]["last"]),
-                                   note=note)
-                body = _Body(ws, b.raw, b.peer)
-                acked = max(tables.acked(c, dev), m["ack"])
-                for chunk in body.households(batch):
-                    stop_if_asked()
-                    _apply_batch(ws, c, bulk, st, b, rep, chunk, acked, ctx)
-                    done += len(chunk)
-                    if progress:
-                        progress(done, total)
-                audit_rows, flags, _resolutions = body.rest()
-                if audit_rows:
-                    rep.audit_received = len(audit_rows)
-                    chain = chains.setdefault(dev, _AuditChain(ws, dev))
-                    rep.audit_problems = [t.as_dict() for t in chain.check(audit_rows)]
-                tables.record_received(c, dev, m["seq"]["first"], m["seq"]["last"], m["bundle_id"],
-                                       m["payload"]["sha256"], b.households, st.now, st.user)
-                tables.set_ack(c, dev, m["ack"], st.now)
-                if audit_rows:
-                    tables.put_peer_audit(c, dev, audit_rows)
-                if flags:
-                    tables.put_flags(c, [(f["household_id"], str(f.get("rule", "")), str(f.get("member_id") or ""),
-                                          f.get("message"), "county", st.now) for f in flags])
-                audit.add("sync.import", "bundle", m["bundle_id"], None, None,
-                          {"from": dev, "seq": [m["seq"]["first"], m["seq"]["last"]], "file": b.raw.path.name,
-                           "households": b.households})
-                # A break is recorded in this workspace's own (hash-chained) audit log, not refused: see docs/sync.md.
-                for problem in rep.audit_problems:
-                    audit.add("sync.audit_break", "device", rep.device, None, None,
-                              {"bundle": rep.bundle_id, "file": rep.file, "message": problem})
-                if rep.county_steps:
-                    tables.put_flags(c, [(s["household_id"], "COUNTY-STEP", s["event_id"], s["message"], "county",
-                                          st.now) for s in rep.county_steps])
-                reports.append(rep)
+            rep: BundleReport | None = None
+            acked = 0
+            try:
+                fill()
+                while ahead:
+                    i, body, chunk, fut = ahead.popleft()
+                    fill()
+                    b, note = ordered[i]
+                    m, dev = b.manifest, b.peer.device_id
+                    if rep is None:
+                        rep = BundleReport(b.raw.path.name, m["bundle_id"], dev, (m["seq"]["first"], m["seq"]["last"]),
+                                           note=note)
+                        acked = max(tables.acked(c, dev), m["ack"])
+                    if chunk is not None:
+                        stop_if_asked()
+                        made: list[_NewDecision | None] = fut.result() if fut is not None else [None] * len(chunk)
+                        _apply_batch(ws, c, bulk, st, b, rep, body.parse(chunk), made, acked, ctx)
+                        done += len(chunk)
+                        if progress:
+                            progress(done, total)
+                        continue
+                    _finish_bundle(ws, c, audit, st, b, rep, body, chains)
+                    reports.append(rep)
+                    rep = None
+            finally:
+                for *_rest, fut in ahead:
+                    if fut is not None:
+                        fut.cancel()
             bulk.finish()
             stop_if_asked()
             # Across households, over the workspace as it now is: a person registered in two
             # households, flagged on the households this import brought.
-            by_hh = {r.id: rep for rep in reports for r in rep.records if r.result != "rejected"}
-            brought = {r.id for rep in reports for r in rep.records}  # a rejected one's copy here too
+            by_hh = {r.id: bundle_rep for bundle_rep in reports for r in bundle_rep.records if r.result != "rejected"}
+            brought = {r.id for bundle_rep in reports for r in bundle_rep.records}  # a rejected one's copy too
             cross = CrossChecker()
             for hh in ws.cross_check_candidates_in(c, skip=set()):
                 cross.add(hh)
@@ -629,8 +658,59 @@ def import_bundles(ws: Workspace, actor: User, paths: Sequence[Path], *, batch: 
         return reports
 
 
+def _finish_bundle(ws: Workspace, c: Any, audit: Any, st: Any, b: Incoming, rep: BundleReport, body: _Body,
+                   chains: dict[str, _AuditChain]) -> None:
+    """After a bundle's records: its audit entries (checked to continue the sender's chain), flags,
+    received range and acknowledgement, and this workspace's own audit entries for it."""
+    m, dev = b.manifest, b.peer.device_id
+    audit_rows, flags, _resolutions = body.rest()
+    if audit_rows:
+        rep.audit_received = len(audit_rows)
+        chain = chains.setdefault(dev, _AuditChain(ws, dev))
+        rep.audit_problems = [t.as_dict() for t in chain.check(audit_rows)]
+    tables.record_received(c, dev, m["seq"]["first"], m["seq"]["last"], m["bundle_id"],
+                           m["payload"]["sha256"], b.households, st.now, st.user)
+    tables.set_ack(c, dev, m["ack"], st.now)
+    if audit_rows:
+        tables.put_peer_audit(c, dev, audit_rows)
+    if flags:
+        tables.put_flags(c, [(f["household_id"], str(f.get("rule", "")), str(f.get("member_id") or ""),
+                              f.get("message"), "county", st.now) for f in flags])
+    audit.add("sync.import", "bundle", m["bundle_id"], None, None,
+              {"from": dev, "seq": [m["seq"]["first"], m["seq"]["last"]], "file": b.raw.path.name,
+               "households": b.households})
+    # A break is recorded in this workspace's own (hash-chained) audit log, not refused: see docs/sync.md.
+    for problem in rep.audit_problems:
+        audit.add("sync.audit_break", "device", rep.device, None, None,
+                  {"bundle": rep.bundle_id, "file": rep.file, "message": problem})
+    if rep.county_steps:
+        tables.put_flags(c, [(s["household_id"], "COUNTY-STEP", s["event_id"], s["message"], "county",
+                              st.now) for s in rep.county_steps])
+
+
+# What a worker decides about a record as if it were new here: (history problems as dicts,
+# findings as dicts, packed state); used when it is new here (a merged record is judged merged).
+_NewDecision = tuple[list[dict[str, str]], list[dict[str, Any]], bytes]
+
+
+def decide_as_new(lines: Sequence[str], today: date) -> list[_NewDecision | None]:
+    """For a worker process (spawn): each record line judged as a new record; None where it does
+    not parse or a check raises (this process then does it again, in order, and raises there)."""
+    ctx = RuleContext(today=today)
+    out: list[_NewDecision | None] = []
+    for line in lines:
+        try:
+            hh = parse_line(line, "")
+            problems = [p.as_dict() for p in history_problems(hh.events, hh.status)]
+            findings = [] if problems else [f.to_dict() for f in validate_household(hh, ctx)]
+            out.append((problems, findings, tables.pack(_state(hh, {}))))
+        except Exception:
+            out.append(None)
+    return out
+
+
 def _apply_batch(ws: Workspace, c: Any, bulk: Any, st: Any, b: Incoming, rep: BundleReport, chunk: list[Household],
-                 acked: int, ctx: RuleContext) -> None:
+                 made: list[_NewDecision | None], acked: int, ctx: RuleContext) -> None:
     """Merge one batch of a bundle's records with what the workspace holds now, and write it."""
     m, dev = b.manifest, b.peer.device_id
     ids = [h.id for h in chunk]
@@ -639,23 +719,27 @@ def _apply_batch(ws: Workspace, c: Any, bulk: Any, st: Any, b: Incoming, rep: Bu
     open_c = tables.open_conflict_paths(c, ids)
     writes: list[Household] = []
     received: list[tuple[str, bytes]] = []
-    for remote in chunk:
+    for remote, decided in zip(chunk, made, strict=True):
         local = current.get(remote.id)
+        packed: bytes | None = None
         if local is None:
-            problems: list[Text] = history_problems(remote.events, remote.status)
+            if decided is None:  # no worker, or it could not: decided here, as the worker would
+                problems = [p.as_dict() for p in history_problems(remote.events, remote.status)]
+                findings = [] if problems else [f.to_dict() for f in validate_household(remote, ctx)]
+            else:
+                problems, findings, packed = decided
             if problems:
-                rep.records.append(RecordOutcome(remote.id, remote.household_no, "rejected",
-                                                 reasons=[p.as_dict() for p in problems]))
+                rep.records.append(RecordOutcome(remote.id, remote.household_no, "rejected", reasons=problems))
                 continue
             merged = remote
             outcome = RecordOutcome(remote.id, remote.household_no, "inserted")
-            outcome.findings = [f.to_dict() for f in validate_household(merged, ctx)]
+            outcome.findings = findings
         else:
             events = union_events(local.events, remote.events)
-            problems = replay(events)
-            if problems:
+            merge_problems = replay(events)
+            if merge_problems:
                 rep.records.append(RecordOutcome(remote.id, remote.household_no, "rejected",
-                                                 reasons=[p.as_dict() for p in problems]))
+                                                 reasons=[p.as_dict() for p in merge_problems]))
                 continue
             if m["kind"] == "return":
                 for e in events[len(local.events):]:
@@ -687,7 +771,7 @@ def _apply_batch(ws: Workspace, c: Any, bulk: Any, st: Any, b: Incoming, rep: Bu
         if outcome.result != "unchanged":
             merged.version = local.version if local is not None else merged.version
             writes.append(merged)
-        received.append((remote.id, tables.pack(_state(remote, {}))))
+        received.append((remote.id, packed or tables.pack(_state(remote, {}))))
         rep.records.append(outcome)
     bulk.write(writes)
     tables.put_received(c, dev, st.now, received)

@@ -72,3 +72,42 @@ def test_export_in_batches_writes_the_same_payload(pair: Pair) -> None:
     assert records[0] == records[1] and all(r.startswith(b'{"id"') for r in records[0])
     reports, held = _import(pair, [pair.dir / "small.pvb"])
     assert reports[0]["summary"]["inserted"] == 60 and len(held) == 60
+
+
+def test_a_worker_process_changes_nothing_in_a_bundle_import(pair: Pair) -> None:
+    """The same bundles imported into two copies of the county, one of them with a spawned worker
+    judging new records and a batch of 7: the same reports, records and sync tables."""
+    import multiprocessing
+    import shutil
+    import sqlite3
+    from concurrent.futures import ProcessPoolExecutor
+
+    from povdesk.store import Workspace
+    from tests.sync.conftest import PW
+
+    bad = next(h for h in pair.village.iter_households() if h.status == "applicant")
+    bad.status = "registered"  # rejected in both
+    pair.village.import_households([bad], pair.worker, source="test")
+    service.export_bundle(pair.village, pair.worker, pair.dir / "b1.pvb")
+    pair.county.close()
+    got = []
+    for use_pool in (False, True):
+        copy = pair.dir / f"county-{use_pool}.db"
+        shutil.copyfile(pair.county.path, copy)
+        ws = Workspace.open(copy)
+        try:
+            actor = ws.authenticate("county", PW)
+            if use_pool:
+                with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+                    reports = service.import_bundles(ws, actor, [pair.dir / "b1.pvb"], executor=pool, batch=7)
+            else:
+                reports = service.import_bundles(ws, actor, [pair.dir / "b1.pvb"])
+            held = content(ws)
+        finally:
+            ws.close()
+        with sqlite3.connect(copy) as conn:
+            bases = sorted(conn.execute("SELECT household_id, received FROM sync_base").fetchall())
+        got.append(([r.to_dict() for r in reports], held, bases))
+    pair.county = Workspace.open(pair.county.path)
+    assert got[0] == got[1]
+    assert got[0][0][0]["summary"]["rejected"] == 1 and got[0][0][0]["summary"]["inserted"] == 59

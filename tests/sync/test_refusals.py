@@ -8,7 +8,9 @@ import json
 import uuid
 import zipfile
 from collections.abc import Callable
+from concurrent.futures import Executor, Future
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,7 +26,16 @@ def _snapshot(path: Path) -> tuple[bytes, bytes | None]:
     return path.read_bytes(), wal.read_bytes() if wal.exists() else None
 
 
-def _refused_untouched(pair: Pair, bundle: Path | list[Path], match: str) -> str:
+class _Inline(Executor):
+    """Decides when asked: the import's worker path, in this process."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        fut: Future[Any] = Future()
+        fut.set_result(fn(*args, **kwargs))
+        return fut
+
+
+def _refused_untouched(pair: Pair, bundle: Path | list[Path], match: str, executor: Executor | None = None) -> str:
     """Refused, and the county file byte for byte as it was. Batches of 5 records, so that a
     refusal met in a bundle's body comes after batches were written (and rolled back)."""
     pair.county.close()
@@ -32,7 +43,7 @@ def _refused_untouched(pair: Pair, bundle: Path | list[Path], match: str) -> str
     try:
         with Workspace.open(pair.county.path) as county, pytest.raises(BadInput, match=match) as err:
             service.import_bundles(county, county.authenticate("county", PW),
-                                   bundle if isinstance(bundle, list) else [bundle], batch=5)
+                                   bundle if isinstance(bundle, list) else [bundle], batch=5, executor=executor)
         assert _snapshot(pair.county.path) == before
         return str(err.value)
     finally:
@@ -169,11 +180,12 @@ CASES: dict[str, tuple[Callable[[Pair, Path], Path | list[Path]], str]] = {
 }
 
 
+@pytest.mark.parametrize("worker", [False, True], ids=["one process", "with a worker"])
 @pytest.mark.parametrize("case", list(CASES))
-def test_refused_and_the_county_is_byte_identical(pair: Pair, tmp_path: Path, case: str) -> None:
+def test_refused_and_the_county_is_byte_identical(pair: Pair, tmp_path: Path, case: str, worker: bool) -> None:
     build, match = CASES[case]
     bundle = build(pair, tmp_path)
-    message = _refused_untouched(pair, bundle, match)
+    message = _refused_untouched(pair, bundle, match, _Inline() if worker else None)
     last = bundle[-1] if isinstance(bundle, list) else bundle
     assert last.name in message or "bundle" in message
     assert not (tmp_path / "escape.txt").exists() and not (tmp_path.parent / "escape.txt").exists()

@@ -43,7 +43,7 @@ def test_village_county_village_in_commands(tmp_path: Path) -> None:
     ok(run(ADMIN, "keys", "set-county", "village.db", "county.key", cwd=d))
     ok(run(WORKER, "bundle", "export", "village.db", "-o", "up1.pvb", cwd=d))
     assert "village → county" in ok(run({}, "bundle", "inspect", "up1.pvb", cwd=d))
-    out = run(COUNTY, "bundle", "import", "county.db", "up1.pvb", "--json", cwd=d)
+    out = run(COUNTY, "bundle", "import", "county.db", "up1.pvb", "--json", "--workers", "1", cwd=d)
     assert out.returncode in (0, 1), out.stderr
     import json
 
