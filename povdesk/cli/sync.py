@@ -72,25 +72,25 @@ def cmd_bundle(args: argparse.Namespace) -> int:
         finally:
             ws.close()
         if args.json:
-            emit_json(st)
+            emit_json(st.to_dict())
         else:
-            out(t(f"本设备 {st['fingerprint']}，待同步记录序号至 {st['outbox_last']}，未处理冲突 {st['open_conflicts']}",
-                  f"this device {st['fingerprint']}, outbox up to {st['outbox_last']}, "
-                  f"{st['open_conflicts']} open conflicts"))
-            for p in st["peers"]:
-                out(t(f"{p['region_code']} {p['name']}：已发出至 {p['sent_up_to']}，对方确认收到至 "
-                      f"{p['acknowledged_up_to']}，尚未确认的户 {p['not_yet_acknowledged_households']}，"
-                      f"已收到对方至 {p['received_up_to']}",
-                      f"{p['region_code']} {p['name']}: sent up to {p['sent_up_to']}, acknowledged up to "
-                      f"{p['acknowledged_up_to']}, {p['not_yet_acknowledged_households']} households not yet "
-                      f"acknowledged, received from it up to {p['received_up_to']}"))
-                for br in p["audit_breaks"]:
-                    out(t(f"{p['region_code']} {p['name']}：审计记录断链（{br['at']}）：{br['message']['zh']}",
-                          f"{p['region_code']} {p['name']}: audit chain break ({br['at']}): {br['message']['en']}"))
+            out(t(f"本设备 {st.fingerprint}，待同步记录序号至 {st.outbox_last}，未处理冲突 {st.open_conflicts}",
+                  f"this device {st.fingerprint}, outbox up to {st.outbox_last}, "
+                  f"{st.open_conflicts} open conflicts"))
+            for p in st.peers:
+                out(t(f"{p.region_code} {p.name}：已发出至 {p.sent_up_to}，对方确认收到至 "
+                      f"{p.acknowledged_up_to}，尚未确认的户 {p.not_yet_acknowledged_households}，"
+                      f"已收到对方至 {p.received_up_to}",
+                      f"{p.region_code} {p.name}: sent up to {p.sent_up_to}, acknowledged up to "
+                      f"{p.acknowledged_up_to}, {p.not_yet_acknowledged_households} households not yet "
+                      f"acknowledged, received from it up to {p.received_up_to}"))
+                for br in p.audit_breaks:
+                    out(t(f"{p.region_code} {p.name}：审计记录断链（{br.at}）：{br.message['zh']}",
+                          f"{p.region_code} {p.name}: audit chain break ({br.at}): {br.message['en']}"))
             lang = language()
-            for f in st["flags"]:
-                src = t("县", "county") if f["source"] == "county" else t("导入", "import")
-                out(f"{src}	{f['household_no']}	{f['rule']}	{f['message'][lang]}	{f['created_at']}")
+            for flag in st.flags:
+                src = t("县", "county") if flag.source == "county" else t("导入", "import")
+                out(f"{src}\t{flag.household_no}\t{flag.rule}\t{flag.message[lang]}\t{flag.created_at}")
         return 0
     if args.bundle_cmd == "export":
         ws = open_workspace(args)
@@ -99,11 +99,10 @@ def cmd_bundle(args: argparse.Namespace) -> int:
             res = service.export_bundle(ws, actor, Path(args.output), full=args.full, to=args.to)
         finally:
             ws.close()
-        m = res.manifest
-        out(t(f"已导出同步包 {args.output}：{m['counts']['households']} 户，序号 {m['seq']['first']}–{m['seq']['last']}，"
-              f"加密给 {m['recipient']['fingerprint']}",
-              f"exported bundle {args.output}: {m['counts']['households']} households, sequences "
-              f"{m['seq']['first']}–{m['seq']['last']}, encrypted to {m['recipient']['fingerprint']}"))
+        first, last = res.seq
+        out(t(f"已导出同步包 {args.output}：{res.households} 户，序号 {first}–{last}，加密给 {res.recipient_fingerprint}",
+              f"exported bundle {args.output}: {res.households} households, sequences {first}–{last}, "
+              f"encrypted to {res.recipient_fingerprint}"))
         return 0
     # import
     ws = open_workspace(args)
@@ -117,15 +116,15 @@ def cmd_bundle(args: argparse.Namespace) -> int:
     finally:
         ws.close()
     lang = language()
-    totals = {"applied": 0, "rejected": 0, "conflicted": 0, "with_findings": 0, "flagged": 0, "audit_problems": 0}
-    for r in reports:
-        s = r.summary()
-        for k in totals:
-            totals[k] += s[k]
+    summaries = [r.summary() for r in reports]
+    totals = {"applied": sum(s.applied for s in summaries), "rejected": sum(s.rejected for s in summaries),
+              "conflicted": sum(s.conflicted for s in summaries),
+              "with_findings": sum(s.with_findings for s in summaries),
+              "flagged": sum(s.flagged for s in summaries), "audit_problems": sum(s.audit_problems for s in summaries)}
     if args.json:
         emit_json({"bundles": [r.to_dict() for r in reports], "summary": totals})
     else:
-        for r in reports:
+        for r, s in zip(reports, summaries, strict=True):
             for rec in r.records:
                 for reason in rec.reasons:
                     out(f"{r.file}\t{rec.household_no}\t{t('拒绝', 'rejected')}\t{reason[lang]}")
@@ -138,12 +137,11 @@ def cmd_bundle(args: argparse.Namespace) -> int:
                 out(f"{r.file}\t{step['household_no']}\tCOUNTY-STEP\t{step['message'][lang]}")
             for problem in r.audit_problems:
                 out(f"{r.file}\t{t('审计记录断链', 'audit chain break')}\t{problem[lang]}")
-            s = r.summary()
-            out(t(f"{r.file}：新增 {s['inserted']}，合并 {s['merged']}，无变化 {s['unchanged']}，拒绝 {s['rejected']}，"
-                  f"有冲突 {s['conflicted']}，有待改问题 {s['with_findings']}，跨户问题 {s['flagged']}",
-                  f"{r.file}: {s['inserted']} inserted, {s['merged']} merged, {s['unchanged']} unchanged, "
-                  f"{s['rejected']} rejected, {s['conflicted']} with conflicts, {s['with_findings']} with "
-                  f"findings, {s['flagged']} flagged"))
+            out(t(f"{r.file}：新增 {s.inserted}，合并 {s.merged}，无变化 {s.unchanged}，拒绝 {s.rejected}，"
+                  f"有冲突 {s.conflicted}，有待改问题 {s.with_findings}，跨户问题 {s.flagged}",
+                  f"{r.file}: {s.inserted} inserted, {s.merged} merged, {s.unchanged} unchanged, "
+                  f"{s.rejected} rejected, {s.conflicted} with conflicts, {s.with_findings} with "
+                  f"findings, {s.flagged} flagged"))
     return 1 if totals["rejected"] or totals["conflicted"] or totals["flagged"] or totals["audit_problems"] else 0
 
 

@@ -8,13 +8,13 @@ from __future__ import annotations
 import logging
 import tempfile
 import uuid
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from povdesk.core.exchange import dump_line, parse_line
 from povdesk.core.importing import paused_gc
@@ -141,10 +141,25 @@ def _state(hh: Household, open_conflicts: dict[str, Any]) -> dict[str, Any]:
     return flat
 
 
-@dataclass
+@dataclass(frozen=True)
 class ExportResult:
+    """A bundle written: where, and its manifest (as `bundle inspect` shows it)."""
+
     path: Path
     manifest: dict[str, Any]
+
+    @property
+    def households(self) -> int:
+        return int(self.manifest["counts"]["households"])
+
+    @property
+    def seq(self) -> tuple[int, int]:
+        """The outbox sequences it carries, first and last (first > last: only the acknowledgement)."""
+        return int(self.manifest["seq"]["first"]), int(self.manifest["seq"]["last"])
+
+    @property
+    def recipient_fingerprint(self) -> str:
+        return str(self.manifest["recipient"]["fingerprint"])
 
 
 def export_bundle(ws: Workspace, actor: User, out: Path, *, full: bool = False, to: str | None = None,
@@ -396,14 +411,55 @@ class _Body:
         return audit, extra[0], extra[1]
 
 
+# A message in both languages as reports carry and store it: {"zh": ..., "en": ...} (Text.as_dict()).
+Message = dict[str, str]
+
+
+def _message(value: object) -> Message:
+    """A stored or received message as a Message (kept as it is, so JSON output does not change)."""
+    if isinstance(value, dict):
+        return value
+    text = "" if value is None else str(value)
+    return {"zh": text, "en": text}
+
+
+class Clash(TypedDict):
+    """A field both sides changed differently since the common base (a conflict opened at import)."""
+
+    path: str
+    base: object
+    local: object
+    remote: object
+
+
+class CountyStep(TypedDict):
+    """A procedure step the county recorded, arriving with a return bundle."""
+
+    household_id: str
+    household_no: str
+    event_id: str
+    procedure: str
+    step: str
+    date: str
+    role: str
+    user: str
+    message: Message
+
+
 @dataclass
 class RecordOutcome:
+    """What an import did with one record of a bundle."""
+
     id: str
     household_no: str
     result: str  # inserted | merged | unchanged | rejected
-    conflicts: list[dict[str, Any]] = field(default_factory=list)
-    findings: list[dict[str, Any]] = field(default_factory=list)
-    reasons: list[dict[str, str]] = field(default_factory=list)
+    conflicts: list[Clash] = field(default_factory=list)
+    findings: list[dict[str, Any]] = field(default_factory=list)  # Finding.to_dict()
+    reasons: list[Message] = field(default_factory=list)  # why it was rejected
+
+    def error_messages(self) -> list[Message]:
+        """The messages of its findings of severity error (warnings are left out)."""
+        return [_message(f.get("message")) for f in self.findings if f.get("severity") == "error"]
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"id": self.id, "household_no": self.household_no, "result": self.result}
@@ -413,33 +469,59 @@ class RecordOutcome:
         return out
 
 
+@dataclass(frozen=True)
+class BundleSummary:
+    """How many records of a bundle came out which way."""
+
+    inserted: int
+    merged: int
+    unchanged: int
+    rejected: int
+    conflicted: int  # records with a new conflict
+    with_findings: int
+    flagged: int  # cross-household findings (a person registered in two households)
+    audit_problems: int  # breaks in the sender's audit chain
+
+    @property
+    def applied(self) -> int:
+        return self.inserted + self.merged
+
+    def to_dict(self) -> dict[str, int]:
+        return {"inserted": self.inserted, "merged": self.merged, "unchanged": self.unchanged,
+                "rejected": self.rejected, "conflicted": self.conflicted, "with_findings": self.with_findings,
+                "applied": self.applied, "flagged": self.flagged, "audit_problems": self.audit_problems}
+
+
 @dataclass
 class BundleReport:
+    """One imported bundle: each record's outcome, with what it brought besides the records."""
+
     file: str
     bundle_id: str
     device: str
     seq: tuple[int, int]
     records: list[RecordOutcome] = field(default_factory=list)
-    flags: list[dict[str, Any]] = field(default_factory=list)
+    flags: list[dict[str, Any]] = field(default_factory=list)  # Finding.to_dict() of cross-household findings
     note: str = ""
     audit_received: int = 0
-    audit_problems: list[dict[str, str]] = field(default_factory=list)  # breaks in the sender's hash chain
-    county_steps: list[dict[str, Any]] = field(default_factory=list)  # procedure steps the county sent down
+    audit_problems: list[Message] = field(default_factory=list)  # breaks in the sender's hash chain
+    county_steps: list[CountyStep] = field(default_factory=list)  # procedure steps the county sent down
 
-    def summary(self) -> dict[str, int]:
-        out = {"inserted": 0, "merged": 0, "unchanged": 0, "rejected": 0, "conflicted": 0, "with_findings": 0}
-        for r in self.records:
-            out[r.result] += 1
-            out["conflicted"] += bool(r.conflicts)
-            out["with_findings"] += bool(r.findings)
-        out["applied"] = out["inserted"] + out["merged"]
-        out["flagged"] = len(self.flags)
-        out["audit_problems"] = len(self.audit_problems)
-        return out
+    def summary(self) -> BundleSummary:
+        results = Counter(r.result for r in self.records)
+        return BundleSummary(inserted=results["inserted"], merged=results["merged"],
+                             unchanged=results["unchanged"], rejected=results["rejected"],
+                             conflicted=sum(1 for r in self.records if r.conflicts),
+                             with_findings=sum(1 for r in self.records if r.findings),
+                             flagged=len(self.flags), audit_problems=len(self.audit_problems))
+
+    def flagged(self) -> list[tuple[str, Message]]:
+        """(household number, message) of each cross-household finding."""
+        return [(str(f.get("household_no", "")), _message(f.get("message"))) for f in self.flags]
 
     def to_dict(self) -> dict[str, Any]:
         return {"file": self.file, "bundle_id": self.bundle_id, "device": self.device, "result": "applied",
-                "seq": list(self.seq), "summary": self.summary(), "note": self.note,
+                "seq": list(self.seq), "summary": self.summary().to_dict(), "note": self.note,
                 "records": [r.to_dict() for r in self.records], "flags": self.flags,
                 "audit": {"received": self.audit_received, "problems": self.audit_problems},
                 "county_steps": self.county_steps}
@@ -835,29 +917,115 @@ def get_conflict(ws: Workspace, conflict_id: int) -> tables.Conflict:
     return cf
 
 
-def status(ws: Workspace) -> dict[str, Any]:
+@dataclass(frozen=True)
+class AuditBreak:
+    """A break in a peer's audit chain noticed at import (this workspace's own `sync.audit_break` entry)."""
+
+    at: str
+    bundle: str  # the bundle id
+    file: str
+    message: Message
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"at": self.at, "bundle": self.bundle, "file": self.file, "message": self.message}
+
+
+@dataclass(frozen=True)
+class SyncFlag:
+    """A duplicate person or a county's procedure step on a household: sent down by the county
+    (a village) or found at import (a county)."""
+
+    household_id: str
+    household_no: str
+    rule: str  # DUP-PERSON | COUNTY-STEP
+    member_id: str  # the member (DUP-PERSON) or the event (COUNTY-STEP)
+    message: Message
+    source: str  # county | import
+    created_at: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"household_id": self.household_id, "household_no": self.household_no, "rule": self.rule,
+                "member_id": self.member_id, "message": self.message, "source": self.source,
+                "created_at": self.created_at}
+
+
+@dataclass(frozen=True)
+class PeerStatus:
+    """What has gone to one trusted device (or the county) and come back from it."""
+
+    device_id: str
+    relation: str  # device | county
+    region_code: str
+    name: str
+    fingerprint: str
+    active: bool
+    sent_up_to: int
+    acknowledged_up_to: int
+    received_up_to: int
+    not_yet_acknowledged_households: int
+    outbox_not_acknowledged: int
+    not_acknowledged_seq: tuple[int, int] | None  # first and last sequence it has not acknowledged
+    audit_received_up_to: int
+    audit_breaks: tuple[AuditBreak, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        seq = self.not_acknowledged_seq
+        return {"device_id": self.device_id, "relation": self.relation, "region_code": self.region_code,
+                "name": self.name, "fingerprint": self.fingerprint, "active": self.active,
+                "sent_up_to": self.sent_up_to, "acknowledged_up_to": self.acknowledged_up_to,
+                "received_up_to": self.received_up_to,
+                "not_yet_acknowledged_households": self.not_yet_acknowledged_households,
+                "outbox_not_acknowledged": self.outbox_not_acknowledged,
+                "not_acknowledged_seq": None if seq is None else list(seq),
+                "audit_received_up_to": self.audit_received_up_to,
+                "audit_breaks": [b.to_dict() for b in self.audit_breaks]}
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    """This workspace's side of the exchange, as `bundle status` and the sync centre show it."""
+
+    device_id: str
+    fingerprint: str
+    level: str
+    outbox_last: int  # the last change recorded in the outbox
+    peers: tuple[PeerStatus, ...]
+    open_conflicts: int
+    flags: tuple[SyncFlag, ...]
+
+    def peer(self, device_id: str | None) -> PeerStatus | None:
+        return next((p for p in self.peers if p.device_id == device_id), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        """As `bundle status --json` prints it."""
+        return {"device_id": self.device_id, "fingerprint": self.fingerprint, "level": self.level,
+                "outbox_last": self.outbox_last, "peers": [p.to_dict() for p in self.peers],
+                "open_conflicts": self.open_conflicts, "flags": [f.to_dict() for f in self.flags]}
+
+
+def status(ws: Workspace) -> SyncStatus:
     """What has reached each peer and what has not (the outbox keeps everything regardless)."""
     last = ws.last_outbox_seq()
-    peers = ws.sync_peers()
-    out: dict[str, Any] = {"device_id": ws.device_id, "fingerprint": my_fingerprint(ws), "level": ws.level,
-                           "outbox_last": last, "peers": []}
+    fp = my_fingerprint(ws)
+    trusted = ws.sync_peers()
+    peers: list[PeerStatus] = []
     with ws.sync_read() as c:
-        for p in peers:
+        for p in trusted:
             acked = tables.acked(c, p.device_id)
-            sent = tables.sent_high(c, p.device_id)
             pending = set(tables.outbox_household_ids(c, acked + 1, last)) if last > acked else set()
             scope = p.region_code if p.relation == "device" else ws.region_code
             pending_n = len([h for h in tables.all_household_ids(c, scope) if h in pending]) if pending else 0
-            out["peers"].append({
-                "device_id": p.device_id, "relation": p.relation, "region_code": p.region_code, "name": p.name,
-                "fingerprint": p.fingerprint, "active": p.active, "sent_up_to": sent, "acknowledged_up_to": acked,
-                "received_up_to": tables.received_high(c, p.device_id), "not_yet_acknowledged_households": pending_n,
-                "outbox_not_acknowledged": max(0, last - acked),
-                "not_acknowledged_seq": [acked + 1, last] if last > acked else None,
-                "audit_received_up_to": tables.peer_audit_head(c, p.device_id)[0],
-                "audit_breaks": tables.audit_breaks(c, p.device_id),
-            })
-        out["open_conflicts"] = len(tables.conflicts(c, "open"))
+            breaks = tuple(AuditBreak(str(b.get("at", "")), str(b.get("bundle", "")), str(b.get("file", "")),
+                                      _message(b.get("message"))) for b in tables.audit_breaks(c, p.device_id))
+            peers.append(PeerStatus(
+                device_id=p.device_id, relation=p.relation, region_code=p.region_code, name=p.name,
+                fingerprint=p.fingerprint, active=p.active, sent_up_to=tables.sent_high(c, p.device_id),
+                acknowledged_up_to=acked, received_up_to=tables.received_high(c, p.device_id),
+                not_yet_acknowledged_households=pending_n, outbox_not_acknowledged=max(0, last - acked),
+                not_acknowledged_seq=(acked + 1, last) if last > acked else None,
+                audit_received_up_to=tables.peer_audit_head(c, p.device_id)[0], audit_breaks=breaks))
+        open_conflicts = len(tables.conflicts(c, "open"))
         # Duplicates and procedure steps the county sent down (a village), or found at import (a county).
-        out["flags"] = tables.flag_list(c)
-    return out
+        flags = tuple(SyncFlag(f["household_id"], f["household_no"], f["rule"], f["member_id"],
+                               _message(f["message"]), f["source"], f["created_at"]) for f in tables.flag_list(c))
+    return SyncStatus(ws.device_id, fp, ws.level, last, tuple(peers), open_conflicts, flags)

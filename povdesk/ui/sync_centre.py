@@ -10,6 +10,7 @@ import contextlib
 import json
 import logging
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,7 +54,7 @@ from povdesk.sync.bundle import BundleRefused
 from povdesk.sync.keys import DeviceCard, read_key_file
 from povdesk.ui.editor import display_value
 from povdesk.ui.errors import show_error
-from povdesk.ui.worker import Job, JobCancelled, run_job
+from povdesk.ui.worker import Cancelled, Job, JobCancelled, Progress, run_job
 
 log = logging.getLogger(__name__)
 
@@ -64,17 +65,18 @@ _YEAR_PATH = re.compile(r"^years\[(\d+)\](?:\.income\.(.+)|\.(measures))?$")
 
 @dataclass
 class ImportOutcome:
-    """What an import job hands back: the reports (as `bundle import --json` gives them) or the refusal."""
+    """What an import job hands back: a report per bundle, or the refusal."""
 
     files: list[str]
-    bundles: list[dict[str, Any]] = field(default_factory=list)
+    bundles: list[service.BundleReport] = field(default_factory=list)
     refused: PovdeskError | None = None
 
 
-def import_job(path: Path, user: User, files: list[Path], clock: Clock = SYSTEM_CLOCK) -> Any:
+def import_job(path: Path, user: User, files: list[Path],
+               clock: Clock = SYSTEM_CLOCK) -> Callable[[Progress, Cancelled], ImportOutcome]:
     """A run_job function: opens its own Workspace (connections never cross threads)."""
 
-    def job(progress: Any, cancelled: Any) -> ImportOutcome:
+    def job(progress: Progress, cancelled: Cancelled) -> ImportOutcome:
         ws = Workspace.open(path, clock=clock)
         try:
             reports = service.import_bundles(ws, user, files, progress=progress, cancelled=cancelled)
@@ -84,17 +86,17 @@ def import_job(path: Path, user: User, files: list[Path], clock: Clock = SYSTEM_
             return ImportOutcome([f.name for f in files], refused=exc)
         finally:
             ws.close()
-        return ImportOutcome([f.name for f in files], [r.to_dict() for r in reports])
+        return ImportOutcome([f.name for f in files], reports)
 
     return job
 
 
 def export_job(path: Path, user: User, out: Path, full: bool, to: str | None,
-               clock: Clock = SYSTEM_CLOCK) -> Any:
-    def job(progress: Any, _cancelled: Any) -> dict[str, Any]:
+               clock: Clock = SYSTEM_CLOCK) -> Callable[[Progress, Cancelled], service.ExportResult]:
+    def job(progress: Progress, _cancelled: Cancelled) -> service.ExportResult:
         ws = Workspace.open(path, clock=clock)
         try:
-            return service.export_bundle(ws, user, out, full=full, to=to, progress=progress).manifest
+            return service.export_bundle(ws, user, out, full=full, to=to, progress=progress)
         finally:
             ws.close()
 
@@ -168,6 +170,7 @@ class SyncCentre(QDialog):
         self.job: Job | None = None
         self.last_import: ImportOutcome | None = None
         self.last_export: Path | None = None
+        self._status: service.SyncStatus | None = None
         self.setWindowTitle(self.tr("Sync centre — {name}").format(name=ws.name))
         self.tabs = QTabWidget()
         self.tabs.addTab(self._keys_page(), self.tr("Device keys"))
@@ -186,11 +189,9 @@ class SyncCentre(QDialog):
         self.refresh()
 
     # ------------------------------------------------------------------ helpers
-    def _pick(self, text: Any) -> str:
-        """A bilingual dict {zh, en} (as reports carry them) in the UI language."""
-        if isinstance(text, dict):
-            return str(text.get("en" if self.lang == "en" else "zh", ""))
-        return "" if text is None else str(text)
+    def _pick(self, text: Mapping[str, str]) -> str:
+        """A bilingual message {zh, en} (as reports carry them) in the UI language."""
+        return text.get("en" if self.lang == "en" else "zh", "")
 
     def _fail(self, exc: PovdeskError) -> None:
         show_error(self, exc)
@@ -414,9 +415,11 @@ class SyncCentre(QDialog):
         if folder:
             self.folder_edit.setText(folder)
 
-    def _target_peer(self) -> Any:
+    def _target_peer(self) -> str | None:
+        """The device id a bundle would go to (None: no county key, or no device enrolled)."""
         if self.ws.level == "county":
-            return self.to_combo.currentData()
+            device = self.to_combo.currentData()
+            return None if device is None else str(device)
         found = [p for p in self.ws.sync_peers("county") if p.active]
         return found[0].device_id if found else None
 
@@ -432,11 +435,12 @@ class SyncCentre(QDialog):
             self.to_combo.setCurrentIndex(max(index, 0))
             self.to_combo.blockSignals(False)
         peer = self._target_peer()
-        st = self._status if hasattr(self, "_status") else service.status(self.ws)
-        sent = next((p["sent_up_to"] for p in st["peers"] if p["device_id"] == peer), 0)
-        last = st["outbox_last"]
+        st = self._status if self._status is not None else service.status(self.ws)
+        target = st.peer(peer)
+        sent = target.sent_up_to if target is not None else 0
+        last = st.outbox_last
         first = 1 if self.full_check.isChecked() else sent + 1
-        region = next((p["region_code"] for p in st["peers"] if p["device_id"] == peer), "")
+        region = target.region_code if target is not None else ""
         stem = self.ws.region_code if self.ws.level != "county" else f"{self.ws.region_code}-to-{region}"
         if self.full_check.isChecked():
             stem += f"-full-{last}"
@@ -477,21 +481,21 @@ class SyncCentre(QDialog):
                 return None
         with contextlib.suppress(PovdeskError):
             self.ws.set_setting("sync.export_folder", str(folder))
-        to = self.to_combo.currentData() if self.ws.level == "county" else None
+        to = self._target_peer() if self.ws.level == "county" else None
         self._busy(True)
         self.job = run_job(self, self.tr("Exporting the bundle…"),
                            export_job(self.ws.path, self.user, out, self.full_check.isChecked(), to, self.ws.clock),
-                           lambda manifest: self._exported(out, manifest))
+                           self._exported)
         self.job.error.connect(lambda _e: self._busy(False))
         return self.job
 
-    def _exported(self, out: Path, m: dict[str, Any]) -> None:
+    def _exported(self, res: service.ExportResult) -> None:
         self._busy(False)
-        self.last_export = out
+        self.last_export = res.path
+        first, last = res.seq
         self.export_result.setText(self.tr("Exported {file}: {n} households, sequences {first}–{last}, encrypted "
-                                           "to {fp}.").format(file=out, n=m["counts"]["households"],
-                                                              first=m["seq"]["first"], last=m["seq"]["last"],
-                                                              fp=m["recipient"]["fingerprint"]))
+                                           "to {fp}.").format(file=res.path, n=res.households, first=first,
+                                                              last=last, fp=res.recipient_fingerprint))
         self.refresh()
 
     def import_bundles(self, files: list[Path] | None = None) -> Job | None:
@@ -549,20 +553,20 @@ class SyncCentre(QDialog):
             return
         applied = 0
         for b in outcome.bundles:
-            s = b["summary"]
-            applied += s["applied"]
+            s = b.summary()
+            applied += s.applied
             r = t.rowCount()
             t.insertRow(r)
             notes = []
-            if b["note"]:
-                notes.append(b["note"])
-            if s.get("audit_problems"):
-                notes.append(self.tr("audit chain: {n} problems").format(n=s["audit_problems"]))
-            if b.get("county_steps"):
-                notes.append(self.tr("{n} steps recorded by the county").format(n=len(b["county_steps"])))
-            values = (b["file"], self.tr("applied {n}").format(n=s["applied"]),
-                      self.tr("{inserted} new, {merged} merged").format(inserted=s["inserted"], merged=s["merged"]),
-                      s["unchanged"], s["conflicted"], s["rejected"], s["flagged"], "; ".join(notes))
+            if b.note:
+                notes.append(b.note)
+            if s.audit_problems:
+                notes.append(self.tr("audit chain: {n} problems").format(n=s.audit_problems))
+            if b.county_steps:
+                notes.append(self.tr("{n} steps recorded by the county").format(n=len(b.county_steps)))
+            values = (b.file, self.tr("applied {n}").format(n=s.applied),
+                      self.tr("{inserted} new, {merged} merged").format(inserted=s.inserted, merged=s.merged),
+                      s.unchanged, s.conflicted, s.rejected, s.flagged, "; ".join(notes))
             for col, value in enumerate(values):
                 t.setItem(r, col, _item(value, align_right=2 < col < 7))
             self._report_details(b)
@@ -570,25 +574,23 @@ class SyncCentre(QDialog):
         self.import_summary.setText(self.tr("Imported {n} bundle(s): {applied} households applied.").format(
             n=len(outcome.bundles), applied=applied))
 
-    def _report_details(self, b: dict[str, Any]) -> None:
-        top = QTreeWidgetItem([b["file"], "", ""])
-        for rec in b["records"]:
-            for reason in rec.get("reasons", []):
-                top.addChild(QTreeWidgetItem([rec["household_no"], self.tr("rejected"), self._pick(reason)]))
-            for c in rec.get("conflicts", []):
-                top.addChild(QTreeWidgetItem([rec["household_no"], self.tr("conflict"), self.tr(
+    def _report_details(self, b: service.BundleReport) -> None:
+        top = QTreeWidgetItem([b.file, "", ""])
+        for rec in b.records:
+            for reason in rec.reasons:
+                top.addChild(QTreeWidgetItem([rec.household_no, self.tr("rejected"), self._pick(reason)]))
+            for c in rec.conflicts:
+                top.addChild(QTreeWidgetItem([rec.household_no, self.tr("conflict"), self.tr(
                     "{field}: here {local}, there {remote}").format(field=self.field_label(c["path"]),
                                                                      local=self.value_text(c["path"], c["local"]),
                                                                      remote=self.value_text(c["path"], c["remote"]))]))
-            for f in rec.get("findings", []):
-                if f.get("severity") == "error":
-                    top.addChild(QTreeWidgetItem([rec["household_no"], self.tr("finding"), self._pick(f.get("message"))]))
-        for f in b["flags"]:
-            top.addChild(QTreeWidgetItem([f.get("household_no", ""), self.tr("duplicate person"),
-                                          self._pick(f.get("message"))]))
-        for s in b.get("county_steps", []):
+            for message in rec.error_messages():
+                top.addChild(QTreeWidgetItem([rec.household_no, self.tr("finding"), self._pick(message)]))
+        for household_no, message in b.flagged():
+            top.addChild(QTreeWidgetItem([household_no, self.tr("duplicate person"), self._pick(message)]))
+        for s in b.county_steps:
             top.addChild(QTreeWidgetItem([s["household_no"], self.tr("county step"), self._pick(s["message"])]))
-        for p in b.get("audit", {}).get("problems", []):
+        for p in b.audit_problems:
             top.addChild(QTreeWidgetItem(["", self.tr("audit chain"), self._pick(p)]))
         if top.childCount():
             self.report_details.addTopLevelItem(top)
@@ -619,45 +621,46 @@ class SyncCentre(QDialog):
     def _refresh_status(self) -> None:
         st = self._status = service.status(self.ws)
         lines = [self.tr("Changes recorded up to sequence {last}; {n} open conflicts.").format(
-            last=st["outbox_last"], n=st["open_conflicts"])]
+            last=st.outbox_last, n=st.open_conflicts)]
         t = self.status_table
         t.setRowCount(0)
-        for p in st["peers"]:
-            if not p["active"]:
+        for p in st.peers:
+            if not p.active:
                 continue
             r = t.rowCount()
             t.insertRow(r)
-            breaks = p["audit_breaks"]
+            breaks = p.audit_breaks
             audit = (self.tr("{n} breaks").format(n=len(breaks)) if breaks else
-                     self.tr("continuous up to {seq}").format(seq=p["audit_received_up_to"])
-                     if p["audit_received_up_to"] else "")
+                     self.tr("continuous up to {seq}").format(seq=p.audit_received_up_to)
+                     if p.audit_received_up_to else "")
+            unacknowledged = p.not_acknowledged_seq
             pending = (self.tr("sequences {a}–{b} ({n} households)").format(
-                a=p["not_acknowledged_seq"][0], b=p["not_acknowledged_seq"][1],
-                n=p["not_yet_acknowledged_households"]) if p["not_acknowledged_seq"] else self.tr("nothing"))
-            values = (f"{p['region_code']} {p['name']}", p["sent_up_to"], p["acknowledged_up_to"], pending,
-                      p["received_up_to"], audit)
+                a=unacknowledged[0], b=unacknowledged[1], n=p.not_yet_acknowledged_households)
+                if unacknowledged else self.tr("nothing"))
+            values = (f"{p.region_code} {p.name}", p.sent_up_to, p.acknowledged_up_to, pending, p.received_up_to,
+                      audit)
             for col, value in enumerate(values):
-                t.setItem(r, col, _item(value, p["device_id"]))
+                t.setItem(r, col, _item(value, p.device_id))
             audit_cell = t.item(r, 5)
             if breaks and audit_cell is not None:
-                audit_cell.setToolTip("\n".join(f"{_when(b['at'])}: {self._pick(b.get('message'))}" for b in breaks))
-            if p["relation"] == "county":
-                if p["not_acknowledged_seq"]:
-                    a, b = p["not_acknowledged_seq"]
+                audit_cell.setToolTip("\n".join(f"{_when(b.at)}: {self._pick(b.message)}" for b in breaks))
+            if p.relation == "county":
+                if unacknowledged:
                     lines.append(self.tr("Sequences {a}–{b} ({n} households) have not yet reached the county.")
-                                 .format(a=a, b=b, n=p["not_yet_acknowledged_households"]))
+                                 .format(a=unacknowledged[0], b=unacknowledged[1],
+                                         n=p.not_yet_acknowledged_households))
                 else:
                     lines.append(self.tr("Everything has reached the county."))
         self.status_summary.setText("\n".join(lines))
         ft = self.flags_table
         ft.setRowCount(0)
-        for f in st["flags"]:
+        for f in st.flags:
             r = ft.rowCount()
             ft.insertRow(r)
             kind = {"DUP-PERSON": self.tr("duplicate person"), "COUNTY-STEP": self.tr("county step")}.get(
-                f["rule"], f["rule"])
-            for col, value in enumerate((f["household_no"], kind, _when(f["created_at"]), self._pick(f["message"]))):
-                ft.setItem(r, col, _item(value, f["household_id"]))
+                f.rule, f.rule)
+            for col, value in enumerate((f.household_no, kind, _when(f.created_at), self._pick(f.message))):
+                ft.setItem(r, col, _item(value, f.household_id))
 
     # ------------------------------------------------------------------ conflicts
     def _conflicts_page(self) -> QWidget:

@@ -13,7 +13,7 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
 from PySide6.QtWidgets import QProgressDialog, QWidget
@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
 Cancelled = Callable[[], bool]
 JobFn = Callable[[Progress, Cancelled], Any]
+T = TypeVar("T")
 
 
 # Raised by a job that noticed `cancelled()`; the UI treats it as a quiet stop. The Qt-free
@@ -112,9 +113,10 @@ class Job(QObject):
         self.error.emit(exc)
 
 
-def run_job(parent: QWidget | None, title: str, fn: JobFn, on_done: Callable[[Any], None] | None = None,
-            *, show_dialog: bool = True) -> Job:
-    """Start `fn` in the thread pool; `on_done(result)` runs on the UI thread when it succeeds."""
+def run_job(parent: QWidget | None, title: str, fn: Callable[[Progress, Cancelled], T],
+            on_done: Callable[[T], None] | None = None, *, show_dialog: bool = True) -> Job:
+    """Start `fn` in the thread pool; `on_done(result)` runs on the UI thread when it succeeds
+    (typed alike, so the type checker sees what crosses the thread)."""
     job = Job(parent, title, fn, show_dialog=show_dialog)
     if on_done is not None:
         job.done.connect(on_done)

@@ -28,8 +28,8 @@ def edit(p: Pair, n: int) -> None:
         p.village.save_household(hh, p.worker)
 
 
-def county_status(p: Pair) -> dict:
-    (peer,) = service.status(p.county)["peers"]
+def county_status(p: Pair) -> service.PeerStatus:
+    (peer,) = service.status(p.county).peers
     return peer
 
 
@@ -40,11 +40,11 @@ def test_chain_continues_across_bundles(pair: Pair) -> None:
     assert first.audit_received and second.audit_received
     assert first.audit_problems == [] and second.audit_problems == []
     peer = county_status(pair)
-    assert peer["audit_breaks"] == []
+    assert peer.audit_breaks == ()
     with sqlite3.connect(pair.village.path) as c:
         # Everything up to the export of b2 has arrived (b2's own export entry travels with b3).
         sent_up_to = c.execute("SELECT max(audit_last) FROM sync_sent").fetchone()[0]
-    assert peer["audit_received_up_to"] == sent_up_to
+    assert peer.audit_received_up_to == sent_up_to
     assert second.to_dict()["audit"] == {"received": second.audit_received, "problems": []}
 
 
@@ -56,10 +56,10 @@ def test_an_edited_entry_is_flagged_not_refused(pair: Pair) -> None:
         c.execute("DROP TRIGGER audit_no_update")
         c.execute("UPDATE audit SET new = '\"改过的\"' WHERE seq = ?", (seq,))
     rep = up(pair, "b2.pvb")
-    assert rep.summary()["applied"] == 1  # the records still arrive
+    assert rep.summary().applied == 1  # the records still arrive
     assert any("does not match its own hash" in p["en"] for p in rep.audit_problems)
-    breaks = county_status(pair)["audit_breaks"]
-    assert breaks and breaks[0]["bundle"] == rep.bundle_id and "edited" in breaks[0]["message"]["en"]
+    breaks = county_status(pair).audit_breaks
+    assert breaks and breaks[0].bundle == rep.bundle_id and "edited" in breaks[0].message["en"]
     assert pair.county.verify_audit() == []  # the county's own log stays whole
     # The next bundle continues from the stored (edited) entry without a new complaint.
     edit(pair, 1)
@@ -118,13 +118,13 @@ def test_duplicates_and_county_steps_are_listed_in_the_village(pair: Pair) -> No
     (rep,) = service.import_bundles(pair.village, pair.worker, [down])
     assert [s["event_id"] for s in rep.county_steps] == [event.id]
     assert "the county recorded" in rep.county_steps[0]["message"]["en"]
-    flags = service.status(pair.village)["flags"]
-    steps = [f for f in flags if f["rule"] == "COUNTY-STEP"]
-    assert len(steps) == 1 and steps[0]["household_no"] == county_hh.household_no
-    assert steps[0]["source"] == "county" and steps[0]["member_id"] == event.id
-    dups = [f for f in flags if f["rule"] == "DUP-PERSON"]
-    assert {f["household_no"] for f in dups} >= {a.household_no, b.household_no}
-    assert all(f["source"] == "county" for f in dups)
+    flags = service.status(pair.village).flags
+    steps = [f for f in flags if f.rule == "COUNTY-STEP"]
+    assert len(steps) == 1 and steps[0].household_no == county_hh.household_no
+    assert steps[0].source == "county" and steps[0].member_id == event.id
+    dups = [f for f in flags if f.rule == "DUP-PERSON"]
+    assert {f.household_no for f in dups} >= {a.household_no, b.household_no}
+    assert all(f.source == "county" for f in dups)
     assert pair.village.load_household(county_hh.id).status == county_hh.status
 
 

@@ -72,7 +72,7 @@ def test_export_needs_the_county_key(tmp_path: Path) -> None:
 
 def test_first_exchange_then_idempotent(pair: Pair) -> None:
     (rep,) = exchange_up(pair, "b1.pvb")
-    assert rep.summary()["inserted"] == 40 and rep.summary()["rejected"] == 0
+    assert rep.summary().inserted == 40 and rep.summary().rejected == 0
     assert content(pair.county) == content(pair.village)
     before = pair.county.path.read_bytes()
     with pytest.raises(fmt.BundleRefused, match="already been imported"):
@@ -80,7 +80,7 @@ def test_first_exchange_then_idempotent(pair: Pair) -> None:
     assert pair.county.path.read_bytes() == before
     # Nothing new: an empty bundle, which still carries the acknowledgement.
     (rep,) = exchange_up(pair, "b2.pvb")
-    assert rep.summary()["applied"] == 0
+    assert rep.summary().applied == 0
 
 
 def test_gap_is_refused_and_full_bundle_recovers(pair: Pair) -> None:
@@ -100,7 +100,7 @@ def test_gap_is_refused_and_full_bundle_recovers(pair: Pair) -> None:
     assert content(pair.county) == content(pair.village)
     service.export_bundle(pair.village, pair.worker, pair.dir / "full.pvb", full=True)
     (rep,) = service.import_bundles(pair.county, pair.coordinator, [pair.dir / "full.pvb"])
-    assert rep.summary()["unchanged"] == 40
+    assert rep.summary().unchanged == 40
 
 
 def test_merge_combines_fields_and_keeps_clashes(pair: Pair) -> None:
@@ -148,11 +148,11 @@ def test_merge_combines_fields_and_keeps_clashes(pair: Pair) -> None:
 def test_county_approval_goes_down_and_ack_reaches_the_village(pair: Pair) -> None:
     exchange_up(pair, "b1.pvb")
     st = service.status(pair.village)
-    assert st["peers"][0]["acknowledged_up_to"] == 0 and st["peers"][0]["not_yet_acknowledged_households"] == 40
+    assert st.peers[0].acknowledged_up_to == 0 and st.peers[0].not_yet_acknowledged_households == 40
     exchange_down(pair, "r1.pvb")
     st = service.status(pair.village)
-    assert st["peers"][0]["acknowledged_up_to"] == pair.village.last_outbox_seq()
-    assert st["peers"][0]["not_yet_acknowledged_households"] == 0
+    assert st.peers[0].acknowledged_up_to == pair.village.last_outbox_seq()
+    assert st.peers[0].not_yet_acknowledged_households == 0
 
 
 def test_bad_bundles_leave_the_county_byte_identical(pair: Pair, tmp_path: Path) -> None:

@@ -179,7 +179,7 @@ def test_truncated_bundle_is_refused_with_its_reason_and_changes_nothing(
     assert "Nothing was imported" in county.import_summary.text()
     assert pair.county.count_households() == 0
     assert len(pair.county.audit_entries(limit=10000)) == audit_before
-    assert service.status(pair.county)["peers"][0]["received_up_to"] == 0
+    assert service.status(pair.county).peers[0].received_up_to == 0
     assert not warnings  # a refusal is part of the report, not an error dialog
 
 
@@ -242,4 +242,4 @@ def test_a_cancelled_import_writes_nothing(pair: Pair, tmp_path: Path) -> None:
         job(lambda _d, _t: None, lambda: True)
     assert pair.county.count_households() == 0
     outcome = job(lambda _d, _t: None, lambda: False)
-    assert outcome.refused is None and outcome.bundles[0]["summary"]["applied"] == HOUSEHOLDS
+    assert outcome.refused is None and outcome.bundles[0].summary().applied == HOUSEHOLDS
