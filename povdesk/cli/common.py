@@ -40,6 +40,14 @@ class CommandParser(argparse.ArgumentParser):
 
 # ---------------------------------------------------------------- output and language
 
+def add_workers_option(parser: argparse.ArgumentParser) -> None:
+    """--workers N for the imports (povdesk.ops.importing.decision_pool)."""
+    parser.add_argument("--workers", type=int, choices=range(0, 9), metavar="N", default=None,
+                        help=t("另开 N 个进程做校验（默认：文件较大且有第二个 CPU 时为 1；0 为不另开）",
+                               "check in N other processes (default: 1 for large files on a machine with a "
+                               "second CPU; 0 for none)"))
+
+
 def language() -> str:
     """The language of plain-text output (zh or en)."""
     return current_language()

@@ -16,6 +16,7 @@ from povdesk.cli.common import (
     EXIT_OK,
     AddCommand,
     CommandParser,
+    add_workers_option,
     check_new_password,
     clock_of,
     credentials,
@@ -363,10 +364,7 @@ def register(add: AddCommand) -> None:
     sp.add_argument("db", metavar="DB")
     sp.add_argument("file", metavar="FILE")
     sp.add_argument("--json", action="store_true", help=t("以 JSON 输出报告", "output the report as JSON"))
-    sp.add_argument("--workers", type=int, choices=range(0, 9), metavar="N", default=None,
-                    help=t("另开 N 个进程做校验（默认：大文件且有第二个 CPU 时为 1；0 为不另开）",
-                           "check in N other processes (default: 1 for a large file on a machine with a second "
-                           "CPU; 0 for none)"))
+    add_workers_option(sp)
 
     sp = add("users", cmd_users, "管理用户账号", "manage user accounts")
     usub = sp.add_subparsers(dest="users_cmd", metavar="ACTION", required=True, parser_class=CommandParser)

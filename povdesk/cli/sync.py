@@ -7,7 +7,17 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from povdesk.cli.common import AddCommand, CommandParser, emit_json, language, login, open_workspace, out, t
+from povdesk.cli.common import (
+    AddCommand,
+    CommandParser,
+    add_workers_option,
+    emit_json,
+    language,
+    login,
+    open_workspace,
+    out,
+    t,
+)
 from povdesk.errors import BadInput
 from povdesk.i18n import Text
 
@@ -231,10 +241,7 @@ def register(add: AddCommand) -> None:
                                        "import bundles: everything verified first, then merged in one transaction"))
     p.add_argument("db", metavar="DB")
     p.add_argument("files", metavar="FILE", nargs="+")
-    p.add_argument("--workers", type=int, choices=range(0, 9), metavar="N", default=None,
-                   help=t("另开 N 个进程做校验（默认：同步包较大且有第二个 CPU 时为 1；0 为不另开）",
-                          "check in N other processes (default: 1 for large bundles on a machine with a second "
-                          "CPU; 0 for none)"))
+    add_workers_option(p)
     p.add_argument("--json", action="store_true")
     p = bs.add_parser("inspect", help=t("显示同步包清单（不解密）", "show a bundle's manifest without decrypting"))
     p.add_argument("file", metavar="FILE")

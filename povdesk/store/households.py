@@ -138,30 +138,7 @@ def iter_for_cross_checks(conn: sqlite3.Connection, skip: set[str]) -> Iterator[
     """Every household not in `skip`, holding only what the across-household rules read: its id,
     number, village, status and helpers, and its members' ID numbers and changes (left, died...).
     About five times faster than reading whole households, in one read snapshot."""
-    people: dict[str, list[Member]] = {}
-    new_member = Member.__new__
-    for hid, mid, number, change in conn.execute(
-        "SELECT household_id, id, json_extract(fields, '$.id_number'), "
-        "CASE WHEN instr(fields, '\"change\"') THEN json_extract(fields, '$.change') END "
-        "FROM members ORDER BY household_id, position"
-    ):
-        if not number or hid in skip:
-            continue
-        m = new_member(Member)  # filled directly, as Member.from_dict does: a county has 400,000
-        m.__dict__.update(id=mid, fields={"id_number": number} if change is None else
-                          {"id_number": number, "change": change})
-        people.setdefault(hid, []).append(m)
-    new_household = Household.__new__
-    for hid, no, village, status, helpers_json in conn.execute(
-        "SELECT id, household_no, village_code, status, helpers FROM households ORDER BY household_no"
-    ):
-        if hid in skip:
-            continue
-        hh = new_household(Household)
-        hh.__dict__.update(id=hid, household_no=no, village_code=village, status=status, fields={},
-                           members=people.get(hid, []), years={}, helpers=loads(helpers_json), events=[],
-                           form_version="", rule_version="", version=0, updated_at="", updated_by="")
-        yield hh
+    return _cross_shells(conn, skip, members_where="", households_where="")
 
 
 def iter_cross_candidates(conn: sqlite3.Connection, skip: set[str]) -> Iterator[Household]:
@@ -177,24 +154,30 @@ def iter_cross_candidates(conn: sqlite3.Connection, skip: set[str]) -> Iterator[
         "UNION SELECT upper(trim(json_extract(j.value, '$.id_number'))) "
         "FROM households, json_each(households.helpers) AS j WHERE households.helpers <> '[]'"
     )
+    return _cross_shells(conn, skip, members_where=f"WHERE id_number IN ({wanted}) ",
+                         households_where="WHERE helpers <> '[]' OR id IN (SELECT household_id FROM members "
+                                          f"WHERE id_number IN ({wanted})) ")
+
+
+def _cross_shells(conn: sqlite3.Connection, skip: set[str], *, members_where: str,
+                  households_where: str) -> Iterator[Household]:
     people: dict[str, list[Member]] = {}
     new_member = Member.__new__
     for hid, mid, number, change in conn.execute(
         "SELECT household_id, id, json_extract(fields, '$.id_number'), "
         "CASE WHEN instr(fields, '\"change\"') THEN json_extract(fields, '$.change') END "
-        f"FROM members WHERE id_number IN ({wanted}) ORDER BY household_id, position"
+        f"FROM members {members_where}ORDER BY household_id, position"
     ):
         if not number or hid in skip:
             continue
-        m = new_member(Member)
+        m = new_member(Member)  # filled directly, as Member.from_dict does: a county has 400,000
         m.__dict__.update(id=mid, fields={"id_number": number} if change is None else
                           {"id_number": number, "change": change})
         people.setdefault(hid, []).append(m)
     new_household = Household.__new__
     for hid, no, village, status, helpers_json in conn.execute(
-        "SELECT id, household_no, village_code, status, helpers FROM households "
-        "WHERE helpers <> '[]' OR id IN (SELECT household_id FROM members WHERE id_number IN "
-        f"({wanted})) ORDER BY household_no"
+        f"SELECT id, household_no, village_code, status, helpers FROM households {households_where}"
+        "ORDER BY household_no"
     ):
         if hid in skip:
             continue
