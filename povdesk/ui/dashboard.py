@@ -14,13 +14,15 @@ from PySide6.QtCharts import (
     QValueAxis,
 )
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QPainter
+from PySide6.QtGui import QPainter, QShowEvent
 from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
 
 from povdesk.core.codes import code_list
 from povdesk.core.model import STATUS_LABELS, STATUSES
 from povdesk.core.procedures import load_procedures
+from povdesk.ops.changes import OpChanges
 from povdesk.store.summary import Summary, summarize
+from povdesk.ui.changes import ChangeBus
 
 
 def _chart(title: str) -> QChart:
@@ -61,14 +63,20 @@ def _bar_view(title: str, series_name: str, rows: list[tuple[str, int]]) -> QCha
 
 
 class Dashboard(QWidget):
-    """Rebuilt from SQL counts each time the selection changes (cheap: a few GROUP BY queries)."""
+    """Rebuilt from SQL counts each time the selection changes (cheap: a few GROUP BY queries), and
+    when an operation changed what it counts: at once while shown, else when shown again."""
 
-    def __init__(self, ws: Any, lang: str = "zh", parent: QWidget | None = None) -> None:
+    def __init__(self, ws: Any, lang: str = "zh", parent: QWidget | None = None, *,
+                 changes: ChangeBus | None = None) -> None:
         super().__init__(parent)
         self.ws = ws
         self.lang = lang
         self.summary: Summary | None = None
         self.quality: dict[str, int] | None = None
+        self._region: tuple[str | None, str] | None = None
+        self._stale = False
+        self.changes = changes if changes is not None else ChangeBus(self)
+        self.changes.changed.connect(self._workspace_changed)
         self.grid = QGridLayout(self)
         self.heading = QLabel()
         self.heading.setStyleSheet("font-size: 15pt; font-weight: bold")
@@ -80,7 +88,21 @@ class Dashboard(QWidget):
     def _label(self, pair: tuple[str, str]) -> str:
         return pair[1] if self.lang == "en" else pair[0]
 
+    def _workspace_changed(self, changes: OpChanges) -> None:
+        if not changes.counts or self._region is None:
+            return
+        if self.isVisible():
+            self.show_region(*self._region)
+        else:
+            self._stale = True
+
+    def showEvent(self, event: QShowEvent) -> None:
+        if self._stale and self._region is not None:
+            self.show_region(*self._region)
+        super().showEvent(event)
+
     def show_region(self, village_prefix: str | None, title: str) -> None:
+        self._region, self._stale = (village_prefix, title), False
         self.summary = summarize(self.ws, village_prefix)
         s = self.summary
         self.heading.setText(self.tr("{title}: {households} households, {people} people").format(

@@ -41,8 +41,10 @@ from povdesk.core.income import poverty_line, reference_year, summarize
 from povdesk.core.model import HEAD_RELATION, STATUS_LABELS, Household, Member
 from povdesk.core.rules import Finding, RuleContext, validate_household
 from povdesk.errors import PovdeskError
+from povdesk.ops.changes import OpChanges
 from povdesk.ops.households import PossibleDuplicate, possible_duplicates, save_household
 from povdesk.store import User, Workspace
+from povdesk.ui.changes import ChangeBus
 from povdesk.ui.form_renderer import ERROR_COLOUR, WARNING_COLOUR, FormView
 from povdesk.ui.procedure_panel import ProcedurePanel
 
@@ -256,11 +258,13 @@ class HouseholdEditor(QWidget):
     close_requested = Signal()  # Esc, once unsaved changes were saved or discarded
 
     def __init__(self, ws: Workspace, user: User, lang: str = "zh", parent: QWidget | None = None,
-                 drafts_dir: Path | None = None) -> None:
+                 drafts_dir: Path | None = None, *, changes: ChangeBus | None = None) -> None:
         super().__init__(parent)
         self.ws = ws
         self.user = user
         self.lang = lang
+        self.changes = changes if changes is not None else ChangeBus(self)
+        self.changes.changed.connect(self._workspace_changed)
         self.drafts_dir = Path(drafts_dir) if drafts_dir is not None else None
         # Asked on Esc / close with unsaved changes: returns "save", "discard" or "cancel".
         self.ask_unsaved: Callable[[], str] = self._ask_unsaved
@@ -323,8 +327,7 @@ class HouseholdEditor(QWidget):
 
         self.tabs.addTab(self._build_helpers(hform.section("helpers"), hform.section("measures")), "")
 
-        self.procedure_panel = ProcedurePanel(ws, user, lang)
-        self.procedure_panel.performed.connect(self._step_performed)
+        self.procedure_panel = ProcedurePanel(ws, user, lang, changes=self.changes)
         self.tabs.addTab(self.procedure_panel, "")
 
         # --- findings panel
@@ -964,10 +967,11 @@ class HouseholdEditor(QWidget):
         if hh is None:
             return False
         try:
-            stored = save_household(self.ws, self.user, hh).household
+            result = save_household(self.ws, self.user, hh)
         except PovdeskError as exc:
             QMessageBox.warning(self, self.tr("Not saved"), exc.message(self.lang))
             return False
+        stored = result.household
         self._delete_draft()
         tab, row = self.tabs.currentIndex(), self._member_row
         focus = self.focusWidget()
@@ -977,6 +981,7 @@ class HouseholdEditor(QWidget):
             self._select_member(row)
         if focus is not None and focus.isVisible():
             focus.setFocus()
+        self.changes.announce(result.changes)
         self.saved.emit(stored.id)
         return True
 
@@ -1020,7 +1025,21 @@ class HouseholdEditor(QWidget):
         if self.maybe_close():
             self.close_requested.emit()
 
-    def _step_performed(self, household_id: str) -> None:
-        self._show(self.ws.load_household(household_id), dirty=False)
-        self.tabs.setCurrentIndex(TAB_PROCEDURE)
-        self.saved.emit(household_id)
+    def _workspace_changed(self, changes: OpChanges) -> None:
+        """Another screen (the procedure panel, a sync, another editor) wrote the household shown
+        here: show it as stored now, on the same tab and member. Unsaved edits are left alone (their
+        save then meets the newer version and says so)."""
+        hh = self._hh
+        if hh is None or self._dirty or not changes.touches(hh.id):
+            return
+        try:
+            current = self.ws.load_household(hh.id)
+        except PovdeskError:
+            return
+        if current.version == hh.version:  # what is shown already (this editor saved it)
+            return
+        tab, row = self.tabs.currentIndex(), self._member_row
+        self._show(current, dirty=False)
+        self.tabs.setCurrentIndex(tab)
+        if 0 <= row < len(current.members):
+            self._select_member(row)

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from povdesk.clock import Clock
+from povdesk.ops.changes import OpChanges
 from povdesk.reports.import_check import ImportCheck
 from povdesk.ui.worker import Job, JobCancelled, run_job
 
@@ -314,6 +315,10 @@ def open_import_wizard(window: Any) -> ImportWizard:
     wizard = ImportWizard(window.ws, window.user, lang=window.lang, parent=window)
 
     def refresh(_n: int) -> None:
+        changes = getattr(window, "changes", None)
+        if changes is not None:  # the main window's bus: the list, the check and the dashboard follow
+            changes.announce(OpChanges(households_added=True, household=True))
+            return
         model = getattr(window, "model", None)
         if model is not None:
             model.refresh()

@@ -29,7 +29,9 @@ from PySide6.QtWidgets import (
 from povdesk.core.codes import code_list
 from povdesk.core.model import ROLE_LABELS, STATUS_LABELS, STATUSES
 from povdesk.core.regions import full_name, lookup, townships, villages
-from povdesk.ops.scan import ScanResult, scan
+from povdesk.ops.changes import OpChanges
+from povdesk.ops.scan import ScanResult, rescan, scan
+from povdesk.ui.changes import ChangeBus
 from povdesk.ui.dashboard import Dashboard
 from povdesk.ui.models import HouseholdListModel
 from povdesk.ui.worker import Job, run_op
@@ -52,6 +54,12 @@ class MainWindow(QMainWindow):
         self.lang = lang
         self.scan: ScanResult | None = None
         self.scan_job: Job | None = None
+        # Households changed since the last check began, to check again when it ends ("all": every one).
+        self._stale: set[str] = set()
+        self._stale_all = False
+        # The app's one broadcast of OpChanges: every screen below listens and redraws itself.
+        self.changes = ChangeBus(self)
+        self.changes.changed.connect(self._workspace_changed)
         self.setWindowTitle(self.tr("povdesk — {name}").format(name=ws.name))
 
         # left: regions
@@ -104,10 +112,11 @@ class MainWindow(QMainWindow):
         mid.addWidget(self.count_label)
 
         # right: editor or dashboard
-        self.editor = HouseholdEditor(ws, user, lang=lang, drafts_dir=data_dir / "drafts", parent=self)
+        self.editor = HouseholdEditor(ws, user, lang=lang, drafts_dir=data_dir / "drafts", parent=self,
+                                      changes=self.changes)
         self.editor.saved.connect(self._saved)
         self.editor.open_household_requested.connect(self.open_household)
-        self.dashboard = Dashboard(ws, lang, self)
+        self.dashboard = Dashboard(ws, lang, self, changes=self.changes)
         self.stack = QStackedWidget()
         self.stack.addWidget(self.editor)
         self.stack.addWidget(self.dashboard)
@@ -290,15 +299,52 @@ class MainWindow(QMainWindow):
         self.stack.setCurrentWidget(self.editor)
         self.editor.new_household(prefix)
 
-    def _saved(self, household_id: str) -> None:
-        self.model.refresh()
+    def _saved(self, _household_id: str) -> None:
+        self.statusBar().showMessage(self.tr("Saved."), 3000)
+
+    # ------------------------------------------------------------------ after an operation
+    def _workspace_changed(self, changes: OpChanges) -> None:
+        """An operation changed the workspace (OpChanges from the bus): the list, its counter and
+        the check's results (error filters, steps due, the dashboard's data quality) follow."""
+        if changes.list_rows:
+            self._refresh_list()
+        if changes.findings:
+            if changes.household_ids:
+                self._stale |= changes.household_ids
+            else:
+                self._stale_all = True
+            self._check_again()
+
+    def _refresh_list(self) -> None:
+        """Rows read again under the same search and filters, the open household still selected."""
+        self.model.set_only(self._problem_ids())  # (reads the rows again)
         self._update_count()
-        row = self.model.row_of(household_id)
+        current = self.editor.household
+        row = self.model.row_of(current.id) if current is not None else -1
         if row >= 0:
             self.table.selectionModel().blockSignals(True)
             self.table.selectRow(row)
             self.table.selectionModel().blockSignals(False)
-        self.statusBar().showMessage(self.tr("Saved."), 3000)
+
+    def _check_again(self) -> None:
+        """Bring the check up to date for what changed, in the background (one job at a time)."""
+        if self.scan_job is not None:
+            return  # picked up when the running check ends
+        if self._stale_all:
+            self._stale_all = False
+            self._stale.clear()
+            if self.scan is not None or self.ws.count_households() <= AUTO_SCAN_LIMIT:
+                self.start_scan(show_dialog=False, quiet=True)
+            return
+        if not self._stale or self.scan is None:
+            return  # nothing to do, or no check yet (a county before F5): F5 reads everything anyway
+        ids, previous = frozenset(self._stale), self.scan
+        self._stale = set()
+        job = run_op(self, self.tr("Checking every household…"), self.ws,
+                     lambda ws, progress, cancelled: rescan(ws, previous, ids, None, progress, cancelled),
+                     lambda result: self._scan_done(result, quiet=True), show_dialog=False)
+        job.error.connect(lambda _e: setattr(self, "scan_job", None))
+        self.scan_job = job
 
     # ------------------------------------------------------------------ dashboard and checks
     def show_dashboard(self, on: bool) -> None:
@@ -318,24 +364,30 @@ class MainWindow(QMainWindow):
         item = self.tree.currentItem()
         self.dashboard.show_region(self.current_prefix(), item.text(0) if item else self.ws.name)
 
-    def start_scan(self, show_dialog: bool) -> None:
+    def start_scan(self, show_dialog: bool, quiet: bool = False) -> None:
         if self.scan_job is not None:
             return
-        self.statusBar().showMessage(self.tr("Checking every household…"))
+        self._stale.clear()  # this check reads every household
+        self._stale_all = False
+        if not quiet:
+            self.statusBar().showMessage(self.tr("Checking every household…"))
         job = run_op(self, self.tr("Checking every household…"), self.ws,
                      lambda ws, progress, cancelled: scan(ws, None, progress, cancelled),
-                     self._scan_done, show_dialog=show_dialog)
+                     lambda result: self._scan_done(result, quiet), show_dialog=show_dialog)
         job.error.connect(lambda _e: setattr(self, "scan_job", None))
         self.scan_job = job
 
-    def _scan_done(self, result: ScanResult) -> None:
+    def _scan_done(self, result: ScanResult, quiet: bool = False) -> None:
         self.scan_job = None
         self.scan = result
         self.dashboard.set_quality({"errors": len(result.with_errors), "warnings": len(result.with_warnings)})
-        self.statusBar().showMessage(self.tr("{errors} households with errors, {warnings} with warnings only").format(
-            errors=len(result.with_errors), warnings=len(result.with_warnings)), 10000)
+        if not quiet:
+            self.statusBar().showMessage(self.tr("{errors} households with errors, {warnings} with warnings only")
+                                         .format(errors=len(result.with_errors), warnings=len(result.with_warnings)),
+                                         10000)
         if self.problem_filter.currentData():
             self._apply_filters()
+        self._check_again()  # what changed while this check ran
 
     # ------------------------------------------------------------------ settings, drafts, closing
     def set_language(self, lang: str) -> None:

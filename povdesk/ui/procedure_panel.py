@@ -29,6 +29,7 @@ from povdesk.errors import PovdeskError, ProcedureRefused
 from povdesk.i18n import Text
 from povdesk.ops.procedures import record_step
 from povdesk.store import User, Workspace
+from povdesk.ui.changes import ChangeBus
 from povdesk.ui.form_renderer import ERROR_COLOUR, FormView, evidence_specs, normalize_date
 
 log = logging.getLogger(__name__)
@@ -41,13 +42,15 @@ def _pick(pair: tuple[str, str], lang: str) -> str:
 class ProcedurePanel(QWidget):
     """Shows what happened to a household and records the next step, refusing with every reason."""
 
-    performed = Signal(str)  # household id, after a step was recorded in the workspace
+    performed = Signal(str)  # household id, after a step was recorded in the workspace (and announced)
 
-    def __init__(self, ws: Workspace, user: User, lang: str = "zh", parent: QWidget | None = None) -> None:
+    def __init__(self, ws: Workspace, user: User, lang: str = "zh", parent: QWidget | None = None, *,
+                 changes: ChangeBus | None = None) -> None:
         super().__init__(parent)
         self.ws = ws
         self.user = user
         self.lang = lang
+        self.changes = changes if changes is not None else ChangeBus(self)
         self.household: Household | None = None
         self._unsaved = False
         self._step: tuple[ProcedureSpec, StepSpec] | None = None
@@ -265,5 +268,6 @@ class ProcedurePanel(QWidget):
         self.step_box.hide()
         self._show_reasons([])
         self.refresh()
+        self.changes.announce(done.changes)  # the list, the dashboard and the editor redraw themselves
         self.performed.emit(hh.id)
         return True
