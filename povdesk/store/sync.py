@@ -335,15 +335,6 @@ def all_household_ids(conn: sqlite3.Connection, village_prefix: str) -> list[str
         (village_prefix, village_prefix + "\U0010ffff"))]
 
 
-def versions(conn: sqlite3.Connection, household_ids: Sequence[str]) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for i in range(0, len(household_ids), 900):
-        chunk = list(household_ids[i:i + 900])
-        out.update(conn.execute(f"SELECT id, version FROM households WHERE id IN ({','.join('?' * len(chunk))})",
-                                chunk).fetchall())
-    return out
-
-
 # ---------------------------------------------------------------------------------------------
 # Conflicts
 

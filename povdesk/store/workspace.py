@@ -516,8 +516,7 @@ class Workspace:
         with self._guard(tr("读取户列表", "reading the household list")):
             return repo.ids(self._conn, village_prefix, status)
 
-    def import_households(self, households: Iterable[Household], actor: User, *, source: str,
-                          before_commit: Callable[[], object] | None = None) -> ImportResult:
+    def import_households(self, households: Iterable[Household], actor: User, *, source: str) -> ImportResult:
         """Insert or replace many households in one transaction; all or nothing.
 
         `before_commit()` is called once everything is written, inside the transaction; when it
@@ -535,8 +534,6 @@ class Workspace:
                 result = repo.import_many(c, items, self._stamp(me.name, audit.at), audit, source)
             finally:
                 c.execute(f"PRAGMA cache_size = -{_CACHE_KIB}")
-            if before_commit is not None:
-                before_commit()
             return result
 
     @contextmanager
@@ -668,22 +665,9 @@ class Workspace:
         finally:
             c.execute(f"PRAGMA cache_size = -{_CACHE_KIB}")
 
-    def load_households_in(self, c: sqlite3.Connection, ids: Sequence[str]) -> dict[str, Household]:
-        """Whole households as a sync_write transaction sees them."""
-        return repo.load_many(c, ids)
-
     def cross_check_candidates_in(self, c: sqlite3.Connection, skip: set[str]) -> Iterator[Household]:
         """store.households.iter_cross_candidates as a sync_write transaction sees the workspace."""
         return repo.iter_cross_candidates(c, skip)
-
-    def import_rows(self, c: sqlite3.Connection, households: list[Household], stamp: Stamp, audit: AuditWriter,
-                    source: str) -> ImportResult:
-        """import_many inside a sync_write transaction (a bigger page cache for the duration)."""
-        c.execute(f"PRAGMA cache_size = -{_IMPORT_CACHE_KIB}")
-        try:
-            return repo.import_many(c, households, stamp, audit, source)
-        finally:
-            c.execute(f"PRAGMA cache_size = -{_CACHE_KIB}")
 
     def save_in(self, c: sqlite3.Connection, hh: Household, stamp: Stamp, audit: AuditWriter) -> Household:
         return repo.save(c, hh, stamp, audit)

@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any, TypedDict
 
 from povdesk.core.exchange import dump_line, parse_line
-from povdesk.core.importing import paused_gc
+from povdesk.core.importing import decide, paused_gc
 from povdesk.core.model import Household
 from povdesk.core.permissions import require
-from povdesk.core.procedures import history_problems, load_procedures, replay, status_after
+from povdesk.core.procedures import load_procedures, replay, status_after
 from povdesk.core.rules import CrossChecker, RuleContext, validate_household
 from povdesk.errors import BadInput, ImportCancelled
 from povdesk.i18n import Text, tr
@@ -665,7 +665,7 @@ def import_bundles(ws: Workspace, actor: User, paths: Sequence[Path], *, batch: 
         reports: list[BundleReport] = []
         chains: dict[str, _AuditChain] = {}
         done = 0
-        today = ws.clock.today()
+        today = ctx.today
 
         def pieces() -> Iterator[tuple[int, _Body, list[tuple[int, str]] | None]]:
             """(bundle's place, its body, a chunk of its records' lines), then (place, body, None)."""
@@ -783,9 +783,7 @@ def decide_as_new(lines: Sequence[str], today: date) -> list[_NewDecision | None
     for line in lines:
         try:
             hh = parse_line(line, "")
-            problems = [p.as_dict() for p in history_problems(hh.events, hh.status)]
-            findings = [] if problems else [f.to_dict() for f in validate_household(hh, ctx)]
-            out.append((problems, findings, tables.pack(_state(hh, {}))))
+            out.append((*decide(hh, ctx), tables.pack(_state(hh, {}))))
         except Exception:
             out.append(None)
     return out
@@ -796,7 +794,7 @@ def _apply_batch(ws: Workspace, c: Any, bulk: Any, st: Any, b: Incoming, rep: Bu
     """Merge one batch of a bundle's records with what the workspace holds now, and write it."""
     m, dev = b.manifest, b.peer.device_id
     ids = [h.id for h in chunk]
-    current = ws.load_households_in(c, ids)
+    current = ws.load_households(ids)  # inside the import's transaction: earlier batches included
     bases = tables.bases(c, dev, ids)
     open_c = tables.open_conflict_paths(c, ids)
     writes: list[Household] = []
@@ -806,8 +804,7 @@ def _apply_batch(ws: Workspace, c: Any, bulk: Any, st: Any, b: Incoming, rep: Bu
         packed: bytes | None = None
         if local is None:
             if decided is None:  # no worker, or it could not: decided here, as the worker would
-                problems = [p.as_dict() for p in history_problems(remote.events, remote.status)]
-                findings = [] if problems else [f.to_dict() for f in validate_household(remote, ctx)]
+                problems, findings = decide(remote, ctx)
             else:
                 problems, findings, packed = decided
             if problems:
