@@ -172,9 +172,19 @@ def _m0002_sync(db: sqlite_utils.Database) -> None:
     sync_tables.ensure_device_keys(db.conn)
 
 
+def _m0003_relay(db: sqlite_utils.Database) -> None:
+    """The relay: where this workspace uploads and fetches, and the bundles it has queued for it
+    (povdesk.relay). IF NOT EXISTS throughout, so a half-recorded run can be repeated."""
+    from povdesk.store import sync as sync_tables
+
+    for statement in sync_tables.RELAY_SCHEMA:
+        db.execute(statement)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial", _m0001_initial),
     Migration(2, "sync", _m0002_sync),
+    Migration(3, "relay", _m0003_relay),
 )
 
 

@@ -490,3 +490,108 @@ def flag_list(conn: sqlite3.Connection, source: str | None = None) -> list[dict[
     return [{"household_id": r[0], "household_no": r[1], "rule": r[2], "member_id": r[3], "message": loads(r[4]),
              "source": r[5], "created_at": r[6]}
             for r in conn.execute(sql + " ORDER BY f.created_at DESC, h.household_no, f.rule, f.member_id", args)]
+
+
+# ---------------------------------------------------------------------------------------------
+# The relay (migration 0003): where this workspace uploads and fetches, and what it has queued
+
+
+RELAY_SCHEMA: tuple[str, ...] = (
+    # The relay this workspace talks to, with the relay's signing key pinned when it was set (its
+    # receipts are checked against it) and, for HTTPS, the relay's own certificate (the only one
+    # trusted). fetched_after: the relay's cursor of the last bundle fetched and imported.
+    """CREATE TABLE IF NOT EXISTS relay_link (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        url TEXT NOT NULL,
+        relay_public BLOB NOT NULL,
+        fingerprint TEXT NOT NULL,
+        tls_cert TEXT,
+        fetched_after INTEGER NOT NULL DEFAULT 0,
+        set_at TEXT NOT NULL,
+        set_by TEXT NOT NULL
+    )""",
+    # Bundles made for upload, kept (with their file) whatever happens: state queued, uploading,
+    # at_relay (a receipt whose signature was checked), held (the relay holds it after a gap) or
+    # refused (reason). "Received by the county" is not stored: it is the county's acknowledgement
+    # (sync_acks) reaching seq_last.
+    """CREATE TABLE IF NOT EXISTS relay_outbox (
+        bundle_id TEXT PRIMARY KEY,
+        peer TEXT NOT NULL,
+        file TEXT NOT NULL,
+        seq_first INTEGER NOT NULL,
+        seq_last INTEGER NOT NULL,
+        ack INTEGER NOT NULL,
+        size INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        state TEXT NOT NULL,
+        sent_bytes INTEGER NOT NULL DEFAULT 0,
+        receipt TEXT,
+        reason TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS relay_outbox_peer ON relay_outbox (peer, seq_last)",
+)
+
+
+@dataclass(frozen=True)
+class RelayLink:
+    url: str
+    relay_public: bytes
+    fingerprint: str
+    tls_cert: str | None
+    fetched_after: int
+    set_at: str
+    set_by: str
+
+
+def relay_link(conn: sqlite3.Connection) -> RelayLink | None:
+    row = conn.execute("SELECT url, relay_public, fingerprint, tls_cert, fetched_after, set_at, set_by "
+                       "FROM relay_link WHERE id = 1").fetchone()
+    return None if row is None else RelayLink(row[0], bytes(row[1]), row[2], row[3], int(row[4]), row[5], row[6])
+
+
+def put_relay_link(conn: sqlite3.Connection, url: str, relay_public: bytes, fingerprint: str, tls_cert: str | None,
+                   at: str, user: str) -> None:
+    """A new relay (or a new key for it) starts fetching from its beginning."""
+    conn.execute("INSERT INTO relay_link (id, url, relay_public, fingerprint, tls_cert, fetched_after, set_at, set_by) "
+                 "VALUES (1,?,?,?,?,0,?,?) ON CONFLICT(id) DO UPDATE SET url = excluded.url, "
+                 "relay_public = excluded.relay_public, fingerprint = excluded.fingerprint, "
+                 "tls_cert = excluded.tls_cert, set_at = excluded.set_at, set_by = excluded.set_by, "
+                 "fetched_after = CASE WHEN relay_link.fingerprint = excluded.fingerprint "
+                 "THEN relay_link.fetched_after ELSE 0 END",
+                 (url, relay_public, fingerprint, tls_cert, at, user))
+
+
+def set_fetched_after(conn: sqlite3.Connection, cursor: int) -> None:
+    conn.execute("UPDATE relay_link SET fetched_after = max(fetched_after, ?) WHERE id = 1", (cursor,))
+
+
+_RELAY_OUTBOX_COLUMNS = ("bundle_id, peer, file, seq_first, seq_last, ack, size, sha256, state, sent_bytes, receipt, "
+                         "reason, created_at, updated_at")
+
+
+def relay_outbox(conn: sqlite3.Connection, peer_id: str | None = None) -> list[dict[str, Any]]:
+    """Queued and uploaded bundles, oldest first."""
+    sql = f"SELECT {_RELAY_OUTBOX_COLUMNS} FROM relay_outbox"
+    args: list[Any] = []
+    if peer_id:
+        sql += " WHERE peer = ?"
+        args.append(peer_id)
+    names = [n.strip() for n in _RELAY_OUTBOX_COLUMNS.split(",")]
+    return [dict(zip(names, r, strict=True)) | {"receipt": loads(r[10])}
+            for r in conn.execute(sql + " ORDER BY created_at, seq_first", args)]
+
+
+def queue_relay_bundle(conn: sqlite3.Connection, bundle_id: str, peer_id: str, file: str, first: int, last: int,
+                       ack: int, size: int, sha256: str, at: str) -> None:
+    conn.execute(f"INSERT INTO relay_outbox ({_RELAY_OUTBOX_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,'queued',0,NULL,NULL,?,?)",
+                 (bundle_id, peer_id, file, first, last, ack, size, sha256, at, at))
+
+
+def set_relay_state(conn: sqlite3.Connection, bundle_id: str, state: str, sent_bytes: int, receipt: Any,
+                    reason: Any, at: str) -> None:
+    conn.execute("UPDATE relay_outbox SET state = ?, sent_bytes = ?, receipt = ?, reason = ?, updated_at = ? "
+                 "WHERE bundle_id = ?",
+                 (state, sent_bytes, None if receipt is None else dumps(receipt),
+                  None if reason is None else dumps(reason), at, bundle_id))

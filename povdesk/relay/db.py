@@ -1,0 +1,415 @@
+"""The relay's tables (SQLAlchemy Core) and the few statements it runs, the same on SQLite and PostgreSQL.
+
+The relay stores bundles it cannot read: their bytes (in parts, as they were uploaded), what
+their manifests say about routing (sender, recipient, sequence range) and its own receipts. The
+database's unique constraints decide idempotency: one row per bundle id, one per sender, recipient and
+sequence range (except full and acknowledgement-only bundles), one part per upload and offset,
+one nonce per device. Nothing here decrypts anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Connection,
+    Engine,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    and_,
+    create_engine,
+    delete,
+    event,
+    false,
+    func,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+from povdesk.errors import BadInput
+from povdesk.i18n import tr
+
+metadata = MetaData()
+
+# The counties whose device lists the relay has loaded (a province relay holds many).
+counties = Table(
+    "relay_counties", metadata,
+    Column("device_id", String(64), primary_key=True),
+    Column("sign_public", LargeBinary, nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("region_code", String(12), nullable=False),
+    Column("serial", BigInteger, nullable=False),
+    Column("loaded_at", String(32), nullable=False),
+)
+
+# Devices a county listed (the county's own device included); revoked ones stay, marked.
+devices = Table(
+    "relay_devices", metadata,
+    Column("device_id", String(64), primary_key=True),
+    Column("county_id", String(64), nullable=False),
+    Column("sign_public", LargeBinary, nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("region_code", String(12), nullable=False),
+    Column("level", String(16), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("revoked", Boolean, nullable=False),
+    Column("updated_at", String(32), nullable=False),
+)
+
+# Where gap counting starts for a sender and a recipient: how far the recipient is known to
+# hold the sender's outbox (from the county's device list and the acknowledgements in manifests).
+marks = Table(
+    "relay_marks", metadata,
+    Column("sender", String(64), primary_key=True),
+    Column("recipient", String(64), primary_key=True),
+    Column("up_to", BigInteger, nullable=False),
+)
+
+# Request nonces seen within the time window: a replayed request finds its nonce here.
+nonces = Table(
+    "relay_nonces", metadata,
+    Column("device_id", String(64), primary_key=True),
+    Column("nonce", String(64), primary_key=True),
+    Column("at", BigInteger, nullable=False),
+    Index("relay_nonces_at", "at"),
+)
+
+# An upload in progress or done: the whole file's digest and size, and how much has arrived.
+uploads = Table(
+    "relay_uploads", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("bundle_id", String(64), nullable=False),
+    Column("sender", String(64), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("received", BigInteger, nullable=False),
+    Column("created_at", String(32), nullable=False),
+    UniqueConstraint("bundle_id", "sender", "sha256", name="relay_uploads_one"),
+)
+
+# The bytes, in the parts they came in (each committed with the offset that follows it).
+parts = Table(
+    "relay_parts", metadata,
+    Column("upload_id", Integer, ForeignKey("relay_uploads.id", ondelete="CASCADE"), primary_key=True),
+    Column("start", BigInteger, primary_key=True, autoincrement=False),
+    Column("data", LargeBinary, nullable=False),
+)
+
+# A bundle whose every byte arrived, whose digest and sender's signature were checked.
+bundles = Table(
+    "relay_bundles", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("bundle_id", String(64), nullable=False, unique=True),
+    Column("upload_id", Integer, ForeignKey("relay_uploads.id"), nullable=False),
+    Column("sender", String(64), nullable=False),
+    Column("recipient", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("full", Boolean, nullable=False),
+    Column("seq_first", BigInteger, nullable=False),
+    Column("seq_last", BigInteger, nullable=False),
+    Column("ack", BigInteger, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("state", String(16), nullable=False),  # received | held (a gap before it)
+    Column("received_at", String(32), nullable=False),
+    Column("fetched_at", String(32)),
+    Column("receipt", Text, nullable=False),  # the first receipt, as signed
+    Index("relay_bundles_inbox", "recipient", "id"),
+)
+# One bundle per sender, recipient and sequence range. The recipient is part of it because a county's
+# return bundles to its villages cover the same range of the county's one outbox (each village gets
+# its own households from it); full and acknowledgement-only bundles may repeat a range.
+_ranged = and_(bundles.c.full == false(), bundles.c.seq_first <= bundles.c.seq_last)
+Index("relay_bundles_range", bundles.c.sender, bundles.c.recipient, bundles.c.seq_first, bundles.c.seq_last,
+      unique=True, sqlite_where=_ranged, postgresql_where=_ranged)
+
+
+# ---------------------------------------------------------------------------------------------
+# Engine
+
+
+def make_engine(url: str) -> Engine:
+    """`sqlite:///path` (the embedded default) or `postgresql+psycopg://…` (a province relay)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        parsed = None
+    if parsed is None or parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise BadInput(tr("--database 应为 sqlite:///文件 或 postgresql+psycopg://…，而不是“{u}”",
+                          "--database must be sqlite:///FILE or postgresql+psycopg://…, not '{u}'", u=url))
+    if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    try:
+        if parsed.get_backend_name() == "sqlite":
+            if not parsed.database or parsed.database == ":memory:":
+                raise BadInput(tr("SQLite 数据库需要一个文件：sqlite:///路径", "SQLite needs a file: sqlite:///PATH"))
+            engine = create_engine(parsed, connect_args={"check_same_thread": False, "timeout": 30},
+                                   pool_size=8, max_overflow=8)
+            _sqlite_settings(engine)
+        else:
+            engine = create_engine(parsed, pool_size=8, max_overflow=8, pool_pre_ping=True)
+    except NoSuchModuleError:
+        raise BadInput(tr("不支持的数据库驱动：{u}", "unsupported database driver: {u}", u=url)) from None
+    return engine
+
+
+def _sqlite_settings(engine: Engine) -> None:
+    """WAL, every commit synced to disk, and write transactions that take the lock when they begin
+    (the pysqlite driver would otherwise begin lazily and let two writers deadlock)."""
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        for pragma in ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA busy_timeout=30000",
+                       "PRAGMA foreign_keys=ON"):
+            cur.execute(pragma)
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def create_schema(engine: Engine) -> None:
+    metadata.create_all(engine)
+
+
+@contextmanager
+def transaction(engine: Engine) -> Iterator[Connection]:
+    with engine.begin() as conn:
+        yield conn
+
+
+def _insert(conn: Connection, table: Table) -> Any:
+    return (postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table))
+
+
+# ---------------------------------------------------------------------------------------------
+# Counties and devices
+
+
+@dataclass(frozen=True)
+class Device:
+    device_id: str
+    county_id: str
+    sign_public: bytes
+    fingerprint: str
+    region_code: str
+    level: str
+    name: str
+    revoked: bool
+
+    @property
+    def is_county(self) -> bool:
+        return self.device_id == self.county_id
+
+
+def county(conn: Connection, device_id: str) -> dict[str, Any] | None:
+    row = conn.execute(select(counties).where(counties.c.device_id == device_id)).mappings().first()
+    return dict(row) if row else None
+
+
+def put_county(conn: Connection, device_id: str, sign_public: bytes, fingerprint: str, region_code: str,
+               serial: int, at: str) -> None:
+    stmt = _insert(conn, counties).values(device_id=device_id, sign_public=sign_public, fingerprint=fingerprint,
+                                          region_code=region_code, serial=serial, loaded_at=at)
+    conn.execute(stmt.on_conflict_do_update(index_elements=[counties.c.device_id],
+                                            set_={"serial": serial, "loaded_at": at}))
+
+
+def device(conn: Connection, device_id: str) -> Device | None:
+    row = conn.execute(select(devices).where(devices.c.device_id == device_id)).first()
+    return None if row is None else Device(row.device_id, row.county_id, bytes(row.sign_public), row.fingerprint,
+                                           row.region_code, row.level, row.name, bool(row.revoked))
+
+
+def county_devices(conn: Connection, county_id: str) -> list[Device]:
+    rows = conn.execute(select(devices).where(devices.c.county_id == county_id).order_by(devices.c.region_code))
+    return [Device(r.device_id, r.county_id, bytes(r.sign_public), r.fingerprint, r.region_code, r.level, r.name,
+                   bool(r.revoked)) for r in rows]
+
+
+def put_device(conn: Connection, d: Device, at: str) -> None:
+    values = {"county_id": d.county_id, "sign_public": d.sign_public, "fingerprint": d.fingerprint,
+              "region_code": d.region_code, "level": d.level, "name": d.name, "revoked": d.revoked,
+              "updated_at": at}
+    stmt = _insert(conn, devices).values(device_id=d.device_id, **values)
+    conn.execute(stmt.on_conflict_do_update(index_elements=[devices.c.device_id], set_=values))
+
+
+def revoke_unlisted(conn: Connection, county_id: str, listed: Sequence[str], at: str) -> int:
+    """A device the county no longer lists is revoked (not forgotten: its bundles stay)."""
+    result = conn.execute(update(devices).where(devices.c.county_id == county_id,
+                                                devices.c.device_id.not_in(list(listed)),
+                                                devices.c.revoked == false())
+                          .values(revoked=True, updated_at=at))
+    return int(result.rowcount or 0)
+
+
+def raise_mark(conn: Connection, sender: str, recipient: str, up_to: int) -> None:
+    """Marks only move forward."""
+    stmt = _insert(conn, marks).values(sender=sender, recipient=recipient, up_to=up_to)
+    conn.execute(stmt.on_conflict_do_update(index_elements=[marks.c.sender, marks.c.recipient],
+                                            set_={"up_to": func.max(marks.c.up_to, stmt.excluded.up_to)}
+                                            if conn.dialect.name == "sqlite" else
+                                            {"up_to": func.greatest(marks.c.up_to, stmt.excluded.up_to)}))
+
+
+def mark(conn: Connection, sender: str, recipient: str) -> int:
+    value = conn.execute(select(marks.c.up_to).where(marks.c.sender == sender,
+                                                     marks.c.recipient == recipient)).scalar()
+    return int(value or 0)
+
+
+# ---------------------------------------------------------------------------------------------
+# Nonces
+
+
+def use_nonce(conn: Connection, device_id: str, nonce: str, at: int) -> bool:
+    """False when this device used this nonce before (a replayed request)."""
+    result = conn.execute(_insert(conn, nonces).values(device_id=device_id, nonce=nonce, at=at)
+                          .on_conflict_do_nothing())
+    return bool(result.rowcount)
+
+
+def forget_nonces(conn: Connection, before: int) -> None:
+    conn.execute(delete(nonces).where(nonces.c.at < before))
+
+
+# ---------------------------------------------------------------------------------------------
+# Uploads and parts
+
+
+@dataclass(frozen=True)
+class Upload:
+    id: int
+    bundle_id: str
+    sender: str
+    sha256: str
+    size: int
+    received: int
+
+
+def upload(conn: Connection, bundle_id: str, sender: str, sha256: str) -> Upload | None:
+    row = conn.execute(select(uploads).where(uploads.c.bundle_id == bundle_id, uploads.c.sender == sender,
+                                             uploads.c.sha256 == sha256)).first()
+    return None if row is None else Upload(row.id, row.bundle_id, row.sender, row.sha256, row.size, row.received)
+
+
+def start_upload(conn: Connection, bundle_id: str, sender: str, sha256: str, size: int, at: str) -> Upload:
+    conn.execute(_insert(conn, uploads).values(bundle_id=bundle_id, sender=sender, sha256=sha256, size=size,
+                                               received=0, created_at=at).on_conflict_do_nothing())
+    found = upload(conn, bundle_id, sender, sha256)
+    assert found is not None
+    return found
+
+
+def add_part(conn: Connection, up: Upload, start: int, data: bytes) -> bool:
+    """Append a part at `start`; False when another request moved the offset first (the
+    conditional change of `received` is what decides, not a read before it)."""
+    result = conn.execute(update(uploads).where(uploads.c.id == up.id, uploads.c.received == start)
+                          .values(received=start + len(data)))
+    if not result.rowcount:
+        return False
+    conn.execute(_insert(conn, parts).values(upload_id=up.id, start=start, data=data))
+    return True
+
+
+def part_starts(conn: Connection, upload_id: int) -> list[tuple[int, int]]:
+    """(start, length) of every part, in order."""
+    rows = conn.execute(select(parts.c.start, func.length(parts.c.data)).where(parts.c.upload_id == upload_id)
+                        .order_by(parts.c.start))
+    return [(int(r[0]), int(r[1])) for r in rows]
+
+
+def part(conn: Connection, upload_id: int, start: int) -> bytes:
+    data = conn.execute(select(parts.c.data).where(parts.c.upload_id == upload_id, parts.c.start == start)).scalar()
+    return bytes(data or b"")
+
+
+def drop_upload(conn: Connection, upload_id: int) -> None:
+    conn.execute(delete(parts).where(parts.c.upload_id == upload_id))
+    conn.execute(delete(uploads).where(uploads.c.id == upload_id))
+
+
+# ---------------------------------------------------------------------------------------------
+# Bundles
+
+
+def insert_bundle(conn: Connection, values: dict[str, Any]) -> bool:
+    """True when this row was stored; False when a unique constraint (the bundle id, or the
+    sender's sequence range to that recipient) already holds another."""
+    return bool(conn.execute(_insert(conn, bundles).values(**values).on_conflict_do_nothing()).rowcount)
+
+
+def bundle(conn: Connection, bundle_id: str) -> dict[str, Any] | None:
+    row = conn.execute(select(bundles).where(bundles.c.bundle_id == bundle_id)).mappings().first()
+    return dict(row) if row else None
+
+
+def bundle_by_range(conn: Connection, sender: str, recipient: str, first: int, last: int) -> dict[str, Any] | None:
+    row = conn.execute(select(bundles).where(bundles.c.sender == sender, bundles.c.recipient == recipient,
+                                             bundles.c.seq_first == first,
+                                             bundles.c.seq_last == last, _ranged)).mappings().first()
+    return dict(row) if row else None
+
+
+def ranges(conn: Connection, sender: str, recipient: str) -> list[tuple[int, int, str, str]]:
+    """(first, last, bundle_id, state) of a sender's bundles to a recipient, by first sequence."""
+    rows = conn.execute(select(bundles.c.seq_first, bundles.c.seq_last, bundles.c.bundle_id, bundles.c.state)
+                        .where(bundles.c.sender == sender, bundles.c.recipient == recipient)
+                        .order_by(bundles.c.seq_first, bundles.c.id))
+    return [(int(r[0]), int(r[1]), r[2], r[3]) for r in rows]
+
+
+def set_states(conn: Connection, bundle_ids: Sequence[str], state: str) -> None:
+    if bundle_ids:
+        conn.execute(update(bundles).where(bundles.c.bundle_id.in_(list(bundle_ids))).values(state=state))
+
+
+def inbox(conn: Connection, recipient: str, after: int, limit: int) -> list[dict[str, Any]]:
+    """Bundles addressed to `recipient` with no gap before them, in the order they arrived."""
+    rows = conn.execute(select(bundles.c.id, bundles.c.bundle_id, bundles.c.sender, bundles.c.kind,
+                               bundles.c.full, bundles.c.seq_first, bundles.c.seq_last, bundles.c.sha256,
+                               bundles.c.size, bundles.c.received_at, bundles.c.state)
+                        .where(bundles.c.recipient == recipient, bundles.c.id > after,
+                               bundles.c.state == "received")
+                        .order_by(bundles.c.id).limit(limit)).mappings()
+    return [dict(r) for r in rows]
+
+
+def held_count(conn: Connection, recipient: str) -> int:
+    return int(conn.execute(select(func.count()).select_from(bundles)
+                            .where(bundles.c.recipient == recipient, bundles.c.state == "held")).scalar() or 0)
+
+
+def mark_fetched(conn: Connection, bundle_id: str, at: str) -> None:
+    conn.execute(update(bundles).where(bundles.c.bundle_id == bundle_id, bundles.c.fetched_at.is_(None))
+                 .values(fetched_at=at))
+
+
+def set_receipt(conn: Connection, bundle_id: str, receipt: str) -> None:
+    conn.execute(update(bundles).where(bundles.c.bundle_id == bundle_id).values(receipt=receipt))
+
+
+def all_devices(conn: Connection) -> list[Device]:
+    rows = conn.execute(select(devices).order_by(devices.c.county_id, devices.c.region_code))
+    return [Device(r.device_id, r.county_id, bytes(r.sign_public), r.fingerprint, r.region_code, r.level, r.name,
+                   bool(r.revoked)) for r in rows]

@@ -1,0 +1,611 @@
+"""The relay's HTTP service (Starlette, ASGI): signed requests in, bundles stored once, signed receipts out.
+
+    GET  /v1/relay                     the relay's public key and fingerprint (no signature needed)
+    PUT  /v1/bundles/{id}              a bundle, whole or a part of it (Content-Range: bytes a-b/total)
+    GET  /v1/bundles/{id}/status       an upload's offset, or the stored bundle's state and a receipt
+    GET  /v1/bundles/{id}              the bytes, to the device the bundle is addressed to only
+    POST /v1/bundles/{id}/fetched      the recipient says it has it (shown to the sender)
+    GET  /v1/inbox?after=N&limit=M     bundles addressed to this device, with no gap before them
+    PUT  /v1/devices                   a county's newer signed device list
+
+Every request but the first is signed with an enrolled device's Ed25519 key (povdesk.relay.signing);
+stale times, replayed nonces, unknown and revoked devices are refused. Database work runs in a
+thread (SQLAlchemy Core is synchronous); a reply of success is sent only after the commit.
+Errors are JSON: {"error": code, "message": {"zh": …, "en": …}, …}.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import re
+import struct
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from sqlalchemy import Connection, Engine
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from povdesk.clock import SYSTEM_CLOCK, Clock
+from povdesk.errors import BadInput
+from povdesk.i18n import Text, tr
+from povdesk.relay import db
+from povdesk.relay import signing as sig
+from povdesk.sync import bundle as fmt
+from povdesk.sync.keys import b64
+
+log = logging.getLogger(__name__)
+
+MiB = 1 << 20
+H_BUNDLE_SHA = "x-povdesk-bundle-sha256"
+H_BUNDLE_SIZE = "x-povdesk-bundle-size"
+_BUNDLE_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+)$")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one request may cost the relay."""
+
+    max_request: int = 16 * MiB  # one PUT's body; larger bundles come in parts
+    max_bundle: int = (2 << 30) + 2 * MiB  # a whole bundle (the bundle format's own payload limit, and its framing)
+    clock_skew: int = 300  # seconds a request's time may differ from the relay's
+    rate_per_minute: int = 600  # requests per device (a burst of as many, refilled over a minute)
+    idle_timeout: float = 60.0  # seconds a client may stall while sending a body
+
+
+class Refusal(Exception):
+    """A request the relay will not serve: the HTTP status, a code and a bilingual message."""
+
+    def __init__(self, status: int, code: str, text: Text, **extra: Any) -> None:
+        super().__init__(text.en)
+        self.status, self.code, self.text, self.extra = status, code, text, extra
+
+    def response(self) -> JSONResponse:
+        headers = {"Retry-After": str(self.extra["retry_after"])} if "retry_after" in self.extra else None
+        return JSONResponse({"error": self.code, "message": self.text.as_dict(), **self.extra},
+                            status_code=self.status, headers=headers)
+
+
+def _refuse(status: int, code: str, zh: str, en: str, **values: Any) -> Refusal:
+    extra = {k: v for k, v in values.items() if not k.startswith("_")}
+    fmt_values = {k.lstrip("_"): v for k, v in values.items()}
+    return Refusal(status, code, tr(zh, en, **fmt_values), **extra)
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    at: float
+
+
+@dataclass
+class Relay:
+    """The service's state: its database, its key, its limits and clock, the rate buckets."""
+
+    engine: Engine
+    key: Ed25519PrivateKey
+    limits: Limits
+    clock: Clock
+    buckets: dict[str, _Bucket] = field(default_factory=dict)
+    requests: int = 0
+
+    @property
+    def public(self) -> bytes:
+        return sig.raw_public(self.key)
+
+    def now_iso(self) -> str:
+        return self.clock.now_iso()
+
+    # ----------------------------------------------------------------------------- requests
+
+    async def authenticate(self, request: Request, body_sha256: str) -> db.Device:
+        h = request.headers
+        device_id, ts, nonce, signature = (h.get(sig.H_DEVICE), h.get(sig.H_TIME), h.get(sig.H_NONCE),
+                                           h.get(sig.H_SIGNATURE))
+        if not (device_id and ts and nonce and signature) or h.get(sig.H_BODY) != body_sha256:
+            raise _refuse(401, "unsigned", "请求没有设备签名", "the request is not signed by a device")
+        if not ts.isdigit() or len(nonce) > 64:
+            raise _refuse(401, "bad_signature", "请求签名格式不对", "the request signature is malformed")
+        now = int(self.clock.now().timestamp())
+        if abs(now - int(ts)) > self.limits.clock_skew:
+            raise _refuse(401, "stale", "请求时间与中转服务器相差太多（{d} 秒）：请校准电脑时钟",
+                          "the request's time is {d} s away from the relay's: set the computer's clock",
+                          d=now - int(ts))
+        dev = await run_in_threadpool(self._device, device_id)
+        if dev is None:
+            raise _refuse(401, "unknown_device", "中转服务器不认识设备 {_d}：请县里重新上传设备名单",
+                          "the relay does not know device {_d}: the county must load its device list again",
+                          _d=device_id)
+        if dev.revoked:
+            raise _refuse(403, "revoked", "设备 {_d} 已被县里停用", "device {_d} was revoked by its county",
+                          _d=device_id)
+        raw_path = request.scope.get("raw_path") or request.url.path.encode()
+        query = request.scope.get("query_string", b"")
+        target = raw_path.decode("latin-1") + ("?" + query.decode("latin-1") if query else "")
+        if not sig.request_signature_ok(dev.sign_public, signature, request.method, target, body_sha256, ts, nonce,
+                                        device_id):
+            raise _refuse(401, "bad_signature", "请求签名无效", "the request signature is invalid")
+        self._rate(device_id)
+        if not await run_in_threadpool(self._nonce, device_id, nonce, int(ts), now):
+            raise _refuse(401, "replayed", "这个请求已经收到过（重放），已拒绝", "this request was seen before (a replay)")
+        return dev
+
+    def _device(self, device_id: str) -> db.Device | None:
+        with db.transaction(self.engine) as c:
+            return db.device(c, device_id)
+
+    def _nonce(self, device_id: str, nonce: str, ts: int, now: int) -> bool:
+        self.requests += 1
+        with db.transaction(self.engine) as c:
+            if self.requests % 200 == 0:
+                db.forget_nonces(c, now - 2 * self.limits.clock_skew - 60)
+            return db.use_nonce(c, device_id, nonce, ts)
+
+    def _rate(self, device_id: str) -> None:
+        cap = float(self.limits.rate_per_minute)
+        now = time.monotonic()
+        b = self.buckets.get(device_id) or _Bucket(cap, now)
+        b.tokens = min(cap, b.tokens + (now - b.at) * cap / 60.0)
+        b.at = now
+        self.buckets[device_id] = b
+        if b.tokens < 1.0:
+            wait = max(1, int((1.0 - b.tokens) * 60.0 / cap) + 1)
+            raise _refuse(429, "rate_limited", "请求太频繁，请 {_s} 秒后再试", "too many requests; try again in {_s} s",
+                          _s=wait, retry_after=wait)
+        b.tokens -= 1.0
+
+    async def read_body(self, request: Request, length: int) -> bytes:
+        """The body, counted as it streams: more than Content-Length, or a stall, ends the request."""
+        pieces: list[bytes] = []
+        got = 0
+        stream = request.stream().__aiter__()
+        while True:
+            try:
+                piece = await asyncio.wait_for(stream.__anext__(), self.limits.idle_timeout)
+            except StopAsyncIteration:
+                break
+            except TimeoutError:
+                raise _refuse(408, "timeout", "发送太慢，连接已断开", "the body came too slowly; the request was dropped") \
+                    from None
+            got += len(piece)
+            if got > length:
+                raise _refuse(413, "too_large", "请求内容超过它声明的长度", "the body is longer than its Content-Length")
+            pieces.append(piece)
+        if got != length:
+            raise _refuse(400, "incomplete", "请求内容不完整（收到 {got}/{n} 字节）",
+                          "the body is incomplete ({got} of {n} bytes)", got=got, n=length)
+        return b"".join(pieces)
+
+    # ----------------------------------------------------------------------------- uploads
+
+    def store_part(self, dev: db.Device, bundle_id: str, sha: str, total: int, start: int,
+                   data: bytes) -> tuple[int, dict[str, Any]]:
+        """One part of an upload, committed with the offset it moves to; the last part also checks
+        the whole file and stores the bundle, in the same transaction."""
+        at = self.now_iso()
+        try:
+            with db.transaction(self.engine) as c:
+                existing = db.bundle(c, bundle_id)
+                if existing is not None:
+                    return self._again(existing, sha)
+                up = db.start_upload(c, bundle_id, dev.device_id, sha, total, at)
+                if up.size != total:
+                    raise _refuse(400, "bad_range", "同一个上传的总大小前后不一致", "the upload's total size changed")
+                if start != up.received or not db.add_part(c, up, start, data):
+                    current = db.upload(c, bundle_id, dev.device_id, sha)
+                    offset = current.received if current else 0
+                    raise _refuse(409, "offset", "应从第 {offset} 字节继续上传", "resume the upload at byte {offset}",
+                                  offset=offset)
+                if start + len(data) < total:
+                    return 202, {"state": "uploading", "offset": start + len(data), "size": total}
+                return self._complete(c, dev, up, at)
+        except _BadBundle as bad:
+            with db.transaction(self.engine) as c:  # the bytes are wrong: the sender starts again
+                found = db.upload(c, bundle_id, dev.device_id, sha)
+                if found is not None:
+                    db.drop_upload(c, found.id)
+            raise bad.refusal from None
+
+    def _again(self, existing: dict[str, Any], sha: str) -> tuple[int, dict[str, Any]]:
+        if existing["sha256"] != sha:
+            raise _refuse(409, "different_bytes", "同步包 {_b} 已经以另一份内容存过（已存 {stored}，本次 {sent}）",
+                          "bundle {_b} is already stored with other bytes (stored {stored}, sent {sent})",
+                          _b=existing["bundle_id"], stored=existing["sha256"], sent=sha)
+        return 200, {"state": existing["state"], "receipt": json.loads(existing["receipt"])}
+
+    def _complete(self, c: Connection, dev: db.Device, up: db.Upload, at: str) -> tuple[int, dict[str, Any]]:
+        m = _check_stored(c, dev, up)
+        first, last, full = int(m["seq"]["first"]), int(m["seq"]["last"]), bool(m["full"])
+        sender, recipient = dev.device_id, str(m["recipient"]["device_id"])
+        expected = _settle(c, sender, recipient)
+        state = "received" if first <= expected else "held"
+        values = {"bundle_id": up.bundle_id, "upload_id": up.id, "sender": sender, "recipient": recipient,
+                  "kind": m["kind"], "full": full, "seq_first": first, "seq_last": last, "ack": int(m["ack"]),
+                  "sha256": up.sha256, "size": up.size, "state": state, "received_at": at, "receipt": "{}"}
+        if not db.insert_bundle(c, values):
+            twin = db.bundle(c, up.bundle_id)
+            if twin is not None:
+                return self._again(twin, up.sha256)
+            other = db.bundle_by_range(c, sender, recipient, first, last)
+            raise _refuse(409, "range_taken", "序号 {first}–{last} 已由另一个同步包 {other} 存过",
+                          "sequences {first}–{last} are already stored as another bundle {other}",
+                          first=first, last=last, other=other["bundle_id"] if other else "")
+        # The acknowledgement it carries says how far the sender holds the recipient's outbox.
+        db.raise_mark(c, recipient, sender, int(m["ack"]))
+        _settle(c, recipient, sender)
+        expected = _settle(c, sender, recipient)
+        row = db.bundle(c, up.bundle_id)
+        assert row is not None
+        receipt = self.receipt(row, expected)
+        db.set_receipt(c, up.bundle_id, json.dumps(receipt, ensure_ascii=False))
+        log.info("stored bundle %s from %s to %s seq %s-%s (%s)", up.bundle_id, sender, recipient, first, last,
+                 row["state"])
+        return 201, {"state": row["state"], "receipt": receipt}
+
+    def receipt(self, row: dict[str, Any], expected: int) -> dict[str, Any]:
+        return sig.sign_receipt(self.key, {
+            "bundle_id": row["bundle_id"], "sha256": row["sha256"], "size": int(row["size"]),
+            "sender": row["sender"], "recipient": row["recipient"],
+            "seq": {"first": int(row["seq_first"]), "last": int(row["seq_last"])},
+            "received_at": row["received_at"], "state": row["state"], "expected_next_seq": expected,
+            "signed_at": self.now_iso()})
+
+    def status(self, dev: db.Device, bundle_id: str, sha: str | None) -> dict[str, Any]:
+        with db.transaction(self.engine) as c:
+            row = db.bundle(c, bundle_id)
+            if row is not None and dev.device_id in (row["sender"], row["recipient"]):
+                expected = _settle(c, row["sender"], row["recipient"])
+                row = db.bundle(c, bundle_id)
+                assert row is not None
+                return {"state": row["state"], "fetched": row["fetched_at"] is not None,
+                        "receipt": self.receipt(row, expected)}
+            up = db.upload(c, bundle_id, dev.device_id, sha) if sha else None
+            if up is not None:
+                return {"state": "uploading", "offset": up.received, "size": up.size}
+            return {"state": "absent", "offset": 0}
+
+    # ----------------------------------------------------------------------------- downloads
+
+    def addressed(self, dev: db.Device, bundle_id: str) -> tuple[dict[str, Any], list[tuple[int, int]]]:
+        with db.transaction(self.engine) as c:
+            row = db.bundle(c, bundle_id)
+            if row is None or row["recipient"] != dev.device_id or row["state"] != "received":
+                raise _refuse(404, "not_found", "没有发给本设备的同步包 {_b}", "no bundle {_b} addressed to this device",
+                              _b=bundle_id)
+            return row, db.part_starts(c, int(row["upload_id"]))
+
+    def read_part(self, upload_id: int, start: int) -> bytes:
+        with db.transaction(self.engine) as c:
+            return db.part(c, upload_id, start)
+
+    def inbox(self, dev: db.Device, after: int, limit: int) -> dict[str, Any]:
+        with db.transaction(self.engine) as c:
+            rows = db.inbox(c, dev.device_id, after, limit)
+            held = db.held_count(c, dev.device_id)
+        items = [{"cursor": r["id"], "bundle_id": r["bundle_id"], "sender": r["sender"], "kind": r["kind"],
+                  "full": bool(r["full"]), "seq": {"first": r["seq_first"], "last": r["seq_last"]},
+                  "sha256": r["sha256"], "size": r["size"], "received_at": r["received_at"]} for r in rows]
+        return {"bundles": items, "next": items[-1]["cursor"] if items else after, "held": held}
+
+    def fetched(self, dev: db.Device, bundle_id: str) -> None:
+        with db.transaction(self.engine) as c:
+            row = db.bundle(c, bundle_id)
+            if row is None or row["recipient"] != dev.device_id:
+                raise _refuse(404, "not_found", "没有发给本设备的同步包 {_b}", "no bundle {_b} addressed to this device",
+                              _b=bundle_id)
+            db.mark_fetched(c, bundle_id, self.now_iso())
+
+
+class _BadBundle(Exception):
+    def __init__(self, refusal: Refusal) -> None:
+        super().__init__(refusal.text.en)
+        self.refusal = refusal
+
+
+def _bad(zh: str, en: str, **values: Any) -> _BadBundle:
+    return _BadBundle(_refuse(422, "bad_bundle", zh, en, **values))
+
+
+class _PartReader:
+    """The stored parts of an upload read as one stream, one part in memory at a time."""
+
+    def __init__(self, c: Connection, upload_id: int) -> None:
+        self._parts: Iterator[tuple[int, int]] = iter(db.part_starts(c, upload_id))
+        self._c, self._id = c, upload_id
+        self._buf = b""
+        self._pos = 0
+        self.sha = hashlib.sha256()
+
+    def read(self, n: int) -> bytes:
+        out: list[bytes] = []
+        while n > 0:
+            if self._pos >= len(self._buf):
+                nxt = next(self._parts, None)
+                if nxt is None:
+                    break
+                self._buf, self._pos = db.part(self._c, self._id, nxt[0]), 0
+                self.sha.update(self._buf)
+            piece = self._buf[self._pos:self._pos + n]
+            self._pos += len(piece)
+            n -= len(piece)
+            out.append(piece)
+        return b"".join(out)
+
+
+def _check_stored(c: Connection, dev: db.Device, up: db.Upload) -> dict[str, Any]:
+    """Every byte arrived: the whole file's digest, the container, the manifest's shape and routing,
+    and the sender's signature (what the relay can check without the county's key)."""
+    r = _PartReader(c, up.id)
+    head = r.read(len(fmt.MAGIC) + 5)
+    if len(head) < len(fmt.MAGIC) + 5 or head[:len(fmt.MAGIC)] != fmt.MAGIC:
+        raise _bad("这不是 povdesk 同步包", "this is not a povdesk bundle")
+    version, mlen = struct.unpack(">BI", head[len(fmt.MAGIC):])
+    if version != fmt.CONTAINER_VERSION or mlen > fmt.MAX_MANIFEST:
+        raise _bad("同步包容器版本不受支持或已损坏", "the bundle container is unsupported or damaged")
+    mbytes = r.read(mlen)
+    clen_raw = r.read(8)
+    if len(mbytes) < mlen or len(clen_raw) < 8:
+        raise _bad("同步包不完整", "the bundle is incomplete")
+    (clen,) = struct.unpack(">Q", clen_raw)
+    if len(fmt.MAGIC) + 5 + mlen + 8 + clen + 66 != up.size:
+        raise _bad("同步包的长度与其内容不符", "the bundle's length does not match its framing")
+    csha = hashlib.sha256()
+    left = clen
+    while left > 0:
+        block = r.read(min(left, MiB))
+        if not block:
+            break
+        csha.update(block)
+        left -= len(block)
+    tail = r.read(66)
+    if r.read(1) or len(tail) < 66 or left:
+        raise _bad("同步包的长度与其内容不符", "the bundle's length does not match its framing")
+    if r.sha.hexdigest() != up.sha256:
+        raise _bad("收到的内容与声明的摘要不符（{got}，声明 {sha}）：请重新上传",
+                   "what arrived does not match the declared digest ({got}, declared {sha}): upload it again",
+                   got=r.sha.hexdigest(), sha=up.sha256)
+    try:
+        m = json.loads(mbytes.decode("utf-8"))
+        fmt._check_manifest(m, up.bundle_id)
+    except (UnicodeDecodeError, ValueError):
+        raise _bad("同步包清单已损坏", "the bundle manifest is damaged") from None
+    except fmt.BundleRefused as exc:
+        raise _BadBundle(Refusal(422, "bad_bundle", exc.text)) from None
+    if m["bundle_id"] != up.bundle_id:
+        raise _bad("同步包编号与地址不符", "the bundle id does not match the address it was sent to")
+    if m["sender"]["device_id"] != dev.device_id or m["sender"]["fingerprint"] != dev.fingerprint:
+        raise _bad("同步包不是本设备发出的", "the bundle was not made by the device sending it")
+    if csha.hexdigest() != m["payload"]["ciphertext_sha256"]:
+        raise _bad("同步包密文与清单中的摘要不符", "the bundle's ciphertext does not match its manifest")
+    try:
+        Ed25519PublicKey.from_public_bytes(dev.sign_public).verify(
+            tail[2:], fmt._SIG_CONTEXT + hashlib.sha256(mbytes).digest() + csha.digest())
+    except InvalidSignature:
+        raise _bad("同步包签名无效", "the bundle's signature is invalid") from None
+    recipient = db.device(c, str(m["recipient"]["device_id"]))
+    if dev.is_county:
+        ok = (m["kind"] == "return" and recipient is not None and recipient.county_id == dev.device_id
+              and not recipient.is_county)
+    else:
+        ok = m["kind"] == "village" and recipient is not None and recipient.device_id == dev.county_id
+    if not ok or recipient is None or m["recipient"]["fingerprint"] != recipient.fingerprint:
+        raise _bad("同步包的收件方不是本县名单上的设备", "the bundle is addressed to no device of this county's list")
+    return dict(m)
+
+
+def _settle(c: Connection, sender: str, recipient: str) -> int:
+    """The next sequence the recipient lacks from the sender, counting what the relay holds; held
+    bundles that no longer follow a gap become received."""
+    n = db.mark(c, sender, recipient)
+    promote: list[str] = []
+    for first, last, bundle_id, state in db.ranges(c, sender, recipient):
+        if first > n + 1:
+            break
+        n = max(n, last)
+        if state == "held":
+            promote.append(bundle_id)
+    db.set_states(c, promote, "received")
+    return n + 1
+
+
+# ---------------------------------------------------------------------------------------------
+# Device lists
+
+
+@dataclass(frozen=True)
+class Loaded:
+    county_id: str
+    county_fingerprint: str
+    serial: int
+    devices: int
+    revoked: int
+    new_county: bool
+
+
+def load_device_list(engine: Engine, dl: sig.DeviceList, at: str, *, allow_new_county: bool) -> Loaded:
+    """A county's list replaces its previous one: only the county's own key may sign it, and only a
+    later serial counts. A county the relay has never seen is added only by the operator."""
+    with db.transaction(engine) as c:
+        known = db.county(c, dl.county_id)
+        if known is None and not allow_new_county:
+            raise _refuse(403, "unknown_county", "中转服务器还没有这个县：第一次的设备名单须在服务器上用 povdesk relay "
+                          "devices load 载入", "the relay does not know this county: its first device list must be "
+                          "loaded on the relay machine with povdesk relay devices load")
+        if known is not None and bytes(known["sign_public"]) != dl.county_sign_public:
+            raise _refuse(403, "other_key", "设备名单由另一把密钥签名（不是以前载入的县级密钥）",
+                          "the device list is signed by another key than the county's loaded before")
+        if known is not None and dl.serial <= int(known["serial"]):
+            raise _refuse(409, "old_list", "设备名单比已载入的旧（编号 {serial}，已有 {have}）",
+                          "the device list is not newer than the one loaded (serial {serial}, have {have})",
+                          serial=dl.serial, have=int(known["serial"]))
+        db.put_county(c, dl.county_id, dl.county_sign_public, dl.county_fingerprint, dl.county_region, dl.serial, at)
+        db.put_device(c, db.Device(dl.county_id, dl.county_id, dl.county_sign_public, dl.county_fingerprint,
+                                   dl.county_region, "county", "county", False), at)
+        for d in dl.devices:
+            other = db.device(c, d.device_id)
+            if (other is not None and other.county_id != dl.county_id) or not d.region_code.startswith(dl.county_region):
+                raise _refuse(409, "other_county", "设备 {_d} 不属于这个县", "device {_d} does not belong to this county",
+                              _d=d.device_id)
+            db.put_device(c, db.Device(d.device_id, dl.county_id, d.sign_public, d.fingerprint, d.region_code,
+                                       d.level, d.name, d.revoked), at)
+            db.raise_mark(c, d.device_id, dl.county_id, d.received_up_to)
+            db.raise_mark(c, dl.county_id, d.device_id, d.sent_up_to)
+            _settle(c, d.device_id, dl.county_id)
+            _settle(c, dl.county_id, d.device_id)
+        unlisted = db.revoke_unlisted(c, dl.county_id, [dl.county_id, *(d.device_id for d in dl.devices)], at)
+    return Loaded(dl.county_id, dl.county_fingerprint, dl.serial, len(dl.devices),
+                  sum(d.revoked for d in dl.devices) + unlisted, known is None)
+
+
+# ---------------------------------------------------------------------------------------------
+# The app
+
+
+def create_app(database_url: str, key_path: Path, *, limits: Limits | None = None,
+               clock: Clock | None = None) -> Starlette:
+    """The relay as an ASGI app: its database (tables made if missing) and its key (made if missing)."""
+    engine = db.make_engine(database_url)
+    db.create_schema(engine)
+    relay = Relay(engine, sig.load_or_create_key(key_path), limits or Limits(), clock or SYSTEM_CLOCK)
+
+    async def guarded(request: Request, handler: Any) -> Response:
+        try:
+            return await handler(request)
+        except Refusal as r:
+            if r.status >= 500 or r.code in ("bad_signature", "replayed", "revoked", "unknown_device"):
+                log.warning("refused %s %s: %s", request.method, request.url.path, r.code)
+            return r.response()
+
+    def bundle_id_of(request: Request) -> str:
+        bundle_id = str(request.path_params["bundle_id"])
+        if not _BUNDLE_ID.match(bundle_id):
+            raise _refuse(400, "bad_id", "同步包编号不对", "malformed bundle id")
+        return bundle_id
+
+    async def about(request: Request) -> Response:
+        return JSONResponse({"format": "povdesk-relay", "version": 1, "public_key": b64(relay.public),
+                             "fingerprint": sig.relay_fingerprint(relay.public)})
+
+    async def put_bundle(request: Request) -> Response:
+        bundle_id = bundle_id_of(request)
+        h = request.headers
+        if "content-length" not in h or not h["content-length"].isdigit():
+            raise _refuse(411, "length_required", "请求须带 Content-Length", "the request needs a Content-Length")
+        length = int(h["content-length"])
+        if length > relay.limits.max_request:
+            raise _refuse(413, "too_large", "一次请求最多 {limit} 字节（本次 {n}）：大的同步包请分段上传",
+                          "one request carries at most {limit} bytes (this one {n}): send large bundles in parts",
+                          limit=relay.limits.max_request, n=length)
+        sha, size = h.get(H_BUNDLE_SHA, ""), h.get(H_BUNDLE_SIZE, "")
+        if not _HEX64.match(sha) or not size.isdigit():
+            raise _refuse(400, "bad_headers", "缺少同步包的摘要或大小", "the bundle's digest or size is missing")
+        total = int(size)
+        if total > relay.limits.max_bundle:
+            raise _refuse(413, "too_large", "同步包太大（{n} 字节，上限 {limit}）",
+                          "the bundle is too large ({n} bytes; the limit is {limit})",
+                          n=total, limit=relay.limits.max_bundle)
+        crange = h.get("content-range")
+        if crange is None:
+            start, end = 0, length - 1
+            if length != total:
+                raise _refuse(400, "bad_range", "不分段上传时内容须是整个同步包", "without Content-Range the body must be "
+                              "the whole bundle")
+        else:
+            mr = _RANGE.match(crange)
+            if not mr or int(mr.group(3)) != total or int(mr.group(2)) - int(mr.group(1)) + 1 != length \
+                    or int(mr.group(2)) >= total:
+                raise _refuse(400, "bad_range", "Content-Range 不对", "malformed Content-Range")
+            start, end = int(mr.group(1)), int(mr.group(2))
+        del end
+        if length == 0:
+            raise _refuse(400, "bad_range", "请求内容为空", "the body is empty")
+        body_sha = h.get(sig.H_BODY, "")
+        dev = await relay.authenticate(request, body_sha)
+        data = await relay.read_body(request, length)
+        if hashlib.sha256(data).hexdigest() != body_sha:
+            raise _refuse(400, "body_digest", "请求内容与签名的摘要不符", "the body does not match its signed digest")
+        status, body = await run_in_threadpool(relay.store_part, dev, bundle_id, sha, total, start, data)
+        return JSONResponse(body, status_code=status)
+
+    async def bundle_status(request: Request) -> Response:
+        bundle_id = bundle_id_of(request)
+        dev = await relay.authenticate(request, sig.EMPTY_SHA256)
+        sha = request.query_params.get("sha256")
+        return JSONResponse(await run_in_threadpool(relay.status, dev, bundle_id, sha))
+
+    async def get_bundle(request: Request) -> Response:
+        bundle_id = bundle_id_of(request)
+        dev = await relay.authenticate(request, sig.EMPTY_SHA256)
+        row, starts = await run_in_threadpool(relay.addressed, dev, bundle_id)
+        upload_id = int(row["upload_id"])
+
+        async def body() -> AsyncIterator[bytes]:
+            for start, _n in starts:
+                yield await run_in_threadpool(relay.read_part, upload_id, start)
+
+        return StreamingResponse(body(), media_type="application/vnd.povdesk.bundle",
+                                 headers={"Content-Length": str(row["size"]), H_BUNDLE_SHA: row["sha256"]})
+
+    async def post_fetched(request: Request) -> Response:
+        bundle_id = bundle_id_of(request)
+        dev = await relay.authenticate(request, sig.EMPTY_SHA256)
+        await run_in_threadpool(relay.fetched, dev, bundle_id)
+        return JSONResponse({"ok": True})
+
+    async def get_inbox(request: Request) -> Response:
+        dev = await relay.authenticate(request, sig.EMPTY_SHA256)
+        try:
+            after = int(request.query_params.get("after", "0"))
+            limit = max(1, min(500, int(request.query_params.get("limit", "100"))))
+        except ValueError:
+            raise _refuse(400, "bad_query", "查询参数不对", "malformed query") from None
+        return JSONResponse(await run_in_threadpool(relay.inbox, dev, after, limit))
+
+    async def put_devices(request: Request) -> Response:
+        length = request.headers.get("content-length", "")
+        if not length.isdigit() or int(length) > sig.MAX_DEVICE_LIST:
+            raise _refuse(413, "too_large", "设备名单太大或缺少长度", "the device list is too large or has no length")
+        dev = await relay.authenticate(request, request.headers.get(sig.H_BODY, ""))
+        data = await relay.read_body(request, int(length))
+        if hashlib.sha256(data).hexdigest() != request.headers.get(sig.H_BODY):
+            raise _refuse(400, "body_digest", "请求内容与签名的摘要不符", "the body does not match its signed digest")
+        try:
+            dl = sig.read_device_list(data)
+        except BadInput as exc:
+            raise Refusal(422, "bad_list", exc.text) from None
+        if not dev.is_county or dl.county_id != dev.device_id:
+            raise _refuse(403, "not_county", "只有县级设备能上传本县的设备名单",
+                          "only the county's device may send its device list")
+        loaded = await run_in_threadpool(lambda: load_device_list(relay.engine, dl, relay.now_iso(),
+                                                                  allow_new_county=False))
+        return JSONResponse({"serial": loaded.serial, "devices": loaded.devices, "revoked": loaded.revoked})
+
+    def route(path: str, handler: Any, methods: list[str]) -> Route:
+        async def endpoint(request: Request) -> Response:
+            return await guarded(request, handler)
+        return Route(path, endpoint, methods=methods)
+
+    app = Starlette(routes=[
+        route("/v1/relay", about, ["GET"]),
+        route("/v1/bundles/{bundle_id}", put_bundle, ["PUT"]),
+        route("/v1/bundles/{bundle_id}", get_bundle, ["GET"]),
+        route("/v1/bundles/{bundle_id}/status", bundle_status, ["GET"]),
+        route("/v1/bundles/{bundle_id}/fetched", post_fetched, ["POST"]),
+        route("/v1/inbox", get_inbox, ["GET"]),
+        route("/v1/devices", put_devices, ["PUT"]),
+    ])
+    app.state.relay = relay
+    return app
