@@ -30,15 +30,17 @@ class CodeList:
     codes: tuple[Code, ...]
     by_code: MappingProxyType[str, Code]
 
+    # Codes are strings; a value of another type (a list or an object from an imported file, a
+    # number) is simply not a code here, never an error.
     def __contains__(self, code: object) -> bool:
-        return code in self.by_code
+        return type(code) is str and code in self.by_code
 
-    def label(self, code: str, lang: str = "zh") -> str:
-        c = self.by_code.get(code)
-        return c.label(lang) if c else code
+    def label(self, code: Any, lang: str = "zh") -> str:
+        c = self.by_code.get(code) if type(code) is str else None
+        return c.label(lang) if c else code if type(code) is str else str(code)
 
-    def attr(self, code: str | None, name: str, default: Any = None) -> Any:
-        c = self.by_code.get(code or "")
+    def attr(self, code: Any, name: str, default: Any = None) -> Any:
+        c = self.by_code.get(code) if type(code) is str else None
         return c.attrs.get(name, default) if c else default
 
     def find(self, text: str) -> Code | None:

@@ -112,7 +112,8 @@ def _lines() -> dict[str, dict[int, PovertyLine]]:
 def poverty_line(year: int, standard_code: str | None = "1") -> PovertyLine | None:
     """The line for a year under a household's identification standard (national fallback)."""
     table = _lines()
-    chosen = table.get(STANDARD_TABLES.get(standard_code or "1", "national"), {})
+    standard = standard_code if type(standard_code) is str else None  # a wrong type in a file reads as unset
+    chosen = table.get(STANDARD_TABLES.get(standard or "1", "national"), {})
     return chosen.get(year) or table.get("national", {}).get(year)
 
 

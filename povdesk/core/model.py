@@ -57,17 +57,22 @@ class Member:
     id: str = field(default_factory=new_id)
     fields: dict[str, Any] = field(default_factory=dict)
 
+    # Text or nothing: an imported file can hold a value of another type in any field (the rules
+    # report it); whatever reads these properties gets a string.
     @property
     def name(self) -> str:
-        return self.fields.get("name") or ""
+        v = self.fields.get("name")
+        return v if type(v) is str else ""
 
     @property
     def id_number(self) -> str:
-        return self.fields.get("id_number") or ""
+        v = self.fields.get("id_number")
+        return v if type(v) is str else ""
 
     @property
     def relation(self) -> str | None:
-        return self.fields.get("relation")
+        v = self.fields.get("relation")
+        return v if type(v) is str else None
 
     @property
     def birth_date(self) -> date | None:

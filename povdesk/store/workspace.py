@@ -482,9 +482,11 @@ class Workspace:
             row = c.execute("SELECT id FROM households WHERE household_no = ?", (household_no.strip(),)).fetchone()
             return repo.load_one(c, row[0]) if row else None
 
-    def iter_households(self, village_prefix: str | None = None, batch: int = 500) -> Iterator[Household]:
-        """Every household (in household number order), read in batches of a few queries each."""
-        it = repo.iter_batches(self._conn, village_prefix, max(1, batch))
+    def iter_households(self, village_prefix: str | None = None, batch: int = 500, *,
+                        events: bool = True) -> Iterator[Household]:
+        """Every household (in household number order), read in batches of a few queries each;
+        `events=False` leaves out the procedure history (validation does not read it)."""
+        it = repo.iter_batches(self._conn, village_prefix, max(1, batch), events=events)
         doing = tr("读取户信息", "reading households")
         while True:
             with self._guard(doing):

@@ -320,3 +320,44 @@ def test_exit_criteria_fail(change: Callable[[Household], object], expect: str) 
     change(hh)
     got = exit_failures(hh, CTX)
     assert len(got) == 1 and expect in got[0].en
+
+
+WRONG_TYPES = [["01"], {"a": "b"}, 7, 2.5, True, "x" * 300]
+
+
+def _must_flag(kind: str, value: object) -> bool:
+    """Whether a field of this kind holding this value has to be reported (none of the values
+    above is a valid code, date, phone or ID number)."""
+    if kind in ("code", "id_number", "date", "phone"):
+        return True
+    if kind == "yes_no":
+        return not isinstance(value, bool)
+    if kind == "text":
+        return not isinstance(value, str)
+    if kind == "multi_code":
+        return not isinstance(value, list)
+    return not isinstance(value, int | float) or isinstance(value, bool)  # numbers
+
+
+@pytest.mark.parametrize("value", WRONG_TYPES, ids=["list", "object", "int", "float", "bool", "long-text"])
+def test_a_value_of_the_wrong_type_in_any_field_is_a_finding_never_a_crash(value: object) -> None:
+    """An imported file may hold any JSON value in any field (lists and objects of strings pass
+    the file's structure check): every field of both forms, one at a time, is reported on that
+    field when the value is wrong for it, and nothing raises, in the household rules or across
+    households."""
+    from povdesk.core.forms import household_form, member_form
+
+    for spec in household_form().plain_fields():
+        hh = valid_household("registered")
+        hh.fields[spec.key] = value
+        got = findings(hh)
+        cross(hh, valid_household())
+        if spec.visible_if is None and _must_flag(spec.kind, value):
+            assert any(f.field == spec.key for f in got), (spec.key, value)
+    for spec in member_form().plain_fields():
+        hh = valid_household("registered")
+        hh.members[1].fields[spec.key] = value
+        got = findings(hh)
+        cross(hh, valid_household())
+        if spec.visible_if is None and _must_flag(spec.kind, value):
+            assert any(f.field == spec.key and f.member_id == hh.members[1].id for f in got), (spec.key, value)

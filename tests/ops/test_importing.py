@@ -159,10 +159,28 @@ def test_a_repeated_household_refuses_the_file(tmp_path: Path) -> None:
     assert err.where == "in.jsonl:31" and "line 5" in err.message("en")
 
 
-def test_validation_raising_refuses_the_file(tmp_path: Path) -> None:
+def test_an_unexpected_error_midway_refuses_the_file(tmp_path: Path) -> None:
+    """Anything raised after some batches were written (here by the caller's progress callback,
+    as a failing screen would) leaves the workspace as it was."""
+    path = _file(tmp_path)
+
+    def progress(done: int, total: int) -> None:
+        if done >= 60:
+            raise RuntimeError("the screen went away")
+
+    _refused_unchanged(tmp_path, path, RuntimeError, batch=10, progress=progress)
+
+
+def test_a_value_of_the_wrong_type_is_a_finding_not_a_failure(tmp_path: Path) -> None:
     path = _file(tmp_path)
     _edit(path, 60, lambda d: d["members"][0]["fields"].__setitem__("student_status", ["01"]))
-    _refused_unchanged(tmp_path, path, TypeError, batch=10)
+    ws, actor = _workspace(tmp_path / "w.povdesk")
+    try:
+        entry = import_jsonl(ws, actor, path, batch=10).report[60]
+        assert entry["result"] != "rejected"
+        assert any(f["rule"] == "F-CODE" and f["field"] == "student_status" for f in entry["findings"])
+    finally:
+        ws.close()
 
 
 def test_a_number_held_by_another_household_refuses_the_import(tmp_path: Path) -> None:

@@ -288,6 +288,19 @@ def test_iter_households_batches(ws: Workspace, worker: User) -> None:
     assert len(list(ws.iter_households(village_prefix="4301050", batch=1000))) == 23
 
 
+def test_iter_households_without_events_leaves_only_the_history_out(ws: Workspace, worker: User) -> None:
+    households = [household(VILLAGE, f"李{i}", "王芳") for i in range(7)]
+    ws.import_households(households, worker, source="t")
+    hh = ws.load_household(households[3].id)
+    ws.append_event(hh, ProcedureEvent("identification", "application", "2025-03-01", "village_worker",
+                                       "worker"), worker)
+    full = list(ws.iter_households(batch=3))
+    light = list(ws.iter_households(batch=3, events=False))
+    assert sum(len(h.events) for h in full) == 1 and all(h.events == [] for h in light)
+    for a, b in zip(full, light, strict=True):
+        assert {**a.to_dict(), "events": []} == b.to_dict()
+
+
 def test_list_households_keyset(ws: Workspace, worker: User) -> None:
     names = ["张三", "李四", "王五", "赵六", "钱七", "孙八", "周九"]
     households = [household(VILLAGE if i < 4 else OTHER_VILLAGE, n) for i, n in enumerate(names)]

@@ -112,7 +112,7 @@ def _compile_field(spec: FieldSpec) -> FieldCheck:
             elif pattern and not pattern.match(value):
                 lbl(c, "F-PATTERN", m)
         elif kind == "code":
-            if value not in codes:  # type: ignore[operator]
+            if type(value) is not str or value not in codes:  # type: ignore[operator]
                 lbl(c, "F-CODE", m, value=value)
         elif kind in ("integer", "decimal", "money"):
             if isinstance(value, bool) or not isinstance(value, _NUMBER) or (kind == "integer" and not isinstance(value, int)):
@@ -130,7 +130,7 @@ def _compile_field(spec: FieldSpec) -> FieldCheck:
                 lbl(c, "F-TYPE", m, value=value, kind="list of codes")
                 return
             for v in value:
-                if v not in codes:  # type: ignore[operator]
+                if type(v) is not str or v not in codes:  # type: ignore[operator]
                     lbl(c, "F-CODE", m, value=v)
             if max_items is not None and len(value) > max_items:
                 lbl(c, "F-MAX-ITEMS", m, max=max_items)
@@ -138,7 +138,10 @@ def _compile_field(spec: FieldSpec) -> FieldCheck:
             if not isinstance(value, str) or not _PHONE.match(value):
                 lbl(c, "F-PHONE", m)
         elif kind == "id_number":
-            _check_id_number(value, c, m, key, today)
+            if isinstance(value, list | dict):  # a number gets ID-INVALID's own advice
+                lbl(c, "F-TYPE", m, value=value, kind="text")
+            else:
+                _check_id_number(value, c, m, key, today)
 
     return check
 
@@ -230,7 +233,7 @@ def _check_values(entries: tuple[_Entry, ...], values: dict[str, Any], c: _Colle
                 if t is bool:
                     continue
             elif fast == _FAST_CODE:
-                if value in codes:
+                if t is str and value in codes:
                     continue
             elif fast == _FAST_TEXT:
                 if t is str and (not hi or len(value) <= hi):
@@ -359,7 +362,7 @@ def _household_rules(c: _Collector, hh: Household, facts: list[_MemberFacts], to
 
     main = f.get("main_cause")
     others = f.get("other_causes") or []
-    causes = {main, *others} if isinstance(others, list) else {main}
+    causes = {x for x in (main, *(others if isinstance(others, list) else ())) if type(x) is str}
     if "01" in causes and not any(x.health in ("2", "3") for x in living):
         c.add("CAUSE-ILL", None, "main_cause" if main == "01" else "other_causes")
     if "02" in causes and not any(x.health == "4" for x in living):
@@ -386,7 +389,8 @@ def _household_rules(c: _Collector, hh: Household, facts: list[_MemberFacts], to
     active = hh.status in POOR_STATUSES or hh.status == "applicant"
     if active:
         exclusions = code_list("exclusion")
-        what = [_label(exclusions, x) for x in f.get("exclusions") or [] if x in exclusions]
+        listed = f.get("exclusions")
+        what = [_label(exclusions, x) for x in (listed if isinstance(listed, list) else ()) if x in exclusions]
         if any(x.member.fields.get("public_servant") for x in living):
             what.append(_label(exclusions, "01"))
         if any(x.member.fields.get("village_cadre") for x in living):
