@@ -35,6 +35,7 @@ from povdesk.i18n import Text
 from povdesk.paths import resource
 from povdesk.ui.errors import install_excepthook, show_error
 from povdesk.ui.fonts import load_app_font
+from povdesk.ui.wheel import install_wheel_guard
 
 log = logging.getLogger(__name__)
 
@@ -294,7 +295,7 @@ def create_demo_workspace(path: Path, households: int = 300, seed: int = 1, *, c
 
     path.parent.mkdir(parents=True, exist_ok=True)
     ws = Workspace.create(path, region_code=DEMO_REGION, name="演示村", level="village", admin_user="admin",
-                          admin_password=DEMO_PASSWORD, clock=clock)
+                          admin_password=DEMO_PASSWORD, clock=clock, demo=True)
     try:
         worker = ensure_demo_users(ws, ws.authenticate("admin", DEMO_PASSWORD), DEMO_PASSWORD)
         households_list = generate(DEMO_REGION, count=households, seed=seed, today=clock.today())
@@ -349,6 +350,7 @@ def start(app: QApplication, args: argparse.Namespace) -> QWidget | None:
     lang = args.lang or settings.get("language", "zh")
     install_language(app, lang)
     load_app_font(app)
+    install_wheel_guard()
     install_excepthook()
 
     hint, user = "", ""

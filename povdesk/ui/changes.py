@@ -14,6 +14,7 @@ import logging
 from PySide6.QtCore import QObject, Signal
 
 from povdesk.ops.changes import OpChanges
+from povdesk.ui.signals import emit
 
 log = logging.getLogger(__name__)
 
@@ -27,4 +28,4 @@ class ChangeBus(QObject):
         if changes.empty:
             return
         log.debug("changed: %s", changes)
-        self.changed.emit(changes)
+        emit(self.changed, changes)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QBrush, QColor, QIcon, QKeySequence, QShortcut
+from PySide6.QtGui import QBrush, QCloseEvent, QColor, QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
@@ -47,6 +47,7 @@ from povdesk.store import User, Workspace
 from povdesk.ui.changes import ChangeBus
 from povdesk.ui.form_renderer import ERROR_COLOUR, WARNING_COLOUR, FormView
 from povdesk.ui.procedure_panel import ProcedurePanel
+from povdesk.ui.signals import emit
 
 log = logging.getLogger(__name__)
 
@@ -227,7 +228,7 @@ class RowsEditor(QWidget):
         self._rows.append({})
         self._refill()
         self._select(len(self._rows) - 1)
-        self.rows_changed.emit()
+        emit(self.rows_changed)
         self.form.focus_field(self.form.first_key() or "")
 
     def remove_row(self) -> None:
@@ -236,14 +237,14 @@ class RowsEditor(QWidget):
             del self._rows[row]
             self._refill()
             self._select(min(row, len(self._rows) - 1))
-            self.rows_changed.emit()
+            emit(self.rows_changed)
 
     def _form_changed(self, _key: str) -> None:
         row = self.table.currentRow()
         if 0 <= row < len(self._rows):
             self._rows[row] = self.form.values()
             self._refresh_row(row)
-            self.rows_changed.emit()
+            emit(self.rows_changed)
 
 
 # ---------------------------------------------------------------------------------------- editor
@@ -531,7 +532,7 @@ class HouseholdEditor(QWidget):
         self._update_titles()
         self.procedure_panel.set_unsaved(dirty)
         if changed:
-            self.dirty_changed.emit(dirty)
+            emit(self.dirty_changed, dirty)
 
     def _touched(self) -> None:
         if self._filling:
@@ -952,7 +953,7 @@ class HouseholdEditor(QWidget):
             self.duplicates.append((hid, dup.household_no, how))
             button = QPushButton(self.tr("Open household {no}").format(no=dup.household_no))
             button.setObjectName(f"open_{hid}")
-            button.clicked.connect(lambda _c=False, h=hid: self.open_household_requested.emit(h))
+            button.clicked.connect(lambda _c=False, h=hid: emit(self.open_household_requested, h))
             self.banner_layout.addWidget(button)
             button.show()
             self.banner_buttons.append(button)
@@ -982,7 +983,7 @@ class HouseholdEditor(QWidget):
         if focus is not None and focus.isVisible():
             focus.setFocus()
         self.changes.announce(result.changes)
-        self.saved.emit(stored.id)
+        emit(self.saved, stored.id)
         return True
 
     def discard(self) -> None:
@@ -1021,9 +1022,18 @@ class HouseholdEditor(QWidget):
             return True
         return False
 
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
+        # Checks still pending must not run on a workspace that is being closed; an unsaved
+        # change still due for its draft is written now.
+        if self._draft_timer.isActive():
+            self.write_draft_now()
+        for timer in (self._validate_timer, self._dup_timer, self._draft_timer):
+            timer.stop()
+        super().closeEvent(event)
+
     def _escape(self) -> None:
         if self.maybe_close():
-            self.close_requested.emit()
+            emit(self.close_requested)
 
     def _workspace_changed(self, changes: OpChanges) -> None:
         """Another screen (the procedure panel, a sync, another editor) wrote the household shown

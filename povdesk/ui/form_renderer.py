@@ -32,6 +32,8 @@ from povdesk.core.codes import code_list
 from povdesk.core.forms import FieldSpec, SectionSpec
 from povdesk.core.procedures import EvidenceField
 from povdesk.core.rules import Finding
+from povdesk.ui.signals import emit
+from povdesk.ui.wheel import install_wheel_guard
 
 # Units as stored in the form specs, with what a reader sees in each language.
 UNITS = {"mu": ("亩", "mu"), "km": ("公里", "km"), "m2": ("平方米", "m²")}
@@ -105,7 +107,7 @@ class _MultiCodeList(QListWidget):
         if self._quiet:
             return
         self._limit()
-        self.toggled.emit()
+        emit(self.toggled)
 
     def _limit(self) -> None:
         full = self.max_items is not None and len(self.codes()) >= self.max_items
@@ -150,6 +152,7 @@ class FormView(QWidget):
     def __init__(self, sections: Sequence[SectionSpec] | Sequence[FieldSpec], lang: str = "zh",
                  parent: QWidget | None = None, *, scroll: bool = False, titles: bool = True) -> None:
         super().__init__(parent)
+        install_wheel_guard()
         self.lang = lang
         self._rows: dict[str, _Row] = {}
         self._order: list[str] = []
@@ -292,7 +295,7 @@ class FormView(QWidget):
             return
         if any(r.spec.visible_if is not None and r.spec.visible_if.field == key for r in self._rows.values()):
             self._apply_visibility()
-        self.changed.emit(key)
+        emit(self.changed, key)
 
     # ------------------------------------------------------------------ values
 

@@ -35,6 +35,8 @@ from PySide6.QtWidgets import (
 from povdesk.clock import Clock
 from povdesk.ops.changes import OpChanges
 from povdesk.reports.import_check import ImportCheck
+from povdesk.ui.signals import emit
+from povdesk.ui.wheel import install_wheel_guard
 from povdesk.ui.worker import Job, JobCancelled, run_job
 
 log = logging.getLogger(__name__)
@@ -76,7 +78,7 @@ class FilePage(QWizardPage):
                                  "imported before you have seen the check and accepted it."))
         self.file = QLineEdit()
         self.file.setPlaceholderText(self.tr("register.xlsx"))
-        self.file.textChanged.connect(lambda _t: self.completeChanged.emit())
+        self.file.textChanged.connect(lambda _t: emit(self.completeChanged))
         browse = QPushButton(self.tr("Browse…"))
         browse.clicked.connect(self._browse_file)
         self.mapping = QLineEdit()
@@ -160,7 +162,7 @@ class CheckPage(QWizardPage):
         self.summary.setText(self.tr("Reading and checking the file…"))
         self.again.setEnabled(False)
         self.report.setEnabled(False)
-        self.completeChanged.emit()
+        emit(self.completeChanged)
         fp = self.w.file_page
         mapping = fp.mapping.text().strip() or None
         village = fp.village.text().strip() or None
@@ -198,7 +200,7 @@ class CheckPage(QWizardPage):
         self.summary.setText(text)
         self.again.setEnabled(True)
         self.report.setEnabled(bool(plan.problems))
-        self.completeChanged.emit()
+        emit(self.completeChanged)
 
     def save_report(self, path: str | None = None) -> None:
         from povdesk.reports.xlsx_import import write_problem_report
@@ -247,7 +249,7 @@ class ResultPage(QWizardPage):
         check = self.w.check
         assert check is not None and check.can_import
         self.label.setText(self.tr("Importing…"))
-        self.completeChanged.emit()
+        emit(self.completeChanged)
         source = Path(self.w.file_page.file.text().strip()).name
         self.w.run(self.tr("Importing the spreadsheet…"), _import_job(Path(self.w.ws.path), check, self.w.user, source, self.w.ws.clock),
                    self._imported, self._failed)
@@ -261,12 +263,12 @@ class ResultPage(QWizardPage):
                                    "View › Check all households.").format(
             households=len(check.plan.households), members=check.members, updated=check.plan.updated,
             findings=len(check.findings)))
-        self.w.imported_households.emit(self.w.imported)
-        self.completeChanged.emit()
+        emit(self.w.imported_households, self.w.imported)
+        emit(self.completeChanged)
 
     def _failed(self, _exc: object) -> None:
         self.label.setText(self.tr("The import failed; nothing was imported."))
-        self.completeChanged.emit()
+        emit(self.completeChanged)
 
     def isComplete(self) -> bool:
         return self.w.job is None
@@ -279,6 +281,7 @@ class ImportWizard(QWizard):
 
     def __init__(self, ws: Any, user: Any, *, lang: str = "zh", parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        install_wheel_guard()
         self.ws, self.user, self.lang = ws, user, lang
         self.check: ImportCheck | None = None
         self.job: Job | None = None

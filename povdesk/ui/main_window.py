@@ -34,6 +34,7 @@ from povdesk.ops.scan import ScanResult, rescan, scan
 from povdesk.ui.changes import ChangeBus
 from povdesk.ui.dashboard import Dashboard
 from povdesk.ui.models import HouseholdListModel
+from povdesk.ui.wheel import install_wheel_guard
 from povdesk.ui.worker import Job, run_op
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         from povdesk.ui.editor import HouseholdEditor
 
+        install_wheel_guard()
         self.ws = ws
         self.user = user
         self.data_dir = data_dir
@@ -209,7 +211,8 @@ class MainWindow(QMainWindow):
         self.find_action = QAction(self.tr("Find"), self, shortcut=QKeySequence(QKeySequence.StandardKey.Find))
         self.find_action.triggered.connect(self._focus_search)
         menu.addAction(self.find_action)
-        quit_action = QAction(self.tr("Quit"), self, shortcut=QKeySequence(QKeySequence.StandardKey.Quit))
+        # Ctrl+Q written out: the standard Quit key is empty on Windows (and offscreen).
+        quit_action = QAction(self.tr("Quit"), self, shortcut=QKeySequence("Ctrl+Q"))
         quit_action.triggered.connect(self.close)
         menu.addAction(quit_action)
         view = self.menuBar().addMenu(self.tr("&View"))

@@ -46,6 +46,7 @@ from PySide6.QtWidgets import (
 from povdesk.errors import BadInput
 from povdesk.i18n import Text  # not tr(): lupdate would take it for Qt's
 from povdesk.ops.printing import KINDS, PrintRequest, Rendered, render
+from povdesk.ui.wheel import install_wheel_guard
 from povdesk.ui.worker import Job, run_op
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,7 @@ class PrintCentre(QDialog):
         from povdesk.core.procedures import publicity_days
         from povdesk.reports.publicity import publicity_steps
 
+        install_wheel_guard()
         self.ws = ws
         self.lang = lang
         self.household = household

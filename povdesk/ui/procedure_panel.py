@@ -31,6 +31,7 @@ from povdesk.ops.procedures import record_step
 from povdesk.store import User, Workspace
 from povdesk.ui.changes import ChangeBus
 from povdesk.ui.form_renderer import ERROR_COLOUR, FormView, evidence_specs, normalize_date
+from povdesk.ui.signals import emit
 
 log = logging.getLogger(__name__)
 
@@ -269,5 +270,5 @@ class ProcedurePanel(QWidget):
         self._show_reasons([])
         self.refresh()
         self.changes.announce(done.changes)  # the list, the dashboard and the editor redraw themselves
-        self.performed.emit(hh.id)
+        emit(self.performed, hh.id)
         return True

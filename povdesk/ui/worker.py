@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -22,6 +23,7 @@ from povdesk.errors import Cancelled as _OpCancelled
 from povdesk.errors import PovdeskError
 from povdesk.store import Workspace
 from povdesk.ui.errors import report_exception
+from povdesk.ui.signals import emit
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +31,7 @@ Progress = Callable[[int, int], None]
 Cancelled = Callable[[], bool]
 JobFn = Callable[[Progress, Cancelled], Any]
 T = TypeVar("T")
+PROGRESS_INTERVAL = 0.05  # seconds
 
 
 # Raised by a job that noticed `cancelled()`; the UI treats it as a quiet stop. The Qt-free
@@ -48,12 +51,22 @@ class _Runnable(QRunnable):
         self.fn, self.signals, self.stop = fn, signals, stop
 
     def run(self) -> None:
+        last = [0.0]
+
+        def progress(done: int, total: int) -> None:
+            # A bar moves at most every PROGRESS_INTERVAL: a job calling progress() for each of
+            # thousands of rows must not flood the UI thread's event queue.
+            now = time.monotonic()
+            if done >= total or now - last[0] >= PROGRESS_INTERVAL:
+                last[0] = now
+                emit(self.signals.progress, done, total)
+
         try:
-            result = self.fn(lambda done, total: self.signals.progress.emit(done, total), self.stop.is_set)
+            result = self.fn(progress, self.stop.is_set)
         except BaseException:  # noqa: BLE001 - every failure is handed to the UI thread
-            self.signals.failed.emit(sys.exc_info())
+            emit(self.signals.failed, sys.exc_info())
         else:
-            self.signals.finished.emit(result)
+            emit(self.signals.finished, result)
 
 
 class Job(QObject):
@@ -101,7 +114,7 @@ class Job(QObject):
 
     def _on_finished(self, result: Any) -> None:
         self._close()
-        self.done.emit(result)
+        emit(self.done, result)
 
     def _on_failed(self, info: Any) -> None:
         self._close()
@@ -110,7 +123,7 @@ class Job(QObject):
             if not isinstance(exc, PovdeskError):
                 log.error("job failed", exc_info=info)
             report_exception(exc_type, exc, tb, self._parent)
-        self.error.emit(exc)
+        emit(self.error, exc)
 
 
 def run_job(parent: QWidget | None, title: str, fn: Callable[[Progress, Cancelled], T],
