@@ -117,7 +117,7 @@ class RelayClient:
         return sig.sign_request(self._key, self.device_id, method, target, hashlib.sha256(body).hexdigest(), when)
 
     def _send(self, method: str, target: str, body: bytes = b"", headers: dict[str, str] | None = None,
-              stream: bool = False) -> httpx.Response:
+              stream: bool = False, conflict_ok: bool = False) -> httpx.Response:
         """One signed request, retried on what may pass (network, 5xx, 429); a 4xx is raised."""
         attempt = 0
         while True:
@@ -139,7 +139,7 @@ class RelayClient:
                 self._pause(attempt, r.headers.get("retry-after"))
                 attempt += 1
                 continue
-            if r.status_code >= 400 and r.status_code != 409:
+            if r.status_code >= 400 and not (conflict_ok and r.status_code == 409):
                 if stream:
                     r.read()
                 raise _refused(r)
@@ -161,7 +161,7 @@ class RelayClient:
                 "content-type": "application/vnd.povdesk.bundle"}
         target = f"/v1/bundles/{bundle_id}"
         if size <= self.chunk:
-            r = self._send("PUT", target, path.read_bytes(), base)
+            r = self._send("PUT", target, path.read_bytes(), base, conflict_ok=True)
             if progress:
                 progress(size, size)
             return self._receipt(r, bundle_id, sha)
@@ -173,7 +173,8 @@ class RelayClient:
                 fh.seek(offset)
                 data = fh.read(self.chunk)
                 end = offset + len(data) - 1
-                r = self._send("PUT", target, data, {**base, "content-range": f"bytes {offset}-{end}/{size}"})
+                r = self._send("PUT", target, data, {**base, "content-range": f"bytes {offset}-{end}/{size}"},
+                               conflict_ok=True)
                 body = _json(r)
                 if r.status_code == 409 and body.get("error") == "offset":
                     offset = int(body["offset"])  # another request moved on (or a retry repeated a part)

@@ -284,9 +284,10 @@ def mark(conn: Connection, sender: str, recipient: str) -> int:
 
 def use_nonce(conn: Connection, device_id: str, nonce: str, at: int) -> bool:
     """False when this device used this nonce before (a replayed request)."""
+    # RETURNING, not rowcount: drivers do not all count a row that ON CONFLICT DO NOTHING skipped.
     result = conn.execute(_insert(conn, nonces).values(device_id=device_id, nonce=nonce, at=at)
-                          .on_conflict_do_nothing())
-    return bool(result.rowcount)
+                          .on_conflict_do_nothing().returning(nonces.c.nonce))
+    return result.first() is not None
 
 
 def forget_nonces(conn: Connection, before: int) -> None:
@@ -356,7 +357,8 @@ def drop_upload(conn: Connection, upload_id: int) -> None:
 def insert_bundle(conn: Connection, values: dict[str, Any]) -> bool:
     """True when this row was stored; False when a unique constraint (the bundle id, or the
     sender's sequence range to that recipient) already holds another."""
-    return bool(conn.execute(_insert(conn, bundles).values(**values).on_conflict_do_nothing()).rowcount)
+    return conn.execute(_insert(conn, bundles).values(**values).on_conflict_do_nothing()
+                        .returning(bundles.c.id)).first() is not None
 
 
 def bundle(conn: Connection, bundle_id: str) -> dict[str, Any] | None:

@@ -126,11 +126,11 @@ class Relay:
                           d=now - int(ts))
         dev = await run_in_threadpool(self._device, device_id)
         if dev is None:
-            raise _refuse(401, "unknown_device", "中转服务器不认识设备 {_d}：请县里重新上传设备名单",
-                          "the relay does not know device {_d}: the county must load its device list again",
+            raise _refuse(401, "unknown_device", "中转服务器不认识设备 {d}：请县里重新上传设备名单",
+                          "the relay does not know device {d}: the county must load its device list again",
                           _d=device_id)
         if dev.revoked:
-            raise _refuse(403, "revoked", "设备 {_d} 已被县里停用", "device {_d} was revoked by its county",
+            raise _refuse(403, "revoked", "设备 {d} 已被县里停用", "device {d} was revoked by its county",
                           _d=device_id)
         raw_path = request.scope.get("raw_path") or request.url.path.encode()
         query = request.scope.get("query_string", b"")
@@ -163,7 +163,7 @@ class Relay:
         self.buckets[device_id] = b
         if b.tokens < 1.0:
             wait = max(1, int((1.0 - b.tokens) * 60.0 / cap) + 1)
-            raise _refuse(429, "rate_limited", "请求太频繁，请 {_s} 秒后再试", "too many requests; try again in {_s} s",
+            raise _refuse(429, "rate_limited", "请求太频繁，请 {s} 秒后再试", "too many requests; try again in {s} s",
                           _s=wait, retry_after=wait)
         b.tokens -= 1.0
 
@@ -205,6 +205,11 @@ class Relay:
                 if up.size != total:
                     raise _refuse(400, "bad_range", "同一个上传的总大小前后不一致", "the upload's total size changed")
                 if start != up.received or not db.add_part(c, up, start, data):
+                    # Another request got there first. On PostgreSQL (read committed) this statement
+                    # sees what it committed meanwhile, the bundle itself included.
+                    twin = db.bundle(c, bundle_id)
+                    if twin is not None:
+                        return self._again(twin, sha)
                     current = db.upload(c, bundle_id, dev.device_id, sha)
                     offset = current.received if current else 0
                     raise _refuse(409, "offset", "应从第 {offset} 字节继续上传", "resume the upload at byte {offset}",
@@ -221,8 +226,8 @@ class Relay:
 
     def _again(self, existing: dict[str, Any], sha: str) -> tuple[int, dict[str, Any]]:
         if existing["sha256"] != sha:
-            raise _refuse(409, "different_bytes", "同步包 {_b} 已经以另一份内容存过（已存 {stored}，本次 {sent}）",
-                          "bundle {_b} is already stored with other bytes (stored {stored}, sent {sent})",
+            raise _refuse(409, "different_bytes", "同步包 {b} 已经以另一份内容存过（已存 {stored}，本次 {sent}）",
+                          "bundle {b} is already stored with other bytes (stored {stored}, sent {sent})",
                           _b=existing["bundle_id"], stored=existing["sha256"], sent=sha)
         return 200, {"state": existing["state"], "receipt": json.loads(existing["receipt"])}
 
@@ -283,7 +288,7 @@ class Relay:
         with db.transaction(self.engine) as c:
             row = db.bundle(c, bundle_id)
             if row is None or row["recipient"] != dev.device_id or row["state"] != "received":
-                raise _refuse(404, "not_found", "没有发给本设备的同步包 {_b}", "no bundle {_b} addressed to this device",
+                raise _refuse(404, "not_found", "没有发给本设备的同步包 {b}", "no bundle {b} addressed to this device",
                               _b=bundle_id)
             return row, db.part_starts(c, int(row["upload_id"]))
 
@@ -304,7 +309,7 @@ class Relay:
         with db.transaction(self.engine) as c:
             row = db.bundle(c, bundle_id)
             if row is None or row["recipient"] != dev.device_id:
-                raise _refuse(404, "not_found", "没有发给本设备的同步包 {_b}", "no bundle {_b} addressed to this device",
+                raise _refuse(404, "not_found", "没有发给本设备的同步包 {b}", "no bundle {b} addressed to this device",
                               _b=bundle_id)
             db.mark_fetched(c, bundle_id, self.now_iso())
 
@@ -457,7 +462,7 @@ def load_device_list(engine: Engine, dl: sig.DeviceList, at: str, *, allow_new_c
         for d in dl.devices:
             other = db.device(c, d.device_id)
             if (other is not None and other.county_id != dl.county_id) or not d.region_code.startswith(dl.county_region):
-                raise _refuse(409, "other_county", "设备 {_d} 不属于这个县", "device {_d} does not belong to this county",
+                raise _refuse(409, "other_county", "设备 {d} 不属于这个县", "device {d} does not belong to this county",
                               _d=d.device_id)
             db.put_device(c, db.Device(d.device_id, dl.county_id, d.sign_public, d.fingerprint, d.region_code,
                                        d.level, d.name, d.revoked), at)

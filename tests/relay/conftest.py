@@ -136,8 +136,9 @@ class Relay:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> Relay:
-        self.port = free_port()
+    def start(self, *, same_port: bool = False) -> Relay:
+        if not (same_port and self.port):
+            self.port = free_port()
         env = dict(os.environ, POVDESK_LANG="en", PYTHONPATH=str(ROOT))
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
