@@ -407,6 +407,7 @@ class HouseholdEditor(QWidget):
         tl.addLayout(buttons)
         self.member_form = FormView(sections, self.lang, scroll=True)
         self.member_form.changed.connect(self._member_changed)
+        self.member_form.finished.connect(self._member_finished)
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(top)
         split.addWidget(self.member_form)
@@ -596,20 +597,44 @@ class HouseholdEditor(QWidget):
             self._dup_timer.start()
         self._touched()
 
-    def _fill_from_id(self, m: Member) -> None:
-        """Birth date and sex follow the ID number unless the user typed something else."""
+    def _member_finished(self, key: str) -> None:
+        """The user left the ID number (Tab, Enter, a click elsewhere): a 15-digit old number is
+        complete only now, since while typing it is also the start of an 18-digit one."""
+        m = self.current_member()
+        if key != "id_number" or m is None or self._filling:
+            return
+        before = {k: self.member_form.value(k) for k in ("birth_date", "sex")}
+        self._fill_from_id(m, finished=True)
+        if {k: self.member_form.value(k) for k in before} != before:
+            self._member_changed("birth_date")
+
+    def _fill_from_id(self, m: Member, *, finished: bool = False) -> None:
+        """Birth date and sex follow the ID number unless the user typed something else.
+
+        Filled only from a complete, valid number: 18 digits (or a 20-digit disability certificate)
+        as soon as it is typed, 15 old-style digits only once the user leaves the field. While the
+        number is incomplete or wrong, whatever was filled from it before is taken away again.
+        """
         raw = self.member_form.value("id_number")
-        if not raw or self.member_form.value("id_type") not in (None, "1", "2"):
-            return
-        try:
-            info = idnumber.parse(raw, today=self.ws.clock.today())
-        except idnumber.IdNumberError:
-            return
-        for key, value in (("birth_date", info.birth_date.isoformat()), ("sex", info.sex)):
+        info = None
+        if raw and self.member_form.value("id_type") in (None, "1", "2") and (len(raw) != 15 or finished):
+            try:
+                info = idnumber.parse(raw, today=self.ws.clock.today())
+            except idnumber.IdNumberError:
+                info = None
+        for key in ("birth_date", "sex"):
             current = self.member_form.value(key)
-            if current in (None, "") or current == self._autofilled.get((m.id, key)):
+            filled = self._autofilled.get((m.id, key))
+            ours = current in (None, "") or (filled is not None and current == filled)
+            if not ours:
+                continue  # the user's own entry stays
+            if info is not None:
+                value = info.birth_date.isoformat() if key == "birth_date" else info.sex
                 self.member_form.set_value(key, value)
                 self._autofilled[(m.id, key)] = value
+            elif filled is not None:
+                self.member_form.set_value(key, None)
+                del self._autofilled[(m.id, key)]
 
     def _income_year_changed(self, year: int) -> None:
         if self._filling or self._hh is None:

@@ -148,6 +148,7 @@ class FormView(QWidget):
     """Sections (or loose fields) of a form as one widget: values in, values out, marks, focus."""
 
     changed = Signal(str)  # a field key, after the user changed that field
+    finished = Signal(str)  # a text field's key, when the user left it or pressed Enter (editingFinished)
 
     def __init__(self, sections: Sequence[SectionSpec] | Sequence[FieldSpec], lang: str = "zh",
                  parent: QWidget | None = None, *, scroll: bool = False, titles: bool = True) -> None:
@@ -282,6 +283,7 @@ class FormView(QWidget):
             edit.setMaxLength(22)
             edit.setInputMethodHints(Qt.InputMethodHint.ImhPreferUppercase | Qt.InputMethodHint.ImhNoPredictiveText)
         edit.textEdited.connect(lambda _t, k=key: self._emit(k))
+        edit.editingFinished.connect(lambda k=key: None if self._loading else emit(self.finished, k))
         return edit
 
     def _normalize_date(self, edit: QLineEdit, key: str) -> None:
