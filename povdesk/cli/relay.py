@@ -37,8 +37,9 @@ def _listen(value: str) -> tuple[str, int]:
 
 
 def _key_path(args: argparse.Namespace) -> Path:
-    if args.key:
-        return Path(args.key)
+    given = getattr(args, "key_file", None) or args.key
+    if given:
+        return Path(given)
     from povdesk.paths import user_data_dir
 
     return user_data_dir() / "relay-key.pem"
@@ -242,7 +243,9 @@ def cmd_fetch(args: argparse.Namespace) -> int:
                                                         if report.held else ""),
               f"fetched {len(report.fetched)} bundles" + (f"; the relay holds {report.held} more behind a gap"
                                                           if report.held else "")))
-    return EXIT_FINDINGS if report.refused else EXIT_OK
+    findings = any(s.rejected or s.conflicted or s.flagged or s.audit_problems
+                   for s in (r.summary() for r in report.reports))
+    return EXIT_FINDINGS if report.refused or findings else EXIT_OK
 
 
 def register(add: AddCommand) -> None:
@@ -264,6 +267,7 @@ def register(add: AddCommand) -> None:
     rs = sp.add_subparsers(dest="relay_cmd", metavar="ACTION", parser_class=CommandParser)
     p = rs.add_parser("key", help=t("显示中转服务器密钥的指纹（没有则生成）", "show the relay key's fingerprint "
                                     "(made if missing)"))
+    p.add_argument("--key", dest="key_file", metavar="FILE", help=t("密钥文件", "the key file"))
     p = rs.add_parser("devices", help=t("县的设备名单：导出、上传、在服务器上载入、列出",
                                         "the county's device list: export, push, load on the relay, list"))
     ds = p.add_subparsers(dest="devices_cmd", metavar="ACTION", required=True, parser_class=CommandParser)
