@@ -22,7 +22,10 @@ class Text:
     en: str
 
     def format(self, **values: object) -> Text:
-        return Text(self.zh.format(**values), self.en.format(**values))
+        """Both templates filled; a Text among the values gives each language its own wording."""
+        zh = {k: v.zh if isinstance(v, Text) else v for k, v in values.items()}
+        en = {k: v.en if isinstance(v, Text) else v for k, v in values.items()}
+        return Text(self.zh.format(**zh), self.en.format(**en))
 
     def get(self, lang: str | None = None) -> str:
         return self.en if (lang or current_language()) == "en" else self.zh

@@ -61,8 +61,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from povdesk.core.demo import DEMO_PASSWORD, DEMO_REGION, generate, plant_mistakes
     from povdesk.core.permissions import require
     from povdesk.core.regions import validate_workspace_region
+    from povdesk.errors import NotPermitted
     from povdesk.store import Workspace
-    from povdesk.store.demo import ensure_demo_users
+    from povdesk.store.demo import NOT_A_DEMO, ensure_demo_users
 
     path = db_path(args.db)
     if args.households < 1 or args.households > 1_000_000:
@@ -73,9 +74,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
         level, _ = validate_workspace_region(region)
         path.parent.mkdir(parents=True, exist_ok=True)
         Workspace.create(path, region_code=region, name=args.name or t("演示工作区", "Demo workspace"),
-                         level=level, admin_user="admin", admin_password=DEMO_PASSWORD).close()
+                         level=level, admin_user="admin", admin_password=DEMO_PASSWORD, demo=True).close()
     ws = Workspace.open(path, clock=clock_of(args))
     try:
+        if not ws.demo:  # before any login: nothing about a real workspace is asked or touched
+            raise NotPermitted(NOT_A_DEMO, where=str(path))
         actor = ws.authenticate("admin", DEMO_PASSWORD) if created else login(ws)
         require(actor.role, "generate_demo")
         writer = ensure_demo_users(ws, actor, DEMO_PASSWORD) if actor.role == "admin" else actor

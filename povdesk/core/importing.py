@@ -17,7 +17,7 @@ from typing import Any
 
 from povdesk.core.exchange import parse_line
 from povdesk.core.model import Household
-from povdesk.core.procedures import history_problems
+from povdesk.core.procedures import events_above, history_problems
 from povdesk.core.rules import RuleContext, validate_household
 
 # (the history's problems as dicts, the findings as dicts): a household with problems is
@@ -25,22 +25,29 @@ from povdesk.core.rules import RuleContext, validate_household
 Decision = tuple[list[dict[str, str]], list[dict[str, Any]]]
 
 
-def decide(hh: Household, ctx: RuleContext) -> Decision:
-    """Replay the household's history against its status, then validate it when that holds."""
+def decide(hh: Household, ctx: RuleContext, level: str | None = None) -> Decision:
+    """Replay the household's history against its status, then validate it when that holds.
+
+    With `level` (the importing workspace's), a history holding a step above that level is a
+    problem: a file can carry any role and user in its events, so they are trusted only up to
+    what the workspace itself could record (povdesk.core.authority)."""
+    above = events_above(hh.events, level) if level is not None else []
+    if above:
+        return [t.as_dict() for t in above], []
     problems = [p.as_dict() for p in history_problems(hh.events, hh.status)]
     if problems:
         return problems, []
     return problems, [f.to_dict() for f in validate_household(hh, ctx)]
 
 
-def decide_lines(lines: Sequence[bytes], today: date) -> list[Decision | None]:
+def decide_lines(lines: Sequence[bytes], today: date, level: str | None = None) -> list[Decision | None]:
     """`decide` for each raw line; None for a line that does not parse or whose checks raise (the
     pipeline parses every line itself, in order, and raises the error there)."""
     ctx = RuleContext(today=today)
     out: list[Decision | None] = []
     for line in lines:
         try:
-            out.append(decide(parse_line(line, ""), ctx))
+            out.append(decide(parse_line(line, ""), ctx, level))
         except Exception:
             out.append(None)
     return out

@@ -21,6 +21,12 @@ ROLE_LABELS = {
     "admin": ("系统管理员", "Administrator"),
 }
 
+# Workspace levels, lowest first. A role belongs to a level; a workspace holds accounts and records
+# procedure steps of its own level or below (povdesk.core.authority).
+LEVELS = ("village", "township", "county")
+LEVEL_LABELS = {"village": ("村级", "village"), "township": ("乡镇级", "township"), "county": ("县级", "county")}
+ROLE_LEVELS = {"village_worker": "village", "township_official": "township", "county_coordinator": "county"}
+
 # Lifecycle of a household; only procedures move it (never set by hand).
 STATUSES = ("applicant", "registered", "exited", "removed", "returned", "not_identified")
 STATUS_LABELS = {

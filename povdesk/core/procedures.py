@@ -16,9 +16,12 @@ from types import MappingProxyType
 from typing import Any
 
 from povdesk.clock import SYSTEM_CLOCK
+from povdesk.core.authority import step_refusal
 from povdesk.core.codes import code_lists
 from povdesk.core.model import (
+    LEVELS,
     ROLE_LABELS,
+    ROLE_LEVELS,
     ROLES,
     STATUS_LABELS,
     STATUSES,
@@ -53,7 +56,7 @@ _OPTIONAL_KIND_FIELDS: dict[str, dict[str, str]] = {
 _TOP_KEYS = frozenset({"settings", "evidence_sets", "procedures"})
 _SETTINGS_KEYS = frozenset({"publicity_days", "attendance_quorum", "vote_majority"})
 _PROCEDURE_KEYS = frozenset({"zh", "en", "start_from", "end_status", "status_while_open", "steps"})
-_STEP_KEYS = frozenset({"key", "zh", "en", "kind", "roles", "evidence_set", "evidence", "fail_status"})
+_STEP_KEYS = frozenset({"key", "zh", "en", "kind", "roles", "level", "evidence_set", "evidence", "fail_status"})
 _FIELD_KEYS = frozenset({"key", "kind", "zh", "en", "required", "codes", "min", "must_be_yes"})
 
 
@@ -91,6 +94,7 @@ class StepSpec:
     roles: tuple[str, ...]
     evidence: tuple[EvidenceField, ...]
     fail_status: str | None = None  # appraisal only: the status a lost vote leaves behind
+    level: str = "village"  # the level the step belongs to (povdesk.core.authority)
 
     @property
     def label(self) -> Text:
@@ -227,6 +231,12 @@ def _parse_step(
         if role == "admin":
             # Separation of duties: every change to a household must name a worker or official.
             raise ProcedureSpecError(f"{where}: the administrator may not perform procedure steps")
+    level = body.get("level")
+    if level not in LEVELS:
+        raise ProcedureSpecError(f"{where}: 'level' must be one of {LEVELS}")
+    below = [r for r in roles if LEVELS.index(ROLE_LEVELS[r]) < LEVELS.index(level)]
+    if below:
+        raise ProcedureSpecError(f"{where}: a {level} step cannot be recorded by {below} (a lower level)")
     fields: list[EvidenceField] = []
     set_name = body.get("evidence_set")
     if set_name is not None:
@@ -266,6 +276,7 @@ def _parse_step(
         roles=tuple(roles),
         evidence=tuple(fields),
         fail_status=fail_status,
+        level=level,
     )
 
 
@@ -947,8 +958,12 @@ def check_step(
     today: dt.date,
     exit_failures: Sequence[Text] = (),
     publicity_days: int | None = None,
+    level: str | None = None,
 ) -> list[Text]:
-    """Every reason the step is refused for this household now; an empty list means it is allowed."""
+    """Every reason the step is refused for this household now; an empty list means it is allowed.
+
+    `level` is the recording workspace's level: a step above it is refused (None: not checked,
+    as in a demo workspace)."""
     procedures, settings = _catalogue()
     spec = procedures.get(procedure)
     if spec is None:
@@ -976,7 +991,8 @@ def check_step(
             )
         ]
     days = settings.publicity_days if publicity_days is None else publicity_days
-    return _step_reasons(
+    above = step_refusal(_step_title(spec.label, step_spec.label), step_spec.level, level) if level else None
+    return ([above] if above else []) + _step_reasons(
         _sequence_problems(household, spec, step_spec), _floor(household.events), step_spec,
         role=role, date=date, evidence=evidence, error_count=error_count, today=today,
         exit_failures=exit_failures, days=days, settings=settings,
@@ -1042,6 +1058,7 @@ def perform_step(
     today: dt.date,
     exit_failures: Sequence[Text] = (),
     publicity_days: int | None = None,
+    level: str | None = None,
 ) -> ProcedureEvent:
     """Record the step on the household (event appended, status moved) or raise ProcedureRefused.
 
@@ -1058,6 +1075,7 @@ def perform_step(
         today=today,
         exit_failures=exit_failures,
         publicity_days=publicity_days,
+        level=level,
     )
     if not user.strip():
         # The audit trail must name a person behind every step.
@@ -1230,4 +1248,27 @@ def parse_evidence(step: StepSpec, raw: Mapping[str, str]) -> dict[str, Any]:
             elif f.kind == "multi_code" and f.codes:
                 value = _split_codes(value, f.codes)
         out[key] = value
+    return out
+
+
+def level_refusal(event: ProcedureEvent, level: str) -> Text | None:
+    """Why a workspace or device of `level` may not record this event's step (None: it may, or
+    the step is unknown, which the replay reports)."""
+    found = _spec_of(event)
+    if found is None:
+        return None
+    spec, step = found
+    return step_refusal(_step_title(spec.label, step.label), step.level, level)
+
+
+def events_above(events: Sequence[ProcedureEvent], level: str) -> list[Text]:
+    """For each event of a step above `level`, why it cannot come in at that level: an import
+    file's history is trusted only up to the importing workspace's level (povdesk.core.authority)."""
+    out: list[Text] = []
+    for e in events:
+        why = level_refusal(e, level)
+        if why is not None:
+            out.append(_fill(tr("{why}（{date} 的记录，用户 {user}）；这样的历史由县里通过回传同步包下发",
+                                "{why} (recorded {date} by {user}); such history comes down from the county in a "
+                                "return bundle"), why=why, date=e.date, user=e.user))
     return out

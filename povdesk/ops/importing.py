@@ -191,6 +191,7 @@ def import_jsonl(ws: Workspace, actor: User, path: Path, *, batch: int = BATCH, 
                        where=str(path)) from None
     today = ws.clock.today()
     ctx = RuleContext(today=today)
+    level = ws.authority_level  # a file's history is trusted up to what this workspace may record
     report = Report()
     seen: dict[str, int] = {}
     written_ids: list[str] = []
@@ -205,7 +206,7 @@ def import_jsonl(ws: Workspace, actor: User, path: Path, *, batch: int = BATCH, 
             if item is None:
                 return
             lines, done = item
-            fut = executor.submit(decide_lines, [line for _, line in lines], today) if executor else None
+            fut = executor.submit(decide_lines, [line for _, line in lines], today, level) if executor else None
             ahead.append((lines, done, fut))
 
     try:
@@ -224,7 +225,7 @@ def import_jsonl(ws: Workspace, actor: User, path: Path, *, batch: int = BATCH, 
                         raise BadInput(tr("户 {id} 与第 {n} 行重复", "household {id} repeats line {n}", id=hh.id,
                                           n=seen[hh.id]), where=f"{name}:{n}")
                     seen[hh.id] = n
-                    problems, findings = made if made is not None else decide(hh, ctx)
+                    problems, findings = made if made is not None else decide(hh, ctx, level)
                     entry: dict[str, Any] = {"line": n, "id": hh.id, "household_no": hh.household_no}
                     if problems:
                         entry["result"] = "rejected"

@@ -53,7 +53,8 @@ def record_step(ws: Workspace, actor: User, household: Household, procedure: str
     errors = sum(1 for f in validate_household(household, ctx) if f.severity == "error" and not f.explained)
     work = copy.deepcopy(household)  # perform_step appends the event and moves the status on what it is given
     event = perform_step(work, procedure, step, role=actor.role, user=actor.name, date=date, evidence=evidence,
-                         error_count=errors, today=ctx.today, exit_failures=exit_failures(household, ctx))
+                         error_count=errors, today=ctx.today, exit_failures=exit_failures(household, ctx),
+                         level=ws.authority_level)
     ws.append_event(work, event, actor)
     recorded = work.events[-1]
     return StepRecorded(

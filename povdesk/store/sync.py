@@ -428,6 +428,22 @@ def put_flags(conn: sqlite3.Connection, rows: Iterable[tuple[str, str, str, Any,
         "VALUES (?,?,?,?,?,?)", [(h, r, m, dumps(msg), src, at) for h, r, m, msg, src, at in rows])
 
 
+def id_numbers_of(conn: sqlite3.Connection, member_ids: Sequence[str]) -> dict[str, str]:
+    """Member id -> ID number, for the members named."""
+    out: dict[str, str] = {}
+    for start in range(0, len(member_ids), 900):
+        chunk = list(member_ids[start:start + 900])
+        out.update(conn.execute(f"SELECT id, id_number FROM members WHERE id IN ({','.join('?' * len(chunk))})",
+                                chunk).fetchall())
+    return out
+
+
+def last_sent_at(conn: sqlite3.Connection, peer_id: str) -> str:
+    """When the last bundle to this peer was made ("" if none was)."""
+    row = conn.execute("SELECT max(created_at) FROM sync_sent WHERE peer = ?", (peer_id,)).fetchone()
+    return str(row[0] or "")
+
+
 def flags(conn: sqlite3.Connection, household_ids: Sequence[str] | None = None) -> list[dict[str, Any]]:
     sql = "SELECT household_id, rule, member_id, message, source, created_at FROM sync_flags"
     rows = conn.execute(sql + " ORDER BY household_id, rule, member_id").fetchall()

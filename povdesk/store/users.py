@@ -10,6 +10,7 @@ import sqlite3
 import unicodedata
 from dataclasses import dataclass
 
+from povdesk.core.authority import role_refusal
 from povdesk.core.model import ROLES
 from povdesk.core.permissions import require
 from povdesk.errors import AuthError, BadInput, NotPermitted
@@ -91,7 +92,10 @@ def list_all(conn: sqlite3.Connection) -> list[User]:
     return [_row_user(r) for r in rows]
 
 
-def authenticate(conn: sqlite3.Connection, name: str, password: str) -> User:
+def authenticate(conn: sqlite3.Connection, name: str, password: str, level: str | None = None) -> User:
+    """The account, if the password is right, it is active and (with `level`) its role belongs to
+    that level or below: an account made above its workspace's level (before levels were enforced,
+    or by editing the file) cannot sign in."""
     key = unicodedata.normalize("NFC", (name or "").strip())
     row = conn.execute(
         "SELECT name, role, display_name, active, password_hash FROM users WHERE name = ?", (key,)
@@ -102,6 +106,9 @@ def authenticate(conn: sqlite3.Connection, name: str, password: str) -> User:
     # Only someone who knows the password learns that the account is disabled.
     if not row[3]:
         raise AuthError(DISABLED)
+    why = role_refusal(row[1], level) if level is not None else None
+    if why is not None:
+        raise AuthError(why)
     return _row_user(row[:4])
 
 
@@ -133,8 +140,12 @@ def insert(conn: sqlite3.Connection, audit: AuditWriter, name: str, password: st
 
 
 def add(conn: sqlite3.Connection, audit: AuditWriter, actor: User, name: str, password: str, role: str,
-        display_name: str, now: str) -> User:
+        display_name: str, now: str, *, level: str | None = None) -> User:
+    """A new account; with `level` (the workspace's), only for a role of that level or below."""
     require(current(conn, actor).role, "manage_users")
+    why = role_refusal(role, level) if level is not None else None
+    if why is not None:
+        raise NotPermitted(why)
     return insert(conn, audit, name, password, role, display_name, now)
 
 

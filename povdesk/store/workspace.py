@@ -16,9 +16,10 @@ from typing import Any
 import sqlite_utils
 
 from povdesk.clock import SYSTEM_CLOCK, Clock
-from povdesk.core.model import Household, ProcedureEvent
+from povdesk.core.model import LEVELS, Household, ProcedureEvent
 from povdesk.core.permissions import require
-from povdesk.errors import BadInput, WorkspaceError
+from povdesk.core.procedures import level_refusal
+from povdesk.errors import BadInput, NotPermitted, WorkspaceError
 from povdesk.i18n import Text, tr
 from povdesk.store import audit as audit_log
 from povdesk.store import households as repo
@@ -38,7 +39,6 @@ from povdesk.store.users import User
 
 log = logging.getLogger(__name__)
 
-LEVELS = ("village", "township", "county")
 DEFAULT_TIMEOUT = 5.0
 # No 0/O or 1/I: the prefix is read aloud and copied by hand from printed cards.
 _PREFIX_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -95,8 +95,11 @@ class Workspace:
     @classmethod
     def create(cls, path: str | os.PathLike[str], *, region_code: str, name: str, level: str, admin_user: str,
                admin_password: str, admin_display_name: str = "", timeout: float = DEFAULT_TIMEOUT,
-               clock: Clock = SYSTEM_CLOCK) -> Workspace:
-        """A new workspace file with its meta data and the first administrator."""
+               clock: Clock = SYSTEM_CLOCK, demo: bool = False) -> Workspace:
+        """A new workspace file with its meta data and the first administrator.
+
+        `demo` makes a training workspace: it may hold synthetic households (`povdesk demo`) and an
+        account for every role, whatever its level; the mark is set here and never afterwards."""
         path = Path(path)
         where = str(path)
         if path.exists():
@@ -122,10 +125,11 @@ class Workspace:
                     "workspace_id": str(uuid.uuid4()), "region_code": region_code, "level": level, "name": name,
                     "created_at": now, "device_prefix": "".join(secrets.choice(_PREFIX_ALPHABET) for _ in range(4)),
                     "device_id": str(uuid.uuid4()), "search_version": search_index.SEARCH_VERSION,
+                    "demo": "1" if demo else "0",
                 }
                 c.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", list(meta.items()))
                 audit.add("workspace.create", "workspace", meta["workspace_id"], None, None,
-                          {k: meta[k] for k in ("region_code", "level", "name", "device_prefix", "device_id")})
+                          {k: meta[k] for k in ("region_code", "level", "name", "device_prefix", "device_id", "demo")})
                 accounts.insert(c, audit, admin_user, admin_password, "admin", admin_display_name, now)
             ws._load_meta()
             return ws
@@ -360,6 +364,16 @@ class Workspace:
         return self._meta.get("name", "")
 
     @property
+    def demo(self) -> bool:
+        """A training workspace (made by `povdesk demo` or `povdesk app --demo`): every role, any level."""
+        return self._meta.get("demo") == "1"
+
+    @property
+    def authority_level(self) -> str | None:
+        """The level whose steps and roles this workspace is held to; None in a demo workspace."""
+        return None if self.demo else self.level
+
+    @property
     def device_prefix(self) -> str:
         return self._meta["device_prefix"]
 
@@ -408,7 +422,7 @@ class Workspace:
 
     def authenticate(self, name: str, password: str) -> User:
         with self._guard(tr("登录", "signing in")):
-            return accounts.authenticate(self._conn, name, password)
+            return accounts.authenticate(self._conn, name, password, self.authority_level)
 
     def list_users(self) -> list[User]:
         with self._guard(tr("读取用户列表", "reading the users")):
@@ -416,7 +430,8 @@ class Workspace:
 
     def add_user(self, actor: User, name: str, password: str, role: str, display_name: str = "") -> User:
         with self._write(tr("添加用户", "adding a user"), actor.name) as (c, audit):
-            return accounts.add(c, audit, actor, name, password, role, display_name, audit.at)
+            return accounts.add(c, audit, actor, name, password, role, display_name, audit.at,
+                                level=self.authority_level)
 
     def set_password(self, actor: User, name: str, new_password: str) -> None:
         with self._write(tr("修改密码", "changing a password"), actor.name) as (c, audit):
@@ -458,6 +473,9 @@ class Workspace:
         """
         where = hh.household_no or hh.id
         require(actor.role, "edit_household")
+        above = level_refusal(event, self.authority_level) if self.authority_level else None
+        if above is not None:
+            raise NotPermitted(above, where=where)
         with self._write(tr("登记户 {w} 的程序步骤", "recording a procedure step for household {w}", w=where),
                          actor.name) as (c, audit):
             me = accounts.current(c, actor)

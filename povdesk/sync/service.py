@@ -16,11 +16,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any, TypedDict
 
+from povdesk.core.authority import level_label
 from povdesk.core.exchange import dump_line, parse_line
 from povdesk.core.importing import decide, paused_gc
 from povdesk.core.model import Household
 from povdesk.core.permissions import require
-from povdesk.core.procedures import load_procedures, replay, status_after
+from povdesk.core.procedures import level_refusal, load_procedures, replay, status_after
 from povdesk.core.rules import CrossChecker, RuleContext, validate_household
 from povdesk.errors import BadInput, ImportCancelled
 from povdesk.i18n import Text, tr
@@ -191,7 +192,13 @@ def _export(ws: Workspace, actor: User, out: Path, full: bool, to: str | None,
         open_c = tables.open_conflict_paths(c, ids)
         audit_from = tables.audit_sent(c, peer.device_id) if kind == "village" and not full else 0
         audit_rows = tables.audit_rows(c, audit_from) if kind == "village" else []
-        flag_rows = tables.flags(c, ids) if kind == "return" else []
+        # Flags for the peer's households: those of the records sent, and any raised since the
+        # last bundle to this peer (a person registered again in another village flags this one).
+        since = "" if full else tables.last_sent_at(c, peer.device_id)
+        in_scope = set(tables.all_household_ids(c, scope)) if kind == "return" else set()
+        sending = set(ids)
+        flag_rows = [f for f in tables.flags(c) if f["household_id"] in in_scope
+                     and (f["household_id"] in sending or f["created_at"] > since)] if kind == "return" else []
         resolved = [x for x in tables.conflicts(c, "resolved") if x.household_id in set(ids)] if kind == "return" else []
         # The records, a batch at a time in the same snapshot, into a temporary file: only the
         # packed sent states stay in memory (the header, first in the payload, needs the count).
@@ -729,7 +736,7 @@ def import_bundles(ws: Workspace, actor: User, paths: Sequence[Path], *, batch: 
             cross = CrossChecker()
             for hh in ws.cross_check_candidates_in(c, skip=set()):
                 cross.add(hh)
-            found = [f for f in cross.findings() if f.rule == "DUP-PERSON" and f.household_id in brought]
+            found = _dup_people_touching(c, cross, brought)
             for f in found:
                 if f.household_id in by_hh:
                     by_hh[f.household_id].flags.append(f.to_dict())
@@ -738,6 +745,16 @@ def import_bundles(ws: Workspace, actor: User, paths: Sequence[Path], *, batch: 
         if progress:
             progress(total, total)
         return reports
+
+
+def _dup_people_touching(c: Any, cross: CrossChecker, brought: set[str]) -> list[Any]:
+    """The DUP-PERSON findings of every household holding a person that a household brought by
+    this import holds too: the village that registered the person first is told as well as the
+    one that sent the second registration (each in its next return bundle)."""
+    dups = [f for f in cross.findings() if f.rule == "DUP-PERSON"]
+    number_of = tables.id_numbers_of(c, sorted({f.member_id for f in dups if f.member_id}))
+    touched = {number_of.get(f.member_id or "") for f in dups if f.household_id in brought}
+    return [f for f in dups if f.household_id in brought or number_of.get(f.member_id or "") in touched]
 
 
 def _finish_bundle(ws: Workspace, c: Any, audit: Any, st: Any, b: Incoming, rep: BundleReport, body: _Body,
@@ -799,9 +816,15 @@ def _apply_batch(ws: Workspace, c: Any, bulk: Any, st: Any, b: Incoming, rep: Bu
     open_c = tables.open_conflict_paths(c, ids)
     writes: list[Household] = []
     received: list[tuple[str, bytes]] = []
+    sender_level = b.peer.level
     for remote, decided in zip(chunk, made, strict=True):
         local = current.get(remote.id)
         packed: bytes | None = None
+        refused = _authority_problems(local, remote, sender_level, b.peer.region_code, ws.region_code)
+        if refused:
+            rep.records.append(RecordOutcome(remote.id, local.household_no if local else remote.household_no,
+                                             "rejected", reasons=[t.as_dict() for t in refused]))
+            continue
         if local is None:
             if decided is None:  # no worker, or it could not: decided here, as the worker would
                 problems, findings = decide(remote, ctx)
@@ -854,6 +877,44 @@ def _apply_batch(ws: Workspace, c: Any, bulk: Any, st: Any, b: Incoming, rep: Bu
         rep.records.append(outcome)
     bulk.write(writes)
     tables.put_received(c, dev, st.now, received)
+
+
+_EVENT_CORE = ("procedure", "step", "date", "role", "user", "evidence")
+
+
+def _authority_problems(local: Household | None, remote: Household, sender_level: str, sender_region: str,
+                        own_region: str) -> list[Text]:
+    """Why a record may not come in from a device of `sender_level` (empty: it may).
+
+    Authority follows the level that signs: each step this workspace does not hold yet must be of
+    the sender's level or below (a village device cannot bring a county approval, whatever role
+    and user its events name); a step it holds must arrive unchanged (a device cannot rewrite
+    what was recorded elsewhere); and a device writes only households of the villages under its
+    own region, both as stored here and as sent."""
+    out: list[Text] = []
+    if local is not None and local.village_code != remote.village_code:
+        out.append(tr("发来的记录把这户从村 {a} 改到村 {b}：户所属的村不能通过同步改变（迁户由县里办理）",
+                      "the record moves the household from village {a} to {b}: a household's village cannot change "
+                      "through sync (the county moves households)", a=local.village_code, b=remote.village_code))
+    for code in dict.fromkeys(c for c in (remote.village_code, local.village_code if local else None) if c):
+        if not code.startswith(sender_region) or not code.startswith(own_region):
+            out.append(tr("村 {v} 不在发送设备负责的范围（{r}）内，这条记录未导入",
+                          "village {v} is not one the sending device serves ({r}), so this record was not imported",
+                          v=code, r=sender_region))
+    known = {e.id: e for e in local.events} if local is not None else {}
+    for e in remote.events:
+        mine = known.get(e.id)
+        if mine is None:
+            why = level_refusal(e, sender_level)
+            if why is not None:
+                out.append(tr("{why}（{date}，用户 {user}）：发送设备是{level}设备，这条记录未导入",
+                              "{why} ({date}, user {user}): the sending device is a {level} device, so this record "
+                              "was not imported", why=why, date=e.date, user=e.user, level=level_label(sender_level)))
+        elif any(getattr(mine, k) != getattr(e, k) for k in _EVENT_CORE):
+            out.append(tr("发来的记录改动了已登记的程序步骤“{step}”（{date}）：已登记的步骤不能被改写，这条记录未导入",
+                          "the record changes the recorded step '{step}' ({date}): a recorded step cannot be rewritten, "
+                          "so this record was not imported", step=_step_label(e.procedure, e.step)[0], date=mine.date))
+    return out
 
 
 def _eq(a: Any, b: Any) -> bool:

@@ -353,3 +353,17 @@ def test_import_json_with_a_worker_process_reports_what_one_process_does(demo_db
     assert reports[0]["summary"]["imported"] == 120
     bad = run_process(COUNTY, "import-json", str(tmp_path / "w0.db"), str(out), "--workers", "x", cwd=tmp_path)
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_demo_refuses_a_real_workspace_and_changes_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "real.db"
+    made = run_process(ADMIN, "init", str(db), "--region", "522634100201", "--name", "东门村", cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    before = db.read_bytes()
+    result = run_process(ADMIN, "demo", str(db), cwd=tmp_path)
+    assert result.returncode == 2 and "not a demo workspace" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    assert db.read_bytes() == before
+    county = run_process({**ADMIN, "POVDESK_NEW_PASSWORD": "secret-pw"}, "users", "add", str(db), "boss",
+                         "--role", "county_coordinator", cwd=tmp_path)
+    assert county.returncode == 2 and "cannot hold a 'County coordinator' account" in county.stderr

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import tomllib
 from typing import Any
 
 import pytest
 
 from povdesk.core import procedures as P
-from povdesk.core.model import ROLE_LABELS, ROLES, Household, ProcedureEvent
+from povdesk.core.model import ROLE_LABELS, ROLE_LEVELS, ROLES, Household, ProcedureEvent
 from povdesk.errors import ProcedureRefused
 from povdesk.i18n import Text, tr
 from povdesk.paths import resource
@@ -226,9 +227,53 @@ def test_loader_refuses_an_appraisal_without_votes() -> None:
         "en": "Appraisal",
         "kind": "appraisal",
         "roles": ["village_worker"],
+        "level": "village",
     }
     with pytest.raises(P.ProcedureSpecError, match="representatives_total"):
         P.parse_procedures(data)
+
+
+def test_every_step_names_its_level_and_roles_of_that_level_or_above() -> None:
+    rank = {"village": 0, "township": 1, "county": 2}
+    for spec in SPECS.values():
+        for step in spec.steps:
+            assert step.level in rank
+            assert all(rank[ROLE_LEVELS[r]] >= rank[step.level] for r in step.roles), (spec.key, step.key)
+    identification = SPECS["identification"]
+    assert identification.step("county_approval").level == "county"  # type: ignore[union-attr]
+    assert identification.step("township_review").level == "township"  # type: ignore[union-attr]
+    assert identification.step("application").level == "village"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda step: step.pop("level"), "'level' must be one of"),
+    (lambda step: step.__setitem__("level", "province"), "'level' must be one of"),
+    (lambda step: step.__setitem__("roles", ["village_worker"]), "cannot be recorded by ['village_worker']"),
+])
+def test_loader_refuses_a_step_without_a_level_or_below_its_roles(change: Any, message: str) -> None:
+    data = _toml()
+    step = data["procedures"]["identification"]["steps"][5]  # county_approval
+    change(step)
+    with pytest.raises(P.ProcedureSpecError, match=re.escape(message)):
+        P.parse_procedures(data)
+
+
+LEVEL_RANK = {"village": 0, "township": 1, "county": 2}
+
+
+@pytest.mark.parametrize("level", ["village", "township", "county"])
+def test_every_step_of_every_procedure_against_every_level(level: str) -> None:
+    """A workspace records a step of its own level or below: the refusal says who may."""
+    for spec in SPECS.values():
+        for step in spec.steps:
+            walker = Walker().ready_for(spec.key).walk(spec.key, until=step.key)
+            reasons = walker.check(spec.key, step.key, role=step.roles[-1], level=level)
+            above = [r for r in reasons if "may be recorded only at" in r.en]
+            if LEVEL_RANK[step.level] > LEVEL_RANK[level]:
+                assert len(above) == 1 and f"only at {step.level} level, not at {level} level" in above[0].en
+                assert "只能由" in above[0].zh
+            else:
+                assert above == [] and reasons == [], (spec.key, step.key, level, reasons)
 
 
 def test_loader_refuses_an_unknown_code_list() -> None:

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from povdesk.core.demo import generate
+from povdesk.core.model import Household
+from povdesk.core.procedures import level_refusal, status_from
 from povdesk.store import User, Workspace
 from povdesk.sync import service
 
@@ -44,18 +46,48 @@ def make_workspace(path: Path, region: str, level: str, user: str, role: str) ->
     return ws, ws.add_user(admin, user, PW, role)
 
 
-def make_pair(tmp_path: Path, households: int) -> Pair:
+def village_stage(households: list[Household]) -> list[Household]:
+    """The households as a village registers them: each history up to its first step above the
+    village level (a village workspace records nothing above its level), the status to match."""
+    for hh in households:
+        kept = []
+        for e in hh.events:
+            if level_refusal(e, "village") is not None:
+                break
+            kept.append(e)
+        hh.events = kept
+        hh.status = status_from(kept)
+    return households
+
+
+def make_pair(tmp_path: Path, households: int, *, register: bool = False) -> Pair:
+    """A village and its county with keys exchanged; with `households`, a register of that size
+    that the county brought in and sent down (`register`), or new applicants the village entered
+    itself (not `register`: histories of village steps only, not yet sent up)."""
     village, worker = make_workspace(tmp_path / "village.db", VILLAGE, "village", "worker", "village_worker")
     county, coord = make_workspace(tmp_path / "county.db", COUNTY, "county", "county", "county_coordinator")
-    if households:
-        village.import_households(generate(VILLAGE, count=households, seed=3, today=date(2025, 6, 1)), worker,
-                                  source="demo")
     vkey, ckey = tmp_path / "village.key", tmp_path / "county.key"
     service.export_key_file(village, vkey)
     service.export_key_file(county, ckey)
     service.trust(county, county.authenticate("admin", PW), vkey, "device")
     service.trust(village, village.authenticate("admin", PW), ckey, "county")
+    made = generate(VILLAGE, count=households, seed=3, today=date(2025, 6, 1)) if households else []
+    if made and register:
+        bring_register(county, coord, village, worker, made, tmp_path)
+    elif made:
+        village.import_households(village_stage(made), worker, source="demo")
     return Pair(village, county, worker, coord, tmp_path)
+
+
+def bring_register(county: Workspace, coord: User, village: Workspace, worker: User, households: list[Household],
+                   tmp_path: Path) -> None:
+    """The migration path for an existing register (histories with county approvals in them): the
+    county imports it, and the village receives it in a return bundle."""
+    county.import_households(households, coord, source="register")
+    down = tmp_path / f"register-{village.region_code}.pvb"
+    service.export_bundle(county, coord, down, to=village.device_id)
+    service.import_bundles(village, worker, [down])
+    down.unlink()
 
 
 @pytest.fixture

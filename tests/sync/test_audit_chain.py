@@ -10,7 +10,7 @@ from pathlib import Path
 from povdesk.core.procedures import next_steps, perform_step
 from povdesk.store import Workspace
 from povdesk.sync import service
-from tests.sync.conftest import Pair
+from tests.sync.conftest import Pair, make_pair
 
 
 def up(p: Pair, name: str, **kw: object) -> service.BundleReport:
@@ -95,11 +95,15 @@ def test_a_village_restored_from_a_backup_is_noticed(pair: Pair, tmp_path: Path)
     assert any("differs from the copy received before" in p["en"] for p in rep.audit_problems)
 
 
-def test_duplicates_and_county_steps_are_listed_in_the_village(pair: Pair) -> None:
+def test_duplicates_and_county_steps_are_listed_in_the_village(tmp_path: Path) -> None:
+    """A register the county brought in and sent down: one person entered again in a second
+    household flags both (the first was not in the bundle), and a county step comes down."""
+    pair = make_pair(tmp_path, 40, register=True)
     a, b = list(pair.village.iter_households())[:2]
     b.members[-1].fields["id_number"] = a.members[0].fields["id_number"]  # one person in two households
     pair.village.save_household(b, pair.worker)
-    assert up(pair, "b1.pvb").flags
+    rep = up(pair, "b1.pvb")
+    assert [r.id for r in rep.records] == [b.id] and rep.flags
     county_hh = None
     for hh in pair.county.iter_households():
         if any(step.key == "announcement" for _spec, step in next_steps(hh)):

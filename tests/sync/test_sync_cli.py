@@ -9,10 +9,12 @@ import sqlite3
 import subprocess
 import sys
 import time
+from datetime import date
 from pathlib import Path
 
-from povdesk.core.demo import DEMO_PASSWORD
-from tests.sync.conftest import make_pair
+from povdesk.core.demo import DEMO_PASSWORD, generate
+from povdesk.core.exchange import write_jsonl
+from tests.sync.conftest import VILLAGE, make_pair, village_stage
 
 ADMIN = {"POVDESK_USER": "admin", "POVDESK_PASSWORD": DEMO_PASSWORD}
 WORKER = {"POVDESK_USER": "worker", "POVDESK_PASSWORD": DEMO_PASSWORD}
@@ -32,7 +34,13 @@ def ok(result: subprocess.CompletedProcess[str], code: int = 0) -> str:
 
 def test_village_county_village_in_commands(tmp_path: Path) -> None:
     d = tmp_path
-    ok(run({}, "demo", "village.db", "--households", "200", "--seed", "5", cwd=d))
+    register = d / "applicants.jsonl"
+    with register.open("w", encoding="utf-8") as fh:
+        write_jsonl(village_stage(generate(VILLAGE, count=200, seed=5, today=date(2025, 6, 1))), fh)
+    ok(run(ADMIN, "init", "village.db", "--region", VILLAGE, "--name", "东门村", cwd=d))
+    ok(run({**ADMIN, "POVDESK_NEW_PASSWORD": DEMO_PASSWORD}, "users", "add", "village.db", "worker",
+           "--role", "village_worker", cwd=d))
+    ok(run(WORKER, "import-json", "village.db", str(register), cwd=d), code=1)  # 1: findings to look at
     ok(run(ADMIN, "init", "county.db", "--region", "522634", "--name", "雷山县", cwd=d))
     ok(run({**ADMIN, "POVDESK_NEW_PASSWORD": DEMO_PASSWORD}, "users", "add", "county.db", "county",
            "--role", "county_coordinator", cwd=d))

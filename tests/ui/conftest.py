@@ -49,7 +49,7 @@ def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A village workspace with the demo accounts and 30 households, built once per session."""
     path = tmp_path_factory.mktemp("template") / "village.povdesk"
     ws = Workspace.create(path, region_code=DEMO_REGION, name="东门村", level="village",
-                          admin_user="admin", admin_password=DEMO_PASSWORD, clock=CLOCK)
+                          admin_user="admin", admin_password=DEMO_PASSWORD, clock=CLOCK, demo=True)
     try:
         admin = ws.authenticate("admin", DEMO_PASSWORD)
         for name, role in DEMO_USERS.items():
