@@ -35,6 +35,7 @@ from povdesk.i18n import Text
 from povdesk.paths import resource
 from povdesk.ui.errors import install_excepthook, show_error
 from povdesk.ui.fonts import load_app_font
+from povdesk.ui.screen import install_screen_guard
 from povdesk.ui.wheel import install_wheel_guard
 
 log = logging.getLogger(__name__)
@@ -351,6 +352,7 @@ def start(app: QApplication, args: argparse.Namespace) -> QWidget | None:
     install_language(app, lang)
     load_app_font(app)
     install_wheel_guard()
+    install_screen_guard()
     install_excepthook()
 
     hint, user = "", ""
@@ -384,7 +386,7 @@ def start(app: QApplication, args: argparse.Namespace) -> QWidget | None:
         ws.close()
         return None
     window = MainWindow(ws, login.user, data_dir=data_dir, settings=settings, lang=lang)
-    window.show()
+    window.show_as_last_time()
     window.offer_draft_recovery()
     return window
 

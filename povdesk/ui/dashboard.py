@@ -6,7 +6,7 @@ from typing import Any
 
 from PySide6.QtCharts import (
     QBarCategoryAxis,
-        QBarSet,
+    QBarSet,
     QChart,
     QChartView,
     QHorizontalBarSeries,
@@ -15,7 +15,7 @@ from PySide6.QtCharts import (
 )
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPainter, QShowEvent
-from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
+from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from povdesk.core.codes import code_list
 from povdesk.core.model import STATUS_LABELS, STATUSES
@@ -77,7 +77,16 @@ class Dashboard(QWidget):
         self._stale = False
         self.changes = changes if changes is not None else ChangeBus(self)
         self.changes.changed.connect(self._workspace_changed)
-        self.grid = QGridLayout(self)
+        # The charts scroll on a short screen rather than push the window past its bottom edge.
+        body = QWidget()
+        self.grid = QGridLayout(body)
+        self.page_area = QScrollArea()
+        self.page_area.setWidgetResizable(True)
+        self.page_area.setFrameShape(QFrame.Shape.NoFrame)
+        self.page_area.setWidget(body)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.page_area)
         self.heading = QLabel()
         self.heading.setStyleSheet("font-size: 15pt; font-weight: bold")
         self.grid.addWidget(self.heading, 0, 0, 1, 2)

@@ -359,10 +359,17 @@ class HouseholdEditor(QWidget):
         self._validate_timer = self._timer(VALIDATE_DELAY_MS, self.validate_now)
         self._dup_timer = self._timer(DUPLICATE_DELAY_MS, self.check_duplicates_now)
         self._draft_timer = self._timer(DRAFT_DELAY_MS, self.write_draft_now)
-        for seq, slot in ((QKeySequence.StandardKey.Save, self.save), ("Ctrl+N", self.add_member),
-                          (QKeySequence(Qt.Key.Key_Escape), self._escape)):
+        for seq, slot in ((QKeySequence.StandardKey.Save, self.save), ("Ctrl+N", self.add_member)):
             sc = QShortcut(QKeySequence(seq), self)
             sc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            sc.activated.connect(slot)
+        # Window-wide (from the list, the search box or a drop-down too): the tab keys, which a
+        # focused QComboBox would otherwise take as "next item", and Esc.
+        for seq, slot in (("Ctrl+PgDown", lambda: self.step_tab(1)), ("Ctrl+PgUp", lambda: self.step_tab(-1)),
+                          ("Ctrl+Tab", lambda: self.step_tab(1)), ("Ctrl+Shift+Tab", lambda: self.step_tab(-1)),
+                          ("Ctrl+Backtab", lambda: self.step_tab(-1)), ("Esc", self._escape)):
+            sc = QShortcut(QKeySequence(seq), self)
+            sc.setContext(Qt.ShortcutContext.WindowShortcut)
             sc.activated.connect(slot)
         self._update_titles()
         self.setEnabled(False)
@@ -1055,6 +1062,18 @@ class HouseholdEditor(QWidget):
         for timer in (self._validate_timer, self._dup_timer, self._draft_timer):
             timer.stop()
         super().closeEvent(event)
+
+    def step_tab(self, step: int) -> None:
+        """The next (1) or previous (-1) tab, round the end; the focus goes to its first field."""
+        if not self.isEnabled():
+            return
+        index = (self.tabs.currentIndex() + step) % self.tabs.count()
+        self.tabs.setCurrentIndex(index)
+        form = {TAB_BASIC: self.basic_form, TAB_MEMBERS: self.member_form, TAB_INCOME: self.income_form,
+                TAB_LIVING: self.living_form}.get(index)
+        if form is not None and form.isEnabled() and form.focus_field(form.first_key() or ""):
+            return
+        self.tabs.tabBar().setFocus(Qt.FocusReason.TabFocusReason)
 
     def _escape(self) -> None:
         if self.maybe_close():

@@ -32,11 +32,15 @@ from povdesk.core.codes import code_list
 from povdesk.core.forms import FieldSpec, SectionSpec
 from povdesk.core.procedures import EvidenceField
 from povdesk.core.rules import Finding
+from povdesk.ui.screen import install_screen_guard
 from povdesk.ui.signals import emit
 from povdesk.ui.wheel import install_wheel_guard
 
 # Units as stored in the form specs, with what a reader sees in each language.
 UNITS = {"mu": ("亩", "mu"), "km": ("公里", "km"), "m2": ("平方米", "m²")}
+# Evidence counts (representatives, votes, objections) are a village's: never more than 4 digits,
+# so a date typed into the wrong field ("到会代表 202611") cannot be taken for a count.
+EVIDENCE_MAX = 9999
 ERROR_COLOUR = "#c62828"
 WARNING_COLOUR = "#b26a00"
 
@@ -62,7 +66,8 @@ def normalize_date(text: str) -> str | None:
 def evidence_field_spec(f: EvidenceField, section: str = "evidence") -> FieldSpec:
     """A procedure evidence field as a FieldSpec, so the same renderer draws it."""
     return FieldSpec(key=f.key, kind=f.kind, zh=f.zh, en=f.en, section=section, codes=f.codes,
-                     required=f.required, min=f.min if f.kind == "integer" else None)
+                     required=f.required, min=f.min if f.kind == "integer" else None,
+                     max=EVIDENCE_MAX if f.kind == "integer" else None)
 
 
 def evidence_specs(fields: Iterable[EvidenceField], section: str = "evidence") -> tuple[FieldSpec, ...]:
@@ -154,6 +159,7 @@ class FormView(QWidget):
                  parent: QWidget | None = None, *, scroll: bool = False, titles: bool = True) -> None:
         super().__init__(parent)
         install_wheel_guard()
+        install_screen_guard()
         self.lang = lang
         self._rows: dict[str, _Row] = {}
         self._order: list[str] = []
@@ -264,13 +270,15 @@ class FormView(QWidget):
             edit.setMaxLength(spec.max_length)
         if kind == "integer":
             sign = "-?" if spec.min is None or spec.min < 0 else ""
-            edit.setValidator(QRegularExpressionValidator(QRegularExpression(rf"^{sign}\d{{0,12}}$"), edit))
+            digits = len(str(int(abs(spec.max)))) if spec.max is not None else 12
+            edit.setValidator(QRegularExpressionValidator(QRegularExpression(rf"^{sign}\d{{0,{digits}}}$"), edit))
             edit.setAlignment(Qt.AlignmentFlag.AlignRight)
         elif kind in ("decimal", "money"):
             sign = "-?" if spec.min is None or spec.min < 0 else ""
             places = 2 if kind == "money" else 4
+            digits = len(str(int(abs(spec.max)))) if spec.max is not None else 12
             edit.setValidator(QRegularExpressionValidator(
-                QRegularExpression(rf"^{sign}\d{{0,12}}(\.\d{{0,{places}}})?$"), edit))
+                QRegularExpression(rf"^{sign}\d{{0,{digits}}}(\.\d{{0,{places}}})?$"), edit))
             edit.setAlignment(Qt.AlignmentFlag.AlignRight)
         elif kind == "date":
             edit.setPlaceholderText("YYYY-MM-DD")

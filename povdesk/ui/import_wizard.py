@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 from povdesk.clock import Clock
 from povdesk.ops.changes import OpChanges
 from povdesk.reports.import_check import ImportCheck
+from povdesk.ui.screen import fit_window, install_screen_guard
 from povdesk.ui.signals import emit
 from povdesk.ui.wheel import install_wheel_guard
 from povdesk.ui.worker import Job, JobCancelled, run_job
@@ -282,6 +283,7 @@ class ImportWizard(QWizard):
     def __init__(self, ws: Any, user: Any, *, lang: str = "zh", parent: QWidget | None = None) -> None:
         super().__init__(parent)
         install_wheel_guard()
+        install_screen_guard()
         self.ws, self.user, self.lang = ws, user, lang
         self.check: ImportCheck | None = None
         self.job: Job | None = None
@@ -294,7 +296,7 @@ class ImportWizard(QWizard):
         self.result_page = ResultPage(self)
         for page in (self.file_page, self.check_page, self.result_page):
             self.addPage(page)
-        self.resize(900, 600)
+        fit_window(self, 900, 600)
 
     def run(self, title: str, fn: Any, on_done: Any, on_failed: Any) -> None:
         def done(result: Any) -> None:
@@ -346,7 +348,7 @@ def install_import_menu(window: Any, menu: Any = None) -> QAction:
             QCoreApplication.translate("ImportMenu", "&File"))
     action = QAction(QCoreApplication.translate("ImportMenu", "Import from Excel…"), window)
     action.triggered.connect(lambda _c=False: open_import_wizard(window))
-    quit_key = QKeySequence(QKeySequence.StandardKey.Quit)
+    quit_key = QKeySequence("Ctrl+Q")  # as the main window sets it
     before = next((a for a in menu.actions() if not quit_key.isEmpty() and a.shortcut() == quit_key), None)
     if before is not None:  # above Quit, where people look for it
         menu.insertAction(before, action)

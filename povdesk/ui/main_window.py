@@ -7,7 +7,7 @@ from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, Qt, QTimer
+from PySide6.QtCore import QByteArray, QModelIndex, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -34,6 +34,7 @@ from povdesk.ops.scan import ScanResult, rescan, scan
 from povdesk.ui.changes import ChangeBus
 from povdesk.ui.dashboard import Dashboard
 from povdesk.ui.models import HouseholdListModel
+from povdesk.ui.screen import FRAME_ALLOWANCE, available_geometry, fit_window, install_screen_guard
 from povdesk.ui.wheel import install_wheel_guard
 from povdesk.ui.worker import Job, run_op
 
@@ -49,6 +50,8 @@ class MainWindow(QMainWindow):
         from povdesk.ui.editor import HouseholdEditor
 
         install_wheel_guard()
+
+        install_screen_guard()
         self.ws = ws
         self.user = user
         self.data_dir = data_dir
@@ -118,6 +121,7 @@ class MainWindow(QMainWindow):
                                       changes=self.changes)
         self.editor.saved.connect(self._saved)
         self.editor.open_household_requested.connect(self.open_household)
+        self.editor.close_requested.connect(self.table.setFocus)  # Esc: back to the list
         self.dashboard = Dashboard(ws, lang, self, changes=self.changes)
         self.stack = QStackedWidget()
         self.stack.addWidget(self.editor)
@@ -142,8 +146,10 @@ class MainWindow(QMainWindow):
         install_sync_menu(self)
         role = ROLE_LABELS.get(user.role, (user.role, user.role))
         self.statusBar().addPermanentWidget(QLabel(f"{user.display_name or user.name} · {self._pick(role)}"))
-        self.resize(1360, 820)
-        splitter.setSizes([170, 440, 750])  # after the resize, or Qt rescales them
+        fit_window(self, 1360, 820)
+        width = self.width()
+        splitter.setSizes([width * 17 // 136, width * 44 // 136, width * 75 // 136])  # after the resize
+        self._restore_geometry()
         top = self.tree.topLevelItem(0)
         if top is not None:
             self.tree.setCurrentItem(top)
@@ -399,6 +405,41 @@ class MainWindow(QMainWindow):
         QMessageBox.information(self, "povdesk", "语言将在重新启动后切换。" if lang == "zh"
                                 else "The language changes when povdesk is started again.")
 
+    def _restore_geometry(self) -> None:
+        """Where and how big the window was last time (kept in the settings on close)."""
+        saved = self.settings.get("main_window") if self.settings is not None else None
+        if not isinstance(saved, dict):
+            return
+        geometry = saved.get("geometry")
+        if isinstance(geometry, str):
+            try:
+                self.restoreGeometry(QByteArray.fromHex(geometry.encode("ascii")))
+            except (UnicodeError, ValueError):
+                log.warning("unreadable window geometry in the settings")
+        area = available_geometry(self)
+        if not area.intersects(self.geometry()) or self.height() > area.height() or self.width() > area.width():
+            fit_window(self, 1360, 820)  # saved on a bigger screen, or one no longer attached
+
+    def show_as_last_time(self) -> None:
+        """Show the window maximised if it was maximised when the app was closed (or on a small
+        screen the first time), else at its saved size."""
+        saved = self.settings.get("main_window") if self.settings is not None else None
+        area = available_geometry(self)
+        if isinstance(saved, dict):
+            maximised = bool(saved.get("maximized"))
+        else:  # first start: a village laptop's screen is used whole
+            maximised = area.height() < 820 + FRAME_ALLOWANCE
+        if maximised:
+            self.showMaximized()
+        else:
+            self.show()
+
+    def _save_geometry(self) -> None:
+        if self.settings is None:
+            return
+        self.settings.set("main_window", {"maximized": self.isMaximized(),
+                                          "geometry": bytes(self.saveGeometry().toHex().data()).decode("ascii")})
+
     def offer_draft_recovery(self) -> None:
         from povdesk.ui.editor import HouseholdEditor
 
@@ -416,6 +457,7 @@ class MainWindow(QMainWindow):
         if not self.editor.maybe_close():
             event.ignore()
             return
+        self._save_geometry()
         if self.scan_job is not None:
             self.scan_job.cancel()
         # Debounced checks (findings, duplicates, drafts) must not fire on a closed workspace.

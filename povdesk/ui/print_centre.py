@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFileDialog,
     QFormLayout,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -46,6 +47,7 @@ from PySide6.QtWidgets import (
 from povdesk.errors import BadInput
 from povdesk.i18n import Text  # not tr(): lupdate would take it for Qt's
 from povdesk.ops.printing import KINDS, PrintRequest, Rendered, render
+from povdesk.ui.screen import fit_window, install_screen_guard
 from povdesk.ui.wheel import install_wheel_guard
 from povdesk.ui.worker import Job, run_op
 
@@ -81,6 +83,8 @@ class PrintCentre(QDialog):
         from povdesk.reports.publicity import publicity_steps
 
         install_wheel_guard()
+
+        install_screen_guard()
         self.ws = ws
         self.lang = lang
         self.household = household
@@ -197,7 +201,6 @@ class PrintCentre(QDialog):
         left.addLayout(row)
         left.addWidget(self.status)
         left.addStretch(1)
-        left.addWidget(buttons)
 
         # ---- the preview
         self.preview_area = QScrollArea()
@@ -213,14 +216,25 @@ class PrintCentre(QDialog):
         right.addWidget(self.preview_note)
         right.addWidget(self.preview_area, 1)
 
-        layout = QHBoxLayout(self)
         side = QWidget()
         side.setLayout(left)
-        side.setMaximumWidth(420)
-        layout.addWidget(side)
-        layout.addLayout(right, 1)
+        # The choices scroll on a short screen; Close stays at the bottom edge, always in sight.
+        self.side_area = QScrollArea()
+        self.side_area.setWidgetResizable(True)
+        self.side_area.setFrameShape(QFrame.Shape.NoFrame)
+        self.side_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.side_area.setWidget(side)
+        self.side_area.setMinimumWidth(side.minimumSizeHint().width() + 20)
+        self.side_area.setMaximumWidth(440)
+        body = QHBoxLayout()
+        body.addWidget(self.side_area)
+        body.addLayout(right, 1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(body, 1)
+        layout.addWidget(buttons)
+        self.close_buttons = buttons
         self.kind.setCurrentIndex(max(0, KINDS.index(kind) if kind in KINDS else 0))
-        self.resize(1120, 820)
+        fit_window(self, 1120, 820)
 
     # ------------------------------------------------------------------ choices
 

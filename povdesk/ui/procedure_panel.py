@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -15,6 +16,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QTreeWidget,
     QTreeWidgetItem,
@@ -101,23 +103,32 @@ class ProcedurePanel(QWidget):
         self.reasons.hide()
         self.step_box.hide()
 
-        right = QWidget()
-        rl = QVBoxLayout(right)
+        # The timeline above, the next steps and their evidence below across the whole width (side
+        # by side the evidence fields were 45 px wide on a 1366 px screen); the lower part scrolls.
+        lower = QWidget()
+        rl = QVBoxLayout(lower)
         rl.setContentsMargins(0, 0, 0, 0)
         rl.addWidget(self.notice)
         rl.addWidget(self.actions_box)
-        rl.addWidget(self.step_box, 1)
-        rl.addStretch(0)
-        left = QWidget()
-        ll = QVBoxLayout(left)
+        rl.addWidget(self.step_box)
+        rl.addStretch(1)
+        self.steps_area = QScrollArea()
+        self.steps_area.setWidgetResizable(True)
+        self.steps_area.setFrameShape(QFrame.Shape.NoFrame)
+        self.steps_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.steps_area.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.steps_area.setWidget(lower)
+        upper = QWidget()
+        ll = QVBoxLayout(upper)
         ll.setContentsMargins(0, 0, 0, 0)
         ll.addWidget(self.status_label)
         ll.addWidget(self.timeline)
-        split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(left)
-        split.addWidget(right)
-        split.setStretchFactor(0, 3)
-        split.setStretchFactor(1, 2)
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(upper)
+        split.addWidget(self.steps_area)
+        split.setStretchFactor(0, 2)
+        split.setStretchFactor(1, 3)
+        split.setChildrenCollapsible(False)
         layout = QVBoxLayout(self)
         layout.addWidget(split)
         self.refresh()
@@ -210,6 +221,12 @@ class ProcedurePanel(QWidget):
         self.evidence = FormView(evidence_specs(step_spec.evidence, f"{procedure}.{step}"), self.lang)
         self.evidence_holder.addWidget(self.evidence)
         self.evidence.show()
+        # Tab from the date walks the evidence fields, then reaches Record (the form was made
+        # after the step buttons, which Qt's creation order would put first).
+        chain = [self.date_edit, *(self.evidence.widget(k) for k in self.evidence.keys()),  # noqa: SIM118
+                 self.perform_button]
+        for a, b in zip(chain, chain[1:], strict=False):
+            QWidget.setTabOrder(a, b)
         self.date_edit.setText(self.ws.clock.today().isoformat())
         self.reasons.clear()
         self.reasons.hide()

@@ -1,10 +1,14 @@
-"""UI test fixtures: offscreen Qt, the bundled font, and a small demo village workspace per test."""
+"""UI test fixtures: offscreen Qt on a 1366x768 screen, the bundled font, and a small demo village per test."""
 
 from __future__ import annotations
 
 import os
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before anything imports Qt
+# Before anything imports Qt: offscreen, on the screen of a village laptop (1366x768 less a 40 px
+# taskbar, so the "available geometry" a window may use is what Windows reports there).
+LAPTOP_SCREEN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "laptop-screen.json")
+if os.environ.get("QT_QPA_PLATFORM", "offscreen") == "offscreen":
+    os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={LAPTOP_SCREEN}"
 
 import sqlite3  # noqa: E402
 from collections.abc import Callable, Iterator  # noqa: E402
