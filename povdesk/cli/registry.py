@@ -29,7 +29,7 @@ from povdesk.cli.common import (
     out,
     t,
 )
-from povdesk.errors import BadInput
+from povdesk.errors import BadInput, NotPermitted
 from povdesk.i18n import Text
 
 # `povdesk app` starts the desktop app by module name, so the CLI never imports the UI package:
@@ -61,7 +61,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from povdesk.core.demo import DEMO_PASSWORD, DEMO_REGION, generate, plant_mistakes
     from povdesk.core.permissions import require
     from povdesk.core.regions import validate_workspace_region
-    from povdesk.errors import NotPermitted
     from povdesk.store import Workspace
     from povdesk.store.demo import NOT_A_DEMO, ensure_demo_users
 

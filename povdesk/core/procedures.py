@@ -16,7 +16,7 @@ from types import MappingProxyType
 from typing import Any
 
 from povdesk.clock import SYSTEM_CLOCK
-from povdesk.core.authority import step_refusal
+from povdesk.core.authority import rank, step_refusal
 from povdesk.core.codes import code_lists
 from povdesk.core.model import (
     LEVELS,
@@ -234,7 +234,7 @@ def _parse_step(
     level = body.get("level")
     if level not in LEVELS:
         raise ProcedureSpecError(f"{where}: 'level' must be one of {LEVELS}")
-    below = [r for r in roles if LEVELS.index(ROLE_LEVELS[r]) < LEVELS.index(level)]
+    below = [r for r in roles if rank(ROLE_LEVELS[r]) < rank(level)]
     if below:
         raise ProcedureSpecError(f"{where}: a {level} step cannot be recorded by {below} (a lower level)")
     fields: list[EvidenceField] = []
@@ -376,10 +376,8 @@ def publicity_days() -> int:
 
 
 def _fill(text: Text, **values: object) -> Text:
-    """Fill a tr() template; a Text value gives each language its own wording (labels)."""
-    zh = {k: v.zh if isinstance(v, Text) else v for k, v in values.items()}
-    en = {k: v.en if isinstance(v, Text) else v for k, v in values.items()}
-    return Text(text.zh.format(**zh), text.en.format(**en))
+    """Fill a tr() template (Text.format: a Text value gives each language its own wording)."""
+    return text.format(**values)
 
 
 def _join(texts: Sequence[Text]) -> Text:

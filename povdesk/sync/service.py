@@ -181,11 +181,12 @@ def _export(ws: Workspace, actor: User, out: Path, full: bool, to: str | None,
     with ws.sync_read() as c:
         last = ws.last_outbox_seq()
         first = 1 if full else tables.sent_high(c, peer.device_id) + 1
+        scope_ids = tables.all_household_ids(c, scope)
         if full:
-            ids = tables.all_household_ids(c, scope)
+            ids = scope_ids
         else:
             wanted = set(tables.outbox_household_ids(c, first, last)) | set(tables.resolved_since_sent(c, peer.device_id))
-            ids = [h for h in tables.all_household_ids(c, scope) if h in wanted]
+            ids = [h for h in scope_ids if h in wanted]
         ack = tables.received_high(c, peer.device_id)
         acked = tables.acked(c, peer.device_id)
         bases = tables.bases(c, peer.device_id, ids)
@@ -195,10 +196,9 @@ def _export(ws: Workspace, actor: User, out: Path, full: bool, to: str | None,
         # Flags for the peer's households: those of the records sent, and any raised since the
         # last bundle to this peer (a person registered again in another village flags this one).
         since = "" if full else tables.last_sent_at(c, peer.device_id)
-        in_scope = set(tables.all_household_ids(c, scope)) if kind == "return" else set()
         sending = set(ids)
-        flag_rows = [f for f in tables.flags(c) if f["household_id"] in in_scope
-                     and (f["household_id"] in sending or f["created_at"] > since)] if kind == "return" else []
+        flag_rows = [f for f in tables.flags(c, scope_ids) if f["household_id"] in sending or f["created_at"] > since
+                     ] if kind == "return" else []
         resolved = [x for x in tables.conflicts(c, "resolved") if x.household_id in set(ids)] if kind == "return" else []
         # The records, a batch at a time in the same snapshot, into a temporary file: only the
         # packed sent states stay in memory (the header, first in the payload, needs the count).
@@ -913,7 +913,7 @@ def _authority_problems(local: Household | None, remote: Household, sender_level
         elif any(getattr(mine, k) != getattr(e, k) for k in _EVENT_CORE):
             out.append(tr("发来的记录改动了已登记的程序步骤“{step}”（{date}）：已登记的步骤不能被改写，这条记录未导入",
                           "the record changes the recorded step '{step}' ({date}): a recorded step cannot be rewritten, "
-                          "so this record was not imported", step=_step_label(e.procedure, e.step)[0], date=mine.date))
+                          "so this record was not imported", step=Text(*_step_label(e.procedure, e.step)), date=mine.date))
     return out
 
 
