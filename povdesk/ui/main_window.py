@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 
 SEARCH_DELAY_MS = 120
 AUTO_SCAN_LIMIT = 20_000
+LANGUAGE_NOTICE = ("语言将在重新启动 povdesk 后切换。\n"
+                   "The language changes when povdesk is started again.")
 
 
 class MainWindow(QMainWindow):
@@ -402,8 +404,8 @@ class MainWindow(QMainWindow):
     def set_language(self, lang: str) -> None:
         if self.settings is not None:
             self.settings.set("language", lang)
-        QMessageBox.information(self, "povdesk", "语言将在重新启动后切换。" if lang == "zh"
-                                else "The language changes when povdesk is started again.")
+        # Both languages: whoever picked the wrong one by mistake must still read it.
+        QMessageBox.information(self, "povdesk", LANGUAGE_NOTICE)
 
     def _restore_geometry(self) -> None:
         """Where and how big the window was last time (kept in the settings on close)."""
