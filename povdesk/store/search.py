@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
 from itertools import islice, product
+from typing import Any
 
 from povdesk.store.codec import prefix_range
 
@@ -269,3 +270,103 @@ def rebuild(conn: sqlite3.Connection) -> int:
         conn.executemany("INSERT OR IGNORE INTO search_terms (kind, term, rid, village) VALUES (?,?,?,?)", batch)
         count += len(rows)
     return count
+
+
+# ---------------------------------------------------------------------------------------------
+# Search results as household-list rows: the same filters, counted, paged by household number.
+
+# A household number is searched anywhere in it ("0012" finds 522634100201-K3F7-0012) from this
+# many characters on; shorter text would match most of the register, so it matches from the start.
+HOUSEHOLD_NO_SUBSTRING_MIN = 3
+
+
+def _household_plan(query: str) -> list[tuple[str, str]]:
+    plan = classify(query)
+    if any(how == "household_no" for how, _ in plan):
+        return plan
+    q = query.strip()
+    # "K3F7-0012", "-0012": a piece of a household number that classify() reads as no number.
+    if len(q) >= HOUSEHOLD_NO_SUBSTRING_MIN and re.fullmatch(r"[0-9A-Za-z-]+", q):
+        plan.append(("household_no", q.upper()))
+    return plan
+
+
+def _hit_selects(query: str, village_prefix: str | None) -> tuple[list[str], list[object]]:
+    """SELECT household_id, member name for each way the query matches."""
+    selects: list[str] = []
+    args: list[object] = []
+    kinds = {"name": NAME, "name_substring": SUFFIX, "initials": INITIALS, "pinyin": PINYIN}
+    for how, text in _household_plan(query):
+        if not text:
+            continue
+        lo, hi = prefix_range(text)
+        if how in kinds:
+            vsql, vargs = _village_filter(village_prefix, "t.village")
+            selects.append("SELECT m.household_id, m.name FROM search_terms t JOIN members m ON m.rid = t.rid "
+                           f"WHERE t.kind = ? AND t.term >= ? AND t.term < ?{vsql}")
+            args += [kinds[how], lo, hi, *vargs]
+        elif how in ("id_prefix", "id_suffix"):
+            column = "id_number" if how == "id_prefix" else "id_reversed"
+            if how == "id_suffix":
+                lo, hi = prefix_range(text[::-1])
+            vsql, vargs = _village_filter(village_prefix, "village_code")
+            selects.append(f"SELECT household_id, name FROM members INDEXED BY idx_members_{column}_village_code "
+                           f"WHERE {column} >= ? AND {column} < ?{vsql}")
+            args += [lo, hi, *vargs]
+        else:
+            vsql, vargs = _village_filter(village_prefix, "village_code")
+            if len(text) >= HOUSEHOLD_NO_SUBSTRING_MIN:
+                selects.append(f"SELECT id, NULL FROM households WHERE instr(upper(household_no), ?) > 0{vsql}")
+                args += [text.upper(), *vargs]
+            else:
+                selects.append("SELECT id, NULL FROM households INDEXED BY idx_households_household_no "
+                               f"WHERE household_no >= ? AND household_no < ?{vsql}")
+                args += [lo, hi, *vargs]
+    return selects, args
+
+
+def _row_filters(status: str | None, attribute: str | None, main_cause: str | None) -> tuple[str, list[object]]:
+    sql, args = "", list[object]()
+    for column, value in (("status", status), ("attribute", attribute), ("main_cause", main_cause)):
+        if value is not None:
+            sql += f" AND h.{column} = ?"
+            args.append(value)
+    return sql, args
+
+
+def search_rows(conn: sqlite3.Connection, query: str, *, village_prefix: str | None = None,
+                status: str | None = None, attribute: str | None = None, main_cause: str | None = None,
+                after: str | None = None, limit: int = 200) -> list[tuple[Any, ...]]:
+    """One page of the households the query finds, in household-number order, under the list's
+    filters: (id, household_no, village_code, head_name, status, attribute, main_cause, member_count,
+    the name of a member found, or None when the household number matched)."""
+    selects, args = _hit_selects(query, village_prefix)
+    if not selects:
+        return []
+    fsql, fargs = _row_filters(status, attribute, main_cause)
+    page = ""
+    if after is not None:
+        page = " AND h.household_no > ?"
+        fargs.append(after)
+    sql = (f"WITH hits(hid, found) AS ({' UNION ALL '.join(selects)}) "
+           "SELECT h.id, h.household_no, h.village_code, h.head_name, h.status, h.attribute, h.main_cause, "
+           "h.member_count, min(hits.found) FROM hits JOIN households h ON h.id = hits.hid "
+           f"WHERE 1{fsql}{page} GROUP BY h.id ORDER BY h.household_no LIMIT ?")
+    return [tuple(r) for r in conn.execute(sql, [*args, *fargs, limit])]
+
+
+def search_count(conn: sqlite3.Connection, query: str, *, village_prefix: str | None = None,
+                 status: str | None = None, attribute: str | None = None, main_cause: str | None = None) -> int:
+    """How many households search_rows would list over all its pages; with no query, how many the
+    household list holds under these filters."""
+    fsql, fargs = _row_filters(status, attribute, main_cause)
+    if not query.strip():
+        vsql, vargs = _village_filter(village_prefix, "h.village_code")
+        return int(conn.execute(f"SELECT count(*) FROM households h WHERE 1{vsql}{fsql}",
+                                [*vargs, *fargs]).fetchone()[0])
+    selects, args = _hit_selects(query, village_prefix)
+    if not selects:
+        return 0
+    sql = (f"WITH hits(hid, found) AS ({' UNION ALL '.join(selects)}) "
+           f"SELECT count(DISTINCT h.id) FROM hits JOIN households h ON h.id = hits.hid WHERE 1{fsql}")
+    return int(conn.execute(sql, [*args, *fargs]).fetchone()[0])

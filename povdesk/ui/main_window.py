@@ -106,6 +106,7 @@ class MainWindow(QMainWindow):
         self.table.selectionModel().currentRowChanged.connect(self._row_changed)
         self.table.activated.connect(self._row_activated)
         self.count_label = QLabel()
+        self.model.rowsInserted.connect(lambda *_a: self._update_count())  # a page more as the list scrolls
 
         middle = QWidget()
         mid = QVBoxLayout(middle)
@@ -275,10 +276,18 @@ class MainWindow(QMainWindow):
         return self.scan.due.get(choice.removeprefix("due:"), frozenset())
 
     def _update_count(self) -> None:
+        """How many households the search and filters find, of how many, and how many are shown yet."""
         total = self.ws.count_households(self.current_prefix())
-        self.count_label.setText(self.tr("{shown} shown of {total} households").format(
-            shown=self.model.rowCount() if self.model.canFetchMore() is False else f"{self.model.rowCount()}+",
-            total=total))
+        shown, found = self.model.rowCount(), self.model.found()
+        if found == total and not self.model.query:
+            text = self.tr("{shown} shown of {total} households").format(
+                shown=shown if shown == found else f"{shown}+", total=total)
+        elif shown == found:
+            text = self.tr("{found} found of {total} households").format(found=found, total=total)
+        else:
+            text = self.tr("{found} found of {total} households, {shown} shown: scroll for more").format(
+                found=found, total=total, shown=shown)
+        self.count_label.setText(text)
 
     def _row_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         if current.isValid():

@@ -11,9 +11,9 @@ from PySide6.QtCore import QT_TRANSLATE_NOOP, QAbstractTableModel, QModelIndex, 
 from povdesk.core.codes import code_list
 from povdesk.core.model import STATUS_LABELS
 from povdesk.core.regions import lookup
+from povdesk.ops.listing import ListFilters, count_found, find_households
 
 PAGE = 200
-SEARCH_LIMIT = 50
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -28,7 +28,7 @@ class ListRow:
     attribute: str | None
     main_cause: str | None
     member_count: int | None
-    matched_on: str = ""
+    found_member: str = ""  # a search: the member whose name or ID number matched
 
 
 class HouseholdListModel(QAbstractTableModel):
@@ -56,6 +56,7 @@ class HouseholdListModel(QAbstractTableModel):
         self._query = ""
         self._only: AbstractSet[str] | None = None
         self._village_names: dict[str, str] = {}
+        self._found: int | None = None
 
     # ------------------------------------------------------------------ filters and search
     def set_filters(self, **filters: str | None) -> None:
@@ -71,40 +72,50 @@ class HouseholdListModel(QAbstractTableModel):
         self._query = query.strip()
         self.refresh()
 
+    @property
+    def query(self) -> str:
+        return self._query
+
     def refresh(self) -> None:
         self.beginResetModel()
         self._rows, self._cursor, self._exhausted = [], None, False
-        if self._query:
-            self._rows = [r for r in self._search_rows() if self._only is None or r.household_id in self._only]
-            self._exhausted = True
-        elif self._only is not None:
+        self._found = None
+        if self._only is not None:
             # A subset found by a scan: walk the SQL pages once and keep its members (a few
             # hundred keyset pages at county size, well under a second).
             while not self._exhausted:
-                self._fetch_page()
+                self._rows.extend(self._next_page())
             self._rows = [r for r in self._rows if r.household_id in self._only]
         else:
-            self._fetch_page()
+            self._rows.extend(self._next_page())
         self.endResetModel()
 
-    def _search_rows(self) -> list[ListRow]:
-        hits = self.ws.search(self._query, limit=SEARCH_LIMIT, village_prefix=self._filters["village_prefix"])
-        seen: dict[str, ListRow] = {}
-        for h in hits:
-            if h.household_id not in seen:
-                seen[h.household_id] = ListRow(h.household_id, h.household_no, h.name, h.village_code, "", None,
-                                               None, None, h.matched_on)
-        return list(seen.values())
+    def found(self) -> int:
+        """How many households the list holds over all its pages (search or filters alike)."""
+        if self._exhausted:
+            return len(self._rows)
+        if self._found is None:
+            self._found = count_found(self.ws, self._query, self._list_filters())
+        return self._found
 
-    def _fetch_page(self) -> list[ListRow]:
-        page = self.ws.list_households(self._cursor, PAGE, **self._filters)
+    def _list_filters(self) -> ListFilters:
+        return ListFilters(**self._filters)
+
+    def _next_page(self) -> list[ListRow]:
+        """The next page of rows, by keyset: search results or the plain list, under the filters."""
+        if self._query:
+            found = find_households(self.ws, self._query, self._list_filters(), after=self._cursor,
+                                    limit=PAGE)
+            page, members = [f.row for f in found], [f.found_member or "" for f in found]
+        else:
+            page = self.ws.list_households(self._cursor, PAGE, **self._filters)
+            members = [""] * len(page)
         rows = [ListRow(r.id, r.household_no, r.head_name, r.village_code, r.status, r.attribute, r.main_cause,
-                        r.member_count) for r in page]
+                        r.member_count, found) for r, found in zip(page, members, strict=True)]
         if page:
             self._cursor = page[-1].cursor
-        if len(page) < PAGE:
+        if len(rows) < PAGE:
             self._exhausted = True
-        self._rows.extend(rows)
         return rows
 
     def canFetchMore(self, parent: Index = QModelIndex()) -> bool:  # noqa: B008 - Qt's signature
@@ -114,15 +125,11 @@ class HouseholdListModel(QAbstractTableModel):
         if parent.isValid() or self._exhausted:
             return
         start = len(self._rows)
-        page = self.ws.list_households(self._cursor, PAGE, **self._filters)
-        if not page:
-            self._exhausted = True
+        rows = self._next_page()
+        if not rows:
             return
-        self.beginInsertRows(QModelIndex(), start, start + len(page) - 1)
-        self._rows.extend(ListRow(r.id, r.household_no, r.head_name, r.village_code, r.status, r.attribute,
-                                  r.main_cause, r.member_count) for r in page)
-        self._cursor = page[-1].cursor
-        self._exhausted = len(page) < PAGE
+        self.beginInsertRows(QModelIndex(), start, start + len(rows) - 1)
+        self._rows.extend(rows)
         self.endInsertRows()
 
     # ------------------------------------------------------------------ the model
@@ -163,6 +170,8 @@ class HouseholdListModel(QAbstractTableModel):
         if col == 0:
             return r.household_no
         if col == 1:
+            if r.found_member and r.found_member != r.name:  # the person searched for, beside the head
+                return self.tr("{head} ({found})").format(head=r.name, found=r.found_member)
             return r.name
         if col == 2:
             return self._village(r.village_code)

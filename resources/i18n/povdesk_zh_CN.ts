@@ -377,6 +377,10 @@
         <source>People</source>
         <translation>人数</translation>
     </message>
+    <message>
+        <source>{head} ({found})</source>
+        <translation>{head}（{found}）</translation>
+    </message>
 </context>
 <context>
     <name>ImportMenu</name>
@@ -484,6 +488,14 @@
     <message>
         <source>{shown} shown of {total} households</source>
         <translation>显示 {shown} 户，共 {total} 户</translation>
+    </message>
+    <message>
+        <source>{found} found of {total} households</source>
+        <translation>找到 {found} 户，共 {total} 户</translation>
+    </message>
+    <message>
+        <source>{found} found of {total} households, {shown} shown: scroll for more</source>
+        <translation>找到 {found} 户，共 {total} 户，已显示 {shown} 户：向下滚动显示更多</translation>
     </message>
     <message>
         <source>Choose a village in the tree first.</source>

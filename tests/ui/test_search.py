@@ -1,0 +1,141 @@
+"""Search in the household list: real list rows (every column), the list's filters, a count, pages as
+the list scrolls, and a household number found from any part of it."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+
+from povdesk.core.demo import DEMO_PASSWORD, DEMO_REGION, generate
+from povdesk.store import Workspace
+from povdesk.ui.app import install_language
+from povdesk.ui.main_window import MainWindow
+from povdesk.ui.models import PAGE
+from tests.ui.conftest import CLOCK, TODAY, type_text
+
+HOUSEHOLDS = 1000  # 杨 is a surname in about a third of them: more than a page of the list
+
+
+@pytest.fixture(scope="module")
+def big_village(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("search") / "village.db"
+    ws = Workspace.create(path, region_code=DEMO_REGION, name="大村", level="village", admin_user="admin",
+                          admin_password=DEMO_PASSWORD, clock=CLOCK, demo=True)
+    try:
+        admin = ws.authenticate("admin", DEMO_PASSWORD)
+        ws.add_user(admin, "worker", DEMO_PASSWORD, "village_worker", "worker")
+        ws.import_households(generate(DEMO_REGION, count=HOUSEHOLDS, seed=11, today=TODAY),
+                             ws.authenticate("worker", DEMO_PASSWORD), source="demo")
+    finally:
+        ws.close()
+    return path
+
+
+@pytest.fixture
+def window(qtbot, big_village: Path, tmp_path: Path) -> Iterator[MainWindow]:  # type: ignore[no-untyped-def]
+    path = tmp_path / "village.db"
+    with sqlite3.connect(big_village) as src, sqlite3.connect(path) as dest:
+        src.backup(dest)
+    ws = Workspace.open(path, clock=CLOCK)
+    app = QApplication.instance()
+    install_language(app, "zh")  # type: ignore[arg-type]
+    w = MainWindow(ws, ws.authenticate("worker", DEMO_PASSWORD), data_dir=tmp_path, lang="zh")
+    qtbot.addWidget(w)
+    w.show()
+    yield w
+    if w.scan_job is not None:
+        qtbot.waitUntil(lambda: w.scan_job is None, timeout=60000)
+    install_language(app, "en")  # type: ignore[arg-type]  # other tests read the English sources
+
+
+def households_with(ws: Workspace, surname: str, **where: str) -> dict[str, object]:
+    """The households with a member of this surname, worked out without the search."""
+    return {hh.id: hh for hh in ws.iter_households()
+            if any(m.name.startswith(surname) for m in hh.members)
+            and all((hh.status if key == "status" else hh.fields.get(key)) == value for key, value in where.items())}
+
+
+def search_for(qtbot, window: MainWindow, text: str) -> None:  # type: ignore[no-untyped-def]
+    window.search.setFocus()
+    window.search.clear()
+    type_text(text, window.search)  # one key at a time, as typed
+    qtbot.waitUntil(lambda: window.model.query == text, timeout=3000)
+
+
+def shown_ids(window: MainWindow) -> list[str]:
+    return [window.model.row(i).household_id for i in range(window.model.rowCount())]
+
+
+def cell(window: MainWindow, row: int, column: int) -> str:
+    return str(window.model.data(window.model.index(row, column)))
+
+
+def test_a_surname_finds_every_household_counted_and_paged(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    expected = households_with(window.ws, "杨")
+    assert len(expected) > PAGE  # more than one page, far more than 50
+    search_for(qtbot, window, "杨")
+    assert window.model.rowCount() == PAGE
+    assert window.count_label.text() == (f"找到 {len(expected)} 户，共 {HOUSEHOLDS} 户，已显示 {PAGE} 户："
+                                         "向下滚动显示更多")
+    # Every column of a list row, as without a search: status, attribute, main cause, people.
+    for row in range(window.model.rowCount()):
+        hh = expected[window.model.row(row).household_id]
+        assert cell(window, row, 3) and cell(window, row, 4) and cell(window, row, 6) == str(len(hh.members))  # type: ignore[attr-defined]
+        assert "杨" in cell(window, row, 1)
+    # Scrolling to the end of the list fetches the next pages, as the list does.
+    while window.model.canFetchMore():
+        window.table.scrollToBottom()
+        qtbot.wait(10)
+    assert sorted(shown_ids(window)) == sorted(expected)
+    assert len(set(shown_ids(window))) == len(expected)
+    assert window.count_label.text() == f"找到 {len(expected)} 户，共 {HOUSEHOLDS} 户"
+    numbers = [window.model.row(i).household_no for i in range(window.model.rowCount())]
+    assert numbers == sorted(numbers)
+
+
+def test_the_filters_apply_to_a_search(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    search_for(qtbot, window, "杨")
+    status = window.model.row(0).status
+    window.status_filter.setCurrentIndex(window.status_filter.findData(status))
+    attribute = window.model.row(0).attribute
+    window.attribute_filter.setCurrentIndex(window.attribute_filter.findData(attribute))
+    expected = households_with(window.ws, "杨", status=status, attribute=attribute)
+    while window.model.canFetchMore():
+        window.model.fetchMore()
+    assert sorted(shown_ids(window)) == sorted(expected)
+    assert window.count_label.text() == f"找到 {len(expected)} 户，共 {HOUSEHOLDS} 户"
+    # Clearing the search keeps the filters: the list is the filtered list again.
+    window.search.clear()
+    qtbot.waitUntil(lambda: window.model.query == "", timeout=3000)
+    assert all(window.model.row(i).status == status and window.model.row(i).attribute == attribute
+               for i in range(window.model.rowCount()))
+
+
+def test_a_household_number_is_found_from_any_part(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    target = window.ws.list_households(None, 500)[-1]  # e.g. 522634100201-DEMO-0500
+    village, device, sequence = target.household_no.split("-")
+    for piece in (sequence, f"{device}-{sequence}", f"{device.lower()}-{sequence}", target.household_no):
+        search_for(qtbot, window, piece)
+        assert target.id in shown_ids(window), piece
+        assert all(piece.upper() in window.model.row(i).household_no.upper() or window.model.row(i).found_member
+                   for i in range(window.model.rowCount()))
+    search_for(qtbot, window, target.household_no)
+    assert shown_ids(window) == [target.id]
+    assert window.count_label.text() == f"找到 1 户，共 {HOUSEHOLDS} 户"
+
+
+def test_the_person_found_shows_beside_the_head(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    hh = next(h for h in window.ws.iter_households() if h.head and len(h.members) > 2)
+    member = next(m for m in hh.members if m is not hh.head and m.name != hh.head.name)
+    search_for(qtbot, window, member.id_number)
+    row = shown_ids(window).index(hh.id)
+    assert cell(window, row, 1) == f"{hh.head.name}（{member.name}）"
+    window.table.selectRow(row)
+    qtbot.waitUntil(lambda: window.editor.household is not None and window.editor.household.id == hh.id,
+                    timeout=3000)
+    assert window.table.model().data(window.table.model().index(row, 0), Qt.ItemDataRole.UserRole) == hh.id
