@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from PySide6.QtCharts import (
@@ -72,7 +73,7 @@ class Dashboard(QWidget):
         self.ws = ws
         self.lang = lang
         self.summary: Summary | None = None
-        self.quality: dict[str, int] | None = None
+        self.quality: tuple[frozenset[str], frozenset[str]] | None = None
         self._region: tuple[str | None, str] | None = None
         self._stale = False
         self.changes = changes if changes is not None else ChangeBus(self)
@@ -125,18 +126,24 @@ class Dashboard(QWidget):
         for i, view in enumerate(self.views):
             self.grid.addWidget(view, 2 + i // 2, i % 2)
 
-    def set_quality(self, quality: dict[str, int] | None) -> None:
-        """Counts from the last validation run: households with errors, with warnings."""
-        self.quality = quality
+    def set_quality(self, with_errors: AbstractSet[str] | None, with_warnings: AbstractSet[str] = frozenset()) -> None:
+        """The last check's households with errors and with warnings only (None: no check yet);
+        the line counts those of the region shown."""
+        self.quality = None if with_errors is None else (frozenset(with_errors), frozenset(with_warnings))
         self._show_quality()
 
     def _show_quality(self) -> None:
         if self.quality is None:
             self.quality_label.setText(self.tr("Data quality: run Check all (F5) to count problems."))
-        else:
-            self.quality_label.setText(self.tr(
-                "Data quality: {errors} households with errors, {warnings} with warnings only").format(
-                    errors=self.quality.get("errors", 0), warnings=self.quality.get("warnings", 0)))
+            return
+        errors, warnings = self.quality
+        prefix = self._region[0] if self._region is not None else None
+        if prefix:  # a township or village: only its own households count
+            here = set(self.ws.household_ids(prefix))
+            errors, warnings = errors & here, warnings & here
+        self.quality_label.setText(self.tr(
+            "Data quality: {errors} households with errors, {warnings} with warnings only").format(
+                errors=len(errors), warnings=len(warnings)))
 
     def _status_chart(self, s: Summary) -> QChartView:
         return _bar_view(self.tr("Households by status"), self.tr("Households"),

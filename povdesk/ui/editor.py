@@ -1084,7 +1084,8 @@ class HouseholdEditor(QWidget):
         here: show it as stored now, on the same tab and member. Unsaved edits are left alone (their
         save then meets the newer version and says so)."""
         hh = self._hh
-        if hh is None or self._dirty or not changes.touches(hh.id):
+        unnamed = changes.household and not changes.household_ids  # e.g. a sync: any household may have moved
+        if hh is None or hh.version == 0 or self._dirty or not (changes.touches(hh.id) or unnamed):
             return
         try:
             current = self.ws.load_household(hh.id)

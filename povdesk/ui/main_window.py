@@ -42,11 +42,15 @@ log = logging.getLogger(__name__)
 
 SEARCH_DELAY_MS = 120
 AUTO_SCAN_LIMIT = 20_000
+# The sync centre says only that records changed (an import, a resolved conflict), not which:
+# every screen reads again what it shows.
+SYNC_CHANGES = OpChanges(households_added=True, household=True, status=True, procedures=True, sync=True)
 LANGUAGE_NOTICE = ("语言将在重新启动 povdesk 后切换。\n"
                    "The language changes when povdesk is started again.")
 
 
 class MainWindow(QMainWindow):
+    sync_centre_action: QAction  # set by install_sync_menu (Sync › Sync centre…)
     def __init__(self, ws: Any, user: Any, *, data_dir: Path, settings: Any = None, lang: str = "zh") -> None:
         super().__init__()
         from povdesk.ui.editor import HouseholdEditor
@@ -147,6 +151,7 @@ class MainWindow(QMainWindow):
         install_print_menu(self)
         install_import_menu(self)
         install_sync_menu(self)
+        self.sync_centre_action.triggered.connect(self._follow_sync_centre)
         role = ROLE_LABELS.get(user.role, (user.role, user.role))
         self.statusBar().addPermanentWidget(QLabel(f"{user.display_name or user.name} · {self._pick(role)}"))
         fit_window(self, 1360, 820)
@@ -335,6 +340,13 @@ class MainWindow(QMainWindow):
                 self._stale_all = True
             self._check_again()
 
+    def _follow_sync_centre(self) -> None:
+        """What the sync centre changes (bundles imported, conflicts resolved) reaches every screen."""
+        centre = getattr(self, "sync_centre", None)
+        if centre is not None and not getattr(self, "_following_sync_centre", False):
+            centre.changed.connect(lambda: self.changes.announce(SYNC_CHANGES))
+            self._following_sync_centre = True
+
     def _refresh_list(self) -> None:
         """Rows read again under the same search and filters, the open household still selected."""
         self.model.set_only(self._problem_ids())  # (reads the rows again)
@@ -400,7 +412,7 @@ class MainWindow(QMainWindow):
     def _scan_done(self, result: ScanResult, quiet: bool = False) -> None:
         self.scan_job = None
         self.scan = result
-        self.dashboard.set_quality({"errors": len(result.with_errors), "warnings": len(result.with_warnings)})
+        self.dashboard.set_quality(result.with_errors, result.with_warnings)
         if not quiet:
             self.statusBar().showMessage(self.tr("{errors} households with errors, {warnings} with warnings only")
                                          .format(errors=len(result.with_errors), warnings=len(result.with_warnings)),
