@@ -211,57 +211,100 @@ def cmd_template(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _confirm(question: str) -> bool:
+    import sys
+
+    if not sys.stdin.isatty():
+        return False
+    try:
+        answer = input(question)
+    except EOFError:
+        return False
+    return answer.strip().lower() in ("y", "yes", "是", "好")
+
+
 def cmd_import_xlsx(args: argparse.Namespace) -> int:
     from povdesk.core.permissions import require
+    from povdesk.ops.importing import import_checked_xlsx
     from povdesk.reports.import_check import check_import
     from povdesk.reports.xlsx_import import check_file, write_problem_report
 
     check_file(args.file)
     ws = open_workspace(args, readonly=args.dry_run)
+    lang = language()
+    imported = 0
     try:
         actor = login(ws)
         if not args.dry_run:
             require(actor.role, "import_records")
         checked = check_import(ws, args.file, args.mapping, village=args.village)
         plan, findings = checked.plan, checked.findings
-        blocking = plan.blocking
-        imported = 0
-        if not args.dry_run and not blocking and plan.households:
-            ws.import_households(plan.households, actor, source=Path(args.file).name)
+        refused = plan.refused
+        go = not args.dry_run and bool(plan.households)
+        if go and refused and not args.yes:
+            n = len(plan.households)
+            for r in refused:
+                out(_refusal_line(r, lang))
+            question = t(f"以上 {len(refused)} 户不导入；导入其余 {n} 户吗？[y/N] ",
+                         f"the {len(refused)} households above will not be imported; import the other {n}? [y/N] ")
+            if not _confirm(question):
+                raise BadInput(Text(
+                    f"{len(refused)} 户有必须修改的问题，未导入任何数据；用 --dry-run 查看，或加 --yes 只导入其余 {n} 户",
+                    f"{len(refused)} households have problems to fix; nothing was imported; see them with "
+                    f"--dry-run, or give --yes to import the other {n}"), where=str(args.file))
+        if go:
+            import_checked_xlsx(ws, actor, plan.households, source=Path(args.file).name)
             imported = len(plan.households)
     finally:
         ws.close()
     if args.report:
         with _atomic_output(args.report) as tmp:
-            write_problem_report(args.file, plan, tmp, language())
-    members = sum(len(h.members) for h in plan.households)
-    summary = {"sheet": plan.sheet, "rows": plan.rows, "households": len(plan.households), "members": members,
-               "updated": plan.updated, "problems": len(plan.problems), "blocking": len(blocking),
-               "findings": len(findings), "imported": imported, "dry_run": bool(args.dry_run)}
+            write_problem_report(args.file, plan, tmp, lang, findings)
+    summary = {**checked.summary(), "imported": imported, "dry_run": bool(args.dry_run)}
     if args.json:
         emit_json({"file": str(args.file), "summary": summary,
-                   "problems": [p.to_dict() for p in plan.problems], "findings": findings})
+                   "problems": [p.to_dict() for p in plan.problems],
+                   "households": [{"id": h.id, "household_no": h.household_no, "head_name": h.head_name,
+                                   "sheet": plan.sheet, "row": plan.first_row.get(h.id, 0),
+                                   "result": ("imported" if imported else "to_import"),
+                                   "updated": h.id in plan.existing} for h in plan.households],
+                   "refused": [r.to_dict() for r in refused], "findings": findings})
     else:
-        lang = language()
         for p in plan.problems:
             where = f"{p.sheet}!{p.column}{p.row}" if p.column else f"{p.sheet}!{p.row}"
             label = f"\t{p.field}" if p.field else "\t"
-            out(f"{where}{label}\t{p.message.get(lang)}")
+            shown = f"\t[{p.value}]" if p.value else ""
+            out(f"{where}{label}\t{p.message.get(lang)}{shown}")
         for fd in findings:
-            out(f"{plan.sheet}!{fd['row']}\t{fd['rule']}\t{fd['message'][lang]}")
-        if args.dry_run or blocking:
+            out(f"{fd['sheet']}!{fd['column']}{fd['row']}\t{fd['rule']}\t{fd['message'][lang]}")
+        for r in refused:
+            out(_refusal_line(r, lang))
+        members = checked.members
+        n = len(plan.households)
+        if args.dry_run or not imported:
             out(t(
-                f"检查 {plan.rows} 行（{len(plan.households)} 户 {members} 人）：{len(blocking)} 个必须修改的问题，"
+                f"检查 {plan.rows} 行：{n} 户 {members} 人可以导入（其中 {plan.updated} 户为更新），{plan.unchanged} 户无改动，"
+                f"{len(refused)} 户不导入，"
                 f"{len(findings)} 条校验提示；{'试运行，' if args.dry_run else ''}未导入任何数据",
-                f"checked {plan.rows} rows ({len(plan.households)} households, {members} people): "
-                f"{len(blocking)} problems to fix, {len(findings)} rule findings; "
-                f"{'dry run, ' if args.dry_run else ''}nothing imported"))
+                f"checked {plan.rows} rows: {n} households ({members} people) to import ({plan.updated} updated), "
+                f"{plan.unchanged} unchanged, {len(refused)} refused, {len(findings)} rule findings; {'dry run, ' if args.dry_run else ''}"
+                "nothing imported"))
         else:
             out(t(
-                f"已导入 {imported} 户 {members} 人（其中 {plan.updated} 户为更新），{len(findings)} 条校验提示",
-                f"imported {imported} households, {members} people ({plan.updated} updated), "
-                f"{len(findings)} rule findings"))
-    return EXIT_FINDINGS if plan.problems or findings else EXIT_OK
+                f"已导入 {imported} 户 {members} 人（其中 {plan.updated} 户为更新），{plan.unchanged} 户无改动，{len(refused)} 户未导入，"
+                f"{len(findings)} 条校验提示",
+                f"imported {imported} households, {members} people ({plan.updated} updated), {plan.unchanged} "
+                f"unchanged, {len(refused)} refused, {len(findings)} rule findings"))
+    return EXIT_FINDINGS if plan.blocking or refused or findings else EXIT_OK
+
+
+def _refusal_line(r: object, lang: str) -> str:
+    from povdesk.reports.xlsx_import import Refusal
+
+    assert isinstance(r, Refusal)
+    who = " ".join(x for x in (r.household_no, r.head_name) if x) or "—"
+    why = "；".join(p.message.get(lang) for p in r.problems[:3])
+    return t(f"不导入\t{r.sheet}!{r.row}\t{who}\t{why}", f"refused\t{r.sheet}!{r.row}\t{who}\t{why}")
 
 
 def register(add: AddCommand) -> None:
@@ -316,8 +359,8 @@ def register(add: AddCommand) -> None:
              "write a blank register template with drop-down lists")
     sp.add_argument("-o", "--output", required=True, metavar="FILE.xlsx")
 
-    sp = add("import-xlsx", cmd_import_xlsx, "导入花名册或村里原有的 Excel 表（先检查，无问题才导入）",
-             "import the register template or a village's own sheet (checked first; imported only without problems)")
+    sp = add("import-xlsx", cmd_import_xlsx, "导入花名册或村里原有的 Excel 表（先检查；有问题的户不导入，其余照常导入）",
+             "import the register or a village's own sheet (checked first; a household with a problem is refused, the others come in)")
     sp.add_argument("db", metavar="DB")
     sp.add_argument("file", metavar="FILE.xlsx")
     sp.add_argument("--mapping", metavar="M.toml", help=t("列名映射文件（见 docs/printing.md）",
@@ -326,3 +369,5 @@ def register(add: AddCommand) -> None:
     sp.add_argument("--dry-run", action="store_true", help=t("只检查并报告，不导入", "check and report only; import nothing"))
     sp.add_argument("--json", action="store_true", help=t("以 JSON 输出报告", "output the report as JSON"))
     sp.add_argument("--report", metavar="FILE.xlsx", help=t("另存一份标出问题单元格的表", "also write a copy with the problem cells marked"))
+    sp.add_argument("--yes", action="store_true", help=t("有户因问题不导入时，不询问，直接导入其余的户",
+                                                         "when some households are refused, import the others without asking"))

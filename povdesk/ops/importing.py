@@ -259,3 +259,27 @@ def import_jsonl(ws: Workspace, actor: User, path: Path, *, batch: int = BATCH, 
                 fut.cancel()
     assert session.result is not None
     return JsonImportResult(path, report, flagged, session.result, written_ids)
+
+
+@dataclass
+class XlsxImportResult:
+    """What import-xlsx wrote: the households of the check that were accepted, in one transaction."""
+
+    written: ImportResult
+    changed_ids: list[str]
+
+
+def import_checked_xlsx(ws: Workspace, actor: User, households: Sequence[Household], *, source: str,
+                        cancelled: Cancelled | None = None) -> XlsxImportResult:
+    """Write the households an Excel check accepted (reports.import_check: each refused household
+    already left out) through the same bulk session as import-json, in one transaction; the
+    workspace's own households keep their history, which the sheet never carries."""
+    ids = [hh.id for hh in households]
+    with paused_gc(), ws.bulk_import(actor, source=source,
+                                     reserved=lambda: {h.household_no.strip() for h in households}) as session:
+        for start in range(0, len(households), BATCH):
+            if cancelled is not None and cancelled():
+                raise _cancel()
+            session.write(households[start:start + BATCH])
+    assert session.result is not None
+    return XlsxImportResult(session.result, ids)

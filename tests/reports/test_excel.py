@@ -163,7 +163,9 @@ def test_legacy_sheet_dry_run_reports_every_problem_by_cell(db: Path, run: Run, 
                             "--report", report_xlsx)
     assert code == 1, err
     rep = json.loads(stdout)
-    assert rep["summary"]["households"] == 2 and rep["summary"]["members"] == 5
+    assert rep["summary"]["households"] == 2 and rep["summary"]["members"] == 3
+    assert rep["summary"]["to_import"] == 1 and rep["summary"]["refused"] == 1  # DM-2 only, not the file
+    assert [r["household_no"] for r in rep["refused"]] == ["DM-2"] and rep["refused"][0]["row"] == 7
     where = {(p["sheet"], p["column"], p["row"]) for p in rep["problems"]}
     assert ("东门村花名册", "E", 7) in where  # the ID number Excel turned into a float
     assert ("东门村花名册", "C", 8) in where  # a formula instead of a name
@@ -187,16 +189,20 @@ def test_legacy_sheet_values_are_normalised(db: Path, run: Run, tmp_path: Path) 
     mapping.write_text(MAPPING, encoding="utf-8")
     plan = read_register(src, load_mapping(mapping))
     assert plan.header_row == 3 and plan.rows == 5
-    first, second = plan.households
-    assert first.household_no == "DM-1" and first.village_code == VILLAGE  # full-width normalised
-    assert first.fields["attribute"] == "01" and second.fields["attribute"] == "02"
+    (first,) = plan.households
+    (second,) = plan.refused
+    # A village's own number is not an official one: kept beside it, the store assigns the number.
+    assert first.household_no == "" and first.fields["legacy_no"] == "DM-1"  # full-width normalised
+    assert first.village_code == VILLAGE and first.fields["attribute"] == "01"
+    assert second.household_no == "DM-2" and second.head_name == "吴四"
+    assert {(p.column, p.row) for p in second.problems} == {("E", 7), ("C", 8), ("F", 8), ("G", 8)}
     people = {m.name: m.fields for m in first.members}
     assert people["龙老大"]["birth_date"] == "1965-03-12" and people["龙老大"]["relation"] == "01"
     assert people["杨二妹"]["birth_date"] == "1968-01-05" and people["杨二妹"]["dibao"] is True
     assert people["龙小三"]["birth_date"] == "2000-01-01" and people["龙小三"]["dibao"] is False
     assert people["龙老大"]["id_number"] == ids["head"]
-    assert second.members[0].fields["birth_date"] == "1965-03-12"
-    assert "id_number" not in second.members[0].fields  # the float is never stored
+    mangled = next(p for p in second.problems if p.column == "E")
+    assert mangled.value == "5.22634196503121e+17"  # the cell as the file holds it, shown
 
 
 def test_import_without_problems_writes_one_transaction(db: Path, run: Run, tmp_path: Path) -> None:
@@ -213,7 +219,8 @@ def test_import_without_problems_writes_one_transaction(db: Path, run: Run, tmp_
     assert "imported 1 households, 3 people" in stdout, stdout + err
     after = load_all(db)
     assert len(after) == n_before + 1
-    new = next(h for h in after.values() if h["household_no"] == "DM-1")
+    new = next(h for h in after.values() if h["fields"].get("legacy_no") == "DM-1")
+    assert new["household_no"].startswith(VILLAGE)  # assigned by the store
     assert [m["fields"]["name"] for m in new["members"]] == ["龙老大", "杨二妹", "龙小三"]
     assert code == 1  # the rules still have things to say (missing required fields), as import-json
 
