@@ -6,17 +6,17 @@ from collections.abc import Set as AbstractSet
 from typing import Any
 
 from PySide6.QtCharts import (
+    QAbstractBarSeries,
     QBarCategoryAxis,
     QBarSet,
     QChart,
     QChartView,
     QHorizontalBarSeries,
-    QPieSeries,
     QValueAxis,
 )
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QPainter, QShowEvent
-from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtGui import QColor, QPainter, QShowEvent
+from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
 from povdesk.core.codes import code_list
 from povdesk.core.model import STATUS_LABELS, STATUSES
@@ -24,6 +24,9 @@ from povdesk.core.procedures import load_procedures
 from povdesk.ops.changes import OpChanges
 from povdesk.store.summary import Summary, summarize
 from povdesk.ui.changes import ChangeBus
+
+BAR_HEIGHT = 30  # px per category: Qt hides the axis labels that do not fit, so every bar gets room
+CHART_FRAME = 110  # title, value axis and margins
 
 
 def _chart(title: str) -> QChart:
@@ -34,22 +37,34 @@ def _chart(title: str) -> QChart:
     return chart
 
 
-def _view(chart: QChart) -> QChartView:
+def _view(chart: QChart, height: int = 220) -> QChartView:
     view = QChartView(chart)
     view.setRenderHint(QPainter.RenderHint.Antialiasing)
-    view.setMinimumHeight(220)
+    view.setMinimumHeight(height)
+    view.setMinimumWidth(CHART_MIN_WIDTH)
+    # Equal columns whatever the counts: an empty township keeps the county's layout.
+    view.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+    view.setFixedHeight(height)
     return view
 
 
+CHART_MIN_WIDTH = 300
+
+
 def _bar_view(title: str, series_name: str, rows: list[tuple[str, int]]) -> QChartView:
-    """Horizontal bars: category labels on the left stay readable however long they are."""
+    """Horizontal bars, one per category (the first on top), each named on the left and its count
+    at its end; the chart is as tall as its categories need, so no name is left out."""
+    rows = rows[::-1]  # Qt draws the first category at the bottom
     chart = _chart(title)
     bars = QBarSet(series_name)
     for _label, value in rows:
         bars.append(value)
+    bars.setLabelColor(QColor("#202020"))
     series = QHorizontalBarSeries()
     series.append(bars)
     series.setLabelsVisible(True)
+    series.setLabelsPosition(QAbstractBarSeries.LabelsPosition.LabelsOutsideEnd)
+    series.setLabelsFormat("@value")
     chart.addSeries(series)
     axis = QBarCategoryAxis()
     axis.append([label for label, _value in rows])
@@ -58,9 +73,12 @@ def _bar_view(title: str, series_name: str, rows: list[tuple[str, int]]) -> QCha
     series.attachAxis(axis)
     values = QValueAxis()
     values.setLabelFormat("%d")
+    top = max((v for _l, v in rows), default=0)
+    values.setRange(0, max(4, top * 1.15))  # room for the count at the end of the longest bar
+    values.applyNiceNumbers()
     chart.addAxis(values, Qt.AlignmentFlag.AlignBottom)
     series.attachAxis(values)
-    return _view(chart)
+    return _view(chart, CHART_FRAME + BAR_HEIGHT * len(rows))
 
 
 class Dashboard(QWidget):
@@ -94,6 +112,8 @@ class Dashboard(QWidget):
         self.quality_label = QLabel()
         self.grid.addWidget(self.quality_label, 1, 0, 1, 2)
         self.views: list[QChartView] = []
+        self.grid.setColumnStretch(0, 1)
+        self.grid.setColumnStretch(1, 1)
 
     def _label(self, pair: tuple[str, str]) -> str:
         return pair[1] if self.lang == "en" else pair[0]
@@ -121,10 +141,18 @@ class Dashboard(QWidget):
         for v in self.views:
             self.grid.removeWidget(v)
             v.deleteLater()
-        self.views = [self._status_chart(s), self._cause_chart(s), self._funnel_chart(s, "identification"),
-                      self._funnel_chart(s, "exit"), self._attribute_chart(s)]
-        for i, view in enumerate(self.views):
-            self.grid.addWidget(view, 2 + i // 2, i % 2)
+        # Two charts a row at the same height, the causes (the longest list) across the whole width:
+        # the same places for every region, whatever its counts.
+        pairs = [(self._status_chart(s), self._attribute_chart(s)),
+                 (self._funnel_chart(s, "identification"), self._funnel_chart(s, "exit"))]
+        for row, (left, right) in enumerate(pairs):
+            height = max(left.height(), right.height())
+            for column, view in enumerate((left, right)):
+                view.setFixedHeight(height)
+                self.grid.addWidget(view, 2 + row, column)
+        causes = self._cause_chart(s)
+        self.grid.addWidget(causes, 2 + len(pairs), 0, 1, 2)
+        self.views = [view for pair in pairs for view in pair] + [causes]
 
     def set_quality(self, with_errors: AbstractSet[str] | None, with_warnings: AbstractSet[str] = frozenset()) -> None:
         """The last check's households with errors and with warnings only (None: no check yet);
@@ -150,29 +178,16 @@ class Dashboard(QWidget):
                          [(self._label(STATUS_LABELS[st]), s.by_status.get(st, 0)) for st in STATUSES])
 
     def _cause_chart(self, s: Summary) -> QChartView:
-        chart = _chart(self.tr("Main causes of poverty"))
-        chart.legend().setVisible(True)
-        chart.legend().setAlignment(Qt.AlignmentFlag.AlignRight)
-        series = QPieSeries()
-        series.setPieSize(0.9)
-        causes = code_list("poverty_cause")
-        for code, n in sorted(s.by_main_cause.items(), key=lambda kv: -kv[1]):
-            if code and n:
-                series.append(f"{causes.label(code, self.lang)} {n}", n)
-        chart.addSeries(series)
-        return _view(chart)
+        """Every main cause of the code list with its count, most frequent first (the pie's legend
+        dropped slices); the same rows for every region, so the layout does not move."""
+        causes = code_list("poverty_cause").codes
+        rows = sorted(((c.label(self.lang), s.by_main_cause.get(c.code, 0)) for c in causes), key=lambda r: -r[1])
+        return _bar_view(self.tr("Main causes of poverty"), self.tr("Households"), rows)
 
     def _attribute_chart(self, s: Summary) -> QChartView:
-        chart = _chart(self.tr("Households by attribute"))
-        chart.legend().setVisible(True)
-        chart.legend().setAlignment(Qt.AlignmentFlag.AlignRight)
-        series = QPieSeries()
         attrs = code_list("hh_attribute")
-        for code, n in sorted(s.by_attribute.items()):
-            if code and n:
-                series.append(f"{attrs.label(code, self.lang)} {n}", n)
-        chart.addSeries(series)
-        return _view(chart)
+        return _bar_view(self.tr("Households by attribute"), self.tr("Households"),
+                         [(c.label(self.lang), s.by_attribute.get(c.code, 0)) for c in attrs.codes])
 
     def _funnel_chart(self, s: Summary, procedure: str) -> QChartView:
         spec = load_procedures()[procedure]
@@ -180,4 +195,4 @@ class Dashboard(QWidget):
         counts = s.funnel.get(procedure, {})
         return _bar_view(self.tr("{procedure}: households that reached each step").format(procedure=title), title,
                          [(step.en if self.lang == "en" else step.zh, counts.get(step.key, 0))
-                          for step in reversed(spec.steps)])
+                          for step in spec.steps])
