@@ -24,6 +24,7 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -442,6 +443,13 @@ class Converter:
         return _text(value), None
 
 
+def excel_shows(value: float) -> str:
+    """A number cell as Excel shows it formatted as a number: 15 significant digits, zeros after."""
+    if value.is_integer() and abs(value) >= 1e15:
+        return format(Decimal(f"{value:.15g}"), "f")
+    return f"{value:.15g}"
+
+
 def excel_rounded(value: Any) -> Text | None:
     """Why a number cell cannot be a digit string (ID number, bank account, phone), or None: a
     number Excel keeps has 15 significant digits, so a longer one has lost its last digits."""
@@ -452,7 +460,7 @@ def excel_rounded(value: Any) -> Text | None:
     elif len(str(int(value))) <= _EXCEL_DIGITS:
         return None
     else:
-        shown = f"{value:.15g}" if isinstance(value, float) else str(value)
+        shown = excel_shows(value) if isinstance(value, float) else str(value)
     return tr("Excel 已把这个号码存成数字并舍去了末尾几位（单元格中是 {v}），无法还原；请把该列设为文本格式后重新输入",
               "Excel stored this number as a number and rounded away its last digits (the cell holds {v}); "
               "it cannot be recovered: format the column as Text and type it again", v=shown)
@@ -578,6 +586,14 @@ def _columns(cols: dict[int, str], texts: list[str]) -> list[_Col]:
 # ---------------------------------------------------------------- rows to skip
 
 
+def _looks_like_id(value: Any) -> bool:
+    """An ID number or a system id, not a word someone typed in that column."""
+    if _empty(value) or is_formula(value):
+        return False
+    text = _ascii(value)
+    return sum(ch.isdigit() for ch in text) >= 6 or bool(_UUID.match(text))
+
+
 def _row_kind(row: tuple[Any, ...], known: dict[str, str], strong: list[int], names: list[int]) -> str | None:
     """'empty', 'subheader', 'total', 'signature', or None for a row that may hold a record.
     `strong` are the columns that only a record fills (ID number, system ids), `names` the name's."""
@@ -585,7 +601,7 @@ def _row_kind(row: tuple[Any, ...], known: dict[str, str], strong: list[int], na
     if not values:
         return "empty"
     texts = [_norm_word(_visible_start(str(v))) for v in values]
-    has_strong = any(j < len(row) and not _empty(row[j]) and not is_formula(row[j]) for j in strong)
+    has_strong = any(j < len(row) and _looks_like_id(row[j]) for j in strong)
     has_name = any(j < len(row) and not _empty(row[j]) and not is_formula(row[j]) for j in names)
     if any(t.startswith(_TOTAL_WORDS) for t in texts[:4]):
         return "total"
@@ -639,7 +655,7 @@ class _Reader:
 
     def problem(self, sheet: str, row: int, col: _Col | None, message: Text, household: str,
                 value: Any = None, blocking: bool = True) -> None:
-        shown = "" if value is None else (str(value)[:60] if not isinstance(value, float) else f"{value:.15g}")
+        shown = "" if value is None else (str(value)[:60] if not isinstance(value, float) else excel_shows(value))
         self.plan.problems.append(Problem(sheet, row, col.letter if col else "", col.header if col else "",
                                           message, blocking, household, shown))
 

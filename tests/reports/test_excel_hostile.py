@@ -1,0 +1,128 @@
+"""Hostile and broken workbooks: refused before or while they are read, with one clear line naming
+the file, never a traceback, the workspace untouched."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook, load_workbook
+
+from povdesk.errors import BadInput
+from povdesk.reports.xlsx_import import is_formula
+from povdesk.reports.xlsx_safety import CellBudget, check_file, sheet_rows
+
+from .conftest import VILLAGE, Run
+from .test_excel import load_all, valid_id
+
+SHEET = "xl/worksheets/sheet1.xml"
+
+
+def base(path: Path) -> Path:
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "花名册"
+    ws.append(["姓名", "与户主关系", "证件号码", "家庭住址"])
+    ws.append(["龙老大", "户主", valid_id("52263419650312123"), "东门村"])
+    wb.save(path)
+    return path
+
+
+def patched(src: Path, out: Path, entry: str, change: object) -> Path:
+    """A copy of `src` with one zip entry replaced (a function of its bytes) or added."""
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        names = zin.namelist()
+        for name in names:
+            data = zin.read(name)
+            if name == entry:
+                data = change(data) if callable(change) else change  # type: ignore[assignment]
+            zout.writestr(name, data)
+        if entry not in names:
+            zout.writestr(entry, change if isinstance(change, bytes) else b"")
+    return out
+
+
+def rows_added(xml: str) -> object:
+    return lambda data: data.replace(b"</sheetData>", xml.encode() + b"</sheetData>")
+
+
+def refused(run: Run, db: Path, path: Path, words: str) -> str:
+    before = load_all(db)
+    code, out, err = run("import-xlsx", db, path, "--dry-run")
+    assert code == 2, (out, err)
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert words in err, err
+    assert path.name in err
+    assert load_all(db) == before
+    return err
+
+
+def test_a_zip_bomb_is_refused_before_it_is_opened(db: Path, run: Run, tmp_path: Path) -> None:
+    src = base(tmp_path / "a.xlsx")
+    bomb = patched(src, tmp_path / "bomb.xlsx", "xl/sharedStrings.xml", b"<sst>" + b" " * 30_000_000 + b"</sst>")
+    assert bomb.stat().st_size < 200_000
+    refused(run, db, bomb, "zip bomb")
+
+
+def test_entity_declarations_are_refused(db: Path, run: Run, tmp_path: Path) -> None:
+    src = base(tmp_path / "a.xlsx")
+    laughs = (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;">]>'
+              b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+              b'<row r="1"><c r="A1" t="inlineStr"><is><t>&lol2;</t></is></c></row></sheetData></worksheet>')
+    refused(run, db, patched(src, tmp_path / "lol.xlsx", SHEET, laughs), "entities")
+
+
+def test_declared_dimensions_beyond_the_limits_are_refused(db: Path, run: Run, tmp_path: Path) -> None:
+    src = base(tmp_path / "a.xlsx")
+    wide = patched(src, tmp_path / "dim.xlsx", SHEET,
+                   lambda d: d.replace(b'<dimension ref="A1:D2" />', b'<dimension ref="A1:XFD1048576" />'))
+    refused(run, db, wide, "columns")
+
+
+def test_a_row_numbered_a_hundred_million_stops_the_read(db: Path, run: Run, tmp_path: Path) -> None:
+    src = base(tmp_path / "a.xlsx")
+    far = patched(src, tmp_path / "far.xlsx", SHEET, rows_added(
+        '<row r="100000000"><c r="A100000000" t="inlineStr"><is><t>x</t></is></c></row>'))
+    refused(run, db, far, "rows")
+
+
+def test_a_cell_in_column_xfd_stops_the_read(db: Path, run: Run, tmp_path: Path) -> None:
+    src = base(tmp_path / "a.xlsx")
+    wide = patched(src, tmp_path / "xfd.xlsx", SHEET, rows_added(
+        '<row r="3"><c r="A3" t="inlineStr"><is><t>吴四</t></is></c><c r="XFD3"><v>1</v></c></row>'))
+    refused(run, db, wide, "column")
+
+
+def test_the_cell_budget_stops_a_sheet_with_too_many_cells(tmp_path: Path) -> None:
+    src = base(tmp_path / "a.xlsx")
+    check_file(src)
+    wb = load_workbook(src, read_only=True)
+    try:
+        with pytest.raises(BadInput) as caught:
+            list(sheet_rows(wb["花名册"], CellBudget(5)))
+        assert "cells" in caught.value.text.en and "row 2" in caught.value.text.en
+    finally:
+        wb.close()
+
+
+def test_a_formula_after_spaces_or_control_characters_is_caught(db: Path, run: Run, tmp_path: Path) -> None:
+    for text in (" =1+2", "\t=cmd|' /C calc'!A0", "\u200b=HYPERLINK(\"http://x\")", "\u3000＝1+1"):
+        assert is_formula(text), repr(text)
+    assert not is_formula("a=b") and not is_formula("1+2")
+    src = base(tmp_path / "a.xlsx")
+    wb = load_workbook(src)
+    wb.active.append(["  =HYPERLINK(\"http://evil\",\"吴五\")", "之子", valid_id("52263419900101101"), None])
+    wb.save(src)
+    import json
+    code, out, err = run("import-xlsx", db, src, "--dry-run", "--json", "--village", VILLAGE)
+    rep = json.loads(out)
+    assert [(p["column"], p["row"]) for p in rep["problems"]] == [("A", 3)]
+    assert rep["summary"]["refused"] == 1 and rep["summary"]["to_import"] == 0
+
+
+def test_a_file_under_the_size_limit_with_a_broken_part_is_one_clear_line(db: Path, run: Run,
+                                                                           tmp_path: Path) -> None:
+    src = base(tmp_path / "a.xlsx")
+    broken = patched(src, tmp_path / "broken.xlsx", SHEET, lambda d: d[: len(d) // 2])
+    refused(run, db, broken, "xlsx")
