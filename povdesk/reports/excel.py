@@ -8,8 +8,8 @@ put it back onto its record. Codes are written as labels, yes/no as 是/否, dat
 YYYY-MM-DD (Excel cannot reformat them); every text-like column (ID numbers, bank accounts,
 phones, household numbers, ids) is written as text in a column formatted as text, so Excel never
 turns a typed number into a rounded float. Coded columns carry drop-down lists (kept on a hidden
-sheet: Excel caps inline lists at 255 characters). No cell can run as a formula: a string
-starting with "=" (or another formula character) is written with the string type forced.
+sheet: Excel caps inline lists at 255 characters). No cell can run as a formula: every string is
+written as an inline string, which Excel never evaluates (reports.xlsx_writer).
 """
 
 from __future__ import annotations
@@ -20,16 +20,13 @@ from functools import cache
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.datavalidation import DataValidation
 
 from povdesk.core.codes import code_list
 from povdesk.core.forms import FieldSpec, household_form, member_form
 from povdesk.core.model import Household, Member
 from povdesk.reports.display import status_label
+from povdesk.reports.xlsx_writer import HEADER, HEADER_GREY, TITLE, Sheet, Workbook
 
 REGISTER_SHEET = "花名册"
 INCOME_SHEET = "收入"
@@ -40,7 +37,6 @@ README_SHEET = "说明"
 CODES_SHEET = "代码表"
 # The explicit way to empty a cell on import: a blank cell means "leave the value as it is".
 CLEAR_MARKER = "（清空）"
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", " ")
 TEMPLATE_ROWS = 2000  # rows of the template formatted and given drop-downs
 
 
@@ -177,62 +173,27 @@ def display(spec: FieldSpec, value: Any) -> Any:
     return str(value)  # a list or object where a value belongs: shown, never lost silently
 
 
-def _cell(ws: Any, value: Any, text: bool) -> Any:
-    if value is None:
-        return None
-    if isinstance(value, str) and (text or value.startswith(FORMULA_START)):
-        cell = WriteOnlyCell(ws, value=value)
-        cell.data_type = "s"  # never "f": shown as typed and never evaluated
-        if text:
-            cell.number_format = "@"
-        return cell
-    return value
+def _sheet(wb: Workbook, title: str, columns: tuple[RegisterColumn, ...], lists: _Lists) -> Sheet:
+    """A sheet with its header, widths, text formats and drop-downs (over TEMPLATE_ROWS rows or
+    the rows written, whichever is more, so new rows typed below get them too)."""
+    sheet = wb.add(Sheet(title, [c.width for c in columns], [c.text for c in columns],
+                         freeze="B2" if title == REGISTER_SHEET else "D2"))
+    sheet.validations = [(get_column_letter(i), f, c.zh) for i, c in enumerate(columns, 1)
+                         if not c.readonly and (f := lists.formula(c)) is not None]
+    sheet.append([c.zh for c in columns],
+                 [HEADER_GREY if c.readonly or c.target.endswith("_id") else HEADER for c in columns])
+    return sheet
 
 
-class _Sheet:
-    """One write-only sheet: header, widths, text formats and drop-downs for its columns."""
-
-    def __init__(self, wb: Workbook, title: str, columns: tuple[RegisterColumn, ...], lists: _Lists,
-                 rows_hint: int) -> None:
-        self.ws = ws = wb.create_sheet(title)
-        self.columns = columns
-        self.text = [c.text for c in columns]
-        ws.freeze_panes = "B2" if title == REGISTER_SHEET else "D2"
-        last = max(rows_hint + 1, TEMPLATE_ROWS)
-        for i, col in enumerate(columns, 1):
-            letter = get_column_letter(i)
-            dim = ws.column_dimensions[letter]
-            dim.width = col.width
-            if col.text:
-                dim.number_format = "@"  # what is typed in new rows stays text too
-            formula = lists.formula(col)
-            if formula is not None and not col.readonly:
-                dv = DataValidation(type="list", formula1=formula, allow_blank=True, showDropDown=False)
-                dv.error, dv.errorTitle = "请从下拉列表中选择", col.zh
-                dv.showErrorMessage = False  # a village's own wording still reaches import's synonyms
-                dv.add(f"{letter}2:{letter}{last}")
-                ws.data_validations.append(dv)
-        bold, fill = Font(bold=True), PatternFill("solid", fgColor="DDE7F0")
-        grey = PatternFill("solid", fgColor="E7E6E6")
-        wrap = Alignment(wrap_text=True, vertical="center", horizontal="center")
-        head = []
-        for col in columns:
-            c = WriteOnlyCell(ws, value=col.zh)
-            c.font, c.alignment = bold, wrap
-            c.fill = grey if col.readonly or col.target.endswith("_id") else fill
-            head.append(c)
-        ws.append(head)
-
-    def append(self, values: list[Any]) -> None:
-        ws, text = self.ws, self.text
-        self.ws.append([_cell(ws, v, t) for v, t in zip(values, text, strict=True)])
+def _finish(sheet: Sheet) -> None:
+    last = max(sheet.rows, TEMPLATE_ROWS)
+    sheet.validations = [(f"{letter}2:{letter}{last}", f, title) for letter, f, title in sheet.validations]
 
 
 class _Lists:
     """Drop-down lists: code lists on the hidden codes sheet, 是/否 inline."""
 
-    def __init__(self, wb: Workbook) -> None:
-        self.wb = wb
+    def __init__(self) -> None:
         self.ranges: dict[str, str] = {}
         self.columns: list[list[str]] = []
         self.count = 0
@@ -254,12 +215,11 @@ class _Lists:
         self.count += 1
         return self.ranges[spec.codes]
 
-    def write(self) -> None:
-        ws = self.wb.create_sheet(CODES_SHEET)
-        ws.sheet_state = "hidden"
+    def write(self, wb: Workbook) -> None:
+        sheet = wb.add(Sheet(CODES_SHEET, [16.0] * len(self.columns), [], hidden=True))
         height = max((len(c) for c in self.columns), default=0)
         for r in range(height):
-            ws.append([col[r] if r < len(col) else None for col in self.columns])
+            sheet.append([col[r] if r < len(col) else None for col in self.columns])
 
 
 README_LINES = (
@@ -299,19 +259,12 @@ README_LINES = (
 
 
 def _readme(wb: Workbook) -> None:
-    ws = wb.create_sheet(README_SHEET)
-    ws.column_dimensions["A"].width = 110
-    bold = Font(bold=True, size=14)
+    sheet = wb.add(Sheet(README_SHEET, [110.0], []))
     for i, (zh, _en) in enumerate(README_LINES):
-        if i == 0:
-            c = WriteOnlyCell(ws, value=zh)
-            c.font = bold
-            ws.append([c])
-        else:
-            ws.append([_cell(ws, zh or None, False)])
-    ws.append([])
+        sheet.append([zh or None], [TITLE] if i == 0 else None)
+    sheet.append([])
     for _, en in README_LINES:
-        ws.append([_cell(ws, en or None, False)])
+        sheet.append([en or None])
 
 
 def _link(hh: Household) -> list[Any]:
@@ -332,19 +285,18 @@ def _evidence(evidence: dict[str, Any]) -> str | None:
 def write_register(households: Iterable[Household], out: str | Path | BinaryIO, *,
                    total: int | None = None, progress: Callable[[int, int], None] | None = None,
                    cancelled: Callable[[], bool] | None = None) -> tuple[int, int]:
-    """Write the register workbook; returns (households, member rows). write_only: memory stays
-    flat (the other sheets' rows wait in temporary files, openpyxl's own)."""
+    """Write the register workbook; returns (households, member rows). Memory stays flat: each
+    sheet's rows wait in a temporary file (reports.xlsx_writer)."""
     from povdesk.core.procedures import history
 
-    wb = Workbook(write_only=True)
-    lists = _Lists(wb)
-    hint = total * 4 if total else 0
-    main = _Sheet(wb, REGISTER_SHEET, register_columns(), lists, hint)
-    inc = _Sheet(wb, INCOME_SHEET, income_columns(), lists, hint)
-    hel = _Sheet(wb, HELPERS_SHEET, helper_columns(), lists, hint)
-    mea = _Sheet(wb, MEASURES_SHEET, measure_columns(), lists, hint)
-    his = _Sheet(wb, HISTORY_SHEET, history_columns(), lists, hint)
-    his.ws.protection.sheet = True  # read-only: Excel asks before anyone edits it
+    wb = Workbook()
+    lists = _Lists()
+    main = _sheet(wb, REGISTER_SHEET, register_columns(), lists)
+    inc = _sheet(wb, INCOME_SHEET, income_columns(), lists)
+    hel = _sheet(wb, HELPERS_SHEET, helper_columns(), lists)
+    mea = _sheet(wb, MEASURES_SHEET, measure_columns(), lists)
+    his = _sheet(wb, HISTORY_SHEET, history_columns(), lists)
+    his.protect = True  # read-only: Excel asks before anyone edits it
     hh_cols = [c for c in register_columns() if c.scope == "household" and c.spec is not None]
     m_cols = [c for c in register_columns() if c.scope == "member"]
     inc_cols, hel_cols, mea_cols = (tuple(c for c in f() if c.spec is not None)
@@ -377,8 +329,10 @@ def write_register(households: Iterable[Household], out: str | Path | BinaryIO, 
         n_hh += 1
         if progress is not None and n_hh % 200 == 0:
             progress(n_hh, total or n_hh)
+    for sheet in (main, inc, hel, mea, his):
+        _finish(sheet)
     _readme(wb)
-    lists.write()
+    lists.write(wb)
     wb.save(out)
     return n_hh, n_rows
 
@@ -386,11 +340,11 @@ def write_register(households: Iterable[Household], out: str | Path | BinaryIO, 
 def write_template(out: str | Path | BinaryIO) -> int:
     """A blank register (every sheet but the history, with the README), text formats and
     drop-down lists; returns the number of columns with a list."""
-    wb = Workbook(write_only=True)
-    lists = _Lists(wb)
+    wb = Workbook()
+    lists = _Lists()
     for title, cols in DATA_SHEETS:
-        _Sheet(wb, title, cols(), lists, 0)
+        _finish(_sheet(wb, title, cols(), lists))
     _readme(wb)
-    lists.write()
+    lists.write(wb)
     wb.save(out)
     return lists.count

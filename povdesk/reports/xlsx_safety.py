@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from openpyxl.utils import column_index_from_string, get_column_letter
+from openpyxl.utils import column_index_from_string
 
 from povdesk.errors import BadInput
 from povdesk.i18n import tr
@@ -115,38 +115,110 @@ class CellBudget:
         self.left = limit
 
 
+_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_ROW, _CELL, _V, _F, _IS, _T = (f"{_MAIN}{t}" for t in ("row", "c", "v", "f", "is", "t"))
+_COL_OF: dict[str, int] = {}
+
+
+def _column(ref: str) -> int:
+    """1 for "A7", 28 for "AB3"; 0 when the reference is not one."""
+    letters = ref.rstrip("0123456789")
+    n = _COL_OF.get(letters)
+    if n is None:
+        n = 0
+        for ch in letters:
+            if not "A" <= ch <= "Z":
+                return 0
+            n = n * 26 + ord(ch) - 64
+        if len(_COL_OF) < 20_000:
+            _COL_OF[letters] = n
+    return n
+
+
+def _inline(el: Any) -> str:
+    return "".join(t.text or "" for t in el.iter(_T))
+
+
+def _number(text: str) -> int | float:
+    if "." in text or "E" in text or "e" in text:
+        return float(text)
+    return int(text)
+
+
 def sheet_rows(ws: Any, budget: CellBudget, *, max_cols: int = MAX_COLS,
                max_rows: int = MAX_ROWS) -> Iterator[tuple[int, tuple[Any, ...]]]:
-    """(row number, values) for each row the sheet's XML holds, streaming; rows past `max_rows`,
-    a cell past `max_cols` or more cells than the budget stop the read with a clear message."""
-    from openpyxl.worksheet._reader import WorkSheetParser
+    """(row number, values) for each row the sheet's XML holds, streaming (ElementTree's C
+    parser, each row cleared once read); rows past `max_rows`, a cell past `max_cols` or more
+    cells than the budget stop the read with a clear message. Values as openpyxl's read_only
+    mode gives them with data_only=False: a formula as its text starting with "=", shared and
+    inline strings as str, numbers as int or float, date-formatted numbers as datetime."""
+    from xml.etree.ElementTree import iterparse
+
+    from openpyxl.utils.datetime import from_excel
 
     wb = ws.parent
     title = ws.title
+    strings = ws._shared_strings
+    dates = wb._date_formats
+    epoch = wb.epoch
+    row_no = 0
     with wb._archive.open(ws._worksheet_path) as src:
-        parser = WorkSheetParser(src, ws._shared_strings, data_only=wb.data_only, epoch=wb.epoch,
-                                 date_formats=wb._date_formats, timedelta_formats=wb._timedelta_formats)
-        for idx, cells in parser.parse():
-            if idx > max_rows:
+        for _event, el in iterparse(src):
+            if el.tag != _ROW:
+                continue
+            r = el.get("r")
+            row_no = int(float(r)) if r else row_no + 1
+            if row_no > max_rows:
                 raise BadInput(tr("工作表“{s}”超过 {n} 行（第 {r} 行），请按村拆分后再导入",
                                   "sheet '{s}' has more than {n} rows (row {r}); split the file by village",
-                                  s=title, n=max_rows, r=idx))
+                                  s=title, n=max_rows, r=row_no))
+            cells: dict[int, Any] = {}
+            col = 0
+            for c in el:
+                if c.tag != _CELL:
+                    continue
+                ref = c.get("r")
+                col = _column(ref) if ref else col + 1
+                if col <= 0 or col > max_cols:
+                    raise BadInput(tr("工作表“{s}”第 {r} 行有超过 {n} 列的数据（{col}），请删去多余的列",
+                                      "sheet '{s}', row {r} has data beyond column {n} ({col}); delete the extra "
+                                      "columns", s=title, r=row_no, n=max_cols, col=(ref or "?")[:12]))
+                kind = c.get("t", "n")
+                f = c.find(_F)
+                if f is not None:
+                    value: Any = f"={f.text or ''}"
+                elif kind == "inlineStr":
+                    inline = c.find(_IS)
+                    value = _inline(inline) if inline is not None else None
+                else:
+                    v = c.findtext(_V)
+                    if v is None or v == "":
+                        continue
+                    if kind == "n":
+                        value = _number(v)
+                        style = c.get("s")
+                        if style and int(style) in dates:
+                            try:
+                                value = from_excel(value, epoch)
+                            except (OverflowError, ValueError):
+                                value = "#VALUE!"
+                    elif kind == "s":
+                        value = strings[int(v)]
+                    elif kind == "b":
+                        value = v not in ("0", "false")
+                    else:  # str (a formula's text result), e (an error), d (an ISO date as text)
+                        value = v
+                if value is not None and value != "":
+                    cells[col] = value
+            el.clear()
             if not cells:
                 continue
             budget.left -= len(cells)
             if budget.left < 0:
                 raise BadInput(tr("文件的单元格超过 {n} 个（工作表“{s}”第 {r} 行），请按村拆分后再导入",
                                   "the file has more than {n} cells (sheet '{s}', row {r}); split it by village",
-                                  s=title, n=MAX_CELLS, r=idx))
-            last = cells[-1]["column"]
-            width = last if last <= max_cols else max(c["column"] for c in cells)
-            if width > max_cols:
-                raise BadInput(tr("工作表“{s}”第 {r} 行有超过 {n} 列的数据（{col} 列），请删去多余的列",
-                                  "sheet '{s}', row {r} has data beyond column {n} ({col}); delete the extra "
-                                  "columns", s=title, r=idx, n=max_cols, col=get_column_letter(min(width, 18278))))
-            row: list[Any] = [None] * width
-            for c in cells:
-                v = c["value"]
-                if v is not None:
-                    row[c["column"] - 1] = v
-            yield idx, tuple(row)
+                                  s=title, n=MAX_CELLS, r=row_no))
+            row: list[Any] = [None] * max(cells)
+            for j, value in cells.items():
+                row[j - 1] = value
+            yield row_no, tuple(row)
