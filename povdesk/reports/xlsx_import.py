@@ -41,7 +41,6 @@ from povdesk.errors import BadInput
 from povdesk.i18n import Text, tr
 from povdesk.paths import resources_dir
 from povdesk.reports.excel import (
-    CLEAR_MARKER,
     DATA_SHEETS,
     HELPERS_SHEET,
     INCOME_SHEET,
@@ -82,6 +81,7 @@ _EXCEL_EPOCH = datetime(1899, 12, 30)
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _INVISIBLE = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp"})
 _TOTAL_WORDS = ("合计", "小计", "总计", "共计", "累计")
+_TOTAL_RE = re.compile(r"^[\s\u3000]*(?:合|小|总|共|累)[\s\u3000]*计")
 _SIGNATURE_WORDS = ("填表人", "制表人", "审核人", "负责人", "签字", "签名", "盖章", "填报日期", "制表日期", "填表日期",
                     "审核:", "制表:")
 _SUBHEADER_OPEN = ("（", "(", "【", "[", "注", "例", "说明", "*")
@@ -280,7 +280,9 @@ def _visible_start(value: str) -> str:
 
 
 def is_formula(value: Any) -> bool:
-    return isinstance(value, str) and unicodedata.normalize("NFKC", _visible_start(value)[:1]) == "="
+    if type(value) is not str or ("=" not in value and "＝" not in value):
+        return False
+    return unicodedata.normalize("NFKC", _visible_start(value)[:1]) == "="
 
 
 def _drop_apostrophe(value: Any) -> Any:
@@ -290,8 +292,11 @@ def _drop_apostrophe(value: Any) -> Any:
     return value
 
 
+_CLEAR = "(清空)"  # CLEAR_MARKER as _norm_word gives it
+
+
 def is_clear(value: Any) -> bool:
-    return isinstance(value, str) and _norm_word(value) == _norm_word(CLEAR_MARKER)
+    return type(value) is str and "清" in value and _norm_word(value) == _CLEAR
 
 
 Converted = tuple[Any, Text | None]
@@ -596,22 +601,24 @@ def _looks_like_id(value: Any) -> bool:
 
 def _row_kind(row: tuple[Any, ...], known: dict[str, str], strong: list[int], names: list[int]) -> str | None:
     """'empty', 'subheader', 'total', 'signature', or None for a row that may hold a record.
-    `strong` are the columns that only a record fills (ID number, system ids), `names` the name's."""
-    values = [v for v in row if not _empty(v)]
+    `strong` are the columns that only a record fills (ID number, system ids), `names` the name's.
+    A row with an ID number or system id is a record unless its first cells say 合计/小计."""
+    values = [v for v in row if v is not None and not (type(v) is str and not v.strip())]
     if not values:
         return "empty"
-    texts = [_norm_word(_visible_start(str(v))) for v in values]
-    has_strong = any(j < len(row) and _looks_like_id(row[j]) for j in strong)
-    has_name = any(j < len(row) and not _empty(row[j]) and not is_formula(row[j]) for j in names)
-    if any(t.startswith(_TOTAL_WORDS) for t in texts[:4]):
+    if any(type(v) is str and _TOTAL_RE.match(v) for v in values[:4]):
         return "total"
+    n = len(row)
+    if any(j < n and _looks_like_id(row[j]) for j in strong):
+        return None
+    texts = [_norm_word(_visible_start(str(v))) for v in values]
+    has_name = any(j < n and not _empty(row[j]) and not is_formula(row[j]) for j in names)
     formulas = sum(1 for v in values if is_formula(v))
-    if formulas and not has_strong and not has_name and len(values) - formulas <= 1:
+    if formulas and not has_name and len(values) - formulas <= 1:
         return "total"  # formulas with at most a label beside them
-    if not has_strong and any(w in t for t in texts for w in _SIGNATURE_WORDS):
+    if any(w in t for t in texts for w in _SIGNATURE_WORDS):
         return "signature"
-    if not has_strong and all(isinstance(v, str) and t.startswith(_SUBHEADER_OPEN)
-                              for v, t in zip(values, texts, strict=True)):
+    if all(isinstance(v, str) and t.startswith(_SUBHEADER_OPEN) for v, t in zip(values, texts, strict=True)):
         return "subheader"
     if len(values) >= 2 and sum(1 for v in values if known.get(norm_header(v))) * 2 >= len(values):
         return "subheader"  # the header again (a sheet printed page by page)
