@@ -63,11 +63,23 @@ def _setup_logging() -> None:
     logging.basicConfig(level=logging.INFO, handlers=[handler])
 
 
+def _aliases(argv: Sequence[str]) -> list[str]:
+    """`povdesk step void …` is the command `step-void` (argparse cannot tell `void` from the
+    workspace argument of `povdesk step DB …`)."""
+    out = list(argv)
+    for i, word in enumerate(out):
+        if not word.startswith("-") and (i == 0 or out[i - 1] != "--today"):
+            if word == "step" and out[i + 1:i + 2] == ["void"]:
+                out[i:i + 2] = ["step-void"]
+            break
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     _setup_logging()
     try:
         parser = build_parser()
-        args = parser.parse_args(argv)
+        args = parser.parse_args(_aliases(sys.argv[1:] if argv is None else argv))
         if not getattr(args, "func", None):
             parser.print_help()
             return EXIT_OK

@@ -297,7 +297,12 @@ def cmd_history(args: argparse.Namespace) -> int:
     lang = language()
     for entry in history(hh):
         e = entry.event
-        out(f"{e.date}\t{entry.label.get(lang)}\t{e.user} ({e.role})")
+        line = f"{e.date}\t{entry.label.get(lang)}\t{e.user} ({e.role})\t{e.id}"
+        if entry.voided is not None:
+            v = entry.voided
+            line += t(f"\t已作废（{v.date}，{v.user}：{v.evidence.get('reason', '')}）",
+                      f"\tvoided ({v.date}, {v.user}: {v.evidence.get('reason', '')})")
+        out(line)
     for spec, step in next_steps(hh):
         out(t(f"下一步：{spec.zh} · {step.zh}（{', '.join(step.roles)}）",
               f"next: {spec.en} · {step.en} ({', '.join(step.roles)})"))
@@ -324,6 +329,22 @@ def cmd_step(args: argparse.Namespace) -> int:
     no = done.household.household_no
     out(t(f"已记录：{no} {args.procedure}/{args.step}，状态 {done.status}",
           f"recorded: {no} {args.procedure}/{args.step}, status {done.status}"))
+    return EXIT_OK
+
+
+def cmd_step_void(args: argparse.Namespace) -> int:
+    from povdesk.ops.procedures import void_step
+
+    ws = open_workspace(args)
+    try:
+        actor = login(ws)
+        hh = find_household(ws, args.household)
+        done = void_step(ws, actor, hh, args.event, reason=args.reason, date=args.date)
+    finally:
+        ws.close()
+    no = done.household.household_no
+    out(t(f"已作废：{no} 的步骤 {args.event}，状态 {done.status}",
+          f"voided: step {args.event} of {no}, status {done.status}"))
     return EXIT_OK
 
 
@@ -410,6 +431,15 @@ def register(add: AddCommand) -> None:
     sp.add_argument("step", metavar="STEP")
     sp.add_argument("--date", required=True, help=t("步骤发生日期 YYYY-MM-DD", "date of the step, YYYY-MM-DD"))
     sp.add_argument("--set", action="append", metavar="KEY=VALUE", help=t("证据字段，可重复", "evidence field, repeatable"))
+
+    sp = add("step-void", cmd_step_void, "作废一户登记错了的程序步骤（povdesk step void DB 户 步骤ID --reason 原因）",
+             "void a mistaken procedure step of a household (povdesk step void DB HOUSEHOLD EVENT --reason TEXT)")
+    sp.add_argument("db", metavar="DB")
+    sp.add_argument("household", metavar="HOUSEHOLD", help=t("户编号或户 ID", "household number or id"))
+    sp.add_argument("event", metavar="EVENT", help=t("步骤 ID（povdesk history 列出）", "the step's id (listed by "
+                                                     "povdesk history)"))
+    sp.add_argument("--reason", required=True, help=t("作废原因", "why the step is voided"))
+    sp.add_argument("--date", help=t("作废日期 YYYY-MM-DD，默认今天", "date of the void, YYYY-MM-DD; today by default"))
 
     sp = add("audit", cmd_audit, "校验审计日志的哈希链", "verify the hash chain of the audit log")
     sp.add_argument("db", metavar="DB")

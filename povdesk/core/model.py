@@ -234,3 +234,30 @@ class Household:
             updated_by=get("updated_by") or "",
         )
         return obj
+
+
+# A household's official number starts with its village's code (the store hands out
+# `<village>-<device prefix>-<NNNN>`, so laptops working offline never clash). Any other number a
+# record brings (a village's own 1, 2, 3 from its sheets) is the village's own number: kept in
+# this field and printed beside the official one, never used as the official number.
+OWN_NUMBER_FIELD = "own_no"
+
+
+def is_official_number(no: str, village_code: str) -> bool:
+    return bool(village_code) and no.startswith(village_code)
+
+
+def with_own_number(hh: Household) -> Household:
+    """`hh` itself when its number is official or empty; else a copy whose number is empty (the
+    store assigns one) and whose own-number field holds the number it brought (unless that field
+    already says something, which then wins)."""
+    no = hh.household_no.strip() if isinstance(hh.household_no, str) else ""
+    if not no or not isinstance(hh.village_code, str) or is_official_number(no, hh.village_code):
+        return hh
+    out = Household.__new__(Household)
+    out.__dict__.update(hh.__dict__)
+    out.household_no = ""
+    out.fields = dict(hh.fields)
+    if not str(out.fields.get(OWN_NUMBER_FIELD) or "").strip():
+        out.fields[OWN_NUMBER_FIELD] = no
+    return out

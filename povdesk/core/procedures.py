@@ -16,7 +16,7 @@ from types import MappingProxyType
 from typing import Any
 
 from povdesk.clock import SYSTEM_CLOCK
-from povdesk.core.authority import rank, step_refusal
+from povdesk.core.authority import rank, role_level, step_refusal
 from povdesk.core.codes import code_lists
 from povdesk.core.model import (
     LEVELS,
@@ -145,6 +145,7 @@ class HistoryEntry:
     procedure: ProcedureSpec | None
     step: StepSpec | None
     status_after: str
+    voided: ProcedureEvent | None = None  # the void mark, when the step was voided (it moved nothing)
 
     @property
     def label(self) -> Text:
@@ -458,7 +459,7 @@ def _status_after_event(status: str, event: ProcedureEvent) -> str:
 def open_procedure(household: Household) -> tuple[ProcedureSpec, list[ProcedureEvent]] | None:
     """The procedure in progress and its events since it started, or None when none is open."""
     current: tuple[ProcedureSpec, list[ProcedureEvent]] | None = None
-    for event in household.events:
+    for event in effective(household.events):
         found = _spec_of(event)
         if found is None:
             # An event of a procedure this province no longer defines cannot continue anything.
@@ -491,10 +492,15 @@ def history(household: Household) -> list[HistoryEntry]:
     """The household's events with their labels and the status each one left, for display."""
     entries: list[HistoryEntry] = []
     status = "applicant"
+    marks = void_marks(household.events)
     for event in household.events:
-        status = _status_after_event(status, event)
+        if is_void(event):
+            continue
+        mark = marks.get(event.id)
+        if mark is None:
+            status = _status_after_event(status, event)
         spec = load_procedures().get(event.procedure)
-        entries.append(HistoryEntry(event, spec, spec.step(event.step) if spec else None, status))
+        entries.append(HistoryEntry(event, spec, spec.step(event.step) if spec else None, status, mark))
     return entries
 
 
@@ -503,7 +509,7 @@ def status_from(events: Sequence[ProcedureEvent]) -> str:
     writes (it never takes a status from the caller). For a legal history this is status_after();
     an event of a procedure no longer defined moves nothing."""
     status = "applicant"
-    for event in events:
+    for event in effective(events):
         status = _status_after_event(status, event)
     return status
 
@@ -991,7 +997,7 @@ def check_step(
     days = settings.publicity_days if publicity_days is None else publicity_days
     above = step_refusal(_step_title(spec.label, step_spec.label), step_spec.level, level) if level else None
     return ([above] if above else []) + _step_reasons(
-        _sequence_problems(household, spec, step_spec), _floor(household.events), step_spec,
+        _sequence_problems(household, spec, step_spec), _floor(effective(household.events)), step_spec,
         role=role, date=date, evidence=evidence, error_count=error_count, today=today,
         exit_failures=exit_failures, days=days, settings=settings,
     )
@@ -1115,7 +1121,9 @@ def _replay(
     scratch = Household(village_code="", status="applicant")
     done = scratch.events
     status = "applicant"
-    problems: list[Text] = []
+    problems: list[Text] = _void_problems(events)
+    if any(is_void(e) for e in events):
+        events = effective(events)
     # The open procedure and its last step, as open_procedure() would find them.
     open_spec: ProcedureSpec | None = None
     open_last: StepSpec | None = None
@@ -1249,9 +1257,16 @@ def parse_evidence(step: StepSpec, raw: Mapping[str, str]) -> dict[str, Any]:
     return out
 
 
-def level_refusal(event: ProcedureEvent, level: str) -> Text | None:
+def level_refusal(event: ProcedureEvent, level: str, events: Sequence[ProcedureEvent] = ()) -> Text | None:
     """Why a workspace or device of `level` may not record this event's step (None: it may, or
-    the step is unknown, which the replay reports)."""
+    the step is unknown, which the replay reports). A void mark is of its step's level: `events`
+    is the history holding the step it voids."""
+    if is_void(event):
+        target = next((e for e in events if e.id == event.evidence.get("event") and not is_void(e)), None)
+        if target is None:
+            return None
+        why = level_refusal(target, level)
+        return None if why is None else _fill(tr("作废{why}", "voiding: {why}"), why=why)
     found = _spec_of(event)
     if found is None:
         return None
@@ -1264,9 +1279,118 @@ def events_above(events: Sequence[ProcedureEvent], level: str) -> list[Text]:
     file's history is trusted only up to the importing workspace's level (povdesk.core.authority)."""
     out: list[Text] = []
     for e in events:
-        why = level_refusal(e, level)
+        why = level_refusal(e, level, events)
         if why is not None:
             out.append(_fill(tr("{why}（{date} 的记录，用户 {user}）；这样的历史由县里通过回传同步包下发",
                                 "{why} (recorded {date} by {user}); such history comes down from the county in a "
                                 "return bundle"), why=why, date=e.date, user=e.user))
     return out
+
+
+# ---------------------------------------------------------------------------- voiding a step
+#
+# A mistaken step is voided, never deleted: a void mark is itself an event, appended to the
+# history (procedure VOID, evidence {"event": the voided step's id, "reason": why}), so it is
+# audited, travels in bundles like any step and merges by id. A voided step stays in the history,
+# shown marked; it moves no status and opens or continues no procedure.
+
+VOID = "void"
+
+
+def is_void(event: ProcedureEvent) -> bool:
+    return event.procedure == VOID
+
+
+def void_marks(events: Sequence[ProcedureEvent]) -> dict[str, ProcedureEvent]:
+    """The void mark of each voided step, by the step's id (the first mark wins)."""
+    out: dict[str, ProcedureEvent] = {}
+    for e in events:
+        target = e.evidence.get("event") if is_void(e) else None
+        if isinstance(target, str):
+            out.setdefault(target, e)
+    return out
+
+
+def effective(events: Sequence[ProcedureEvent]) -> list[ProcedureEvent]:
+    """The steps that count: neither void marks nor voided."""
+    if not any(is_void(e) for e in events):
+        return list(events)
+    marks = void_marks(events)
+    return [e for e in events if not is_void(e) and e.id not in marks]
+
+
+def _role_rank(role: str) -> int:
+    level = role_level(role)
+    return rank(level) if level is not None else -1
+
+
+def _void_reasons(target: ProcedureEvent | None, mark: ProcedureEvent) -> list[Text]:
+    """Why this void mark cannot stand, whatever the history around it."""
+    reasons: list[Text] = []
+    if target is None:
+        reasons.append(tr("要作废的步骤不在这户的办理记录中", "the step to void is not in the household's history"))
+    elif is_void(target):
+        reasons.append(tr("作废记录本身不能再作废", "a void cannot itself be voided"))
+    elif _role_rank(mark.role) < _role_rank(target.role) or role_level(mark.role) is None:
+        reasons.append(_fill(tr("“{role}”不能作废“{by}”办理的步骤：只有办理该步骤的角色或更高一级可以作废",
+                                "a '{role}' cannot void a step recorded by a '{by}': only that role or a higher "
+                                "level may"), role=_role_label(mark.role), by=_role_label(target.role)))
+    reason = mark.evidence.get("reason")
+    if not isinstance(reason, str) or not reason.strip():
+        reasons.append(tr("作废步骤必须写明原因", "voiding a step needs a reason"))
+    if not mark.user.strip():
+        reasons.append(tr("没有办理人", "no user is named for the step"))
+    if parse_date(mark.date) is None:
+        reasons.append(tr("作废日期无效", "the date of the void is not a valid date"))
+    return reasons
+
+
+def _void_problems(events: Sequence[ProcedureEvent]) -> list[Text]:
+    """Every void mark in the history that cannot stand (numbered as the replay numbers events)."""
+    if not any(is_void(e) for e in events):
+        return []
+    by_id = {e.id: e for e in events}
+    problems: list[Text] = []
+    for number, e in enumerate(events, 1):
+        if is_void(e):
+            ref = e.evidence.get("event")
+            target = by_id.get(ref) if isinstance(ref, str) else None
+            problems += [_fill(tr("第 {number} 步（作废）：{reason}", "event {number} (void): {reason}"),
+                               number=number, reason=r) for r in _void_reasons(target, e)]
+    return problems
+
+
+def void_step(household: Household, event_id: str, *, role: str, user: str, date: str, reason: str,
+              level: str | None = None) -> ProcedureEvent:
+    """Void one recorded step of the household (a void mark appended, the status derived again)
+    or raise ProcedureRefused with every reason.
+
+    Allowed to the role that recorded the step or a higher level's, at a workspace of the step's
+    level or above; the history left must stay a legal sequence (void the latest steps first: a
+    step in the middle of a procedure cannot be taken out from under the ones after it), except that
+    a history already broken by clashing steps may be mended by voiding one side.
+    """
+    target = next((e for e in household.events if e.id == event_id), None)
+    where = household.household_no or household.id
+    mark = ProcedureEvent(procedure=VOID, step=VOID, date=date, role=role, user=user,
+                          evidence={"event": event_id, "reason": reason.strip()},
+                          recorded_at=SYSTEM_CLOCK.now().isoformat(timespec="seconds"))
+    reasons = _void_reasons(target, mark)
+    if target is not None and target.id in void_marks(household.events):
+        reasons.append(tr("这个步骤已经作废过", "this step has already been voided"))
+    if level is not None and target is not None and not is_void(target):
+        above = level_refusal(target, level)
+        if above is not None:
+            reasons.append(_fill(tr("作废{why}", "voiding: {why}"), why=above))
+    if not reasons:
+        before = len(_replay(household.events, None, None)[1])
+        after = _replay([*household.events, mark], None, None)[1]
+        if len(after) > before:
+            reasons.append(tr("作废后办理记录前后接不上：请先作废这个步骤之后的步骤",
+                              "voiding it would leave the steps after it hanging: void the later steps first"))
+    if reasons:
+        raise ProcedureRefused(reasons, where=where)
+    household.events.append(mark)
+    household.status = status_from(household.events)
+    log.info("household %s: step %s voided by %s (%s)", household.id, event_id, user, role)
+    return mark

@@ -1,8 +1,9 @@
 """Recording a procedure step: the one place that checks a step (role, dates, evidence, errors, exit
 criteria) and writes it, for the CLI (`povdesk step`) and the procedure panel alike.
 
-Voiding a recorded step is not offered: procedure events are append-only in the core and the store
-(a wrong step is answered by the next step of the procedures, e.g. a removal after review).
+A mistaken step is voided (`void_step`): a void mark is appended (events stay append-only), the
+step stays in the history marked void, the status is derived again, and the mark travels in
+bundles like any step.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 from povdesk.core.model import Household, ProcedureEvent
 from povdesk.core.procedures import load_procedures, parse_evidence, perform_step
+from povdesk.core.procedures import void_step as _void_step
 from povdesk.core.rules import RuleContext, exit_failures, validate_household
 from povdesk.ops.changes import OpChanges
 from povdesk.store import User, Workspace
@@ -59,6 +61,23 @@ def record_step(ws: Workspace, actor: User, household: Household, procedure: str
     recorded = work.events[-1]
     return StepRecorded(
         household=work, event=recorded, status_before=household.status,
+        changes=OpChanges(household_ids=frozenset({household.id}), procedures=True,
+                          status=work.status != household.status),
+    )
+
+
+def void_step(ws: Workspace, actor: User, household: Household, event_id: str, *, reason: str,
+              date: str | None = None) -> StepRecorded:
+    """Void one recorded step of `household` (its id as `povdesk history` lists it) in one
+    transaction: allowed to the role that recorded it or a higher level's, at a workspace of the
+    step's level or above; refused with every reason (ProcedureRefused) otherwise. `date` defaults
+    to the workspace's today. `household` itself is not modified."""
+    work = copy.deepcopy(household)
+    mark = _void_step(work, event_id, role=actor.role, user=actor.name,
+                      date=date or ws.clock.today().isoformat(), reason=reason, level=ws.authority_level)
+    ws.append_event(work, mark, actor)
+    return StepRecorded(
+        household=work, event=work.events[-1], status_before=household.status,
         changes=OpChanges(household_ids=frozenset({household.id}), procedures=True,
                           status=work.status != household.status),
     )

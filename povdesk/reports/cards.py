@@ -17,7 +17,7 @@ from typing import BinaryIO
 
 from povdesk.core.forms import household_form, member_form
 from povdesk.core.income import household_size, summarize
-from povdesk.core.model import ROLE_LABELS, Household, Member
+from povdesk.core.model import OWN_NUMBER_FIELD, ROLE_LABELS, Household, Member
 from povdesk.core.procedures import history
 from povdesk.reports.display import age, code_label, mask_tail, money, show, status_label, village_name
 from povdesk.reports.pdf import (
@@ -75,10 +75,16 @@ def _schooling(m: Member) -> str:
     return code_label("education", f.get("education"))
 
 
+def number_line(hh: Household) -> str:
+    """The official number, and beside it the village's own number when it has one."""
+    own = str(hh.fields.get(OWN_NUMBER_FIELD) or "").strip()
+    return f"{hh.household_no}（村内户号 {own}）" if own else hh.household_no
+
+
 def _draw_header(doc: PdfDocument, hh: Household, sign: Sign | None) -> None:
     top = PAGE_H - 40
     doc.text(MARGIN_X, top - 16, "建档立卡贫困户明白卡", 17)
-    doc.text(MARGIN_X, top - 36, f"户编号：{hh.household_no}", 10)
+    doc.text(MARGIN_X, top - 36, f"户编号：{number_line(hh)}", 10)
     doc.text(MARGIN_X, top - 52, f"所在村：{village_name(hh.village_code)}", 10)
     head = hh.head_name or "（未登记户主）"
     doc.text(MARGIN_X, top - 68,
@@ -91,7 +97,7 @@ def _draw_header(doc: PdfDocument, hh: Household, sign: Sign | None) -> None:
 
 def _continued(hh: Household) -> Callable[[PdfDocument], None]:
     def header(doc: PdfDocument) -> None:
-        doc.text(MARGIN_X, doc.y - 10, f"户编号：{hh.household_no}    户主：{hh.head_name}（续）", 9)
+        doc.text(MARGIN_X, doc.y - 10, f"户编号：{number_line(hh)}    户主：{hh.head_name}（续）", 9)
         doc.y -= 18
     return header
 

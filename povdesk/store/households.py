@@ -7,7 +7,15 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from povdesk.core.model import HEAD_RELATION, STATUSES, Household, Member, ProcedureEvent, YearRecord
+from povdesk.core.model import (
+    HEAD_RELATION,
+    STATUSES,
+    Household,
+    Member,
+    ProcedureEvent,
+    YearRecord,
+    with_own_number,
+)
 from povdesk.core.procedures import status_from
 from povdesk.errors import BadInput
 from povdesk.i18n import tr
@@ -472,8 +480,11 @@ def _check_status(hh: Household, derived: str, where: str) -> None:
 
 
 def save(conn: sqlite3.Connection, hh: Household, stamp: Stamp, audit: AuditWriter) -> Household:
-    """Save inside the caller's transaction; returns the household as stored (hh is not modified)."""
+    """Save inside the caller's transaction; returns the household as stored (hh is not modified).
+    A number that is not an official one (core.model.is_official_number) is kept as the village's
+    own number, and the household keeps or gets an official one."""
     _check(hh)
+    hh = with_own_number(hh)
     stored = conn.execute(
         "SELECT version, status, household_no, village_code, fields, helpers FROM households WHERE id = ?",
         (hh.id,),
@@ -726,6 +737,7 @@ class BulkImport:
         """Check one batch against the import so far and the workspace, then write it."""
         if not households:
             return
+        households = [with_own_number(hh) for hh in households]
         conn = self.conn
         seen_ids = self._seen_ids
         batch_nos: dict[str, str] = {}

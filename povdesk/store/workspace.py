@@ -473,7 +473,7 @@ class Workspace:
         """
         where = hh.household_no or hh.id
         require(actor.role, "edit_household")
-        above = level_refusal(event, self.authority_level) if self.authority_level else None
+        above = level_refusal(event, self.authority_level, hh.events) if self.authority_level else None
         if above is not None:
             raise NotPermitted(above, where=where)
         with self._write(tr("登记户 {w} 的程序步骤", "recording a procedure step for household {w}", w=where),

@@ -835,3 +835,60 @@ def test_status_from_is_where_the_events_lead() -> None:
     lost = ProcedureEvent("identification", "appraisal", "2020-02-01", "village_worker", "worker",
                           evidence={"representatives_present": 10, "votes_for": 1})
     assert P.status_from([unknown, lost]) == "not_identified"
+
+
+# ---------------------------------------------------------------------------- voiding a step
+
+
+def _void(household: Household, event: ProcedureEvent, role: str, reason: str = "登记错了") -> ProcedureEvent:
+    return P.void_step(household, event.id, role=role, user="zhao", date=(TODAY - dt.timedelta(days=1)).isoformat(),
+                       reason=reason)
+
+
+def test_a_voided_step_moves_nothing_and_the_history_replays_without_it() -> None:
+    walker = Walker().ready_for("identification").walk("identification")
+    hh = walker.household
+    last = hh.events[-1]
+    mark = _void(hh, last, "county_coordinator")
+    assert hh.status == "applicant" and P.status_from(hh.events) == "applicant"
+    assert P.effective(hh.events) == hh.events[:-2] and P.void_marks(hh.events) == {last.id: mark}
+    assert P.replay(hh.events, today=TODAY) == [] and P.status_after(hh.events) == "applicant"
+    assert P.history_problems(hh.events, "applicant") == []
+    assert [(s.key, st.key) for s, st in P.next_steps(hh)] == [("identification", last.step)]
+    assert [e.voided for e in P.history(hh)][-1] is mark and P.history(hh)[-1].status_after == "applicant"
+
+
+def test_a_void_mark_that_cannot_stand_is_a_problem_of_the_history() -> None:
+    walker = Walker().ready_for("identification").walk("identification")
+    hh = walker.household
+    last = hh.events[-1]  # the county's announcement
+    forged = ProcedureEvent(P.VOID, P.VOID, TODAY.isoformat(), "village_worker", "w", {"event": last.id, "reason": "x"})
+    no_reason = ProcedureEvent(P.VOID, P.VOID, TODAY.isoformat(), "county_coordinator", "c", {"event": last.id})
+    dangling = ProcedureEvent(P.VOID, P.VOID, TODAY.isoformat(), "county_coordinator", "c",
+                              {"event": "no-such-step", "reason": "x"})
+    for mark, expect in ((forged, "only that role or a higher level"), (no_reason, "needs a reason"),
+                         (dangling, "not in the household's history")):
+        problems = en(P.replay([*hh.events, mark], today=TODAY))
+        assert expect in problems and "(void)" in problems, problems
+    # A void is of the voided step's level: a village cannot bring the void of a county step.
+    assert P.level_refusal(forged, "village", hh.events) is not None
+    assert P.level_refusal(forged, "county", hh.events) is None
+    assert P.events_above([*hh.events, forged], "township")[-1].en.startswith("voiding:")
+
+
+def test_voiding_is_refused_with_every_reason() -> None:
+    walker = Walker().ready_for("identification").walk("identification")
+    hh = walker.household
+    with pytest.raises(ProcedureRefused) as refused:  # in the middle: the later steps would hang
+        _void(hh, hh.events[1], "county_coordinator")
+    assert "void the later steps first" in en(refused.value.reasons)
+    with pytest.raises(ProcedureRefused) as refused:
+        P.void_step(hh, hh.events[-1].id, role="township_official", user="", date="2026-13-01", reason="")
+    text = en(refused.value.reasons)
+    for expect in ("only that role or a higher level", "needs a reason", "no user", "not a valid date"):
+        assert expect in text, text
+    with pytest.raises(ProcedureRefused) as refused:  # a township workspace cannot void a county step
+        P.void_step(hh, hh.events[-1].id, role="county_coordinator", user="c", date=TODAY.isoformat(),
+                    reason="x", level="township")
+    assert "voiding:" in en(refused.value.reasons)
+    assert hh.status == "registered" and not any(P.is_void(e) for e in hh.events)

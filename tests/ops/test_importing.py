@@ -185,9 +185,10 @@ def test_a_value_of_the_wrong_type_is_a_finding_not_a_failure(tmp_path: Path) ->
 
 def test_a_number_held_by_another_household_refuses_the_import(tmp_path: Path) -> None:
     path = _file(tmp_path)
-    taken = json.loads(path.read_text(encoding="utf-8").splitlines()[100])["household_no"]
+    line = json.loads(path.read_text(encoding="utf-8").splitlines()[100])
+    taken = line["household_no"]
     holder = generate("522634", count=1, seed=99, today=TODAY)[0]
-    holder.household_no = taken
+    holder.household_no, holder.village_code = taken, line["village_code"]  # the same official number
 
     def prepare(ws: Workspace, actor: Any) -> None:
         ws.import_households([holder], actor, source="first")
@@ -198,9 +199,9 @@ def test_a_number_held_by_another_household_refuses_the_import(tmp_path: Path) -
 
 def test_a_rejected_household_with_a_taken_number_does_not_stop_the_rest(tmp_path: Path) -> None:
     path = _file(tmp_path)
-    taken = json.loads(path.read_text(encoding="utf-8").splitlines()[7])["household_no"]  # rejected line
+    line = json.loads(path.read_text(encoding="utf-8").splitlines()[7])  # a rejected line
     holder = generate("522634", count=1, seed=99, today=TODAY)[0]
-    holder.household_no = taken
+    holder.household_no, holder.village_code = line["household_no"], line["village_code"]
     ws, actor = _workspace(tmp_path / "w.povdesk")
     try:
         ws.import_households([holder], actor, source="first")
@@ -215,10 +216,11 @@ def test_numbers_and_members_move_between_households_across_batches(tmp_path: Pa
     """Re-importing: household 2 takes the number of household 90 and a member of household 95
     (both in later batches), household 90 takes household 2's old number: all written."""
     households = _households(100)
+    a, b, c = households[2], households[90], households[95]
+    b.village_code, b.household_no = a.village_code, f"{a.village_code}-DEMO-9999"  # (official numbers: one village)
     ws, actor = _workspace(tmp_path / "w.povdesk")
     try:
         import_jsonl(ws, actor, _file(tmp_path, households, "first.jsonl"))
-        a, b, c = households[2], households[90], households[95]
         a.household_no, b.household_no = b.household_no, a.household_no
         moving = c.members.pop()
         a.members.append(moving)
@@ -341,8 +343,8 @@ def test_a_number_or_member_twice_in_the_file_is_refused_across_batches(tmp_path
     """Found in the workspace itself once the earlier batch is written: no set of every number
     or member id of the file is kept."""
     households = _households(40)
-    if what == "number":
-        households[35].household_no = households[2].household_no
+    if what == "number":  # (an official number: of the household's own village)
+        households[35].household_no, households[35].village_code = households[2].household_no, households[2].village_code
     else:
         households[35].members.append(households[2].members[0])
     err = _refused_unchanged(tmp_path, _file(tmp_path, households), BadInput, batch=10)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from povdesk.core.procedures import next_steps
+from povdesk.core.model import Household
+from povdesk.core.procedures import VOID, history, next_steps
 from povdesk.errors import ProcedureRefused
 from povdesk.ops.changes import OpChanges
-from povdesk.ops.procedures import evidence_from_text, record_step
+from povdesk.ops.procedures import evidence_from_text, record_step, void_step
 from povdesk.store import Workspace
 from povdesk.store.errors import VersionConflict
 from tests.ops.conftest import TODAY, account, days_after_last_event, household_at, publicity
@@ -78,3 +79,44 @@ def test_evidence_typed_as_text_takes_the_kinds_of_the_fields() -> None:
     assert typed == {"start_date": "2026-05-01", "objections": 2, "objections_resolved": 1}
     assert evidence_from_text("identification", "no_such_step", {"x": "1"}) == {"x": "1"}
     assert evidence_from_text("no_such_procedure", "step", {"x": "1"}) == {"x": "1"}
+
+
+def _registered(ws: Workspace) -> Household:
+    return next(h for h in ws.iter_households() if h.status == "registered"
+                and h.events[-1].step == "announcement")
+
+
+def test_a_mistaken_step_is_voided_kept_in_the_history_and_the_status_derived_again(village: Workspace) -> None:
+    worker, county = account(village, "worker"), account(village, "county")
+    hh = _registered(village)
+    last = hh.events[-1]
+    with pytest.raises(ProcedureRefused) as refused:  # recorded by the county: a village worker cannot void it
+        void_step(village, worker, hh, last.id, reason="登记错了")
+    assert any("only that role or a higher level" in r.en for r in refused.value.reasons)
+    with pytest.raises(ProcedureRefused) as refused:
+        void_step(village, county, hh, last.id, reason="  ")
+    assert [r.en for r in refused.value.reasons] == ["voiding a step needs a reason"]
+    with pytest.raises(ProcedureRefused) as refused:  # a step in the middle: the later ones would hang
+        void_step(village, county, hh, hh.events[-3].id, reason="登记错了")
+    assert any("void the later steps first" in r.en for r in refused.value.reasons)
+    assert village.load_household(hh.id).to_dict() == hh.to_dict()
+
+    done = void_step(village, county, hh, last.id, reason="公告日期登记错了")
+    assert (done.status_before, done.status) == ("registered", "applicant") and done.changes.status
+    stored = village.load_household(hh.id)
+    assert stored.status == "applicant" and len(stored.events) == len(hh.events) + 1
+    assert [(s.key, st.key) for s, st in next_steps(stored)] == [("identification", "announcement")]
+    entry = history(stored)[-1]
+    assert entry.event.id == last.id and entry.voided is not None
+    assert entry.voided.evidence == {"event": last.id, "reason": "公告日期登记错了"} and entry.voided.user == "county"
+    assert village.audit_entries(hh.id, limit=2)[0].action == "household.status"
+    payload = next(e.payload for e in reversed(list(village.outbox_since(0))) if e.entity_id == hh.id)
+    assert payload["events"][-1]["procedure"] == VOID  # it travels in bundles like any step
+    with pytest.raises(ProcedureRefused) as refused:
+        void_step(village, county, stored, last.id, reason="再作废一次")
+    assert [r.en for r in refused.value.reasons] == ["this step has already been voided"]
+    # The step is recorded again, correctly, after the void.
+    again = record_step(village, county, stored, "identification", "announcement", date=last.date,
+                        evidence=last.evidence)
+    assert again.status == "registered"
+    assert village.verify_audit() == []

@@ -55,6 +55,28 @@ def test_household_numbers(ws: Workspace, worker: User) -> None:
     assert ws.save_household(official, worker).household_no == "4301050010010099"
 
 
+def test_a_villages_own_numbers_never_clash(ws: Workspace, worker: User) -> None:
+    """Two villages whose sheets both number households 1, 2, 3: each keeps its own number beside an
+    official one, by save and by import, and nothing is refused."""
+    saved = ws.save_household(household(VILLAGE, "张三", no="1"), worker)
+    assert saved.household_no.startswith(f"{VILLAGE}-") and saved.fields["own_no"] == "1"
+    imported = [household(OTHER_VILLAGE, name, no=str(n)) for n, name in ((1, "李一"), (2, "李二"))]
+    result = ws.import_households(imported, worker, source="sheet")
+    assert (result.inserted, result.numbers_assigned) == (2, 2)
+    again = [ws.load_household(h.id) for h in imported]
+    assert [h.fields["own_no"] for h in again] == ["1", "2"]
+    assert all(h.household_no.startswith(f"{OTHER_VILLAGE}-") for h in again)
+    # The same household brought again with its own number keeps its official number.
+    back = Household.from_dict(again[0].to_dict())
+    back.household_no, back.fields["address"] = "1", "二组"
+    ws.import_households([back], worker, source="sheet")
+    assert ws.load_household(back.id).household_no == again[0].household_no
+    # An own number already recorded wins over the one a record brings.
+    edited = ws.load_household(saved.id)
+    edited.household_no, edited.fields["own_no"] = "7", "1"
+    assert ws.save_household(edited, worker).fields["own_no"] == "1"
+
+
 def test_version_conflict(ws: Workspace, worker: User) -> None:
     saved = ws.save_household(household(), worker)
     mine, theirs = ws.load_household(saved.id), ws.load_household(saved.id)
@@ -221,7 +243,7 @@ def test_import_inserts_and_replaces(ws: Workspace, worker: User) -> None:
     incoming.fields["address"] = "来自导入"
     incoming.members[0].fields["name"] = "张叁"
     incoming.events = []
-    fresh = [household(VILLAGE, "赵一", ids=("430105198001010011",)), household(OTHER_VILLAGE, "钱二", no="OFFICIAL-1")]
+    fresh = [household(VILLAGE, "赵一", ids=("430105198001010011",)), household(OTHER_VILLAGE, "钱二", no=f"{OTHER_VILLAGE}-X-0001")]
     result = ws.import_households([incoming, *fresh], worker, source="bundle")
     assert (result.inserted, result.replaced, result.numbers_assigned) == (2, 1, 1)
     assert result.outbox_last - result.outbox_first == 2
@@ -229,7 +251,7 @@ def test_import_inserts_and_replaces(ws: Workspace, worker: User) -> None:
     assert replaced.fields["address"] == "来自导入" and replaced.version == hh.version + 1
     assert len(replaced.events) == 1  # events are never dropped by an import
     assert [h.name for h in ws.search("张叁")] == ["张叁"] and ws.search("张三") == []
-    assert ws.find_household_by_no("OFFICIAL-1") is not None
+    assert ws.find_household_by_no(f"{OTHER_VILLAGE}-X-0001") is not None
     numbered = ws.load_household(fresh[0].id)
     assert numbered.household_no.startswith(f"{VILLAGE}-{ws.device_prefix}-")
     audit = [e for e in ws.audit_entries() if e.action == "household.import"]
