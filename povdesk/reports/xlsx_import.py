@@ -35,7 +35,7 @@ from openpyxl.utils import get_column_letter
 from povdesk.core import idnumber
 from povdesk.core.codes import CodeList, code_list
 from povdesk.core.forms import FieldSpec, form_version, household_form, member_form
-from povdesk.core.model import HEAD_RELATION, Household, Member, YearRecord, new_id
+from povdesk.core.model import HEAD_RELATION, OWN_NUMBER_FIELD, Household, Member, YearRecord, new_id
 from povdesk.core.rules import RULE_VERSION
 from povdesk.errors import BadInput
 from povdesk.i18n import Text, tr
@@ -58,7 +58,7 @@ __all__ = ["MAX_BYTES", "MAX_ROWS", "ColumnMapping", "ImportPlan", "Problem", "R
 
 HEADER_SCAN_ROWS = 20
 # Where a typed household number is kept when it is not an official one (the village's own).
-LEGACY_NO_FIELD = "legacy_no"
+LEGACY_NO_FIELD = OWN_NUMBER_FIELD  # the village's own number, beside the official one (core.model)
 
 # Header texts seen in village sheets that are not the form's own labels.
 ALIASES: dict[str, str] = {

@@ -192,7 +192,7 @@ def test_legacy_sheet_values_are_normalised(db: Path, run: Run, tmp_path: Path) 
     (first,) = plan.households
     (second,) = plan.refused
     # A village's own number is not an official one: kept beside it, the store assigns the number.
-    assert first.household_no == "" and first.fields["legacy_no"] == "DM-1"  # full-width normalised
+    assert first.household_no == "" and first.fields["own_no"] == "DM-1"  # full-width normalised
     assert first.village_code == VILLAGE and first.fields["attribute"] == "01"
     assert second.household_no == "DM-2" and second.head_name == "吴四"
     assert {(p.column, p.row) for p in second.problems} == {("E", 7), ("C", 8), ("F", 8), ("G", 8)}
@@ -219,7 +219,7 @@ def test_import_without_problems_writes_one_transaction(db: Path, run: Run, tmp_
     assert "imported 1 households, 3 people" in stdout, stdout + err
     after = load_all(db)
     assert len(after) == n_before + 1
-    new = next(h for h in after.values() if h["fields"].get("legacy_no") == "DM-1")
+    new = next(h for h in after.values() if h["fields"].get("own_no") == "DM-1")
     assert new["household_no"].startswith(VILLAGE)  # assigned by the store
     assert [m["fields"]["name"] for m in new["members"]] == ["龙老大", "杨二妹", "龙小三"]
     assert code == 1  # the rules still have things to say (missing required fields), as import-json

@@ -217,8 +217,8 @@ def test_a_village_sheet_is_filled_down_and_its_furniture_skipped(db: Path, run:
     notes = {(p["row"], p["severity"]) for p in rep["problems"]}
     assert notes == {(3, "note"), (8, "note"), (9, "note"), (10, "note")}, rep["problems"]
     after = load_all(db)
-    a = next(h for h in after.values() if h["fields"].get("legacy_no") == "DM-01")
-    b = next(h for h in after.values() if h["fields"].get("legacy_no") == "DM-02")
+    a = next(h for h in after.values() if h["fields"].get("own_no") == "DM-01")
+    b = next(h for h in after.values() if h["fields"].get("own_no") == "DM-02")
     assert [m["fields"]["name"] for m in a["members"]] == ["龙老大", "杨二妹"]
     assert [m["fields"]["relation"] for m in a["members"]] == ["01", "02"]
     assert a["members"][0]["fields"]["id_number"] == ids["a"]  # the apostrophe dropped
@@ -243,7 +243,7 @@ def test_a_rounded_bank_account_refuses_only_its_household(db: Path, run: Run, t
     assert "15" in why["message"]["en"] or "digits" in why["message"]["en"]
     after = load_all(db)
     assert len(after) == len(before) + 1
-    assert not any(h["fields"].get("legacy_no") == "DM-01" for h in after.values())
+    assert not any(h["fields"].get("own_no") == "DM-01" for h in after.values())
 
 
 def test_findings_point_at_the_member_cell_in_the_report_and_the_marked_copy(db: Path, run: Run,
