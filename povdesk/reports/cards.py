@@ -196,6 +196,10 @@ def draw_card(doc: PdfDocument, hh: Household, today: date, sign: Sign | None = 
             if start and end:
                 label += f"（{start} 至 {end}）"
             role = ROLE_LABELS.get(ev.role, (ev.role, ev.role))[0]
+            if e.voided is not None:  # kept in the history, marked; it moved no status
+                label += f"〔已作废：{e.voided.evidence.get('reason', '')}〕"
+                rows.append([ev.date, label, f"{ev.user}（{role}）", "—"])
+                continue
             rows.append([ev.date, label, f"{ev.user}（{role}）", status_label(e.status_after)])
         doc.table(cols, rows, size=8.5)
 
