@@ -28,8 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Connection, Engine
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -384,7 +383,7 @@ def _check_stored(c: Connection, dev: db.Device, up: db.Upload) -> dict[str, Any
                    got=r.sha.hexdigest(), sha=up.sha256)
     try:
         m = json.loads(mbytes.decode("utf-8"))
-        fmt._check_manifest(m, up.bundle_id)
+        fmt.check_manifest(m, up.bundle_id)
     except (UnicodeDecodeError, ValueError):
         raise _bad("同步包清单已损坏", "the bundle manifest is damaged") from None
     except fmt.BundleRefused as exc:
@@ -395,11 +394,8 @@ def _check_stored(c: Connection, dev: db.Device, up: db.Upload) -> dict[str, Any
         raise _bad("同步包不是本设备发出的", "the bundle was not made by the device sending it")
     if csha.hexdigest() != m["payload"]["ciphertext_sha256"]:
         raise _bad("同步包密文与清单中的摘要不符", "the bundle's ciphertext does not match its manifest")
-    try:
-        Ed25519PublicKey.from_public_bytes(dev.sign_public).verify(
-            tail[2:], fmt._SIG_CONTEXT + hashlib.sha256(mbytes).digest() + csha.digest())
-    except InvalidSignature:
-        raise _bad("同步包签名无效", "the bundle's signature is invalid") from None
+    if not fmt.digests_signed(dev.sign_public, hashlib.sha256(mbytes).digest(), csha.digest(), tail[2:]):
+        raise _bad("同步包签名无效", "the bundle's signature is invalid")
     recipient = db.device(c, str(m["recipient"]["device_id"]))
     if dev.is_county:
         ok = (m["kind"] == "return" and recipient is not None and recipient.county_id == dev.device_id

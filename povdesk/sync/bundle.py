@@ -230,14 +230,26 @@ def _check_manifest(m: Any, where: str) -> None:
                       "compression ({c})", c=p["cipher"])
 
 
-def signature_ok(raw: RawBundle, sign_public: bytes) -> bool:
+def check_manifest(m: Any, where: str) -> None:
+    """The manifest's shape and versions (BundleRefused if wrong), for a reader that holds only the
+    manifest, such as the relay."""
+    _check_manifest(m, where)
+
+
+def digests_signed(sign_public: bytes, manifest_sha256: bytes, ciphertext_sha256: bytes, signature: bytes) -> bool:
+    """Whether `signature` is the sender's over a bundle whose manifest bytes and ciphertext have these
+    SHA-256 digests (a reader that streams the file, such as the relay, never holds it whole)."""
     try:
-        Ed25519PublicKey.from_public_bytes(sign_public).verify(
-            raw.signature,
-            _SIG_CONTEXT + hashlib.sha256(raw.manifest_bytes).digest() + hashlib.sha256(raw.ciphertext).digest())
+        Ed25519PublicKey.from_public_bytes(sign_public).verify(signature,
+                                                               _SIG_CONTEXT + manifest_sha256 + ciphertext_sha256)
         return True
-    except InvalidSignature:
+    except (InvalidSignature, ValueError):
         return False
+
+
+def signature_ok(raw: RawBundle, sign_public: bytes) -> bool:
+    return digests_signed(sign_public, hashlib.sha256(raw.manifest_bytes).digest(),
+                          hashlib.sha256(raw.ciphertext).digest(), raw.signature)
 
 
 def ciphertext_ok(raw: RawBundle) -> bool:

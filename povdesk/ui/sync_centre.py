@@ -54,6 +54,7 @@ from povdesk.sync.bundle import BundleRefused
 from povdesk.sync.keys import DeviceCard, read_key_file
 from povdesk.ui.editor import display_value
 from povdesk.ui.errors import show_error
+from povdesk.ui.signals import emit
 from povdesk.ui.worker import Cancelled, Job, JobCancelled, Progress, run_job
 
 log = logging.getLogger(__name__)
@@ -528,7 +529,7 @@ class SyncCentre(QDialog):
         self._show_report(outcome)
         self.refresh()
         if outcome.bundles:
-            self.changed.emit()
+            emit(self.changed)
 
     def _show_report(self, outcome: ImportOutcome) -> None:
         t = self.report_table
@@ -820,7 +821,7 @@ class SyncCentre(QDialog):
             return False
         self.value_edit.clear()
         self.refresh()
-        self.changed.emit()
+        emit(self.changed)
         return True
 
     # ------------------------------------------------------------------ field labels and values
