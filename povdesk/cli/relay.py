@@ -61,7 +61,28 @@ def cmd_relay(args: argparse.Namespace) -> int:
         return _connect(args)
     if sub == "status":
         return _status(args)
+    if sub == "prune":
+        return _prune(args)
     return _serve(args)
+
+
+def _prune(args: argparse.Namespace) -> int:
+    from povdesk.clock import SYSTEM_CLOCK
+    from povdesk.relay import db, server
+
+    if args.days is not None and args.days < 0:
+        raise BadInput(Text("--days 不能为负数", "--days cannot be negative"))
+    engine = db.make_engine(args.list_database)
+    db.create_schema(engine)
+    limits = server.Limits()
+    partial, delivered = server.prune(engine, SYSTEM_CLOCK,
+                                      limits.keep_partial_days if args.days is None else args.days,
+                                      limits.keep_delivered_days if args.days is None else args.days)
+    mib = (partial.bytes + delivered.bytes) / (1 << 20)
+    out(t(f"已清理未完成的上传 {partial.abandoned_uploads} 个、已送达并确认的同步包 {delivered.delivered_bundles} 个"
+          f"（{mib:.1f} MiB）", f"pruned {partial.abandoned_uploads} abandoned uploads and {delivered.delivered_bundles} "
+          f"delivered and acknowledged bundles ({mib:.1f} MiB)"))
+    return EXIT_OK
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -86,6 +107,14 @@ def _serve(args: argparse.Namespace) -> int:
     scheme = "https" if args.tls_cert else "http"
     out(t(f"povdesk 中转服务器：{scheme}://{host}:{port}，密钥指纹 {fp}",
           f"povdesk relay: {scheme}://{host}:{port}, key fingerprint {fp}"))
+    if args.tls_cert:
+        from povdesk.relay.client import cert_fingerprint
+
+        try:
+            cert_fp = cert_fingerprint(Path(args.tls_cert).read_text(encoding="ascii"))
+        except (OSError, UnicodeDecodeError, ValueError):
+            raise BadInput(Text(f"不是 PEM 证书：{args.tls_cert}", f"not a PEM certificate: {args.tls_cert}")) from None
+        out(t(f"HTTPS 证书指纹（SHA-256）：{cert_fp}", f"HTTPS certificate fingerprint (SHA-256): {cert_fp}"))
     sys.stdout.flush()
     uvicorn.run(app, host=host, port=port, ssl_certfile=args.tls_cert, ssl_keyfile=args.tls_key,
                 log_level="warning", timeout_keep_alive=5, server_header=False)
@@ -161,7 +190,8 @@ def _connect(args: argparse.Namespace) -> int:
     ws = open_workspace(args)
     try:
         actor = login(ws)
-        ln = exchange.connect(ws, actor, args.url, args.fingerprint, Path(args.tls_cert) if args.tls_cert else None)
+        ln = exchange.connect(ws, actor, args.url, args.fingerprint, Path(args.tls_cert) if args.tls_cert else None,
+                              args.tls_fingerprint)
     finally:
         ws.close()
     out(t(f"已设置中转服务器 {ln.url}（指纹 {ln.fingerprint}{'，证书已固定' if ln.tls_cert else ''}）",
@@ -293,6 +323,15 @@ def register(add: AddCommand) -> None:
                                                                         "the relay fingerprint the county gave"))
     p.add_argument("--tls-cert", metavar="FILE", help=t("中转服务器的 HTTPS 证书（只信任它）",
                                                         "the relay's HTTPS certificate (the only one trusted)"))
+    p.add_argument("--tls-fingerprint", metavar="SHA256", help=t(
+        "中转服务器 HTTPS 证书的 SHA-256 指纹：取它出示的证书，指纹相符才固定", "the SHA-256 fingerprint of the relay's "
+        "HTTPS certificate: the certificate it presents is pinned only if it matches"))
+    p = rs.add_parser("prune", help=t("在中转服务器上清理未完成的上传和已送达并确认的同步包",
+                                      "on the relay machine: drop abandoned uploads and delivered, acknowledged bundles"))
+    p.add_argument("--database", dest="list_database", metavar="URL", required=True)
+    p.add_argument("--days", type=float, metavar="N", help=t(
+        "保留天数（默认：未完成的上传 7 天，已确认的同步包 30 天）",
+        "days to keep (default: 7 for abandoned uploads, 30 for acknowledged bundles)"))
     p = rs.add_parser("status", help=t("列出待上传和已上传的同步包及其状态", "list the queued and uploaded bundles"))
     p.add_argument("db", metavar="DB")
     p.add_argument("--json", action="store_true")

@@ -37,6 +37,10 @@ class RelayUnreachable(BadInput):
     """The relay could not be reached (or kept failing): nothing is lost, try again later."""
 
 
+class RelayCertificateRefused(RelayUnreachable):
+    """An https:// relay presented another certificate than the pinned one: nothing was sent."""
+
+
 class RelayRefused(BadInput):
     """The relay answered, and refused: its message says why."""
 
@@ -59,10 +63,43 @@ class Upload:
 
 def tls_context(cert_pem: str) -> ssl.SSLContext:
     """Trust exactly this certificate (the relay's, pinned when it was set), and nothing else."""
-    ctx = ssl.create_default_context(cadata=cert_pem)
+    try:
+        ctx = ssl.create_default_context(cadata=cert_pem)
+    except ssl.SSLError:
+        raise BadInput(tr("固定的证书不是有效的 PEM 证书", "the pinned certificate is not a valid PEM certificate")) \
+            from None
     ctx.check_hostname = False  # the pinned certificate is the identity, whatever name it carries
     ctx.verify_mode = ssl.CERT_REQUIRED
     return ctx
+
+
+def cert_fingerprint(cert_pem: str) -> str:
+    """SHA-256 of the certificate (DER), as `openssl x509 -fingerprint -sha256` prints it."""
+    digest = hashlib.sha256(ssl.PEM_cert_to_DER_cert(cert_pem)).hexdigest().upper()
+    return ":".join(digest[i:i + 2] for i in range(0, len(digest), 2))
+
+
+def _norm_cert_fp(fp: str) -> str:
+    return fp.strip().upper().replace(":", "").replace(" ", "").replace("SHA256=", "")
+
+
+def served_certificate(url: str, expected_fingerprint: str, timeout: float = 10.0) -> str:
+    """The certificate an https:// relay presents, as PEM, if its SHA-256 fingerprint is the one the county
+    gave (read aloud or copied); it is then pinned and the only certificate trusted for this relay."""
+    parsed = httpx.URL(url)
+    if parsed.scheme != "https":
+        raise BadInput(tr("只有 https:// 的中转服务器才有证书可固定", "only an https:// relay has a certificate to pin"))
+    try:
+        pem = ssl.get_server_certificate((parsed.host, parsed.port or 443), timeout=timeout)
+    except (OSError, ssl.SSLError) as exc:
+        raise _unreachable(url, exc) from None
+    got = cert_fingerprint(pem)
+    if _norm_cert_fp(got) != _norm_cert_fp(expected_fingerprint):
+        raise BadInput(tr("中转服务器出示的 HTTPS 证书指纹是 {got}，不是给您的 {want}：可能有人冒充，不要使用，请与县里核对",
+                          "the relay presents an HTTPS certificate with fingerprint {got}, not the {want} you were "
+                          "given: someone may be in between; do not use it, and check with the county",
+                          got=got, want=expected_fingerprint.strip()))
+    return pem
 
 
 def fetch_about(url: str, *, tls_cert: str | None = None, timeout: float = 10.0) -> dict[str, Any]:
@@ -82,7 +119,24 @@ def fetch_about(url: str, *, tls_cert: str | None = None, timeout: float = 10.0)
     return data
 
 
+def _cert_refused(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            return False
+        if isinstance(seen, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def _unreachable(url: str, exc: Exception) -> RelayUnreachable:
+    if _cert_refused(exc):
+        return RelayCertificateRefused(tr(
+            "中转服务器 {u} 出示的 HTTPS 证书不是设置时固定的那一张：可能有人冒充，未发送任何内容；请与县里核对（证书换过则重新运行 "
+            "povdesk relay connect）", "the relay at {u} presents an HTTPS certificate other than the one pinned when it "
+            "was set: someone may be in between, and nothing was sent; check with the county (if the certificate "
+            "was renewed, run povdesk relay connect again)", u=url))
     return RelayUnreachable(tr("无法连接中转服务器 {u}（{e}）；同步包仍在待上传队列中，联网后再试",
                                "cannot reach the relay at {u} ({e}); the bundles stay queued: try again when "
                                "online", u=url, e=type(exc).__name__))
@@ -192,7 +246,7 @@ class RelayClient:
         st = self.status(bundle_id, sha)
         if st.get("state") == "uploading":
             return int(st.get("offset", 0))
-        if st.get("state") in ("received", "held") and isinstance(st.get("receipt"), dict):
+        if st.get("state") in ("received", "held", "delivered") and isinstance(st.get("receipt"), dict):
             receipt = st["receipt"]
             if receipt.get("sha256") == sha and sig.receipt_ok(self.relay_public, receipt):
                 return Upload(bundle_id, receipt)

@@ -126,7 +126,8 @@ bundles = Table(
     Column("ack", BigInteger, nullable=False),
     Column("sha256", String(64), nullable=False),
     Column("size", BigInteger, nullable=False),
-    Column("state", String(16), nullable=False),  # received | held (a gap before it)
+    # received | held (a gap before it) | delivered (fetched and acknowledged: its bytes were pruned)
+    Column("state", String(16), nullable=False),
     Column("received_at", String(32), nullable=False),
     Column("fetched_at", String(32)),
     Column("receipt", Text, nullable=False),  # the first receipt, as signed
@@ -415,3 +416,42 @@ def all_devices(conn: Connection) -> list[Device]:
     rows = conn.execute(select(devices).order_by(devices.c.county_id, devices.c.region_code))
     return [Device(r.device_id, r.county_id, bytes(r.sign_public), r.fingerprint, r.region_code, r.level, r.name,
                    bool(r.revoked)) for r in rows]
+
+
+# ---------------------------------------------------------------------------------------------
+# Pruning
+
+
+@dataclass(frozen=True)
+class Pruned:
+    abandoned_uploads: int
+    delivered_bundles: int
+    bytes: int
+
+
+def prune(conn: Connection, before: str, *, abandoned: bool = True, delivered: bool = True) -> Pruned:
+    """Drop the bytes nothing needs any more: uploads begun before `before` that never became a bundle
+    (their sender starts again), and bundles the recipient fetched before `before` and has acknowledged
+    (its acknowledgement of the sender's range came back through the relay or the county's device
+    list). A delivered bundle keeps its row and receipt, so the same upload again still answers with
+    the original receipt, and its range stays taken."""
+    stored = select(bundles.c.upload_id)
+    dropped = [int(r[0]) for r in conn.execute(select(uploads.c.id).where(uploads.c.created_at < before,
+                                                                         uploads.c.id.not_in(stored)))] \
+        if abandoned else []
+    acked = (select(marks.c.up_to).where(marks.c.sender == bundles.c.sender, marks.c.recipient == bundles.c.recipient)
+             .scalar_subquery())
+    done = conn.execute(select(bundles.c.id, bundles.c.upload_id).where(
+        bundles.c.state == "received", bundles.c.fetched_at.is_not(None), bundles.c.fetched_at < before,
+        func.coalesce(acked, 0) >= bundles.c.seq_last)).all() if delivered else []
+    uploads_ids = dropped + [int(r[1]) for r in done]
+    size = 0
+    if uploads_ids:
+        size = int(conn.execute(select(func.coalesce(func.sum(func.length(parts.c.data)), 0))
+                                .where(parts.c.upload_id.in_(uploads_ids))).scalar() or 0)
+        conn.execute(delete(parts).where(parts.c.upload_id.in_(uploads_ids)))
+    if dropped:
+        conn.execute(delete(uploads).where(uploads.c.id.in_(dropped)))
+    if done:
+        conn.execute(update(bundles).where(bundles.c.id.in_([int(r[0]) for r in done])).values(state="delivered"))
+    return Pruned(len(dropped), len(done), size)

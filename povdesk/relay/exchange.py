@@ -100,9 +100,11 @@ def _norm(fp: str) -> str:
     return fp.strip().upper().replace(" ", "")
 
 
-def connect(ws: Workspace, actor: User, url: str, expected_fingerprint: str, tls_cert: Path | None = None) -> \
-        tables.RelayLink:
-    """Pin the relay: its key must have the fingerprint the county gave (compared by phone)."""
+def connect(ws: Workspace, actor: User, url: str, expected_fingerprint: str, tls_cert: Path | None = None,
+            tls_fingerprint: str | None = None) -> tables.RelayLink:
+    """Pin the relay: its key must have the fingerprint the county gave (compared by phone). With
+    https://, its certificate is pinned too: the file given (`tls_cert`), or the one it presents if
+    that has the SHA-256 fingerprint given (`tls_fingerprint`); then only that certificate is trusted."""
     service.require_role(actor, service.KEYS)
     if not url.startswith(("http://", "https://")):
         raise BadInput(tr("中转服务器网址应以 http:// 或 https:// 开头：{u}", "the relay URL must start with http:// "
@@ -113,6 +115,12 @@ def connect(ws: Workspace, actor: User, url: str, expected_fingerprint: str, tls
             pem = tls_cert.read_text(encoding="ascii")
         except (OSError, UnicodeDecodeError):
             raise BadInput(tr("无法读取证书文件", "cannot read the certificate file"), where=str(tls_cert)) from None
+        if tls_fingerprint and rc.cert_fingerprint(pem).replace(":", "") != \
+                tls_fingerprint.strip().upper().replace(":", ""):
+            raise BadInput(tr("证书文件的指纹不是给您的那个", "the certificate file's fingerprint is not the one you were "
+                              "given"), where=str(tls_cert))
+    elif tls_fingerprint:
+        pem = rc.served_certificate(url, tls_fingerprint)
     about = rc.fetch_about(url, tls_cert=pem)
     public = rc.relay_public_of(about)
     fp = sig.relay_fingerprint(public)
@@ -223,7 +231,7 @@ def upload(ws: Workspace, actor: User, *, export: bool = True, client: rc.RelayC
                 if item.stored_state == "held":
                     st = cl.status(item.bundle_id)
                     receipt = st.get("receipt")
-                    if st.get("state") == "received" and isinstance(receipt, dict) \
+                    if st.get("state") in ("received", "delivered") and isinstance(receipt, dict) \
                             and sig.receipt_ok(cl.relay_public, receipt) and receipt.get("bundle_id") == item.bundle_id:
                         _set(ws, actor, item.bundle_id, "at_relay", item.size, receipt, None, audit_receipt=True)
                     continue
@@ -234,11 +242,15 @@ def upload(ws: Workspace, actor: User, *, export: bool = True, client: rc.RelayC
                     continue
 
                 def step(done: int, total: int, bid: str = item.bundle_id) -> None:
+                    if done < total:  # what the relay has committed, for `relay status` and the sync centre
+                        _set(ws, actor, bid, "uploading", done, None, None)
                     if progress:
                         progress(bid, done, total)
 
                 up = cl.upload(path, item.bundle_id, progress=step)
             except rc.RelayUnreachable as exc:
+                if item.stored_state != "held":  # the parts the relay committed stay there, to resume from
+                    _set(ws, actor, item.bundle_id, "queued", 0, None, None)
                 report.error = exc.text
                 break
             except rc.RelayRefused as exc:
@@ -255,6 +267,39 @@ def upload(ws: Workspace, actor: User, *, export: bool = True, client: rc.RelayC
     return report
 
 
+@dataclass(frozen=True)
+class Pruned:
+    outbox_files: int
+    inbox_files: int
+    bytes: int
+
+
+def prune(ws: Workspace) -> Pruned:
+    """Remove the files nothing needs any more: outbox bundles the other side has acknowledged (their
+    rows stay, as the record of what went), and fetched bundles this workspace has imported."""
+    removed = [0, 0, 0]
+
+    def drop(path: Path, which: int) -> None:
+        try:
+            size = path.stat().st_size
+            path.unlink()
+        except OSError:
+            return
+        removed[which] += 1
+        removed[2] += size
+
+    for item in outbox_items(ws):
+        if item.state == "received" and Path(item.file).is_file():
+            drop(Path(item.file), 0)
+    inbox = relay_dir(ws) / "inbox"
+    if inbox.is_dir():
+        with ws.sync_read() as c:
+            done = [p for p in inbox.glob("*.pvb") if tables.bundle_seen(c, p.stem)]
+        for path in done:
+            drop(path, 1)
+    return Pruned(*removed)
+
+
 # ---------------------------------------------------------------------------------------------
 # Fetch and import
 
@@ -265,13 +310,15 @@ class FetchReport:
     reports: list[service.BundleReport] = field(default_factory=list)
     refused: list[tuple[Path, Text]] = field(default_factory=list)  # kept in the inbox folder
     held: int = 0  # bundles for this device the relay holds behind a gap
+    pruned: Pruned | None = None  # files removed afterwards (imported, or acknowledged by the other side)
 
 
 def fetch(ws: Workspace, actor: User, *, client: rc.RelayClient | None = None, executor: Executor | None = None,
-          cancelled: Callable[[], bool] | None = None) -> FetchReport:
+          cancelled: Callable[[], bool] | None = None, prune_files: bool = True) -> FetchReport:
     """Fetch what the relay holds for this device (after the last cursor), then import it all in
     one transaction; if that refuses, bundle by bundle, keeping a refused one in the inbox folder
-    with its reason. The cursor moves past what was handled either way."""
+    with its reason. The cursor moves past what was handled either way. Then (unless `prune_files`
+    is False) the files nothing needs any more are removed (see prune)."""
     service.require_role(actor, service.EXCHANGE)
     ln = _need_link(ws)
     folder = relay_dir(ws) / "inbox"
@@ -317,6 +364,8 @@ def fetch(ws: Workspace, actor: User, *, client: rc.RelayClient | None = None, e
     finally:
         if own:
             cl.close()
+    if prune_files:
+        report.pruned = prune(ws)
     return report
 
 

@@ -17,6 +17,7 @@ Errors are JSON: {"error": code, "message": {"zh": …, "en": …}, …}.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import hashlib
 import json
 import logging
@@ -63,6 +64,8 @@ class Limits:
     clock_skew: int = 300  # seconds a request's time may differ from the relay's
     rate_per_minute: int = 600  # requests per device (a burst of as many, refilled over a minute)
     idle_timeout: float = 60.0  # seconds a client may stall while sending a body
+    keep_partial_days: float = 7.0  # an upload that never completed is dropped after this
+    keep_delivered_days: float = 30.0  # a fetched and acknowledged bundle's bytes are dropped after this
 
 
 class Refusal(Exception):
@@ -151,7 +154,14 @@ class Relay:
         with db.transaction(self.engine) as c:
             if self.requests % 200 == 0:
                 db.forget_nonces(c, now - 2 * self.limits.clock_skew - 60)
-            return db.use_nonce(c, device_id, nonce, ts)
+            fresh = db.use_nonce(c, device_id, nonce, ts)
+        if self.requests % 1000 == 0:
+            self.prune()
+        return fresh
+
+    def prune(self) -> tuple[db.Pruned, db.Pruned]:
+        """Abandoned uploads and delivered bundles past their keeping time (see db.prune)."""
+        return prune(self.engine, self.clock, self.limits.keep_partial_days, self.limits.keep_delivered_days)
 
     def _rate(self, device_id: str) -> None:
         cap = float(self.limits.rate_per_minute)
@@ -423,6 +433,25 @@ def _settle(c: Connection, sender: str, recipient: str) -> int:
 
 
 # ---------------------------------------------------------------------------------------------
+# Pruning
+
+
+def prune(engine: Engine, clock: Clock, partial_days: float, delivered_days: float) -> tuple[db.Pruned, db.Pruned]:
+    """Drop abandoned uploads older than `partial_days` and the bytes of bundles fetched and
+    acknowledged more than `delivered_days` ago; returns what each pass removed."""
+    def before(days: float) -> str:
+        return (clock.now() - dt.timedelta(days=days)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+    with db.transaction(engine) as c:
+        partial = db.prune(c, before(partial_days), delivered=False)
+        delivered = db.prune(c, before(delivered_days), abandoned=False)
+    if partial.abandoned_uploads or delivered.delivered_bundles:
+        log.info("pruned %s abandoned uploads, %s delivered bundles (%s bytes)", partial.abandoned_uploads,
+                 delivered.delivered_bundles, partial.bytes + delivered.bytes)
+    return partial, delivered
+
+
+# ---------------------------------------------------------------------------------------------
 # Device lists
 
 
@@ -481,6 +510,7 @@ def create_app(database_url: str, key_path: Path, *, limits: Limits | None = Non
     engine = db.make_engine(database_url)
     db.create_schema(engine)
     relay = Relay(engine, sig.load_or_create_key(key_path), limits or Limits(), clock or SYSTEM_CLOCK)
+    relay.prune()
 
     async def guarded(request: Request, handler: Any) -> Response:
         try:

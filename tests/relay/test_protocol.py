@@ -58,7 +58,8 @@ def test_the_same_id_with_other_bytes_is_a_409_naming_both_digests(relay: Relay,
     with client(v.ws) as cl:
         first = cl.upload(path, bid)
         other = online.dir / "other.pvb"
-        other.write_bytes(path.read_bytes()[:-1] + b"\x00")
+        data = path.read_bytes()
+        other.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))  # another last byte, whatever it was
         with pytest.raises(rc.RelayRefused) as err:
             cl.upload(other, bid)
     assert err.value.status == 409 and err.value.code == "different_bytes"

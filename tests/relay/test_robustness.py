@@ -102,7 +102,7 @@ def test_a_connection_cut_in_the_middle_resumes_where_the_committed_parts_end(re
             assert st["state"] in ("absent", "uploading") and st["offset"] % CHUNK == 0 and st["offset"] < size
             done = cl.upload(path, bid)
         assert done.state == "received" and done.receipt["size"] == size
-    got = exchange.fetch(online.county.ws, online.county.user)
+    got = exchange.fetch(online.county.ws, online.county.user, prune_files=False)
     assert len(got.fetched) == 4 and not got.refused
     assert all(p.read_bytes() == (online.dir / f"full-0-{n}.pvb").read_bytes() for n, p in enumerate(got.fetched))
 
