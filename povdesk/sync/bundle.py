@@ -29,7 +29,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -146,30 +146,59 @@ class RawBundle:
         return str(self.path)
 
 
+def _open(path: Path) -> tuple[int, BinaryIO]:
+    try:
+        return path.stat().st_size, path.open("rb")
+    except OSError as exc:
+        raise BundleRefused(tr("无法打开文件：{e}", "cannot open the file: {e}", e=exc.strerror),
+                            where=str(path)) from None
+
+
+def _manifest_bytes(fh: BinaryIO, where: str) -> bytes:
+    head = fh.read(_HEAD)
+    if len(head) < len(MAGIC) or head[:len(MAGIC)] != MAGIC:
+        raise _refuse(where, "不是 povdesk 同步包", "not a povdesk sync bundle")
+    if len(head) < _HEAD:
+        raise _refuse(where, "同步包不完整（文件被截断）", "the bundle is incomplete (the file was cut short)")
+    version, mlen = struct.unpack(">BI", head[len(MAGIC):])
+    if version != CONTAINER_VERSION:
+        raise _refuse(where, "同步包容器版本 {v} 不受支持（本版本支持 {k}），请升级 povdesk",
+                      "bundle container version {v} is not supported (this povdesk reads {k}); upgrade povdesk",
+                      v=version, k=CONTAINER_VERSION)
+    if mlen > MAX_MANIFEST:
+        raise _refuse(where, "同步包清单过大（文件已损坏）", "the bundle manifest is too large (damaged file)")
+    mbytes = fh.read(mlen)
+    if len(mbytes) < mlen:
+        raise _refuse(where, "同步包不完整（文件被截断）", "the bundle is incomplete (the file was cut short)")
+    return mbytes
+
+
+def _parse_manifest(mbytes: bytes, where: str) -> dict[str, Any]:
+    try:
+        manifest = json.loads(mbytes.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise _refuse(where, "同步包清单已损坏（不是 JSON）", "the bundle manifest is damaged (not JSON)") from None
+    _check_manifest(manifest, where)
+    return dict(manifest)
+
+
+def read_manifest(path: Path) -> dict[str, Any]:
+    """Only the manifest, for a preview before import: read from the head of the file, its shape
+    checked, nothing verified (import checks everything)."""
+    _size, fh = _open(path)
+    with fh:
+        return _parse_manifest(_manifest_bytes(fh, str(path)), str(path))
+
+
 def read(path: Path) -> RawBundle:
     """Read the container and check its structure and the manifest's shape (no keys needed)."""
     where = str(path)
-    try:
-        size = path.stat().st_size
-        fh = path.open("rb")
-    except OSError as exc:
-        raise BundleRefused(tr("无法打开文件：{e}", "cannot open the file: {e}", e=exc.strerror), where=where) from None
+    size, fh = _open(path)
     with fh:
-        head = fh.read(_HEAD)
-        if len(head) < len(MAGIC) or head[:len(MAGIC)] != MAGIC:
-            raise _refuse(where, "不是 povdesk 同步包", "not a povdesk sync bundle")
-        if len(head) < _HEAD:
-            raise _refuse(where, "同步包不完整（文件被截断）", "the bundle is incomplete (the file was cut short)")
-        version, mlen = struct.unpack(">BI", head[len(MAGIC):])
-        if version != CONTAINER_VERSION:
-            raise _refuse(where, "同步包容器版本 {v} 不受支持（本版本支持 {k}），请升级 povdesk",
-                          "bundle container version {v} is not supported (this povdesk reads {k}); upgrade povdesk",
-                          v=version, k=CONTAINER_VERSION)
-        if mlen > MAX_MANIFEST:
-            raise _refuse(where, "同步包清单过大（文件已损坏）", "the bundle manifest is too large (damaged file)")
-        mbytes = fh.read(mlen)
+        mbytes = _manifest_bytes(fh, where)
+        mlen = len(mbytes)
         clen_raw = fh.read(8)
-        if len(mbytes) < mlen or len(clen_raw) < 8:
+        if len(clen_raw) < 8:
             raise _refuse(where, "同步包不完整（文件被截断）", "the bundle is incomplete (the file was cut short)")
         (clen,) = struct.unpack(">Q", clen_raw)
         expected = _HEAD + mlen + 8 + clen + 2 + 64
@@ -186,12 +215,7 @@ def read(path: Path) -> RawBundle:
     (slen,) = struct.unpack(">H", tail[:2])
     if slen != 64:
         raise _refuse(where, "同步包的签名部分已损坏", "the bundle's signature block is damaged")
-    try:
-        manifest = json.loads(mbytes.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        raise _refuse(where, "同步包清单已损坏（不是 JSON）", "the bundle manifest is damaged (not JSON)") from None
-    _check_manifest(manifest, where)
-    return RawBundle(path, manifest, mbytes, ciphertext, tail[2:])
+    return RawBundle(path, _parse_manifest(mbytes, where), mbytes, ciphertext, tail[2:])
 
 
 _MANIFEST_SHAPE: dict[str, type | tuple[type, ...]] = {

@@ -1,6 +1,41 @@
 <?xml version='1.0' encoding='utf-8'?>
 <TS version="2.1" language="zh_CN">
 <context>
+    <name>BundlePreview</name>
+    <message>
+        <source>Import these bundles?</source>
+        <translation>导入这些同步包？</translation>
+    </message>
+    <message>
+        <source>File</source>
+        <translation>文件</translation>
+    </message>
+    <message>
+        <source>Value</source>
+        <translation>值</translation>
+    </message>
+    <message>
+        <source>cannot be read: {reason}</source>
+        <translation>无法读取：{reason}</translation>
+    </message>
+    <message>
+        <source>{households} households from {sender}, sequences {first}–{last}</source>
+        <translation>来自 {sender} 的 {households} 户，序号 {first}–{last}</translation>
+    </message>
+    <message>
+        <source>{n} files, {households} households. Nothing is changed until every file has been checked.</source>
+        <translation>{n} 个文件，{households} 户。全部文件核验通过之前不会改动任何数据。</translation>
+    </message>
+    <message>
+        <source>Import</source>
+        <translation>导入</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+</context>
+<context>
     <name>CheckPage</name>
     <message>
         <source>Check</source>
@@ -827,6 +862,10 @@
         <translation>冲突</translation>
     </message>
     <message>
+        <source>Online (relay)</source>
+        <translation>在线（中转服务器）</translation>
+    </message>
+    <message>
         <source>Close</source>
         <translation>关闭</translation>
     </message>
@@ -1149,6 +1188,110 @@ Read this fingerprint to the other side by phone (or have them read theirs). Tru
     <message>
         <source>audit chain</source>
         <translation>审计记录链</translation>
+    </message>
+    <message>
+        <source>Relay server</source>
+        <translation>中转服务器</translation>
+    </message>
+    <message>
+        <source>Given by the county; compare it by phone</source>
+        <translation>由县里提供，请电话核对</translation>
+    </message>
+    <message>
+        <source>With https:// only: the certificate's SHA-256 fingerprint</source>
+        <translation>仅 https://：证书的 SHA-256 指纹</translation>
+    </message>
+    <message>
+        <source>Address</source>
+        <translation>地址</translation>
+    </message>
+    <message>
+        <source>Relay fingerprint</source>
+        <translation>中转服务器指纹</translation>
+    </message>
+    <message>
+        <source>Certificate fingerprint</source>
+        <translation>证书指纹</translation>
+    </message>
+    <message>
+        <source>Set the relay</source>
+        <translation>设置中转服务器</translation>
+    </message>
+    <message>
+        <source>Bundles through the relay</source>
+        <translation>经中转服务器收发的同步包</translation>
+    </message>
+    <message>
+        <source>Upload now</source>
+        <translation>立即上传</translation>
+    </message>
+    <message>
+        <source>Fetch</source>
+        <translation>取回</translation>
+    </message>
+    <message>
+        <source>Sequences</source>
+        <translation>序号</translation>
+    </message>
+    <message>
+        <source>State</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <source>Uploads also run by themselves whenever the relay can be reached. A bundle is kept until the other side's acknowledgement has come back.</source>
+        <translation>只要能连上中转服务器，上传也会自动进行。同步包一直保留，直到对方确认收到。</translation>
+    </message>
+    <message>
+        <source>No relay is set: enter the address and fingerprint the county gave.</source>
+        <translation>尚未设置中转服务器：请填写县里提供的地址和指纹。</translation>
+    </message>
+    <message>
+        <source>, certificate pinned</source>
+        <translation>，证书已固定</translation>
+    </message>
+    <message>
+        <source>Relay: {url} (fingerprint {fp}{pinned})</source>
+        <translation>中转服务器：{url}（指纹 {fp}{pinned}）</translation>
+    </message>
+    <message>
+        <source>Enter the relay's address and fingerprint.</source>
+        <translation>请填写中转服务器的地址和指纹。</translation>
+    </message>
+    <message>
+        <source>Contacting the relay…</source>
+        <translation>正在连接中转服务器……</translation>
+    </message>
+    <message>
+        <source>The relay at {url} is set.</source>
+        <translation>已设置中转服务器 {url}。</translation>
+    </message>
+    <message>
+        <source>Uploading…</source>
+        <translation>正在上传……</translation>
+    </message>
+    <message>
+        <source>{n} bundles uploaded, {r} refused.</source>
+        <translation>已上传 {n} 个同步包，被拒绝 {r} 个。</translation>
+    </message>
+    <message>
+        <source>Not reachable now: {reason}</source>
+        <translation>暂时无法连接：{reason}</translation>
+    </message>
+    <message>
+        <source>Fetching from the relay…</source>
+        <translation>正在从中转服务器取回……</translation>
+    </message>
+    <message>
+        <source>Fetched {n} bundles.</source>
+        <translation>取回 {n} 个同步包。</translation>
+    </message>
+    <message>
+        <source>{file}: not imported: {reason} (the file is kept)</source>
+        <translation>{file}：未导入：{reason}（文件已保留）</translation>
+    </message>
+    <message>
+        <source>The relay holds {n} more behind a missing bundle.</source>
+        <translation>中转服务器还暂存 {n} 个（前面缺少同步包）。</translation>
     </message>
     <message>
         <source>Other side</source>

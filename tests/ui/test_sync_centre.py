@@ -11,9 +11,11 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
+from povdesk.relay import exchange
 from povdesk.store import User, Workspace
 from povdesk.sync import service
-from povdesk.ui.sync_centre import SyncCentre, install_sync_menu, parse_entered
+from povdesk.ui.sync_centre import RelayUploader, SyncCentre, install_sync_menu, parse_entered
+from tests.relay.conftest import County, Relay, load_devices, make_county
 from tests.sync.conftest import PW, Pair, make_pair, make_workspace
 from tests.ui.conftest import activate
 
@@ -56,11 +58,18 @@ def choose_files(monkeypatch: pytest.MonkeyPatch, files: list[Path]) -> None:
                         staticmethod(lambda *a, **k: ([str(f) for f in files], "")))
 
 
-def click_import(qtbot: Any, centre: SyncCentre) -> None:
+def click_import(qtbot: Any, centre: SyncCentre) -> str:
+    """Import bundles… then, in the preview of their manifests, Import; returns what the preview said."""
     centre.tabs.setCurrentIndex(1)
     centre.last_import = None
     qtbot.mouseClick(centre.import_button, LEFT)
+    assert centre.preview is not None and centre.preview.isVisible()
+    said = centre.preview.summary.text() + "\n" + "\n".join(
+        f"{item.text(0)}: {item.text(1)}" for item in
+        (centre.preview.tree.topLevelItem(i) for i in range(centre.preview.tree.topLevelItemCount())) if item)
+    qtbot.mouseClick(centre.preview.import_button, LEFT)
     qtbot.waitUntil(lambda: centre.last_import is not None and centre.job is None, timeout=20000)
+    return said
 
 
 def test_export_from_the_village_and_import_at_the_county(qtbot: Any, pair: Pair, tmp_path: Path,
@@ -85,7 +94,9 @@ def test_export_from_the_village_and_import_at_the_county(qtbot: Any, pair: Pair
     county = open_centre(qtbot, pair.county, pair.coordinator)
     assert county.peers_table.rowCount() == 1  # the enrolled village
     choose_files(monkeypatch, [bundle])
-    click_import(qtbot, county)
+    said = click_import(qtbot, county)
+    assert f"1 files, {HOUSEHOLDS} households" in said
+    assert f"{bundle.name}: {HOUSEHOLDS} households from 522634100201" in said
     assert county.report_table.rowCount() == 1
     assert county.report_table.item(0, 0).text() == bundle.name
     assert county.report_table.item(0, 1).text() == f"applied {HOUSEHOLDS}"
@@ -171,7 +182,8 @@ def test_truncated_bundle_is_refused_with_its_reason_and_changes_nothing(
     audit_before = len(pair.county.audit_entries(limit=10000))
     county = open_centre(qtbot, pair.county, pair.coordinator)
     choose_files(monkeypatch, [good, bad])
-    click_import(qtbot, county)
+    said = click_import(qtbot, county)
+    assert "cut.pvb: cannot be read: the bundle is incomplete" in said
     rows = {county.report_table.item(r, 0).text(): r for r in range(county.report_table.rowCount())}
     assert county.report_table.item(rows["cut.pvb"], 1).text() == "refused"
     assert "cut short" in county.report_table.item(rows["cut.pvb"], 7).text()
@@ -243,3 +255,114 @@ def test_a_cancelled_import_writes_nothing(pair: Pair, tmp_path: Path) -> None:
     assert pair.county.count_households() == 0
     outcome = job(lambda _d, _t: None, lambda: False)
     assert outcome.refused is None and outcome.bundles[0].summary().applied == HOUSEHOLDS
+
+
+# ---------------------------------------------------------------------------------------------
+# Online, through a real relay process
+
+
+@pytest.fixture
+def online(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Relay, County]]:
+    monkeypatch.setenv("POVDESK_LANG", "en")
+    c = make_county(tmp_path, households=6)
+    relay = Relay(f"sqlite:///{tmp_path / 'relay.db'}", tmp_path / "relay-key.pem", tmp_path / "relay.log").start()
+    load_devices(relay, c)
+    yield relay, c
+    relay.stop()
+    c.close()
+
+
+def states(centre: SyncCentre) -> list[str]:
+    t = centre.outbox_table
+    return [t.item(r, 3).text() for r in range(t.rowCount())]
+
+
+def click_and_wait(qtbot: Any, centre: SyncCentre, button: Any) -> None:
+    qtbot.mouseClick(button, LEFT)
+    qtbot.waitUntil(lambda: centre.relay_job is None, timeout=30000)
+
+
+def test_the_online_exchange_in_the_sync_centre(qtbot: Any, online: tuple[Relay, County],
+                                                warnings: list[str]) -> None:
+    relay, c = online
+    fp = relay.fingerprint()
+    # The relay is set from the window: address and fingerprint typed, the fingerprint checked.
+    for site in (c.county, c.villages[0]):
+        admin = open_centre(qtbot, site.ws, site.admin)
+        admin.tabs.setCurrentIndex(4)
+        assert "No relay is set" in admin.relay_label.text() and not admin.upload_button.isEnabled()
+        qtbot.keyClicks(admin.relay_url_edit, relay.url)
+        qtbot.keyClicks(admin.relay_fp_edit, fp)
+        click_and_wait(qtbot, admin, admin.connect_button)
+        assert fp in admin.relay_label.text() and admin.upload_button.isEnabled()
+        admin.close()
+    exchange.connect(c.villages[1].ws, c.villages[1].admin, relay.url, fp)
+
+    village = open_centre(qtbot, c.villages[0].ws, c.villages[0].user)
+    village.tabs.setCurrentIndex(4)
+    click_and_wait(qtbot, village, village.upload_button)
+    assert states(village) == ["at the relay"] and "1 bundles uploaded, 0 refused." in village.relay_summary.text()
+    # The second village's laptop uploads by itself, in the background.
+    uploader = RelayUploader(c.villages[1].ws, c.villages[1].user)
+    with qtbot.waitSignal(uploader.round_done, timeout=30000) as got:
+        uploader.wake()
+    assert got.args[0].uploaded == 1 and uploader.failures == 0
+
+    county = open_centre(qtbot, c.county.ws, c.county.user)
+    county.tabs.setCurrentIndex(4)
+    changed: list[bool] = []
+    county.changed.connect(lambda: changed.append(True))
+    click_and_wait(qtbot, county, county.fetch_button)
+    assert county.last_fetch is not None and len(county.last_fetch.fetched) == 2 and changed
+    assert "Fetched 2 bundles." in county.relay_summary.text()
+    assert county.report_table.rowCount() == 2  # the same report as an import from files
+    assert c.county.ws.count_households() == sum(r.summary().inserted for r in county.last_fetch.reports) > 0
+    click_and_wait(qtbot, county, county.upload_button)  # the return bundles go up
+    assert county.last_upload is not None and county.last_upload.uploaded >= 2
+    assert set(states(county)) == {"at the relay"}
+
+    click_and_wait(qtbot, village, village.fetch_button)
+    assert village.last_fetch is not None and len(village.last_fetch.fetched) == 1
+    assert states(village) == ["received by the county"]
+    village.tabs.setCurrentIndex(2)
+    assert "Everything has reached the county." in village.status_summary.text()
+    assert not warnings
+
+
+def test_the_background_uploader_waits_for_the_relay_and_loses_nothing(qtbot: Any, online: tuple[Relay, County],
+                                                                       warnings: list[str]) -> None:
+    relay, c = online
+    v = c.villages[2]
+    exchange.connect(v.ws, v.admin, relay.url, relay.fingerprint())
+    relay.stop()
+    uploader = RelayUploader(v.ws, v.user)
+    with qtbot.waitSignal(uploader.round_done, timeout=30000) as got:
+        uploader.wake()
+    report = got.args[0]
+    assert report.error is not None and "cannot reach the relay" in report.error.en
+    assert uploader.failures == 1 and exchange.outbox_items(v.ws) == []  # not even exported while offline
+    hh = next(v.ws.iter_households())  # the laptop works on
+    hh.fields["address"] = "离线时改的地址"
+    v.ws.save_household(hh, v.user)
+    relay.start(same_port=True)
+    with qtbot.waitSignal(uploader.round_done, timeout=30000) as got:
+        uploader.wake()
+    assert got.args[0].uploaded == 1 and uploader.failures == 0
+    assert [i.state for i in exchange.outbox_items(v.ws)] == ["at_relay"]
+    assert not warnings
+
+
+def test_the_uploader_backs_off_with_jitter(qtbot: Any, pair: Pair) -> None:
+    import random
+
+    uploader = RelayUploader(pair.village, pair.worker, rng=random.Random(7))
+    assert uploader.EVERY // 2 <= uploader.next_delay() <= uploader.EVERY * 3 // 2
+    seen = []
+    for failures in range(1, 12):
+        uploader.failures = failures
+        base = min(uploader.RETRY_MAX, uploader.RETRY_FIRST * 2 ** (failures - 1))
+        delay = uploader.next_delay()
+        assert base // 2 <= delay <= base * 3 // 2
+        seen.append(delay)
+    assert len(set(seen)) == len(seen)  # jittered
+    assert uploader.wake() is None  # no relay set: nothing to do, nothing waits
