@@ -1,0 +1,202 @@
+"""Relay benchmarks on loopback: prints a table and writes bench/results/relay.json.
+
+    .venv/bin/python bench/bench_relay.py                                  # 50 villages of 2,000 households
+    .venv/bin/python bench/bench_relay.py --villages 10 --households 20000 # a quicker run
+
+A real relay process (uvicorn, SQLite in WAL with synchronous=FULL) on a free loopback port. Every
+village uploads its bundle at once (one thread and one connection each): all stored once, the p95
+time to a verified receipt, and the ingest rate against writing the same bytes to the same disk
+with fsync in the same run (one file per bundle); then the county fetches and imports everything,
+against raw executemany of the rows the import wrote; peak memory of the relay and of the county.
+Both with the cores free and with one kept busy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchlib import RESULTS, CpuBurner, PeakMemory, pct, raw_baseline, record  # noqa: E402
+
+from povdesk.clock import FixedClock  # noqa: E402
+from povdesk.core.demo import generate  # noqa: E402
+from povdesk.relay import client as rc  # noqa: E402
+from povdesk.relay import exchange  # noqa: E402
+from povdesk.store import Workspace  # noqa: E402
+from povdesk.sync import service  # noqa: E402
+from tests.relay.conftest import Relay  # noqa: E402  (the same real relay process the tests start)
+
+PW = "bench1234"
+COUNTY = "522634"
+TODAY = date(2025, 6, 1)
+
+
+def workspace(path: Path, region: str, level: str, user: str, role: str) -> tuple[Workspace, Any]:
+    ws = Workspace.create(path, region_code=region, name=f"bench {region}", level=level, admin_user="admin",
+                          admin_password=PW, clock=FixedClock(TODAY))
+    return ws, ws.add_user(ws.authenticate("admin", PW), user, PW, role)
+
+
+def fsync_copy(files: list[Path], folder: Path) -> float:
+    """The baseline: the same bytes written to the same disk, one file each, fsynced."""
+    folder.mkdir(exist_ok=True)
+    t0 = time.perf_counter()
+    for f in files:
+        with (folder / f.name).open("wb") as out:
+            out.write(f.read_bytes())
+            out.flush()
+            os.fsync(out.fileno())
+    fd = os.open(folder, os.O_RDONLY)
+    os.fsync(fd)
+    os.close(fd)
+    return time.perf_counter() - t0
+
+
+def upload_all(villages: list[tuple[Path, Any]], bundles: list[tuple[Path, str]]) -> tuple[float, list[float], int]:
+    """Every village at once; returns the wall time, each receipt's latency and how many were stored."""
+    latencies: list[float] = []
+    stored: list[str] = []
+    errors: list[BaseException] = []
+
+    def one(path: Path, user: Any, bundle: tuple[Path, str]) -> None:
+        ws = Workspace.open(path, clock=FixedClock(TODAY))
+        try:
+            with exchange.client_for(ws) as cl:
+                t0 = time.perf_counter()
+                up = cl.upload(*bundle)
+                latencies.append(time.perf_counter() - t0)
+                stored.append(up.state)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            ws.close()
+
+    threads = [threading.Thread(target=one, args=(p, u, b)) for (p, u), b in zip(villages, bundles, strict=True)]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    return time.perf_counter() - t0, latencies, sum(s == "received" for s in stored)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--villages", type=int, default=50)
+    ap.add_argument("--households", type=int, default=100_000)
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="povdesk-bench-relay-"))
+    print(f"{'measure':<44} {'value':>12} {'unit':<12} {'baseline':>10} {'ratio':>7}  {'target':<18} ok")
+    county, coord = workspace(tmp / "county.db", COUNTY, "county", "county", "county_coordinator")
+    admin = county.authenticate("admin", PW)
+    service.export_key_file(county, tmp / "county.key")
+    per = max(1, args.households // args.villages)
+    villages: list[tuple[Path, Any]] = []
+    for i in range(args.villages):
+        code = f"{COUNTY}{100 + i // 20:03d}{200 + i % 20:03d}"
+        v, worker = workspace(tmp / f"v{i}.db", code, "village", "worker", "village_worker")
+        v.import_households(generate(code, count=per, seed=i, today=TODAY), worker, source="bench")
+        service.export_key_file(v, tmp / f"v{i}.key")
+        service.trust(v, v.authenticate("admin", PW), tmp / "county.key", "county")
+        service.trust(county, admin, tmp / f"v{i}.key", "device")
+        v.close()
+        villages.append((tmp / f"v{i}.db", worker))
+    devices = tmp / "devices.json"
+    devices.write_text(exchange.device_list(county, admin), encoding="utf-8")
+    county.close()
+    shutil.copyfile(tmp / "county.db", tmp / "before.db")
+
+    for busy in (False, True):
+        where = "one core busy" if busy else "both cores free"
+        run = tmp / ("busy" if busy else "free")
+        run.mkdir()
+        relay = Relay(f"sqlite:///{run / 'relay.db'}", tmp / "relay-key.pem", run / "relay.log").start()
+        try:
+            subprocess.run([sys.executable, "-m", "povdesk", "relay", "devices", "load", "--database", relay.database,
+                            str(devices)], check=True, capture_output=True, cwd=ROOT)
+            fp = relay.fingerprint()
+            shutil.copyfile(tmp / "before.db", tmp / "county.db")
+            bundles: list[tuple[Path, str]] = []
+            for path, worker in villages:
+                ws = Workspace.open(path, clock=FixedClock(TODAY))
+                exchange.connect(ws, ws.authenticate("admin", PW), relay.url, fp)
+                out = run / f"{path.stem}.pvb"
+                res = service.export_bundle(ws, worker, out, full=True)
+                bundles.append((out, str(res.manifest["bundle_id"])))
+                ws.close()
+            files = [b[0] for b in bundles]
+            size = sum(f.stat().st_size for f in files)
+            assert relay.proc is not None
+            with CpuBurner(busy), PeakMemory(relay.proc.pid) as relay_mem:
+                secs, latencies, stored = upload_all(villages, bundles)
+            with CpuBurner(busy):
+                base = fsync_copy(files, run / "copy")
+            mb = size / 1e6
+            record(f"{len(files)} villages upload at once, {where}", stored, "stored", target=f"all {len(files)} once",
+                   ok=stored == len(files), note=f"{mb:.1f} MB in {len(files)} bundles of "
+                                                 f"{mb / len(files):.2f} MB on average, {per} households each")
+            p95 = pct(latencies, 95) * 1000
+            record(f"p95 receipt latency, {where}", p95, "ms", target="< 100 ms (1 MB)", ok=p95 < 100,
+                   note=f"{mb / len(files):.2f} MB bundles, all {len(files)} sent at once; median "
+                        f"{pct(latencies, 50) * 1000:.0f} ms")
+            record(f"relay ingest, {where}", mb / secs, "MB/s", baseline=round(mb / base, 1), ratio=base / secs,
+                   target=">= 0.5 x fsync copy", ok=base / secs >= 0.5,
+                   note=f"{secs:.2f} s vs writing the same bytes with fsync {base:.2f} s")
+            if not busy:
+                record("relay peak memory under that load", relay_mem.mb, "MB", target="< 200 MB",
+                       ok=relay_mem.mb < 200, note="PSS of the relay process, sampled every 0.2 s")
+
+            ws = Workspace.open(tmp / "county.db", clock=FixedClock(TODAY))
+            exchange.connect(ws, ws.authenticate("admin", PW), relay.url, fp)
+            ws.close()
+            shutil.copyfile(tmp / "county.db", tmp / "connected.db")
+            ws = Workspace.open(tmp / "county.db", clock=FixedClock(TODAY))
+            user = ws.authenticate("county", PW)
+            with CpuBurner(busy), PeakMemory() as memory:
+                t0 = time.perf_counter()
+                got = exchange.fetch(ws, user, prune_files=False)
+                fetch_secs = time.perf_counter() - t0
+            ws.close()
+            total = sum(len(r.records) for r in got.reports)
+            with CpuBurner(busy):
+                raw_secs, tables = raw_baseline(tmp / "connected.db", tmp / "county.db", tmp / "raw.db")
+            rate, raw_rate = total / fetch_secs, total / raw_secs
+            record(f"county fetch + import, {where}", rate, "hh/s", baseline=round(raw_rate), ratio=rate / raw_rate,
+                   target=">= 0.5 x raw", ok=rate / raw_rate >= 0.5,
+                   note=f"{total} households from {len(got.fetched)} bundles; {fetch_secs:.1f} s vs raw executemany "
+                        f"{raw_secs:.1f} s; rows {', '.join(tables)}")
+            if not busy:
+                record("county fetch + import, peak memory", memory.mb, "MB", target="< 600 MB", ok=memory.mb < 600,
+                       note="PSS of the fetching process (the bench process, which built the villages first)")
+        finally:
+            relay.stop()
+    out = ROOT / "bench" / "results" / "relay.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"when": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "villages": args.villages,
+                               "households": args.households,
+                               "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
+                                           "client": rc.__name__},
+                               "results": RESULTS}, indent=2, ensure_ascii=False), encoding="utf-8")
+    print(f"wrote {out}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
