@@ -156,21 +156,3 @@ def activate(qtbot: Any, widget: QWidget) -> None:
         return True
 
     qtbot.waitUntil(active)
-
-
-def answer_dialog(button_text: str, seen: list[str] | None = None) -> None:
-    """Click `button_text` in the next modal message box, as a person would (its text kept in `seen`)."""
-    from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QMessageBox
-
-    def click() -> None:
-        box = QApplication.activeModalWidget()
-        if not isinstance(box, QMessageBox):
-            QTimer.singleShot(20, click)
-            return
-        if seen is not None:
-            seen.append(box.text())
-        button = next(b for b in box.buttons() if b.text() == button_text)
-        button.click()
-
-    QTimer.singleShot(0, click)
