@@ -8,12 +8,14 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import httpx
 from sqlalchemy import func, select
 
 from povdesk.relay import client as rc
 from povdesk.relay import db, exchange
+from povdesk.sync import service
 from tests.relay.conftest import ROOT, County, Relay
 
 
@@ -25,22 +27,23 @@ def relay_prune(relay: Relay) -> str:
     return result.stdout
 
 
-def stored(relay: Relay) -> dict[str, str]:
+def relay_rows(relay: Relay, query: Any) -> list[Any]:
+    """The rows `query` selects from the relay's own database, read outside the relay process."""
     engine = db.make_engine(relay.database)
     try:
         with db.transaction(engine) as c:
-            return {r.bundle_id: r.state for r in c.execute(select(db.bundles.c.bundle_id, db.bundles.c.state))}
+            return list(c.execute(query))
     finally:
         engine.dispose()
+
+
+def stored(relay: Relay) -> dict[str, str]:
+    return {r.bundle_id: r.state for r in relay_rows(relay, select(db.bundles.c.bundle_id, db.bundles.c.state))}
 
 
 def part_bytes(relay: Relay) -> int:
-    engine = db.make_engine(relay.database)
-    try:
-        with db.transaction(engine) as c:
-            return int(c.execute(select(func.coalesce(func.sum(func.length(db.parts.c.data)), 0))).scalar() or 0)
-    finally:
-        engine.dispose()
+    (row,) = relay_rows(relay, select(func.coalesce(func.sum(func.length(db.parts.c.data)), 0)))
+    return int(row[0] or 0)
 
 
 def test_abandoned_uploads_and_acknowledged_bundles_are_pruned(relay: Relay, online: County) -> None:
@@ -52,8 +55,6 @@ def test_abandoned_uploads_and_acknowledged_bundles_are_pruned(relay: Relay, onl
     # A large upload begun and abandoned: one part, never finished.
     other = c.villages[1]
     big = c.dir / "big.pvb"
-    from povdesk.sync import service
-
     res = service.export_bundle(other.ws, other.user, big, full=True)
     sha, size = rc.file_digest(big)
     part = big.read_bytes()[:4096]
