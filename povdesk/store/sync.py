@@ -282,6 +282,11 @@ class Base:
     sent_seq: int | None
     sent_at: str | None
 
+    @property
+    def received_seq(self) -> int:
+        """The sender's outbox sequence the received state was taken at (0: not known)."""
+        return int((self.received or {}).get("#seq", 0))
+
     def common(self, acked: int) -> dict[str, Any] | None:
         """The newest state both sides are known to hold: what was last received from the peer,
         or what was last sent to it once the peer has acknowledged that bundle."""

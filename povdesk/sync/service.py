@@ -213,6 +213,8 @@ def _export(ws: Workspace, actor: User, out: Path, full: bool, to: str | None,
                 hh = households[hid]
                 state = _state(hh, open_c.get(hid, {}))
                 base = bases[hid].common(acked) if hid in bases else None
+                if base is not None:
+                    base = {k: v for k, v in base.items() if k != "#seq"}
                 if not full and base is not None and base == state:
                     continue  # the peer already holds exactly this
                 masked = open_c.get(hid)
@@ -462,7 +464,7 @@ class RecordOutcome:
     result: str  # inserted | merged | unchanged | rejected
     conflicts: list[Clash] = field(default_factory=list)
     findings: list[dict[str, Any]] = field(default_factory=list)  # Finding.to_dict()
-    reasons: list[Message] = field(default_factory=list)  # why it was rejected
+    reasons: list[Message] = field(default_factory=list)  # why it was rejected (or left as it is)
 
     def error_messages(self) -> list[Message]:
         """The messages of its findings of severity error (warnings are left out)."""
@@ -693,7 +695,8 @@ def import_bundles(ws: Workspace, actor: User, paths: Sequence[Path], *, batch: 
                 if item is None:
                     return
                 i, body, chunk = item
-                fut = (executor.submit(decide_as_new, [line for _, line in chunk], today)
+                fut = (executor.submit(decide_as_new, [line for _, line in chunk], today,
+                                       ordered[i][0].manifest["seq"]["last"])
                        if executor is not None and chunk is not None else None)
                 ahead.append((i, body, chunk, fut))
 
@@ -792,18 +795,25 @@ def _finish_bundle(ws: Workspace, c: Any, audit: Any, st: Any, b: Incoming, rep:
 _NewDecision = tuple[list[dict[str, str]], list[dict[str, Any]], bytes]
 
 
-def decide_as_new(lines: Sequence[str], today: date) -> list[_NewDecision | None]:
+def decide_as_new(lines: Sequence[str], today: date, seq: int = 0) -> list[_NewDecision | None]:
     """For a worker process (spawn): each record line judged as a new record; None where it does
-    not parse or a check raises (this process then does it again, in order, and raises there)."""
+    not parse or a check raises (this process then does it again, in order, and raises there).
+    `seq` is the bundle's last sequence, remembered with the received state."""
     ctx = RuleContext(today=today)
     out: list[_NewDecision | None] = []
     for line in lines:
         try:
             hh = parse_line(line, "")
-            out.append((*decide(hh, ctx), tables.pack(_state(hh, {}))))
+            out.append((*decide(hh, ctx), tables.pack(_received_state(hh, seq))))
         except Exception:
             out.append(None)
     return out
+
+
+def _received_state(hh: Household, seq: int) -> dict[str, Any]:
+    """The state remembered as received from the sender, with the sender's sequence it was taken
+    at, so a record taken earlier (an old full bundle imported late) is known to be superseded."""
+    return {**_state(hh, {}), "#seq": seq}
 
 
 def _apply_batch(ws: Workspace, c: Any, bulk: Any, st: Any, b: Incoming, rep: BundleReport, chunk: list[Household],
@@ -820,6 +830,16 @@ def _apply_batch(ws: Workspace, c: Any, bulk: Any, st: Any, b: Incoming, rep: Bu
     for remote, decided in zip(chunk, made, strict=True):
         local = current.get(remote.id)
         packed: bytes | None = None
+        held = bases.get(remote.id)
+        if local is not None and held is not None and held.received_seq > m["seq"]["last"]:
+            # Versions only move forward: this device already sent a newer state of the record
+            # (this is an older full bundle arriving late), so it brings nothing not superseded.
+            rep.records.append(RecordOutcome(remote.id, local.household_no, "unchanged", reasons=[tr(
+                "此户在该设备更新的同步包（序号 {h}）中已收到，本包（至序号 {l}）较旧，未做修改",
+                "a newer state of this household (sequence {h}) was already received from the device; this "
+                "bundle (up to {l}) is older, nothing was changed", h=held.received_seq, l=m["seq"]["last"]
+            ).as_dict()]))
+            continue
         refused = _authority_problems(local, remote, sender_level, b.peer.region_code, ws.region_code)
         if refused:
             rep.records.append(RecordOutcome(remote.id, local.household_no if local else remote.household_no,
@@ -873,7 +893,7 @@ def _apply_batch(ws: Workspace, c: Any, bulk: Any, st: Any, b: Incoming, rep: Bu
         if outcome.result != "unchanged":
             merged.version = local.version if local is not None else merged.version
             writes.append(merged)
-        received.append((remote.id, packed or tables.pack(_state(remote, {}))))
+        received.append((remote.id, packed or tables.pack(_received_state(remote, m["seq"]["last"]))))
         rep.records.append(outcome)
     bulk.write(writes)
     tables.put_received(c, dev, st.now, received)

@@ -212,3 +212,24 @@ def test_merge3_rules() -> None:
     assert res.flat == {"a": 2, "b": 5, "c": 3, "d": 9}
     assert res.conflicts == [("c", 1, 3, 4)]
     assert merge3(None, {"a": 2}, {"a": 3}).conflicts == [("a", None, 2, 3)]
+
+
+def test_an_older_full_bundle_imported_late_changes_nothing(pair: Pair) -> None:
+    """Versions only move forward: a full bundle exported earlier and imported after a newer one
+    does not take back a phone number or a bank account."""
+    hh = next(pair.village.iter_households())
+    hh.fields["phone"] = "13900000001"
+    pair.village.save_household(hh, pair.worker)
+    service.export_bundle(pair.village, pair.worker, pair.dir / "old.pvb", full=True)
+    hh = pair.village.load_household(hh.id)
+    hh.fields["phone"], hh.fields["bank_account"] = "13900000002", "6222000033334444"
+    pair.village.save_household(hh, pair.worker)
+    service.export_bundle(pair.village, pair.worker, pair.dir / "new.pvb", full=True)
+    service.import_bundles(pair.county, pair.coordinator, [pair.dir / "new.pvb"])
+    (rep,) = service.import_bundles(pair.county, pair.coordinator, [pair.dir / "old.pvb"])
+    held = pair.county.load_household(hh.id)
+    assert (held.fields["phone"], held.fields["bank_account"]) == ("13900000002", "6222000033334444")
+    assert rep.summary().applied == 0 and rep.summary().unchanged == 40
+    (mine,) = [r for r in rep.records if r.id == hh.id]
+    assert "older" in mine.reasons[0]["en"]
+    assert content(pair.county) == content(pair.village)
