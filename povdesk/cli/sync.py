@@ -135,9 +135,13 @@ def cmd_bundle(args: argparse.Namespace) -> int:
         emit_json({"bundles": [r.to_dict() for r in reports], "summary": totals})
     else:
         for r, s in zip(reports, summaries, strict=True):
+            if r.result == "skipped":
+                out(f"{r.file}：{r.note}" if lang == "zh" else f"{r.file}: {r.note}")
+                continue
             for rec in r.records:
+                label = t("拒绝", "rejected") if rec.result == "rejected" else t("未改", "unchanged")
                 for reason in rec.reasons:
-                    out(f"{r.file}\t{rec.household_no}\t{t('拒绝', 'rejected')}\t{reason[lang]}")
+                    out(f"{r.file}\t{rec.household_no}\t{label}\t{reason[lang]}")
                 for c in rec.conflicts:
                     out(f"{r.file}\t{rec.household_no}\t{t('冲突', 'conflict')}\t{c['path']}\t"
                         f"{json.dumps(c['local'], ensure_ascii=False)} ≠ {json.dumps(c['remote'], ensure_ascii=False)}")

@@ -515,6 +515,7 @@ class BundleReport:
     audit_received: int = 0
     audit_problems: list[Message] = field(default_factory=list)  # breaks in the sender's hash chain
     county_steps: list[CountyStep] = field(default_factory=list)  # procedure steps the county sent down
+    result: str = "applied"  # applied | skipped (everything in it had been received before)
 
     def summary(self) -> BundleSummary:
         results = Counter(r.result for r in self.records)
@@ -529,19 +530,28 @@ class BundleReport:
         return [(str(f.get("household_no", "")), _message(f.get("message"))) for f in self.flags]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"file": self.file, "bundle_id": self.bundle_id, "device": self.device, "result": "applied",
+        return {"file": self.file, "bundle_id": self.bundle_id, "device": self.device, "result": self.result,
                 "seq": list(self.seq), "summary": self.summary().to_dict(), "note": self.note,
                 "records": [r.to_dict() for r in self.records], "flags": self.flags,
                 "audit": {"received": self.audit_received, "problems": self.audit_problems},
                 "county_steps": self.county_steps}
 
 
-def _order_and_ranges(ws: Workspace, items: list[Incoming]) -> list[tuple[Incoming, str]]:
-    """Sort by sender and range; refuse replays and gaps. Returns (bundle, note) pairs."""
+def _order_and_ranges(ws: Workspace, items: list[Incoming]) -> tuple[list[tuple[Incoming, str]], list[BundleReport]]:
+    """Sort by sender and range; refuse gaps. Returns (bundle, note) pairs to apply, and a report
+    for each bundle skipped because everything in it was already received (a batch is idempotent:
+    a folder holding old bundles beside new ones imports the new ones)."""
     items = sorted(items, key=lambda b: (b.peer.device_id, b.manifest["seq"]["first"], b.manifest["seq"]["last"]))
     highs: dict[str, int] = {}
     out = []
+    skipped: list[BundleReport] = []
     ids: set[str] = set()
+
+    def skip(b: Incoming, why: Text) -> None:
+        m = b.manifest
+        skipped.append(BundleReport(b.raw.path.name, m["bundle_id"], b.peer.device_id,
+                                    (m["seq"]["first"], m["seq"]["last"]), note=str(why), result="skipped"))
+
     with ws.sync_read() as c:
         for b in items:
             m, dev = b.manifest, b.peer.device_id
@@ -549,25 +559,27 @@ def _order_and_ranges(ws: Workspace, items: list[Incoming]) -> list[tuple[Incomi
                 highs[dev] = tables.received_high(c, dev)
             high, first, last = highs[dev], m["seq"]["first"], m["seq"]["last"]
             if tables.bundle_seen(c, m["bundle_id"]) or m["bundle_id"] in ids:
-                raise _refuse(b.raw.where, "此同步包已经导入过（序号 {f}–{l}），未做任何修改",
-                              "this bundle has already been imported (sequences {f}–{l}); nothing was changed",
-                              f=first, l=last)
+                skip(b, tr("此同步包已经导入过（序号 {f}–{l}），已跳过", "this bundle has already been imported "
+                           "(sequences {f}–{l}); skipped", f=first, l=last))
+                continue
             # A full bundle repairs whatever was lost; merging it again changes nothing already held.
             if not m["full"] and last <= high and last > 0 and not (first == high + 1 and last == high):
-                raise _refuse(b.raw.where, "此同步包的内容（序号 {f}–{l}）已经收到过（已收到至 {h}），未做任何修改",
-                              "this bundle's sequences {f}–{l} have already been received (up to {h}); nothing "
-                              "was changed", f=first, l=last, h=high)
+                skip(b, tr("此同步包的内容（序号 {f}–{l}）已经收到过（已收到至 {h}），已跳过",
+                           "this bundle's sequences {f}–{l} have already been received (up to {h}); skipped",
+                           f=first, l=last, h=high))
+                continue
             if first > high + 1 and not m["full"]:
                 raise _refuse(b.raw.where, "缺少更早的同步包：本包从序号 {f} 开始，但只收到至 {h}。请先导入缺少的包，"
                               "或请对方导出完整包（--full）",
                               "an earlier bundle is missing: this one starts at sequence {f} but only up to {h} "
                               "has been received; import the missing bundle first, or ask for a full bundle "
                               "(--full)", f=first, h=high)
-            note = "" if first == high + 1 else f"overlap: sequences {first}-{high} were already received"
+            note = "" if first == high + 1 else str(tr("序号 {f}–{h} 已经收到过", "sequences {f}–{h} were already "
+                                                       "received", f=first, h=high))
             highs[dev] = max(high, last)
             ids.add(m["bundle_id"])
             out.append((b, note))
-    return out
+    return out, skipped
 
 
 class _AuditChain:
@@ -668,7 +680,9 @@ def import_bundles(ws: Workspace, actor: User, paths: Sequence[Path], *, batch: 
         for p in paths:
             stop_if_asked()
             verified.append(verify(ws, Path(p)))
-        ordered = _order_and_ranges(ws, verified)
+        ordered, skipped = _order_and_ranges(ws, verified)
+        if not ordered:
+            return skipped
         total = sum(b.households for b, _ in ordered)
         source = ", ".join(b.raw.path.name for b, _ in ordered)
         reports: list[BundleReport] = []
@@ -747,7 +761,7 @@ def import_bundles(ws: Workspace, actor: User, paths: Sequence[Path], *, batch: 
                                  for f in found])
         if progress:
             progress(total, total)
-        return reports
+        return skipped + reports
 
 
 def _dup_people_touching(c: Any, cross: CrossChecker, brought: set[str]) -> list[Any]:

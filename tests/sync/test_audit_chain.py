@@ -91,7 +91,7 @@ def test_a_village_restored_from_a_backup_is_noticed(pair: Pair, tmp_path: Path)
     pair.village = Workspace.open(path)
     edit(pair, 4)  # more than b2 held, so the bundle's range reaches past what the county has
     rep = up(pair, "b3.pvb")
-    assert rep.note.startswith("overlap")
+    assert rep.note.startswith("sequences") and "already received" in rep.note
     assert any("differs from the copy received before" in p["en"] for p in rep.audit_problems)
 
 

@@ -171,7 +171,6 @@ CASES: dict[str, tuple[Callable[[Pair, Path], Path | list[Path]], str]] = {
     "signed with another key": (lambda p, t: (_other_county(p, t), t / "impostor.pvb")[1], "signature is invalid"),
     "from a newer povdesk (schema)": (lambda p, t: _resigned(p, t, schema_version=99), "newer povdesk"),
     "in a newer format": (lambda p, t: _resigned(p, t, format_version=9), "newer than this"),
-    "already imported (replayed)": (_replayed, "already been imported"),
     "after a missing one (reordered)": (_after_a_gap, "earlier bundle is missing"),
     "a decompression bomb": (_bomb, "decompression bomb"),
     "a malformed record after others were written": (_malformed_last_record, "village_code"),

@@ -75,12 +75,32 @@ def test_first_exchange_then_idempotent(pair: Pair) -> None:
     assert rep.summary().inserted == 40 and rep.summary().rejected == 0
     assert content(pair.county) == content(pair.village)
     before = pair.county.path.read_bytes()
-    with pytest.raises(fmt.BundleRefused, match="already been imported"):
-        service.import_bundles(pair.county, pair.coordinator, [pair.dir / "b1.pvb"])
+    (again,) = service.import_bundles(pair.county, pair.coordinator, [pair.dir / "b1.pvb"])
+    assert again.result == "skipped" and "already been imported" in again.note and not again.records
     assert pair.county.path.read_bytes() == before
-    # Nothing new: an empty bundle, which still carries the acknowledgement.
-    (rep,) = exchange_up(pair, "b2.pvb")
-    assert rep.summary().applied == 0
+
+
+def test_a_batch_with_bundles_already_imported_imports_the_rest(pair: Pair) -> None:
+    """A folder holding the bundles of the last weeks beside a new one: the old ones are skipped,
+    each with a note, and the new one is imported."""
+    service.export_bundle(pair.village, pair.worker, pair.dir / "b1.pvb")
+    service.import_bundles(pair.county, pair.coordinator, [pair.dir / "b1.pvb"])
+    hh = next(pair.village.iter_households())
+    hh.fields["phone"] = "13900000009"
+    pair.village.save_household(hh, pair.worker)
+    service.export_bundle(pair.village, pair.worker, pair.dir / "b2.pvb")
+    service.import_bundles(pair.county, pair.coordinator, [pair.dir / "b2.pvb"])
+    hh = pair.village.load_household(hh.id)
+    hh.fields["address"] = "新地址"
+    pair.village.save_household(hh, pair.worker)
+    service.export_bundle(pair.village, pair.worker, pair.dir / "b3.pvb")
+    reports = service.import_bundles(pair.county, pair.coordinator,
+                                     [pair.dir / "b3.pvb", pair.dir / "b1.pvb", pair.dir / "b2.pvb"])
+    assert [(r.file, r.result) for r in reports] == [("b1.pvb", "skipped"), ("b2.pvb", "skipped"),
+                                                     ("b3.pvb", "applied")]
+    assert all("already been imported" in r.note for r in reports[:2])
+    assert reports[2].summary().merged == 1
+    assert pair.county.load_household(hh.id).fields["address"] == "新地址"
 
 
 def test_gap_is_refused_and_full_bundle_recovers(pair: Pair) -> None:

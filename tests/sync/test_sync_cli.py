@@ -58,8 +58,7 @@ def test_village_county_village_in_commands(tmp_path: Path) -> None:
     report = json.loads(out.stdout)
     assert report["bundles"][0]["summary"]["inserted"] == 200
     again = run(COUNTY, "bundle", "import", "county.db", "up1.pvb", cwd=d)
-    assert again.returncode == 2 and "already been imported" in again.stderr
-    assert len(again.stderr.strip().splitlines()) == 1
+    assert again.returncode == 0 and "already been imported" in again.stdout and not again.stderr
     ok(run(COUNTY, "bundle", "export", "county.db", "-o", "down1.pvb", cwd=d))
     ok(run(WORKER, "bundle", "import", "village.db", "down1.pvb", cwd=d))
     status = ok(run(WORKER, "bundle", "status", "village.db", cwd=d))
