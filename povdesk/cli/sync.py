@@ -110,6 +110,11 @@ def cmd_bundle(args: argparse.Namespace) -> int:
         finally:
             ws.close()
         first, last = res.seq
+        if not res.written:
+            out(t(f"没有新的内容要发给对方（已发送至序号 {first - 1}，对方尚未见到的确认和决定也没有），未写文件 {args.output}",
+                  f"nothing new to send (sent up to sequence {first - 1}; no acknowledgement or decision the "
+                  f"other side has not had): {args.output} was not written"))
+            return 0
         out(t(f"已导出同步包 {args.output}：{res.households} 户，序号 {first}–{last}，加密给 {res.recipient_fingerprint}",
               f"exported bundle {args.output}: {res.households} households, sequences {first}–{last}, "
               f"encrypted to {res.recipient_fingerprint}"))

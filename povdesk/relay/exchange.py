@@ -182,6 +182,8 @@ def queue_new(ws: Workspace, actor: User) -> list[OutboxItem]:
             n += 1
             out = folder / f"{name}-{n}.pvb"
         res = service.export_bundle(ws, actor, out, to=peer.device_id if ws.level == "county" else None)
+        if not res.written:
+            continue
         sha, size = rc.file_digest(out)
         first, last_seq = res.seq
         with ws.sync_write(tr("登记待上传的同步包", "queueing a bundle for the relay"), actor, service.EXCHANGE) as \

@@ -449,6 +449,12 @@ def last_sent_at(conn: sqlite3.Connection, peer_id: str) -> str:
     return str(row[0] or "")
 
 
+def last_received_at(conn: sqlite3.Connection, peer_id: str) -> str:
+    """When a bundle from this peer was last imported ("" if none was)."""
+    row = conn.execute("SELECT max(imported_at) FROM sync_received WHERE peer = ?", (peer_id,)).fetchone()
+    return str(row[0] or "")
+
+
 def flags(conn: sqlite3.Connection, household_ids: Sequence[str] | None = None) -> list[dict[str, Any]]:
     sql = "SELECT household_id, rule, member_id, message, source, created_at FROM sync_flags"
     rows = conn.execute(sql + " ORDER BY household_id, rule, member_id").fetchall()

@@ -144,10 +144,14 @@ def _state(hh: Household, open_conflicts: dict[str, Any]) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class ExportResult:
-    """A bundle written: where, and its manifest (as `bundle inspect` shows it)."""
+    """A bundle written: where, and its manifest (as `bundle inspect` shows it). `written` is False
+    when there was nothing to send (no record, audit entry, flag, decision or acknowledgement the
+    peer has not had): no file is written, and the manifest holds only the counts, sequences,
+    acknowledgement and recipient."""
 
     path: Path
     manifest: dict[str, Any]
+    written: bool = True
 
     @property
     def households(self) -> int:
@@ -188,6 +192,9 @@ def _export(ws: Workspace, actor: User, out: Path, full: bool, to: str | None,
             wanted = set(tables.outbox_household_ids(c, first, last)) | set(tables.resolved_since_sent(c, peer.device_id))
             ids = [h for h in scope_ids if h in wanted]
         ack = tables.received_high(c, peer.device_id)
+        # An acknowledgement the peer has not had: something was received from it since the last
+        # bundle made for it (at the same instant counts as since: sending it again does no harm).
+        new_ack = ack > 0 and tables.last_received_at(c, peer.device_id) >= tables.last_sent_at(c, peer.device_id)
         acked = tables.acked(c, peer.device_id)
         bases = tables.bases(c, peer.device_id, ids)
         open_c = tables.open_conflict_paths(c, ids)
@@ -234,6 +241,14 @@ def _export(ws: Workspace, actor: User, out: Path, full: bool, to: str | None,
                 "resolved_at": x.resolved_at} for x in resolved]
     header = {"households": len(sent), "audit": len(audit_rows), "flags": len(flags_out),
               "resolutions": len(res_out)}
+    recipient = {"device_id": peer.device_id, "fingerprint": peer.fingerprint, "region_code": peer.region_code}
+    # Audit entries of the exchange itself (the last export, an import) wait for a bundle with
+    # something in it: alone they would make every export non-empty.
+    bookkeeping = all(str(r[3]).startswith("sync.") for r in audit_rows)
+    if not full and not sent and not flags_out and not res_out and bookkeeping and not new_ack:
+        spool.close()
+        return ExportResult(out, {"counts": {**header, "members": 0, "events": 0}, "seq": {"first": first, "last": last},
+                                  "ack": ack, "recipient": recipient}, written=False)
     sealer = fmt.Sealer()
     sealer.feed(dumps(header).encode("utf-8") + b"\n")
     with spool:
@@ -251,8 +266,7 @@ def _export(ws: Workspace, actor: User, out: Path, full: bool, to: str | None,
         "bundle_id": bundle_id, "kind": kind, "full": full, "created_at": now_utc(),
         "sender": {"device_id": ws.device_id, "workspace_id": ws.workspace_id, "region_code": ws.region_code,
                    "level": ws.level, "name": ws.name, "fingerprint": my_fingerprint(ws)},
-        "recipient": {"device_id": peer.device_id, "fingerprint": peer.fingerprint,
-                      "region_code": peer.region_code},
+        "recipient": recipient,
         "villages": sorted(villages), "seq": {"first": first, "last": last}, "ack": ack,
         "audit": {"first": audit_from + 1, "last": audit_last},
         "counts": {"households": len(sent), "members": members, "events": events, "audit": len(audit_rows),

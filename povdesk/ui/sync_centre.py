@@ -516,8 +516,13 @@ class SyncCentre(QDialog):
 
     def _exported(self, res: service.ExportResult) -> None:
         self._busy(False)
-        self.last_export = res.path
         first, last = res.seq
+        if not res.written:
+            self.export_result.setText(self.tr("Nothing new to send (sent up to sequence {last}); no file was "
+                                               "written.").format(last=first - 1))
+            self.refresh()
+            return
+        self.last_export = res.path
         self.export_result.setText(self.tr("Exported {file}: {n} households, sequences {first}–{last}, encrypted "
                                            "to {fp}.").format(file=res.path, n=res.households, first=first,
                                                               last=last, fp=res.recipient_fingerprint))

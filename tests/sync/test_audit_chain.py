@@ -63,6 +63,7 @@ def test_an_edited_entry_is_flagged_not_refused(pair: Pair) -> None:
     assert pair.county.verify_audit() == []  # the county's own log stays whole
     # The next bundle continues from the stored (edited) entry without a new complaint.
     edit(pair, 1)
+    edit(pair, 2)  # something new to send, so the next bundle is written
     assert up(pair, "b3.pvb").audit_problems == []
 
 

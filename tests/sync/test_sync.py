@@ -78,6 +78,17 @@ def test_first_exchange_then_idempotent(pair: Pair) -> None:
     (again,) = service.import_bundles(pair.county, pair.coordinator, [pair.dir / "b1.pvb"])
     assert again.result == "skipped" and "already been imported" in again.note and not again.records
     assert pair.county.path.read_bytes() == before
+    # Nothing new: nothing is written.
+    res = service.export_bundle(pair.village, pair.worker, pair.dir / "b2.pvb")
+    assert not res.written and not (pair.dir / "b2.pvb").exists() and res.seq == (41, 40)
+    # The county has an acknowledgement to send: written, then nothing more.
+    assert service.export_bundle(pair.county, pair.coordinator, pair.dir / "r1.pvb").written
+    (down,) = service.import_bundles(pair.village, pair.worker, [pair.dir / "r1.pvb"])
+    assert down.summary().applied == 0
+    assert not service.export_bundle(pair.county, pair.coordinator, pair.dir / "r2.pvb").written
+    assert not (pair.dir / "r2.pvb").exists()
+    # The village now has the county's bundle to acknowledge.
+    assert service.export_bundle(pair.village, pair.worker, pair.dir / "b3.pvb").written
 
 
 def test_a_batch_with_bundles_already_imported_imports_the_rest(pair: Pair) -> None:
