@@ -14,6 +14,9 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QCloseEvent, QColor, QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QButtonGroup,
+    QDialog,
+    QDialogButtonBox,
     QFrame,
     QGroupBox,
     QHBoxLayout,
@@ -23,6 +26,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QMessageBox,
     QPushButton,
+    QRadioButton,
     QSpinBox,
     QSplitter,
     QStyle,
@@ -37,7 +41,7 @@ from povdesk.clock import SYSTEM_CLOCK
 from povdesk.core import idnumber
 from povdesk.core.codes import code_list
 from povdesk.core.forms import FieldSpec, SectionSpec, household_form, member_form
-from povdesk.core.income import poverty_line, reference_year, summarize
+from povdesk.core.income import counts_in_household, poverty_line, reference_year, summarize
 from povdesk.core.model import HEAD_RELATION, STATUS_LABELS, Household, Member
 from povdesk.core.rules import Finding, RuleContext, validate_household
 from povdesk.errors import PovdeskError
@@ -250,6 +254,41 @@ class RowsEditor(QWidget):
 # ---------------------------------------------------------------------------------------- editor
 
 
+class RemovalReasonDialog(QDialog):
+    """Why a member leaves the roster: one of the member change codes that take a person out of the
+    household (died, married out, emigrated, imprisoned, moved out), or a row entered by mistake."""
+
+    def __init__(self, name: str, lang: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.reason: str | None = None
+        self.setWindowTitle(self.tr("Remove member"))
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel(self.tr("Why does {name} leave this household?").format(name=name)))
+        self.group = QButtonGroup(self)
+        self.choices: dict[str, QRadioButton] = {}
+        for code in code_list("member_change").codes:
+            if code_list("member_change").attr(code.code, "leaves", False):
+                self.choices[code.code] = QRadioButton(code.label(lang))
+        self.choices[""] = QRadioButton(self.tr("Entered by mistake: delete the row"))
+        for button in self.choices.values():
+            self.group.addButton(button)
+            layout.addWidget(button)
+        layout.addWidget(QLabel(self.tr("A person who left stays on the roster with the reason; the card and "
+                                        "the register show it, and the household's size no longer counts them.")))
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(False)  # a reason first
+        self.group.buttonClicked.connect(
+            lambda _b: self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(True))
+        self.buttons.accepted.connect(self._accept)
+        self.buttons.rejected.connect(self.reject)
+        layout.addWidget(self.buttons)
+
+    def _accept(self) -> None:
+        self.reason = next((code for code, b in self.choices.items() if b.isChecked()), None)
+        if self.reason is not None:
+            self.accept()
+
+
 class HouseholdEditor(QWidget):
     """Edits one household at a time; the main window owns it and asks `maybe_close()` before switching."""
 
@@ -269,6 +308,11 @@ class HouseholdEditor(QWidget):
         self.drafts_dir = Path(drafts_dir) if drafts_dir is not None else None
         # Asked on Esc / close with unsaved changes: returns "save", "discard" or "cancel".
         self.ask_unsaved: Callable[[], str] = self._ask_unsaved
+        # Asked on saving a household with errors: True to save it unfinished.
+        self.ask_save_with_errors: Callable[[Sequence[Finding]], bool] = self._ask_save_with_errors
+        self._errors_accepted: dict[str, frozenset[tuple[str, str | None, str | None]]] = {}
+        # Asked on removing a member: a member_change code, "" for a row entered by mistake, None to cancel.
+        self.ask_removal_reason: Callable[[Member], str | None] = self._ask_removal_reason
         self._hh: Household | None = None
         self._dirty = False
         self._findings: list[Finding] = []
@@ -748,6 +792,11 @@ class HouseholdEditor(QWidget):
             return
         for c, key in enumerate(self._roster_keys):
             item = QTableWidgetItem(display_value(self._mspec[key], m.fields.get(key), self.lang))
+            change = m.fields.get("change")
+            if key == "name" and change and not counts_in_household(m):  # left: shown, not counted
+                item.setText(self.tr("{name} ({change})").format(
+                    name=item.text(), change=code_list("member_change").label(change, self.lang)))
+                item.setForeground(QColor("#777777"))
             if key == "relation" and m.relation == HEAD_RELATION:
                 font = item.font()
                 font.setBold(True)
@@ -797,19 +846,29 @@ class HouseholdEditor(QWidget):
             self.member_form.focus_field("name")
 
     def remove_member(self) -> None:
+        """Asks why: a member who died, married out, emigrated, was imprisoned or moved out stays on
+        the roster marked with that change (the card and the register show it; size and income per
+        head no longer count them); only a row entered by mistake is deleted."""
         m = self.current_member()
         if m is None or self._hh is None:
             return
-        answer = QMessageBox.question(self, self.tr("Remove member"),
-                                      self.tr("Remove {name} from this household?").format(
-                                          name=m.name or self.tr("(no name)")))
-        if answer != QMessageBox.StandardButton.Yes:
+        reason = self.ask_removal_reason(m)
+        if reason is None:
             return
         row = self._member_row
-        del self._hh.members[row]
-        self._refill_roster()
-        self._select_member(min(row, len(self._hh.members) - 1))
+        if reason:
+            m.fields["change"] = reason
+            self._refresh_roster_row(row)
+            self._select_member(row)
+        else:
+            del self._hh.members[row]
+            self._refill_roster()
+            self._select_member(min(row, len(self._hh.members) - 1))
         self._touched()
+
+    def _ask_removal_reason(self, m: Member) -> str | None:
+        dialog = RemovalReasonDialog(m.name or self.tr("(no name)"), self.lang, self)
+        return dialog.reason if dialog.exec() == QDialog.DialogCode.Accepted else None
 
     def set_head(self) -> None:
         """The selected member becomes the head; the former head's relation must be chosen anew."""
@@ -994,11 +1053,25 @@ class HouseholdEditor(QWidget):
 
     # ------------------------------------------------------------------ saving and closing
 
+    def errors(self) -> list[Finding]:
+        """The errors the household has now (as the form shows them)."""
+        return [f for f in self._findings if f.severity == "error" and not f.explained]
+
     def save(self) -> bool:
-        """Ctrl+S: write the household; the store's refusal (conflict, read-only…) goes to a dialog."""
+        """Ctrl+S: write the household; the store's refusal (conflict, read-only…) goes to a dialog.
+
+        A household with errors can be saved unfinished: asked once, naming its errors (again only
+        when they are other errors). It then shows as unfinished in the list until they are gone."""
         hh = self._hh
         if hh is None:
             return False
+        self.validate_now()
+        errors = self.errors()
+        seen = frozenset((f.rule, f.member_id, f.field) for f in errors)
+        if errors and seen != self._errors_accepted.get(hh.id):
+            if not self.ask_save_with_errors(errors):
+                return False
+            self._errors_accepted[hh.id] = seen
         try:
             result = save_household(self.ws, self.user, hh)
         except PovdeskError as exc:
@@ -1031,6 +1104,22 @@ class HouseholdEditor(QWidget):
             except PovdeskError:
                 pass
         self._show(Household(village_code=hh.village_code), dirty=False)
+
+    def _ask_save_with_errors(self, errors: Sequence[Finding]) -> bool:
+        shown = [f"· {self._where(f) + ': ' if self._where(f) else ''}{f.message.get(self.lang)}" for f in errors[:8]]
+        if len(errors) > len(shown):
+            shown.append(self.tr("… and {count} more").format(count=len(errors) - len(shown)))
+        box = QMessageBox(QMessageBox.Icon.Warning, self.tr("Save with errors?"),
+                          self.tr("This household has {count} errors:").format(count=len(errors)) + "\n"
+                          + "\n".join(shown) + "\n\n"
+                          + self.tr("Save it unfinished? It shows as unfinished in the list, and no procedure "
+                                    "step can be recorded, until the errors are corrected."), parent=self)
+        save = box.addButton(self.tr("Save unfinished"), QMessageBox.ButtonRole.AcceptRole)
+        keep = box.addButton(self.tr("Keep editing"), QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(keep)
+        box.setEscapeButton(keep)
+        box.exec()
+        return box.clickedButton() is save
 
     def _ask_unsaved(self) -> str:
         box = QMessageBox(QMessageBox.Icon.Question, self.tr("Unsaved changes"),

@@ -324,8 +324,11 @@ class MainWindow(QMainWindow):
         self.stack.setCurrentWidget(self.editor)
         self.editor.new_household(prefix)
 
-    def _saved(self, _household_id: str) -> None:
-        self.statusBar().showMessage(self.tr("Saved."), 3000)
+    def _saved(self, household_id: str) -> None:
+        unfinished = bool(self.editor.errors())
+        self.model.mark_unfinished(household_id, unfinished)  # at once; the check confirms it later
+        self.statusBar().showMessage(self.tr("Saved unfinished: correct its errors.") if unfinished
+                                     else self.tr("Saved."), 3000)
 
     # ------------------------------------------------------------------ after an operation
     def _workspace_changed(self, changes: OpChanges) -> None:
@@ -413,6 +416,7 @@ class MainWindow(QMainWindow):
         self.scan_job = None
         self.scan = result
         self.dashboard.set_quality(result.with_errors, result.with_warnings)
+        self.model.set_unfinished(result.with_errors)
         if not quiet:
             self.statusBar().showMessage(self.tr("{errors} households with errors, {warnings} with warnings only")
                                          .format(errors=len(result.with_errors), warnings=len(result.with_warnings)),

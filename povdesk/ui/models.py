@@ -12,8 +12,10 @@ from povdesk.core.codes import code_list
 from povdesk.core.model import STATUS_LABELS
 from povdesk.core.regions import lookup
 from povdesk.ops.listing import ListFilters, count_found, find_households
+from povdesk.ui.signals import emit
 
 PAGE = 200
+STATUS_COLUMN = 3
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -57,6 +59,7 @@ class HouseholdListModel(QAbstractTableModel):
         self._only: AbstractSet[str] | None = None
         self._village_names: dict[str, str] = {}
         self._found: int | None = None
+        self._unfinished: set[str] = set()  # households saved with errors: "unfinished" until corrected
 
     # ------------------------------------------------------------------ filters and search
     def set_filters(self, **filters: str | None) -> None:
@@ -71,6 +74,21 @@ class HouseholdListModel(QAbstractTableModel):
     def set_query(self, query: str) -> None:
         self._query = query.strip()
         self.refresh()
+
+    def set_unfinished(self, ids: AbstractSet[str]) -> None:
+        """Households with errors (the last check, and saves since): their status says unfinished."""
+        self._unfinished = set(ids)
+        if self._rows:
+            emit(self.dataChanged, self.index(0, STATUS_COLUMN), self.index(len(self._rows) - 1, STATUS_COLUMN))
+
+    def mark_unfinished(self, household_id: str, unfinished: bool) -> None:
+        (self._unfinished.add if unfinished else self._unfinished.discard)(household_id)
+        row = self.row_of(household_id)
+        if row >= 0:
+            emit(self.dataChanged, self.index(row, STATUS_COLUMN), self.index(row, STATUS_COLUMN))
+
+    def is_unfinished(self, household_id: str) -> bool:
+        return household_id in self._unfinished
 
     @property
     def query(self) -> str:
@@ -175,9 +193,12 @@ class HouseholdListModel(QAbstractTableModel):
             return r.name
         if col == 2:
             return self._village(r.village_code)
-        if col == 3:
+        if col == STATUS_COLUMN:
             labels = STATUS_LABELS.get(r.status)
-            return (labels[1] if en else labels[0]) if labels else ""
+            status = (labels[1] if en else labels[0]) if labels else ""
+            if r.household_id in self._unfinished:
+                return self.tr("{status} · unfinished").format(status=status)
+            return status
         if col == 4:
             return code_list("hh_attribute").label(r.attribute, self.lang) if r.attribute else ""
         if col == 5:

@@ -290,12 +290,8 @@
         <translation>（{year} 年识别的参考年度）</translation>
     </message>
     <message>
-        <source>Remove member</source>
-        <translation>删除成员</translation>
-    </message>
-    <message>
-        <source>Remove {name} from this household?</source>
-        <translation>从本户删除 {name}？</translation>
+        <source>{name} ({change})</source>
+        <translation>{name}（{change}）</translation>
     </message>
     <message>
         <source>(no name)</source>
@@ -374,6 +370,30 @@
         <translation>未保存</translation>
     </message>
     <message>
+        <source>… and {count} more</source>
+        <translation>……另有 {count} 条</translation>
+    </message>
+    <message>
+        <source>Save with errors?</source>
+        <translation>有错误，仍要保存吗？</translation>
+    </message>
+    <message>
+        <source>This household has {count} errors:</source>
+        <translation>本户有 {count} 处错误：</translation>
+    </message>
+    <message>
+        <source>Save it unfinished? It shows as unfinished in the list, and no procedure step can be recorded, until the errors are corrected.</source>
+        <translation>是否先作为未完成保存？改正错误之前，本户在列表中显示为“未完成”，也不能办理任何程序步骤。</translation>
+    </message>
+    <message>
+        <source>Save unfinished</source>
+        <translation>保存为未完成</translation>
+    </message>
+    <message>
+        <source>Keep editing</source>
+        <translation>继续修改</translation>
+    </message>
+    <message>
         <source>Unsaved changes</source>
         <translation>未保存的修改</translation>
     </message>
@@ -415,6 +435,10 @@
     <message>
         <source>{head} ({found})</source>
         <translation>{head}（{found}）</translation>
+    </message>
+    <message>
+        <source>{status} · unfinished</source>
+        <translation>{status} · 未完成</translation>
     </message>
 </context>
 <context>
@@ -535,6 +559,10 @@
     <message>
         <source>Choose a village in the tree first.</source>
         <translation>请先在左侧选择一个村。</translation>
+    </message>
+    <message>
+        <source>Saved unfinished: correct its errors.</source>
+        <translation>已保存为未完成：请改正错误。</translation>
     </message>
     <message>
         <source>Saved.</source>
@@ -807,6 +835,25 @@
     <message>
         <source>Files of &amp;type:</source>
         <translation>文件类型(&amp;T)：</translation>
+    </message>
+</context>
+<context>
+    <name>RemovalReasonDialog</name>
+    <message>
+        <source>Remove member</source>
+        <translation>删除成员</translation>
+    </message>
+    <message>
+        <source>Why does {name} leave this household?</source>
+        <translation>{name} 因何不再是本户成员？</translation>
+    </message>
+    <message>
+        <source>Entered by mistake: delete the row</source>
+        <translation>误录：删除这一行</translation>
+    </message>
+    <message>
+        <source>A person who left stays on the roster with the reason; the card and the register show it, and the household's size no longer counts them.</source>
+        <translation>减少的成员连同原因留在名单上，明白卡和花名册都会显示，家庭人口数不再计入。</translation>
     </message>
 </context>
 <context>

@@ -19,7 +19,7 @@ from typing import Any  # noqa: E402
 import pytest  # noqa: E402
 from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
-from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
+from PySide6.QtWidgets import QApplication, QPushButton, QWidget  # noqa: E402
 
 from povdesk.clock import FixedClock  # noqa: E402
 from povdesk.core.demo import DEMO_PASSWORD, DEMO_REGION, DEMO_USERS, generate, step_positions  # noqa: E402
@@ -156,3 +156,110 @@ def activate(qtbot: Any, widget: QWidget) -> None:
         return True
 
     qtbot.waitUntil(active)
+
+
+# ------------------------------------------------------------------ modal dialogs
+
+MODAL_PATIENCE_S = 5.0  # a modal dialog nobody answers is closed after this long, and the test fails
+
+
+class _Answer:
+    """A button to click in the next message box (or dialog of `kind`) that opens."""
+
+    def __init__(self, button_text: str, seen: list[str] | None, kind: type[QWidget]) -> None:
+        self.button_text, self.seen, self.kind = button_text, seen, kind
+        self.done = False
+
+
+class ModalWatch:
+    """Every UI test runs under this watch: a modal dialog left open (nobody answers it) is closed after
+    MODAL_PATIENCE_S and the test fails naming it, instead of waiting forever in the dialog's event loop.
+    It also clicks the answers tests arm with `answer_dialog`, and fails a test whose armed answer never
+    found its dialog."""
+
+    def __init__(self) -> None:
+        from PySide6.QtCore import QTimer
+
+        self.left_open: list[str] = []
+        self.answers: list[_Answer] = []
+        self._open: QWidget | None = None
+        self._since = 0.0
+        self.timer = QTimer()
+        self.timer.setInterval(20)
+        self.timer.timeout.connect(self._tick)
+        self.timer.start()
+
+    def _tick(self) -> None:
+        import time
+
+        from PySide6.QtWidgets import QMessageBox
+
+        widget = QApplication.activeModalWidget()
+        if widget is None:
+            self._open = None
+            return
+        if widget is not self._open:
+            self._open, self._since = widget, time.monotonic()
+        pending = next((a for a in self.answers if not a.done), None)
+        if pending is not None and isinstance(widget, pending.kind):
+            buttons = widget.buttons() if isinstance(widget, QMessageBox) else widget.findChildren(QPushButton)
+            button = next((b for b in buttons if b.text() == pending.button_text and b.isVisible()), None)
+            if button is not None:
+                pending.done = True
+                if pending.seen is not None:
+                    pending.seen.append(widget.text() if isinstance(widget, QMessageBox) else widget.windowTitle())
+                QTest.mouseClick(button, Qt.MouseButton.LeftButton)
+                return
+        if time.monotonic() - self._since > MODAL_PATIENCE_S:
+            self.left_open.append(describe_dialog(widget))
+            dismiss(widget)
+            self._open = None
+
+    def stop(self) -> list[str]:
+        """Stops watching; the problems it saw (dialogs left open, answers never used)."""
+        self.timer.stop()
+        unused = [f"answer_dialog({a.button_text!r}): no such dialog opened" for a in self.answers if not a.done]
+        return [f"modal dialog left open: {d}" for d in self.left_open] + unused
+
+
+def describe_dialog(widget: QWidget) -> str:
+    from PySide6.QtWidgets import QMessageBox
+
+    text = widget.text() if isinstance(widget, QMessageBox) else ""
+    return f"{type(widget).__name__} {widget.windowTitle()!r} {text!r}".strip()
+
+
+def dismiss(widget: QWidget) -> None:
+    """Close a modal dialog as Esc would (its escape button, else reject)."""
+    from PySide6.QtWidgets import QDialog, QMessageBox
+
+    if isinstance(widget, QMessageBox) and widget.escapeButton() is not None:
+        widget.escapeButton().click()
+    elif isinstance(widget, QDialog):
+        widget.reject()
+    else:
+        widget.close()
+
+
+_watch: ModalWatch | None = None
+
+
+@pytest.fixture(autouse=True)
+def modal_watch(qapp: object) -> Iterator[ModalWatch]:
+    global _watch
+    _watch = ModalWatch()
+    try:
+        yield _watch
+    finally:
+        problems, _watch = _watch.stop(), None
+    if problems:
+        pytest.fail("; ".join(problems), pytrace=False)
+
+
+def answer_dialog(button_text: str, seen: list[str] | None = None, kind: type[QWidget] | None = None) -> None:
+    """Click `button_text` in the next modal message box (or dialog of `kind`), as a person would; its
+    text (a dialog's title) is kept in `seen`. Answers armed one after another are used in order."""
+    from PySide6.QtWidgets import QMessageBox
+
+    assert _watch is not None, "answer_dialog is for UI tests (the modal_watch fixture)"
+    _watch.answers.append(_Answer(button_text, seen, kind or QMessageBox))

@@ -24,7 +24,7 @@ from povdesk.ui.dashboard import Dashboard
 from povdesk.ui.editor import TAB_MEMBERS, TAB_PROCEDURE
 from povdesk.ui.main_window import MainWindow
 from povdesk.ui.procedure_panel import ProcedurePanel
-from tests.ui.conftest import activate, days_after_last_event, household_at, press, type_text
+from tests.ui.conftest import activate, answer_dialog, days_after_last_event, household_at, press, type_text
 from tests.ui.test_procedure_panel import choose, fill
 
 STATUS_COLUMN, NAME_COLUMN = 3, 1
@@ -144,8 +144,11 @@ def test_saving_in_the_editor_changes_the_row_and_the_error_count(qtbot: QtBot, 
     press(Qt.Key.Key_End)
     press(Qt.Key.Key_Backspace)
     type_text("1" if number[-1] != "1" else "2")
+    asked: list[str] = []
+    answer_dialog("Save unfinished", asked)  # the error is named, and the household saved unfinished
     with qtbot.waitSignal(editor.saved, timeout=3000):
         press(Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    assert len(asked) == 1 and "1 errors" in asked[0]
 
     assert _cell(window, hh.id, NAME_COLUMN) == "杨新名"  # the list row, without F5
     assert window.model.row_of(hh.id) == row and window.table.currentIndex().row() == row
