@@ -41,6 +41,13 @@ def cmd_keys(args: argparse.Namespace) -> int:
                 state = "" if p.active else t("（已停用）", " (inactive)")
                 rel = t("县", "county") if p.relation == "county" else t("已登记设备", "enrolled device")
                 out(f"{rel}\t{p.fingerprint}\t{p.region_code} {p.name}\t{p.device_id}{state}")
+        elif args.keys_cmd == "revoke":
+            peer = service.revoke(ws, actor, args.device, args.reason or "")
+            out(t(f"已停用设备 {peer.region_code} {peer.name} {peer.device_id}（指纹 {peer.fingerprint}）；"
+                  f"它的同步包今后不予导入。用中转服务器时请重新载入设备名单（povdesk relay devices load）",
+                  f"revoked device {peer.region_code} {peer.name} {peer.device_id} (fingerprint {peer.fingerprint}); "
+                  f"its bundles are refused from now on. With a relay, load the device list again "
+                  f"(povdesk relay devices load)"))
         elif args.keys_cmd == "export":
             card = service.export_key_file(ws, Path(args.output))
             out(t(f"已导出公钥到 {args.output}；指纹 {card.fingerprint}（请通过电话与对方核对）",
@@ -232,6 +239,12 @@ def register(add: AddCommand) -> None:
     p = ks.add_parser("enrol", help=t("县：信任一台村设备（核对指纹）", "county: trust a village device (compare the fingerprint)"))
     p.add_argument("db", metavar="DB")
     p.add_argument("file", metavar="FILE")
+    p = ks.add_parser("revoke", help=t("县：停用一台村设备（丢失、被盗、更换）", "county: revoke a village device "
+                                        "(lost, stolen, replaced)"))
+    p.add_argument("db")
+    p.add_argument("device", metavar="DEVICE", help=t("设备编号（或开头）、指纹或村代码", "device id (or its start), "
+                                                       "fingerprint or village code"))
+    p.add_argument("--reason", required=True, help=t("停用原因（记入审计）", "why (kept in the audit log)"))
     p = ks.add_parser("set-county", help=t("村：设置县级工作区的公钥", "village: learn the county's public keys"))
     p.add_argument("db", metavar="DB")
     p.add_argument("file", metavar="FILE")

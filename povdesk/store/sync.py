@@ -210,6 +210,10 @@ def put_peer(conn: sqlite3.Connection, p: Peer) -> Peer | None:
     return old
 
 
+def set_peer_active(conn: sqlite3.Connection, device_id: str, active: bool) -> None:
+    conn.execute("UPDATE peers SET active = ? WHERE device_id = ?", (int(active), device_id))
+
+
 # ---------------------------------------------------------------------------------------------
 # Ranges and acknowledgements
 

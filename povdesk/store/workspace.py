@@ -654,6 +654,14 @@ class Workspace:
                        "name": p.name})
             return old
 
+    def revoke_sync_peer(self, actor: User, device_id: str, reason: str, action: str) -> None:
+        """Stop trusting an enrolled device (lost, stolen, replaced); audited with the reason."""
+        with self._write(tr("停用设备密钥", "revoking a device key"), actor.name) as (c, audit):
+            me = accounts.current(c, actor)
+            require(me.role, action)
+            sync_tables.set_peer_active(c, device_id, False)
+            audit.add("sync.revoke", "device", device_id, None, None, {"reason": reason})
+
     @contextmanager
     def sync_read(self) -> Iterator[sqlite3.Connection]:
         """One read snapshot for sync (povdesk.sync calls store.sync functions on it)."""

@@ -98,9 +98,29 @@ def trust(ws: Workspace, actor: User, path: Path, relation: str) -> tuple[Device
         if not ws.region_code.startswith(card.region_code):
             raise BadInput(tr("县 {c} 不管辖本工作区 {r}", "county {c} does not cover this workspace {r}",
                               c=card.region_code, r=ws.region_code), where=where)
+    if relation == "device":
+        held = ws.sync_peer(card.device_id)
+        if held is not None and held.relation == "device" and not held.active and held.fingerprint == card.fingerprint:
+            raise BadInput(tr("这台设备的密钥已被停用，不能再登记；换用的电脑请生成新的密钥（povdesk keys export）",
+                              "this device's key was revoked and cannot be enrolled again; a replacement laptop "
+                              "makes a new key (povdesk keys export)"), where=where)
     p = tables.Peer(card.device_id, relation, card.sign_public, card.box_public, card.fingerprint,
                     card.workspace_id, card.region_code, card.level, card.name, True, now_utc(), actor.name)
     return card, ws.put_sync_peer(actor, p, KEYS)
+
+
+def revoke(ws: Workspace, actor: User, ref: str, reason: str) -> tables.Peer:
+    """A county stops trusting an enrolled device (by device id or its start, fingerprint or
+    village code): its bundles are refused from now on, at the county and, once the device list is
+    loaded again, at the relay. The key cannot be enrolled again."""
+    require_role(actor, KEYS)
+    if ws.level != "county":
+        raise BadInput(tr("只有县级工作区能停用设备", "only a county workspace revokes devices"))
+    if not reason.strip():
+        raise BadInput(tr("请用 --reason 说明停用的原因", "say why with --reason"))
+    peer = resolve_device(ws, ref)
+    ws.revoke_sync_peer(actor, peer.device_id, reason.strip(), KEYS)
+    return peer
 
 
 def _county(ws: Workspace) -> tables.Peer:
@@ -336,6 +356,10 @@ def verify(ws: Workspace, path: Path) -> Incoming:
                       k=m["kind"], l=ws.level)
     sender = m["sender"]
     peer = ws.sync_peer(sender["device_id"])
+    if peer is not None and peer.relation == "device" and relation == "device" and not peer.active:
+        raise _refuse(where, "同步包来自已停用的设备 {d}（{r} {n}），不予导入",
+                      "the bundle comes from a revoked device {d} ({r} {n}); it is not imported",
+                      d=sender["device_id"], r=sender["region_code"], n=sender["name"])
     if peer is None or peer.relation != relation or not peer.active:
         raise _refuse(where, "同步包来自未登记的设备 {d}（{r} {n}，指纹 {f}）；请先核对指纹并用 povdesk keys {cmd} 登记",
                       "the bundle comes from a device this workspace does not trust: {d} ({r} {n}, fingerprint "

@@ -166,3 +166,28 @@ def test_an_account_above_the_level_written_into_the_file_cannot_sign_in(pair: P
                         " VALUES ('boss', 'county_coordinator', '', 1, ?, '', '')", (hash_password(PW),)))
     with pytest.raises(AuthError, match="cannot hold a 'County coordinator' account"):
         pair.village.authenticate("boss", PW)
+
+
+def test_a_revoked_device_is_refused_and_cannot_be_enrolled_again(pair: Pair, tmp_path: Path) -> None:
+    """A stolen village laptop: the county revokes it; what it sends afterwards is refused, its key
+    cannot be enrolled again, and the revocation is in the county's audit log with the reason."""
+    from povdesk.sync import bundle as fmt
+
+    service.export_bundle(pair.village, pair.worker, tmp_path / "after-theft.pvb")
+    with pytest.raises(NotPermitted):  # a coordinator exchanges bundles; the admin manages keys
+        service.revoke(pair.county, pair.county.add_user(pair.county.authenticate("admin", PW), "vw", PW,
+                                                         "village_worker"), VILLAGE, "stolen")
+    admin = pair.county.authenticate("admin", PW)
+    peer = service.revoke(pair.county, admin, VILLAGE, "笔记本电脑被盗")
+    assert peer.region_code == VILLAGE and not pair.county.sync_peer(peer.device_id).active
+    before = pair.county.path.read_bytes()
+    with pytest.raises(fmt.BundleRefused, match="revoked device"):
+        service.import_bundles(pair.county, pair.coordinator, [tmp_path / "after-theft.pvb"])
+    assert pair.county.path.read_bytes() == before
+    with pytest.raises(service.BadInput, match="revoked and cannot be enrolled again"):
+        service.trust(pair.county, admin, tmp_path / "village.key", "device")
+    with sqlite3.connect(pair.county.path) as conn:
+        (new,) = conn.execute("SELECT new FROM audit WHERE action = 'sync.revoke'").fetchone()
+    assert "笔记本电脑被盗" in new
+    with pytest.raises(service.BadInput, match="no enrolled device"):
+        service.revoke(pair.county, admin, VILLAGE, "again")
