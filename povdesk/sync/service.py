@@ -405,6 +405,8 @@ class _Body:
         self.header = header
         self.scope = peer.region_code if raw.manifest["kind"] == "village" else ws.region_code
         self._seen: set[str] = set()
+        self._members = self._events = 0
+        self._villages: set[str] = set()
 
     def raw_chunks(self, batch: int) -> Iterator[list[tuple[int, str]]]:
         """The records' lines, (line number, text), `batch` at a time."""
@@ -432,12 +434,26 @@ class _Body:
             if hh.id in self._seen:
                 raise _refuse(where, "同步包中同一户出现了两次", "the same household appears twice in the bundle")
             self._seen.add(hh.id)
+            self._members += len(hh.members)
+            self._events += len(hh.events)
+            self._villages.add(hh.village_code)
             out.append(hh)
         return out
 
     def rest(self) -> tuple[list[list[Any]], list[dict[str, Any]], list[dict[str, Any]]]:
-        """After the households: (audit entries, flags, resolutions); nothing may follow."""
-        where = self.where
+        """After the households: (audit entries, flags, resolutions); nothing may follow. The
+        records read must match the manifest's member and event counts and village list."""
+        where, m = self.where, self.raw.manifest
+        if (self._members, self._events) != (m["counts"].get("members"), m["counts"].get("events")):
+            raise _refuse(where, "同步包中的成员数或步骤数与清单不符（清单 {cm} 人、{ce} 步，内容 {m} 人、{e} 步）",
+                          "the bundle's member or step count does not match its manifest (manifest {cm} members, "
+                          "{ce} steps; content {m} members, {e} steps)", cm=m["counts"].get("members"),
+                          ce=m["counts"].get("events"), m=self._members, e=self._events)
+        if self._villages != set(m.get("villages") or []):
+            raise _refuse(where, "同步包中的村与清单所列不符（清单：{lv}；内容：{cv}）",
+                          "the bundle's villages do not match its manifest (manifest: {lv}; content: {cv})",
+                          lv="、".join(sorted(m.get("villages") or [])) or "-",
+                          cv="、".join(sorted(self._villages)) or "-")
         audit: list[list[Any]] = []
         for _ in range(self.header["audit"]):
             _n, line = next(self._lines, (0, "null"))

@@ -84,6 +84,19 @@ def _resigned(pair: Pair, tmp: Path, **changes: object) -> Path:
     return out
 
 
+def _counts_changed(pair: Pair, tmp: Path) -> Path:
+    """A manifest re-signed by the device claiming one member more than the records hold."""
+    service.export_bundle(pair.village, pair.worker, tmp / "ok.pvb")
+    raw = fmt.read(tmp / "ok.pvb")
+    counts = {**raw.manifest["counts"], "members": raw.manifest["counts"]["members"] + 1}
+    return _resigned(pair, tmp, counts=counts)
+
+
+def _villages_changed(pair: Pair, tmp: Path) -> Path:
+    """A manifest listing a village its records do not hold."""
+    return _resigned(pair, tmp, villages=["522634100201", "522634100202"])
+
+
 def _replayed(pair: Pair, tmp: Path) -> Path:
     service.export_bundle(pair.village, pair.worker, tmp / "b1.pvb")
     service.import_bundles(pair.county, pair.coordinator, [tmp / "b1.pvb"])
@@ -171,6 +184,8 @@ CASES: dict[str, tuple[Callable[[Pair, Path], Path | list[Path]], str]] = {
     "signed with another key": (lambda p, t: (_other_county(p, t), t / "impostor.pvb")[1], "signature is invalid"),
     "from a newer povdesk (schema)": (lambda p, t: _resigned(p, t, schema_version=99), "newer povdesk"),
     "in a newer format": (lambda p, t: _resigned(p, t, format_version=9), "newer than this"),
+    "member count not matching the records": (_counts_changed, "member or step count does not match"),
+    "village list not matching the records": (_villages_changed, "villages do not match"),
     "after a missing one (reordered)": (_after_a_gap, "earlier bundle is missing"),
     "a decompression bomb": (_bomb, "decompression bomb"),
     "a malformed record after others were written": (_malformed_last_record, "village_code"),
