@@ -105,6 +105,13 @@ def cmd_bundle(args: argparse.Namespace) -> int:
                     out(t(f"{p.region_code} {p.name}：审计记录断链（{br.at}）：{br.message['zh']}",
                           f"{p.region_code} {p.name}: audit chain break ({br.at}): {br.message['en']}"))
             lang = language()
+            for w in st.waiting:
+                who = (t("等县里决定", "waiting on the county") if w.steps and st.level != "county"
+                       else t("待处理", "to decide"))
+                what = "、".join(t("程序步骤冲突", "clashing procedure steps") if p_ == service.STEPS else p_
+                                 for p_ in w.paths)
+                ids = ",".join(str(i) for i in w.conflict_ids)
+                out(f"{who}	{w.household_no}	{what}	{t('冲突', 'conflicts')} {ids}")
             for flag in st.flags:
                 src = t("县", "county") if flag.source == "county" else t("导入", "import")
                 out(f"{src}\t{flag.household_no}\t{flag.rule}\t{flag.message[lang]}\t{flag.created_at}")
@@ -155,6 +162,10 @@ def cmd_bundle(args: argparse.Namespace) -> int:
                 for reason in rec.reasons:
                     out(f"{r.file}\t{rec.household_no}\t{label}\t{reason[lang]}")
                 for c in rec.conflicts:
+                    if c["path"] == service.STEPS:
+                        out(f"{r.file}\t{rec.household_no}\t{t('冲突', 'conflict')}\t{t('程序步骤', 'procedure steps')}"
+                            f"\t{service.steps_summary(c['local'], lang)} ≠ {service.steps_summary(c['remote'], lang)}")
+                        continue
                     out(f"{r.file}\t{rec.household_no}\t{t('冲突', 'conflict')}\t{c['path']}\t"
                         f"{json.dumps(c['local'], ensure_ascii=False)} ≠ {json.dumps(c['remote'], ensure_ascii=False)}")
             for f in r.flags:
@@ -196,7 +207,13 @@ def cmd_conflicts(args: argparse.Namespace) -> int:
             if args.json:
                 emit_json([_conflict_dict(c) for c in items])
             else:
+                lang = language()
                 for c in items:
+                    if c.path == service.STEPS:
+                        out(f"{c.id}\t{c.status}\t{c.household_no}\t{t('程序步骤', 'procedure steps')}\t"
+                            f"{t('本方', 'here')}: {service.steps_summary(c.local, lang)} ≠ "
+                            f"{t('对方', 'there')}: {service.steps_summary(c.remote, lang)}")
+                        continue
                     out(f"{c.id}\t{c.status}\t{c.household_no}\t{c.path}\t"
                         f"{json.dumps(c.local, ensure_ascii=False)} ≠ {json.dumps(c.remote, ensure_ascii=False)}")
                 out(t(f"共 {len(items)} 个冲突", f"{len(items)} conflicts"))
@@ -218,6 +235,13 @@ def cmd_conflicts(args: argparse.Namespace) -> int:
             done = service.resolve_conflict(ws, actor, args.id, None, _value(args.value))
         else:
             done = service.resolve_conflict(ws, actor, args.id, args.take)
+        if done.path == service.STEPS:
+            side = t("本方", "this side's") if done.resolution == "local" else t("对方", "the other side's")
+            n = len(done.value or [])
+            out(t(f"已处理冲突 {done.id}：{done.household_no} 保留{side}的程序步骤，作废另一方的 {n} 步（决定随下一个回传包送达）",
+                  f"resolved conflict {done.id}: {done.household_no} keeps {side} procedure steps; {n} of the "
+                  f"other side's voided (the decision goes down in the next return bundle)"))
+            return 0
         out(t(f"已处理冲突 {done.id}：{done.household_no} {done.path} = {json.dumps(done.value, ensure_ascii=False)}",
               f"resolved conflict {done.id}: {done.household_no} {done.path} = "
               f"{json.dumps(done.value, ensure_ascii=False)}"))

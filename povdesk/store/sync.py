@@ -426,6 +426,13 @@ def close_conflict(conn: sqlite3.Connection, conflict_id: int, resolution: str, 
                  (resolution, None if value is None else dumps(value), at, user, at, conflict_id))
 
 
+def close_steps_conflict(conn: sqlite3.Connection, household_id: str, resolution: str, at: str, user: str) -> None:
+    """Close a household's open clash of procedure steps that a decision from elsewhere settled."""
+    conn.execute("UPDATE conflicts SET status = 'resolved', resolution = ?, resolved_at = ?, resolved_by = ?, "
+                 "updated_at = ? WHERE household_id = ? AND path = '#steps' AND status = 'open'",
+                 (resolution, at, user, at, household_id))
+
+
 # ---------------------------------------------------------------------------------------------
 # Flags and peer audit
 

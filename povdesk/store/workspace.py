@@ -700,6 +700,13 @@ class Workspace:
     def save_in(self, c: sqlite3.Connection, hh: Household, stamp: Stamp, audit: AuditWriter) -> Household:
         return repo.save(c, hh, stamp, audit)
 
+    def append_event_in(self, c: sqlite3.Connection, hh: Household, event: ProcedureEvent, stamp: Stamp,
+                        audit: AuditWriter, role: str) -> None:
+        """append_event inside a transaction already open (a conflict decision adds several)."""
+        recorded = repo.append_event(c, hh, event, stamp, audit, role)
+        hh.version += 1
+        hh.events = [*hh.events, recorded]
+
     def __repr__(self) -> str:
         return f"<Workspace {self.path} {self._meta.get('level', '?')} {self._meta.get('region_code', '?')}>"
 

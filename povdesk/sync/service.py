@@ -19,11 +19,11 @@ from typing import Any, TypedDict
 from povdesk.core.authority import level_label
 from povdesk.core.exchange import dump_line, parse_line
 from povdesk.core.importing import decide, paused_gc
-from povdesk.core.model import Household
+from povdesk.core.model import Household, ProcedureEvent
 from povdesk.core.permissions import require
-from povdesk.core.procedures import level_refusal, load_procedures, replay, status_after
+from povdesk.core.procedures import VOID, is_void, level_refusal, load_procedures, replay, status_after, status_from
 from povdesk.core.rules import CrossChecker, RuleContext, validate_household
-from povdesk.errors import BadInput, ImportCancelled
+from povdesk.errors import BadInput, ImportCancelled, ProcedureRefused
 from povdesk.i18n import Text, tr
 from povdesk.store import Workspace
 from povdesk.store import sync as tables
@@ -156,7 +156,7 @@ def resolve_device(ws: Workspace, ref: str | None) -> tables.Peer:
 def _state(hh: Household, open_conflicts: dict[str, Any]) -> dict[str, Any]:
     """What is sent and remembered as the sent base: the record, with open clashes masked, plus
     its status and event ids (compared, never merged as fields)."""
-    flat = mask(flatten(hh), open_conflicts)
+    flat = mask(flatten(hh), {k: v for k, v in open_conflicts.items() if not k.startswith("#")})
     flat["#status"] = hh.status
     flat["#events"] = sorted(e.id for e in hh.events)
     return flat
@@ -244,7 +244,7 @@ def _export(ws: Workspace, actor: User, out: Path, full: bool, to: str | None,
                     base = {k: v for k, v in base.items() if k != "#seq"}
                 if not full and base is not None and base == state:
                     continue  # the peer already holds exactly this
-                masked = open_c.get(hid)
+                masked = {k: v for k, v in open_c.get(hid, {}).items() if not k.startswith("#")}
                 rec = unflatten({k: v for k, v in state.items() if not k.startswith("#")}, hh) if masked else hh
                 spool.write(dump_line(rec).encode("utf-8") + b"\n")
                 sent.append((hid, tables.pack(state)))
@@ -927,10 +927,19 @@ def _apply_batch(ws: Workspace, c: Any, bulk: Any, st: Any, b: Incoming, rep: Bu
         else:
             events = union_events(local.events, remote.events)
             merge_problems = replay(events)
-            if merge_problems:
+            clash = _steps_clash(local, remote) if merge_problems else None
+            if merge_problems and clash is None:
                 rep.records.append(RecordOutcome(remote.id, remote.household_no, "rejected",
                                                  reasons=[p.as_dict() for p in merge_problems]))
                 continue
+            if clash is not None:
+                # Both sides recorded steps that cannot follow each other: this side's history is
+                # kept as it is and the clash waits, with both, for the county's decision.
+                events = list(local.events)
+                tables.put_conflict(c, remote.id, local.household_no, STEPS, dev, None, clash[0], clash[1], st.now)
+            elif STEPS in open_c.get(remote.id, {}):
+                # The other side's steps now follow on (a decision voided one side): settled.
+                tables.close_steps_conflict(c, remote.id, "voided", st.now, st.user)
             if m["kind"] == "return":
                 for e in events[len(local.events):]:
                     zh, en = _step_label(e.procedure, e.step)
@@ -950,6 +959,8 @@ def _apply_batch(ws: Workspace, c: Any, bulk: Any, st: Any, b: Incoming, rep: Bu
             merged.updated_at, merged.updated_by = "", ""
             already = open_c.get(remote.id, {})
             fresh = [x for x in res.conflicts if not (x[0] in already and _eq(already[x[0]], x[3]))]
+            if clash is not None and not (STEPS in already and _eq(already[STEPS], clash[1])):
+                fresh.append((STEPS, None, clash[0], clash[1]))
             for path, bv, lv, rv in res.conflicts:
                 tables.put_conflict(c, remote.id, local.household_no, path, dev, bv, lv, rv, st.now)
             changed = (flatten(merged) != local_flat or merged.status != local.status
@@ -968,6 +979,21 @@ def _apply_batch(ws: Workspace, c: Any, bulk: Any, st: Any, b: Incoming, rep: Bu
 
 
 _EVENT_CORE = ("procedure", "step", "date", "role", "user", "evidence")
+
+# The conflict path of clashing procedure steps (field conflicts carry a field's path).
+STEPS = "#steps"
+
+
+def _steps_clash(local: Household, remote: Household) -> tuple[list[dict[str, Any]], list[dict[str, Any]]] | None:
+    """(this side's steps, the other side's), as event dicts, when each side recorded steps the
+    other does not hold and each history is legal alone but not together: a clash for the county
+    to decide. None when it is not that (a history illegal in itself is rejected)."""
+    local_ids, remote_ids = {e.id for e in local.events}, {e.id for e in remote.events}
+    mine = [e for e in local.events if e.id not in remote_ids]
+    theirs = [e for e in remote.events if e.id not in local_ids]
+    if not mine or not theirs or replay(local.events) or replay(remote.events):
+        return None
+    return [e.to_dict() for e in mine], [e.to_dict() for e in theirs]
 
 
 def _authority_problems(local: Household | None, remote: Household, sender_level: str, sender_region: str,
@@ -1032,6 +1058,8 @@ def resolve_conflict(ws: Workspace, actor: User, conflict_id: int, take: str | N
         chosen, take = value, "value"
     else:
         raise BadInput(tr("请用 --take local|remote 或 --value 指明取值", "say --take local|remote or --value"))
+    if cf.path == STEPS:
+        return _resolve_steps(ws, actor, cf, take)
     hh = ws.load_household(cf.household_id)
     flat = flatten(hh)
     if chosen is None:
@@ -1046,6 +1074,46 @@ def resolve_conflict(ws: Workspace, actor: User, conflict_id: int, take: str | N
                   {"conflict": conflict_id, "resolution": take, "value": chosen})
     with ws.sync_read() as c:
         done = tables.conflict(c, conflict_id)
+    assert done is not None
+    return done
+
+
+def _resolve_steps(ws: Workspace, actor: User, cf: tables.Conflict, take: str | None) -> tables.Conflict:
+    """The county keeps one side's clashing steps: the other side's are added to the history and
+    voided (so both histories stay, and every copy agrees once the decision travels), in one
+    transaction; the status is derived again."""
+    if take not in ("local", "remote"):
+        raise BadInput(tr("程序步骤的冲突只能保留一方：--take local（本工作区的）或 --take remote（对方的）",
+                          "a clash of procedure steps keeps one side: --take local (this workspace's) or --take "
+                          "remote (the other side's)"))
+    if ws.level != "county":
+        raise BadInput(tr("程序步骤的冲突由县里决定；决定会在下一个回传包中送达",
+                          "the county decides a clash of procedure steps; its decision comes in the next return "
+                          "bundle"))
+    hh = ws.load_household(cf.household_id)
+    theirs = [ProcedureEvent.from_dict(d) for d in cf.remote or []]
+    held = {e.id for e in hh.events}
+    added = [e for e in theirs if e.id not in held]
+    dropped = [ProcedureEvent.from_dict(d) for d in (cf.remote if take == "local" else cf.local) or []]
+    kept_side = tr("本工作区", "this workspace's") if take == "local" else tr("对方", "the other side's")
+    reason = tr("程序步骤冲突 {i}：保留{k}的步骤", "clash of procedure steps {i}: kept {k} steps", i=cf.id, k=kept_side)
+    today = ws.clock.today().isoformat()
+    marks = [ProcedureEvent(procedure=VOID, step=VOID, date=today, role=actor.role, user=actor.name,
+                            evidence={"event": e.id, "reason": reason.zh}) for e in dropped if not is_void(e)]
+    events = [*hh.events, *added, *marks]
+    problems = replay(events)
+    if problems:
+        raise ProcedureRefused(problems, where=hh.household_no or hh.id)
+    with ws.sync_write(tr("处理冲突 {i}", "resolving conflict {i}", i=cf.id), actor, EXCHANGE) as (c, audit, st):
+        work = hh
+        for e in [*added, *marks]:
+            work.status = status_from([*work.events, e])
+            ws.append_event_in(c, work, e, st, audit, actor.role)
+        tables.close_conflict(c, cf.id, take, [e.id for e in dropped], st.now, st.user)
+        audit.add("sync.resolve", "household", cf.household_id, cf.path, None,
+                  {"conflict": cf.id, "resolution": take, "voided": [e.id for e in dropped]})
+    with ws.sync_read() as c:
+        done = tables.conflict(c, cf.id)
     assert done is not None
     return done
 
@@ -1138,6 +1206,7 @@ class SyncStatus:
     peers: tuple[PeerStatus, ...]
     open_conflicts: int
     flags: tuple[SyncFlag, ...]
+    waiting: tuple[Waiting, ...] = ()  # households with open conflicts, waiting on a decision
 
     def peer(self, device_id: str | None) -> PeerStatus | None:
         return next((p for p in self.peers if p.device_id == device_id), None)
@@ -1146,7 +1215,37 @@ class SyncStatus:
         """As `bundle status --json` prints it."""
         return {"device_id": self.device_id, "fingerprint": self.fingerprint, "level": self.level,
                 "outbox_last": self.outbox_last, "peers": [p.to_dict() for p in self.peers],
-                "open_conflicts": self.open_conflicts, "flags": [f.to_dict() for f in self.flags]}
+                "open_conflicts": self.open_conflicts, "flags": [f.to_dict() for f in self.flags],
+                "waiting": [w.to_dict() for w in self.waiting]}
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A household with open conflicts: the fields (and `#steps` for clashing procedure steps) a
+    decision is awaited on; at a village or township, clashing steps wait on the county."""
+
+    household_id: str
+    household_no: str
+    paths: tuple[str, ...]
+    conflict_ids: tuple[int, ...]
+
+    @property
+    def steps(self) -> bool:
+        return STEPS in self.paths
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"household_id": self.household_id, "household_no": self.household_no, "paths": list(self.paths),
+                "conflicts": list(self.conflict_ids), "steps": self.steps}
+
+
+def steps_summary(events: Sequence[dict[str, Any]] | None, lang: str) -> str:
+    """Clashing steps as a person reads them: label (date, who), one after the other."""
+    parts = []
+    for d in events or []:
+        zh, en = _step_label(str(d.get("procedure", "")), str(d.get("step", "")))
+        label = (zh if lang == "zh" else en) if d.get("procedure") != VOID else ("作废" if lang == "zh" else "void")
+        parts.append(f"{label} ({d.get('date', '')}, {d.get('user', '')})")
+    return "; ".join(parts)
 
 
 def status(ws: Workspace) -> SyncStatus:
@@ -1170,8 +1269,14 @@ def status(ws: Workspace) -> SyncStatus:
                 not_yet_acknowledged_households=pending_n, outbox_not_acknowledged=max(0, last - acked),
                 not_acknowledged_seq=(acked + 1, last) if last > acked else None,
                 audit_received_up_to=tables.peer_audit_head(c, p.device_id)[0], audit_breaks=breaks))
-        open_conflicts = len(tables.conflicts(c, "open"))
+        open_list = tables.conflicts(c, "open")
+        open_conflicts = len(open_list)
+        by_hh: dict[str, list[tables.Conflict]] = {}
+        for cf in open_list:
+            by_hh.setdefault(cf.household_id, []).append(cf)
+        waiting = tuple(Waiting(hid, cfs[0].household_no, tuple(x.path for x in cfs), tuple(x.id for x in cfs))
+                        for hid, cfs in sorted(by_hh.items(), key=lambda kv: kv[1][0].household_no))
         # Duplicates and procedure steps the county sent down (a village), or found at import (a county).
         flags = tuple(SyncFlag(f["household_id"], f["household_no"], f["rule"], f["member_id"],
                                _message(f["message"]), f["source"], f["created_at"]) for f in tables.flag_list(c))
-    return SyncStatus(ws.device_id, fp, ws.level, last, tuple(peers), open_conflicts, flags)
+    return SyncStatus(ws.device_id, fp, ws.level, last, tuple(peers), open_conflicts, flags, waiting)
