@@ -257,11 +257,13 @@ def cmd_rules(args: argparse.Namespace) -> int:
     from povdesk.core.rules import RULES
 
     if args.json:
-        emit_json([{"id": r.id, "reach": r.reach, "severity": r.severity, "zh": r.zh, "en": r.en}
-                   for r in RULES.values()])
+        emit_json([{"id": r.id, "reach": r.reach, "severity": r.severity, "zh": r.zh, "en": r.en,
+                    "blocks": list(r.blocks)} for r in RULES.values()])
     else:
+        every = t("全部程序", "every procedure")
         for r in RULES.values():
-            out(f"{r.id}\t{r.reach}\t{r.severity}\t{r.en if language() == 'en' else r.zh}")
+            blocks = "" if r.severity != "error" else (every if "*" in r.blocks else ",".join(r.blocks))
+            out(f"{r.id}\t{r.reach}\t{r.severity}\t{blocks}\t{r.en if language() == 'en' else r.zh}")
     return EXIT_OK
 
 

@@ -963,6 +963,7 @@ def check_step(
     exit_failures: Sequence[Text] = (),
     publicity_days: int | None = None,
     level: str | None = None,
+    blocking: Sequence[Text] = (),
 ) -> list[Text]:
     """Every reason the step is refused for this household now; an empty list means it is allowed.
 
@@ -999,7 +1000,7 @@ def check_step(
     return ([above] if above else []) + _step_reasons(
         _sequence_problems(household, spec, step_spec), _floor(effective(household.events)), step_spec,
         role=role, date=date, evidence=evidence, error_count=error_count, today=today,
-        exit_failures=exit_failures, days=days, settings=settings,
+        exit_failures=exit_failures, days=days, settings=settings, blocking=blocking,
     )
 
 
@@ -1016,11 +1017,20 @@ def _step_reasons(
     exit_failures: Sequence[Text],
     days: int,
     settings: ProcedureSettings,
+    blocking: Sequence[Text] = (),
 ) -> list[Text]:
-    """check_step for a known step, once its sequence problems and date floor are known."""
+    """check_step for a known step, once its sequence problems and date floor are known.
+    `error_count` counts the household's errors that block this procedure; `blocking` their
+    messages, named in the refusal."""
     reasons = sequence
     reasons += _role_problems(role, step_spec)
-    if error_count > 0:
+    if error_count > 0 and blocking:
+        shown = "；".join(t.zh for t in blocking[:3]), "; ".join(t.en for t in blocking[:3])
+        more = (f"（另有 {len(blocking) - 3} 个）", f" (and {len(blocking) - 3} more)") if len(blocking) > 3 else ("", "")
+        reasons.append(Text(f"该户还有 {error_count} 个校验错误阻止办理此步骤，须先改正：{shown[0]}{more[0]}",
+                            f"the household still has {error_count} validation error(s) that block this step; "
+                            f"correct them first: {shown[1]}{more[1]}"))
+    elif error_count > 0:
         reasons.append(
             _fill(
                 tr(
@@ -1063,6 +1073,7 @@ def perform_step(
     exit_failures: Sequence[Text] = (),
     publicity_days: int | None = None,
     level: str | None = None,
+    blocking: Sequence[Text] = (),
 ) -> ProcedureEvent:
     """Record the step on the household (event appended, status moved) or raise ProcedureRefused.
 
@@ -1080,6 +1091,7 @@ def perform_step(
         exit_failures=exit_failures,
         publicity_days=publicity_days,
         level=level,
+        blocking=blocking,
     )
     if not user.strip():
         # The audit trail must name a person behind every step.

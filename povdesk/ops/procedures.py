@@ -16,7 +16,7 @@ from typing import Any
 from povdesk.core.model import Household, ProcedureEvent
 from povdesk.core.procedures import load_procedures, parse_evidence, perform_step
 from povdesk.core.procedures import void_step as _void_step
-from povdesk.core.rules import RuleContext, exit_failures, validate_household
+from povdesk.core.rules import RuleContext, blocking, exit_failures, validate_household
 from povdesk.ops.changes import OpChanges
 from povdesk.store import User, Workspace
 
@@ -52,11 +52,13 @@ def record_step(ws: Workspace, actor: User, household: Household, procedure: str
     modified: the result carries the household as stored.
     """
     ctx = RuleContext(today=ws.clock.today())
-    errors = sum(1 for f in validate_household(household, ctx) if f.severity == "error" and not f.explained)
+    # Only the errors whose rules block this procedure count (an exclusion criterion blocks
+    # identification and exit, not the removal meant for exactly that case).
+    blockers = blocking(validate_household(household, ctx), procedure)
     work = copy.deepcopy(household)  # perform_step appends the event and moves the status on what it is given
     event = perform_step(work, procedure, step, role=actor.role, user=actor.name, date=date, evidence=evidence,
-                         error_count=errors, today=ctx.today, exit_failures=exit_failures(household, ctx),
-                         level=ws.authority_level)
+                         error_count=len(blockers), today=ctx.today, exit_failures=exit_failures(household, ctx),
+                         level=ws.authority_level, blocking=[f.message for f in blockers])
     ws.append_event(work, event, actor)
     recorded = work.events[-1]
     return StepRecorded(

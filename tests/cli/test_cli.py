@@ -295,6 +295,8 @@ def test_rules_listing() -> None:
     rules = json.loads(result.stdout)
     assert {"id": "HH-HEAD", "reach": "household", "severity": "error"}.items() <= rules[
         [r["id"] for r in rules].index("HH-HEAD")].items()
+    by_id = {r["id"]: r for r in rules}
+    assert by_id["HH-HEAD"]["blocks"] == ["*"] and "removal" not in by_id["EXCLUSION"]["blocks"]
 
 
 def test_import_json_killed_midway_is_all_or_nothing(tmp_path: Path) -> None:

@@ -361,3 +361,16 @@ def test_a_value_of_the_wrong_type_in_any_field_is_a_finding_never_a_crash(value
         cross(hh, valid_household())
         if spec.visible_if is None and _must_flag(spec.kind, value):
             assert any(f.field == spec.key and f.member_id == hh.members[1].id for f in got), (spec.key, value)
+
+
+def test_every_rule_blocks_known_procedures_and_removal_is_left_to_its_reasons() -> None:
+    from povdesk.core.procedures import load_procedures
+    from povdesk.core.rules import RULES
+
+    known = set(load_procedures())
+    for rule in RULES.values():
+        assert set(rule.blocks) <= known | {"*"}, rule.id
+    # The findings that are reasons for a removal block everything but the removal.
+    for rid in ("EXCLUSION", "INC-LINE", "INC-MISSING", "DUP-PERSON", "HELPER-NONE"):
+        assert not RULES[rid].blocks_procedure("removal") and RULES[rid].blocks_procedure("identification")
+    assert RULES["ID-INVALID"].blocks_procedure("removal")

@@ -120,3 +120,23 @@ def test_a_mistaken_step_is_voided_kept_in_the_history_and_the_status_derived_ag
                         evidence=last.evidence)
     assert again.status == "registered"
     assert village.verify_audit() == []
+
+
+def test_an_exclusion_blocks_exit_but_not_the_removal_meant_for_it(village: Workspace) -> None:
+    """Rules say what they block: a registered household found to meet an exclusion criterion (a
+    member is a public servant) cannot exit with that error, and the refusal names it, but its
+    removal (清退) can be proposed, which is what the finding calls for."""
+    worker = account(village, "worker")
+    hh = next(h for h in village.iter_households() if h.status == "registered" and not any(
+        e.procedure in ("exit", "removal") for e in h.events))
+    hh.members[0].fields["public_servant"] = True
+    village.save_household(hh, worker)
+    hh = village.load_household(hh.id)
+    day = days_after_last_event(hh)
+    with pytest.raises(ProcedureRefused) as refused:
+        record_step(village, worker, hh, "exit", "proposal", date=day(1), evidence={"reason": "收入稳定"})
+    (blocked,) = [r for r in refused.value.reasons if "block this step" in r.en]
+    assert "exclusion criterion" in blocked.en and "符合不得纳入情形" in blocked.zh
+    done = record_step(village, worker, hh, "removal", "proposal", date=day(1),
+                       evidence={"reason_codes": ["01"], "explanation": "家庭成员为公职人员"})
+    assert done.event.procedure == "removal" and village.load_household(hh.id).events[-1].id == done.event.id

@@ -7,7 +7,7 @@ bundle import at the county.
 
 from __future__ import annotations
 
-from povdesk.core.rules.catalog import RULES, Rule
+from povdesk.core.rules.catalog import RULES, Rule, blocking
 from povdesk.core.rules.engine import (
     CrossChecker,
     Finding,
@@ -29,6 +29,7 @@ __all__ = [
     "Finding",
     "Rule",
     "RuleContext",
+    "blocking",
     "exit_failures",
     "summarize_findings",
     "validate_all",

@@ -1,16 +1,23 @@
 """Every validation rule: id, reach, severity and its message in Chinese and English.
 
-Severity "error" blocks every procedure step; "warning" needs a recorded explanation.
+Severity "error" blocks the steps of the procedures the rule names in `blocks` (every procedure
+unless it says otherwise); "warning" needs a recorded explanation. A finding that is the reason
+for a removal (清退: an exclusion criterion, income above the line at identification, a person
+registered twice, no helper) does not block the removal meant for exactly that case.
 Sources are in docs/domain.md (mostly the 2017 national data-cleaning rules).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from povdesk.i18n import Text
 
 REACHES = ("field", "household", "across")
+# What a finding that is itself a reason for removal (清退) blocks: every procedure but removal.
+NOT_REMOVAL = ("identification", "exit", "return_to_poverty")
 SEVERITIES = ("error", "warning")
 
 
@@ -21,6 +28,10 @@ class Rule:
     severity: str
     zh: str
     en: str
+    blocks: tuple[str, ...] = ("*",)  # procedure keys whose steps its errors block; "*": all
+
+    def blocks_procedure(self, procedure: str) -> bool:
+        return "*" in self.blocks or procedure in self.blocks
 
     def text(self, **values: object) -> Text:
         """The message with values filled in; a Text value gives each language its own words."""
@@ -91,9 +102,9 @@ _ALL = [
     Rule("INC-RANGE", "household", "error", "{year} 年人均纯收入 {value} 元不在 0～100000 元之间",
          "{year}: per-capita net income {value} yuan is outside 0 to 100,000"),
     Rule("INC-MISSING", "household", "error", "缺少 {year} 年收入（{ident} 年识别的参考年度）",
-         "no income recorded for {year}, the reference year of the {ident} identification"),
+         "no income recorded for {year}, the reference year of the {ident} identification", blocks=NOT_REMOVAL),
     Rule("INC-LINE", "household", "error", "{year} 年人均纯收入 {value} 元高于当年贫困线 {line} 元",
-         "{year}: per-capita net income {value} yuan is above that year's line of {line} yuan"),
+         "{year}: per-capita net income {value} yuan is above that year's line of {line} yuan", blocks=NOT_REMOVAL),
     Rule("INC-NO-LINE", "household", "warning", "没有 {year} 年的贫困线数据", "no poverty line is recorded for {year}"),
     Rule("LAND-ARABLE", "household", "warning", "人均耕地 {value} 亩，超过 50 亩", "arable land {value} mu per person, above 50"),
     Rule("LAND-FOREST", "household", "warning", "人均林地 {value} 亩，超过 70 亩", "forest land {value} mu per person, above 70"),
@@ -101,10 +112,10 @@ _ALL = [
          "{value} km to the village main road, above 50"),
     Rule("HOUSING-AREA", "household", "warning", "住房面积为空或为 0，但住房等级不是“无住房”",
          "housing area empty or 0 but the grade is not 'no house'"),
-    Rule("EXCLUSION", "household", "error", "符合不得纳入情形：{what}", "meets an exclusion criterion: {what}"),
-    Rule("HELPER-NONE", "household", "error", "已识别的贫困户没有帮扶责任人", "a registered poor household has no assigned helper"),
+    Rule("EXCLUSION", "household", "error", "符合不得纳入情形：{what}", "meets an exclusion criterion: {what}", blocks=NOT_REMOVAL),
+    Rule("HELPER-NONE", "household", "error", "已识别的贫困户没有帮扶责任人", "a registered poor household has no assigned helper", blocks=NOT_REMOVAL),
     # ---- across households
-    Rule("DUP-PERSON", "across", "error", "证件号码 {id} 同时登记在户 {others}", "ID number {id} is also registered in {others}"),
+    Rule("DUP-PERSON", "across", "error", "证件号码 {id} 同时登记在户 {others}", "ID number {id} is also registered in {others}", blocks=NOT_REMOVAL),
     Rule("HELPER-PHONE", "across", "error", "帮扶责任人“{name}”的电话 {phone} 与“{other}”相同",
          "helper '{name}' has the same phone {phone} as '{other}'"),
     Rule("HELPER-IS-POOR", "across", "error", "帮扶责任人“{name}”本人登记为贫困人口（户 {other}）",
@@ -112,3 +123,9 @@ _ALL = [
 ]
 
 RULES: dict[str, Rule] = {r.id: r for r in _ALL}
+
+
+def blocking(findings: Iterable[Any], procedure: str) -> list[Any]:
+    """The findings (errors, not explained) that block the steps of `procedure`."""
+    return [f for f in findings if f.severity == "error" and not f.explained
+            and (RULES[f.rule].blocks_procedure(procedure) if f.rule in RULES else True)]
