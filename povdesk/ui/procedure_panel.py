@@ -1,4 +1,8 @@
-"""The procedure panel: a household's timeline, its next legal steps, evidence entry and refusals."""
+"""The procedure panel: a household's timeline, its next legal steps, evidence entry and refusals.
+
+A step recorded by mistake is voided from the timeline (作废): a reason is asked, the operations
+layer appends a void mark (the same as `povdesk step void`), and the step stays in the timeline
+struck through and marked with who voided it, when and why; the status is derived again."""
 
 from __future__ import annotations
 
@@ -8,6 +12,8 @@ from collections.abc import Sequence
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
     QFrame,
     QGroupBox,
     QHBoxLayout,
@@ -26,10 +32,10 @@ from PySide6.QtWidgets import (
 
 from povdesk.core import procedures
 from povdesk.core.model import ROLE_LABELS, STATUS_LABELS, Household
-from povdesk.core.procedures import ProcedureSpec, StepSpec
+from povdesk.core.procedures import HistoryEntry, ProcedureSpec, StepSpec
 from povdesk.errors import PovdeskError, ProcedureRefused
 from povdesk.i18n import Text
-from povdesk.ops.procedures import record_step
+from povdesk.ops.procedures import record_step, void_step
 from povdesk.store import User, Workspace
 from povdesk.ui.changes import ChangeBus
 from povdesk.ui.form_renderer import ERROR_COLOUR, FormView, evidence_specs, normalize_date
@@ -37,9 +43,51 @@ from povdesk.ui.signals import emit
 
 log = logging.getLogger(__name__)
 
+VOIDED_COLOUR = "#888888"
+VOID_COLUMN = 4
+
 
 def _pick(pair: tuple[str, str], lang: str) -> str:
     return pair[1] if lang == "en" else pair[0]
+
+
+class VoidStepDialog(QDialog):
+    """Asks why a recorded step is voided; the reason is required (the Void button waits for it)."""
+
+    def __init__(self, step: str, date: str, by: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(self.tr("Void a step"))
+        layout = QVBoxLayout(self)
+        question = QLabel(self.tr("Void “{step}” of {date}, recorded by {by}?").format(step=step, date=date, by=by))
+        question.setWordWrap(True)
+        layout.addWidget(question)
+        explain = QLabel(self.tr("The step stays in the history, struck through and marked voided; the status is "
+                                 "derived again without it. Only the role that recorded it, or a higher level, "
+                                 "may void it."))
+        explain.setWordWrap(True)
+        layout.addWidget(explain)
+        label = QLabel(self.tr("&Reason (required)"))
+        self.reason_edit = QLineEdit()
+        self.reason_edit.setObjectName("void_reason")
+        label.setBuddy(self.reason_edit)
+        layout.addWidget(label)
+        layout.addWidget(self.reason_edit)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.void_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.void_button.setText(self.tr("Void the step"))
+        self.void_button.setEnabled(False)  # a reason first
+        self.reason_edit.textChanged.connect(lambda text: self.void_button.setEnabled(bool(text.strip())))
+        self.buttons.accepted.connect(self._accept)
+        self.buttons.rejected.connect(self.reject)
+        layout.addWidget(self.buttons)
+        self.setMinimumWidth(480)  # the wrapped labels then take the height they need
+
+    def reason(self) -> str:
+        return self.reason_edit.text().strip()
+
+    def _accept(self) -> None:
+        if self.reason():
+            self.accept()
 
 
 class ProcedurePanel(QWidget):
@@ -61,9 +109,25 @@ class ProcedurePanel(QWidget):
 
         self.status_label = QLabel()
         self.timeline = QTreeWidget()
-        self.timeline.setHeaderLabels([self.tr("Date"), self.tr("Step"), self.tr("By"), self.tr("Status after")])
+        self.timeline.setHeaderLabels([self.tr("Date"), self.tr("Step"), self.tr("By"), self.tr("Status after"),
+                                       self.tr("Voided")])
         self.timeline.setRootIsDecorated(False)
         self.timeline.setAlternatingRowColors(True)
+        self.timeline.currentItemChanged.connect(lambda *_: self._update_void_button())
+        self._entries: list[HistoryEntry] = []  # the timeline's rows
+
+        self.void_button = QPushButton(self.tr("&Void this step…"))
+        self.void_button.setObjectName("void_step")
+        self.void_button.setToolTip(self.tr("A step recorded by mistake is voided, never deleted: it stays in the "
+                                            "history marked voided and moves no status. Choose it in the history "
+                                            "first."))
+        self.void_button.clicked.connect(self.ask_void)
+        self.void_dialog: VoidStepDialog | None = None
+        self.void_refusal = QLabel()
+        self.void_refusal.setObjectName("void_refusal")
+        self.void_refusal.setWordWrap(True)
+        self.void_refusal.setStyleSheet(f"color: {ERROR_COLOUR};")
+        self.void_refusal.hide()
 
         self.notice = QLabel()
         self.notice.setWordWrap(True)
@@ -121,8 +185,12 @@ class ProcedurePanel(QWidget):
         upper = QWidget()
         ll = QVBoxLayout(upper)
         ll.setContentsMargins(0, 0, 0, 0)
-        ll.addWidget(self.status_label)
+        header = QHBoxLayout()  # the status, and Void for the step chosen in the history below
+        header.addWidget(self.status_label, 1)
+        header.addWidget(self.void_button)
+        ll.addLayout(header)
         ll.addWidget(self.timeline)
+        ll.addWidget(self.void_refusal)
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(upper)
         split.addWidget(self.steps_area)
@@ -139,6 +207,7 @@ class ProcedurePanel(QWidget):
         self.household = hh
         self._unsaved = unsaved
         self._step = None
+        self.void_refusal.hide()
         self.refresh()
 
     def set_unsaved(self, unsaved: bool) -> None:
@@ -152,12 +221,14 @@ class ProcedurePanel(QWidget):
     def refresh(self) -> None:
         hh = self.household
         self.timeline.clear()
+        self._entries = []
         for button in self.step_buttons:
             button.setParent(None)
             button.deleteLater()
         self.step_buttons = []
         if hh is None:
             self.status_label.setText("")
+            self._update_void_button()
             self.actions_box.hide()
             self.step_box.hide()
             self.notice.hide()
@@ -165,17 +236,14 @@ class ProcedurePanel(QWidget):
         status = _pick(STATUS_LABELS.get(hh.status, (hh.status, hh.status)), self.lang)
         self.status_label.setText(self.tr("Status: {status}").format(status=status))
         for entry in procedures.history(hh):
-            e = entry.event
-            role = _pick(ROLE_LABELS.get(e.role, (e.role, e.role)), self.lang)
-            after = _pick(STATUS_LABELS.get(entry.status_after, (entry.status_after,) * 2), self.lang)
-            item = QTreeWidgetItem([e.date, self._text(entry.label), f"{e.user} ({role})", after])
-            item.setToolTip(1, "\n".join(f"{k}: {v}" for k, v in e.evidence.items()))
-            self.timeline.addTopLevelItem(item)
-        for column in range(4):
+            self.timeline.addTopLevelItem(self._timeline_item(entry))
+            self._entries.append(entry)
+        for column in range(VOID_COLUMN + 1):
             self.timeline.resizeColumnToContents(column)
         last = self.timeline.topLevelItem(self.timeline.topLevelItemCount() - 1)
         if last is not None:
             self.timeline.scrollToItem(last)
+        self._update_void_button()
         self.actions_box.show()
         steps = procedures.next_steps(hh)
         for spec, step in steps:
@@ -202,6 +270,90 @@ class ProcedurePanel(QWidget):
             self.notice.hide()
         for button in [*self.step_buttons, self.perform_button]:
             button.setEnabled(not self._unsaved)
+        self._update_void_button()
+
+    def _role(self, role: str) -> str:
+        return _pick(ROLE_LABELS.get(role, (role, role)), self.lang)
+
+    def _timeline_item(self, entry: HistoryEntry) -> QTreeWidgetItem:
+        e = entry.event
+        after = _pick(STATUS_LABELS.get(entry.status_after, (entry.status_after,) * 2), self.lang)
+        step = self._text(entry.label)
+        voided = ""
+        if entry.voided is not None:
+            v = entry.voided
+            step = self.tr("{step} (voided)").format(step=step)
+            voided = self.tr("Voided {date} by {user} ({role}): {reason}").format(
+                date=v.date, user=v.user, role=self._role(v.role), reason=v.evidence.get("reason", ""))
+        item = QTreeWidgetItem([e.date, step, f"{e.user} ({self._role(e.role)})", after, voided])
+        item.setData(0, Qt.ItemDataRole.UserRole, e.id)
+        item.setToolTip(1, "\n".join(f"{k}: {v}" for k, v in e.evidence.items()))
+        if entry.voided is not None:  # struck through: it stays in the history but moved nothing
+            for column in range(VOID_COLUMN):
+                font = item.font(column)
+                font.setStrikeOut(True)
+                item.setFont(column, font)
+                item.setForeground(column, QBrush(QColor(VOIDED_COLOUR)))
+            item.setForeground(VOID_COLUMN, QBrush(QColor(ERROR_COLOUR)))
+            item.setToolTip(VOID_COLUMN, voided)
+        return item
+
+    # ------------------------------------------------------------------ voiding a step
+
+    def selected_entry(self) -> HistoryEntry | None:
+        current = self.timeline.currentItem()
+        row = self.timeline.indexOfTopLevelItem(current) if current is not None else -1
+        return self._entries[row] if 0 <= row < len(self._entries) else None
+
+    def _update_void_button(self) -> None:
+        entry = self.selected_entry()
+        self.void_button.setEnabled(self.household is not None and not self._unsaved and entry is not None
+                                    and entry.voided is None)
+
+    def ask_void(self) -> None:
+        """The Void button: asks the reason for the selected step (the dialog's Void button does the rest)."""
+        entry = self.selected_entry()
+        if entry is None or entry.voided is not None:
+            return
+        e = entry.event
+        dialog = VoidStepDialog(self._text(entry.label), e.date, f"{e.user} ({self._role(e.role)})", self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(lambda: self.void(e.id, dialog.reason()))
+        dialog.finished.connect(lambda _r: setattr(self, "void_dialog", None))
+        self.void_dialog = dialog
+        dialog.open()
+        dialog.reason_edit.setFocus()
+
+    def void(self, event_id: str, reason: str) -> bool:
+        """Void one recorded step through the operations layer (the CLI's `povdesk step void`); a
+        refusal (the role, a later step, the workspace's level…) is shown under the history."""
+        hh = self.household
+        if hh is None:
+            return False
+        if self._unsaved:
+            self._show_void_refusal([self.tr("The household has unsaved changes; save it (Ctrl+S) before "
+                                             "voiding a step.")])
+            return False
+        try:
+            done = void_step(self.ws, self.user, hh, event_id, reason=reason)
+        except ProcedureRefused as exc:
+            self._show_void_refusal(exc.reasons)
+            return False
+        except PovdeskError as exc:
+            self._show_void_refusal([exc.text])
+            return False
+        self.household = hh = done.household
+        log.info("voided step %s of %s", event_id, hh.id)
+        self.void_refusal.hide()
+        self.refresh()
+        self.changes.announce(done.changes)  # the list, the dashboard and the editor redraw themselves
+        emit(self.performed, hh.id)
+        return True
+
+    def _show_void_refusal(self, reasons: Sequence[Text | str]) -> None:
+        lines = [f"• {r if isinstance(r, str) else self._text(r)}" for r in reasons]
+        self.void_refusal.setText("\n".join([self.tr("The step was not voided:"), *lines]))
+        self.void_refusal.show()
 
     # ------------------------------------------------------------------ choosing and performing
 

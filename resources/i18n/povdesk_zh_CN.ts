@@ -794,6 +794,18 @@
         <translation>之后状态</translation>
     </message>
     <message>
+        <source>Voided</source>
+        <translation>作废情况</translation>
+    </message>
+    <message>
+        <source>&amp;Void this step…</source>
+        <translation>作废此步骤(&amp;V)…</translation>
+    </message>
+    <message>
+        <source>A step recorded by mistake is voided, never deleted: it stays in the history marked voided and moves no status. Choose it in the history first.</source>
+        <translation>登记错了的步骤只能作废，不能删除：它留在办理记录中并标明“已作废”，不再改变状态。请先在办理记录中选中该步骤。</translation>
+    </message>
+    <message>
         <source>Next steps</source>
         <translation>下一步</translation>
     </message>
@@ -820,6 +832,22 @@
     <message>
         <source>This household has unsaved changes. Save it (Ctrl+S) before recording a procedure step.</source>
         <translation>本户有未保存的修改，请先保存 (Ctrl+S) 再记录程序步骤。</translation>
+    </message>
+    <message>
+        <source>{step} (voided)</source>
+        <translation>{step}（已作废）</translation>
+    </message>
+    <message>
+        <source>Voided {date} by {user} ({role}): {reason}</source>
+        <translation>已作废：{date} {user}（{role}）：{reason}</translation>
+    </message>
+    <message>
+        <source>The household has unsaved changes; save it (Ctrl+S) before voiding a step.</source>
+        <translation>本户有未保存的修改，请先保存 (Ctrl+S) 再作废步骤。</translation>
+    </message>
+    <message>
+        <source>The step was not voided:</source>
+        <translation>此步骤不能作废：</translation>
     </message>
     <message>
         <source>The household has unsaved changes; save it (Ctrl+S) before recording a step.</source>
@@ -1151,6 +1179,10 @@ Read this fingerprint to the other side by phone (or have them read theirs). Tru
     <message>
         <source>Exporting the bundle…</source>
         <translation>正在导出同步包…</translation>
+    </message>
+    <message>
+        <source>Nothing new to send (sent up to sequence {last}); no file was written.</source>
+        <translation>没有新的数据要发送（已发送到序号 {last}）；未生成文件。</translation>
     </message>
     <message>
         <source>Exported {file}: {n} households, sequences {first}–{last}, encrypted to {fp}.</source>
@@ -1535,6 +1567,29 @@ Read this fingerprint to the other side by phone (or have them read theirs). Tru
     <message>
         <source>Sync centre…</source>
         <translation>同步中心…</translation>
+    </message>
+</context>
+<context>
+    <name>VoidStepDialog</name>
+    <message>
+        <source>Void a step</source>
+        <translation>作废步骤</translation>
+    </message>
+    <message>
+        <source>Void “{step}” of {date}, recorded by {by}?</source>
+        <translation>作废 {date} 由 {by} 登记的“{step}”？</translation>
+    </message>
+    <message>
+        <source>The step stays in the history, struck through and marked voided; the status is derived again without it. Only the role that recorded it, or a higher level, may void it.</source>
+        <translation>该步骤仍留在办理记录中，划线并标明“已作废”；状态按其余步骤重新确定。只有登记该步骤的角色或更高一级可以作废。</translation>
+    </message>
+    <message>
+        <source>&amp;Reason (required)</source>
+        <translation>作废原因（必填）(&amp;R)</translation>
+    </message>
+    <message>
+        <source>Void the step</source>
+        <translation>作废</translation>
     </message>
 </context>
 <context>

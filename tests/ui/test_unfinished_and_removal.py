@@ -138,7 +138,8 @@ def test_removing_a_member_asks_why_and_the_card_shows_it(qtbot: QtBot, window: 
     choose_reason(qtbot, "Died")
     qtbot.mouseClick(editor.remove_member_button, Qt.MouseButton.LeftButton)
     assert editor.roster.rowCount() == len(hh.members)  # still on the roster, with the reason
-    assert editor.roster.item(row, 0).text() == f"{leaving.name} (Died)"
+    name_cell = editor.roster.item(row, 0)
+    assert name_cell is not None and name_cell.text() == f"{leaving.name} (Died)"
     editor.validate_now()  # one person fewer: the income per head may now be above the line
     if editor.errors():
         answer_dialog("Save unfinished")
