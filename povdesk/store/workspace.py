@@ -56,16 +56,30 @@ def _connect(path: Path, *, readonly: bool, timeout: float) -> sqlite3.Connectio
     return sqlite3.connect(str(path), timeout=timeout, isolation_level=None)
 
 
+def _refuse_above(households: Sequence[Household], level: str | None) -> None:
+    """The store's own guard: no import writes a step above the workspace's level (the import
+    pipeline refuses such records first, with its message; a sync bundle goes through sync_write)."""
+    if level is None:
+        return
+    for hh in households:
+        for e in hh.events:
+            why = level_refusal(e, level, hh.events)
+            if why is not None:
+                raise NotPermitted(why, where=hh.household_no or hh.id)
+
+
 class BulkSession:
     """An import transaction open on the workspace (Workspace.bulk_import): write batches, read
     back what the across-household checks need; `result` is set once the block has ended."""
 
-    def __init__(self, conn: sqlite3.Connection, bulk: repo.BulkImport) -> None:
+    def __init__(self, conn: sqlite3.Connection, bulk: repo.BulkImport, level: str | None = None) -> None:
         self._conn = conn
         self.bulk = bulk
+        self.level = level
         self.result: ImportResult | None = None
 
     def write(self, households: Sequence[Household]) -> None:
+        _refuse_above(households, self.level)
         self.bulk.write(households)
 
     def cross_check_candidates(self, skip: set[str]) -> Iterator[Household]:
@@ -544,6 +558,7 @@ class Workspace:
         """
         items = list(households)
         require(actor.role, "import_records")
+        _refuse_above(items, self.authority_level)
         with self._write(tr("导入 {n} 户（{src}）", "importing {n} households ({src})", n=len(items), src=source),
                          actor.name) as (c, audit):
             me = accounts.current(c, actor)
@@ -569,7 +584,7 @@ class Workspace:
             c.execute(f"PRAGMA cache_size = -{_IMPORT_CACHE_KIB}")  # a bigger page cache while importing
             try:
                 session = BulkSession(c, repo.BulkImport(c, self._stamp(me.name, audit.at), audit, source,
-                                                         reserved=reserved))
+                                                         reserved=reserved), self.authority_level)
                 yield session
                 session.result = session.bulk.finish()
             finally:

@@ -191,3 +191,18 @@ def test_a_revoked_device_is_refused_and_cannot_be_enrolled_again(pair: Pair, tm
     assert "笔记本电脑被盗" in new
     with pytest.raises(service.BadInput, match="no enrolled device"):
         service.revoke(pair.county, admin, VILLAGE, "again")
+
+
+def test_the_store_itself_writes_no_imported_step_above_its_level(pair: Pair) -> None:
+    """Beneath the import pipeline, the store's bulk import refuses a history holding a step above
+    the workspace's level (a caller that skipped the pipeline's check writes nothing)."""
+    register = generate(VILLAGE, count=20, seed=11, today=date(2025, 6, 1))
+    assert any(e.role == "county_coordinator" for h in register for e in h.events)
+    before = pair.village.count_households()
+    with pytest.raises(NotPermitted, match="may be recorded only at"):
+        pair.village.import_households(register, pair.worker, source="test")
+    with pytest.raises(NotPermitted, match="may be recorded only at"), \
+            pair.village.bulk_import(pair.worker, source="test") as s:
+        s.write(register)
+    assert pair.village.count_households() == before
+    pair.county.import_households(register, pair.coordinator, source="register")  # the county may
