@@ -158,9 +158,9 @@ def cmd_bundle(args: argparse.Namespace) -> int:
                 out(f"{r.file}：{r.note}" if lang == "zh" else f"{r.file}: {r.note}")
                 continue
             for rec in r.records:
-                label = t("拒绝", "rejected") if rec.result == "rejected" else t("未改", "unchanged")
+                verdict = t("拒绝", "rejected") if rec.result == "rejected" else t("未改", "unchanged")
                 for reason in rec.reasons:
-                    out(f"{r.file}\t{rec.household_no}\t{label}\t{reason[lang]}")
+                    out(f"{r.file}\t{rec.household_no}\t{verdict}\t{reason[lang]}")
                 for c in rec.conflicts:
                     if c["path"] == service.STEPS:
                         out(f"{r.file}\t{rec.household_no}\t{t('冲突', 'conflict')}\t{t('程序步骤', 'procedure steps')}"

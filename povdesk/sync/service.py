@@ -21,7 +21,15 @@ from povdesk.core.exchange import dump_line, parse_line
 from povdesk.core.importing import decide, paused_gc
 from povdesk.core.model import Household, ProcedureEvent
 from povdesk.core.permissions import require
-from povdesk.core.procedures import VOID, is_void, level_refusal, load_procedures, replay, status_after, status_from
+from povdesk.core.procedures import (
+    VOID,
+    is_void,
+    level_refusal,
+    load_procedures,
+    replay,
+    status_after,
+    status_from,
+)
 from povdesk.core.rules import CrossChecker, RuleContext, validate_household
 from povdesk.errors import BadInput, ImportCancelled, ProcedureRefused
 from povdesk.i18n import Text, tr
@@ -1238,10 +1246,11 @@ class Waiting:
                 "conflicts": list(self.conflict_ids), "steps": self.steps}
 
 
-def steps_summary(events: Sequence[dict[str, Any]] | None, lang: str) -> str:
-    """Clashing steps as a person reads them: label (date, who), one after the other."""
+def steps_summary(events: Any, lang: str) -> str:
+    """Clashing steps (event dicts, as a conflict stores them) as a person reads them: label (date,
+    who), one after the other."""
     parts = []
-    for d in events or []:
+    for d in events if isinstance(events, list) else []:
         zh, en = _step_label(str(d.get("procedure", "")), str(d.get("step", "")))
         label = (zh if lang == "zh" else en) if d.get("procedure") != VOID else ("作废" if lang == "zh" else "void")
         parts.append(f"{label} ({d.get('date', '')}, {d.get('user', '')})")
