@@ -892,3 +892,35 @@ def test_voiding_is_refused_with_every_reason() -> None:
                     reason="x", level="township")
     assert "voiding:" in en(refused.value.reasons)
     assert hh.status == "registered" and not any(P.is_void(e) for e in hh.events)
+
+
+_STEPS = [(spec.key, step.key) for spec in SPECS.values() for step in spec.steps]
+
+
+@pytest.mark.parametrize("level", ["village", "township", "county"])
+@pytest.mark.parametrize("procedure, step", _STEPS, ids=[f"{p}.{s}" for p, s in _STEPS])
+def test_every_step_of_every_procedure_against_every_level(procedure: str, step: str, level: str) -> None:
+    """A workspace (or a signing device) records a step only of its own level or below; the
+    refusal says who may record it. The same judgement for a step typed in, an imported history
+    and a void of that step."""
+    rank = {"village": 0, "township": 1, "county": 2}
+    spec = SPECS[procedure]
+    step_spec = spec.step(step)
+    assert step_spec is not None
+    event = ProcedureEvent(procedure, step, TODAY.isoformat(), step_spec.roles[0], "someone", {})
+    allowed = rank[step_spec.level] <= rank[level]
+    why = P.level_refusal(event, level)
+    assert (why is None) == allowed
+    if not allowed:
+        assert why is not None and f"only at {step_spec.level} level" in why.en and level in why.en
+    # Typed in: check_step refuses it for that reason (among others), whatever the household.
+    reasons = en(P.check_step(Household(village_code="522634100201", status="applicant"), procedure, step,
+                              role=step_spec.roles[0], date=TODAY.isoformat(), evidence={}, error_count=0,
+                              today=TODAY, level=level))
+    assert (f"only at {step_spec.level} level" in reasons) == (not allowed)
+    # Brought in a history: refused above the level.
+    assert bool(P.events_above([event], level)) == (not allowed)
+    # Its void is of the same level.
+    mark = ProcedureEvent(P.VOID, P.VOID, TODAY.isoformat(), "county_coordinator", "c",
+                          {"event": event.id, "reason": "x"})
+    assert (P.level_refusal(mark, level, [event]) is None) == allowed
