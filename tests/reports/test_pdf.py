@@ -155,3 +155,17 @@ def test_publicity_refuses_bad_steps_periods_and_empty_lists(db: Path, run: Run,
     code, _, err = run("publicity", db, "--step", "identification.first_publicity", "-o", out)
     assert code == 2 and "no household" in err
     assert not out.exists() and not list(tmp_path.glob("*.part"))
+
+
+def test_a_voided_step_is_marked_on_the_card_read_back(db: Path, run: Run, tmp_path: Path) -> None:
+    """The card keeps a voided step in its history, marked 已作废 with the reason."""
+    hh = next(h for h in households(db) if h.events and h.events[-1].role == "village_worker"
+              and h.events[-1].procedure != "void")
+    last = hh.events[-1]
+    code, _, err = run("step", "void", db, hh.id, last.id, "--reason", "日期登记错了")
+    assert code == 0, err
+    out = tmp_path / "card.pdf"
+    code, _, err = run("cards", db, "-o", out, "--household", hh.id)
+    assert code == 0, err
+    text = pdftext(out).replace(" ", "")
+    assert "〔已作废：日期登记错了〕" in text, text
