@@ -43,7 +43,8 @@ from povdesk.core.codes import code_list
 from povdesk.core.forms import FieldSpec, SectionSpec, household_form, member_form
 from povdesk.core.income import counts_in_household, poverty_line, reference_year, summarize
 from povdesk.core.model import HEAD_RELATION, STATUS_LABELS, Household, Member
-from povdesk.core.rules import Finding, RuleContext, validate_household
+from povdesk.core.procedures import load_procedures
+from povdesk.core.rules import RULES, Finding, RuleContext, validate_household
 from povdesk.errors import PovdeskError
 from povdesk.ops.changes import OpChanges
 from povdesk.ops.households import PossibleDuplicate, possible_duplicates, save_household
@@ -915,6 +916,13 @@ class HouseholdEditor(QWidget):
                 parts.append(m.name or self.tr("(no name)"))
         return " · ".join(parts)
 
+    def _blocks(self, f: Finding) -> str:
+        """Which procedures' steps an error blocks (each rule says so)."""
+        rule = RULES.get(f.rule)
+        names = [spec.label.get(self.lang) for key, spec in load_procedures().items()
+                 if rule is None or rule.blocks_procedure(key)]
+        return self.tr("Blocks the steps of: {procedures}").format(procedures=self.tr(", ").join(names))
+
     def _fill_findings_list(self) -> None:
         self.findings_list.clear()
         style = self.style()
@@ -925,7 +933,7 @@ class HouseholdEditor(QWidget):
             where = self._where(f)
             item = QListWidgetItem(f"{where}: {f.message.get(self.lang)}" if where else f.message.get(self.lang))
             item.setData(Qt.ItemDataRole.UserRole, i)
-            item.setToolTip(f.rule)
+            item.setToolTip(f"{f.rule}\n{self._blocks(f)}" if f.severity == "error" else f.rule)
             if f.severity == "error":
                 errors += 1
                 item.setIcon(style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxCritical))

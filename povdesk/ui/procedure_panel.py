@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 from povdesk.core import procedures
 from povdesk.core.model import ROLE_LABELS, STATUS_LABELS, Household
 from povdesk.core.procedures import HistoryEntry, ProcedureSpec, StepSpec
+from povdesk.core.rules import Finding, RuleContext, blocking, validate_household
 from povdesk.errors import PovdeskError, ProcedureRefused
 from povdesk.i18n import Text
 from povdesk.ops.procedures import record_step, void_step
@@ -136,6 +137,7 @@ class ProcedurePanel(QWidget):
         self.actions_box = QGroupBox(self.tr("Next steps"))
         self.actions_layout = QVBoxLayout(self.actions_box)
         self.step_buttons: list[QPushButton] = []
+        self.step_blockers: dict[tuple[str, str], QLabel] = {}  # a step's note: the errors that block it
 
         self.step_box = QGroupBox()
         step_layout = QVBoxLayout(self.step_box)
@@ -222,10 +224,15 @@ class ProcedurePanel(QWidget):
         hh = self.household
         self.timeline.clear()
         self._entries = []
-        for button in self.step_buttons:
-            button.setParent(None)
-            button.deleteLater()
+        for widget in [*self.step_buttons, *self.step_blockers.values()]:
+            # Hidden and deleted in place: taken out of the window (setParent(None)) they became
+            # windows of their own for a moment, and the panel's window lost the keyboard.
+            widget.hide()
+            widget.setObjectName("")  # until deleted, not found by its name instead of the new one
+            self.actions_layout.removeWidget(widget)
+            widget.deleteLater()
         self.step_buttons = []
+        self.step_blockers = {}
         if hh is None:
             self.status_label.setText("")
             self._update_void_button()
@@ -246,6 +253,7 @@ class ProcedurePanel(QWidget):
         self._update_void_button()
         self.actions_box.show()
         steps = procedures.next_steps(hh)
+        findings = validate_household(hh, RuleContext(today=self.ws.clock.today())) if steps else []
         for spec, step in steps:
             roles = ", ".join(_pick(ROLE_LABELS.get(r, (r, r)), self.lang) for r in step.roles)
             button = QPushButton(f"{spec.label.get(self.lang)} · {step.label.get(self.lang)}")
@@ -255,6 +263,15 @@ class ProcedurePanel(QWidget):
             self.actions_layout.addWidget(button)
             button.show()
             self.step_buttons.append(button)
+            blockers = blocking(findings, spec.key)  # each rule says which procedures its errors block
+            if blockers:
+                note = QLabel(self._blocked_text(hh, blockers))
+                note.setObjectName(f"blocked_{spec.key}_{step.key}")
+                note.setWordWrap(True)
+                note.setStyleSheet(f"color: {ERROR_COLOUR};")
+                self.actions_layout.addWidget(note)
+                note.show()
+                self.step_blockers[(spec.key, step.key)] = note
         if not steps:
             self.actions_box.hide()
         if self._step is None:
@@ -271,6 +288,18 @@ class ProcedurePanel(QWidget):
         for button in [*self.step_buttons, self.perform_button]:
             button.setEnabled(not self._unsaved)
         self._update_void_button()
+
+    def _blocked_text(self, hh: Household, blockers: Sequence[Finding]) -> str:
+        names = {m.id: m.name or self.tr("(no name)") for m in hh.members}
+        lines = [f"• {names[f.member_id] + ': ' if f.member_id in names else ''}{self._text(f.message)}"
+                 for f in blockers]
+        return "\n".join([self.tr("Blocked until corrected by {count} errors:").format(count=len(blockers)),
+                          *lines])
+
+    def blocker_texts(self, procedure: str, step: str) -> list[str]:
+        """The lines of a next step's note on the errors that block it ([] when none does)."""
+        note = self.step_blockers.get((procedure, step))
+        return note.text().splitlines()[1:] if note is not None else []
 
     def _role(self, role: str) -> str:
         return _pick(ROLE_LABELS.get(role, (role, role)), self.lang)
@@ -367,8 +396,9 @@ class ProcedurePanel(QWidget):
         assert step_spec is not None
         self._step = (spec, step_spec)
         self.step_box.setTitle(f"{spec.label.get(self.lang)} · {step_spec.label.get(self.lang)}")
-        if self.evidence is not None:
-            self.evidence.setParent(None)
+        if self.evidence is not None:  # deleted in place, as the step buttons are (see refresh)
+            self.evidence.hide()
+            self.evidence_holder.removeWidget(self.evidence)
             self.evidence.deleteLater()
         self.evidence = FormView(evidence_specs(step_spec.evidence, f"{procedure}.{step}"), self.lang)
         self.evidence_holder.addWidget(self.evidence)

@@ -298,6 +298,14 @@
         <translation>（未填姓名）</translation>
     </message>
     <message>
+        <source>Blocks the steps of: {procedures}</source>
+        <translation>阻止办理：{procedures}</translation>
+    </message>
+    <message>
+        <source>, </source>
+        <translation>、</translation>
+    </message>
+    <message>
         <source>Findings: {errors} errors, {warnings} warnings</source>
         <translation>问题：{errors} 个错误，{warnings} 个警告</translation>
     </message>
@@ -832,6 +840,14 @@
     <message>
         <source>This household has unsaved changes. Save it (Ctrl+S) before recording a procedure step.</source>
         <translation>本户有未保存的修改，请先保存 (Ctrl+S) 再记录程序步骤。</translation>
+    </message>
+    <message>
+        <source>(no name)</source>
+        <translation>（未填姓名）</translation>
+    </message>
+    <message>
+        <source>Blocked until corrected by {count} errors:</source>
+        <translation>以下 {count} 个错误改正之前不能办理此步骤：</translation>
     </message>
     <message>
         <source>{step} (voided)</source>
