@@ -29,6 +29,7 @@ from benchlib import RESULTS, CpuBurner, PeakMemory, raw_baseline, record  # noq
 
 from povdesk.clock import FixedClock  # noqa: E402
 from povdesk.core.demo import generate  # noqa: E402
+from povdesk.core.procedures import as_held_at  # noqa: E402
 from povdesk.ops.importing import decision_pool  # noqa: E402
 from povdesk.store import Workspace  # noqa: E402
 from povdesk.sync import service  # noqa: E402
@@ -61,7 +62,7 @@ def main() -> int:
         code = f"{COUNTY}{100 + i // 20:03d}{200 + i % 20:03d}"
         v, worker = workspace(tmp / f"v{i}.db", code, "village", "worker", "village_worker")
         hs = generate(code, count=per, seed=i, today=TODAY)
-        v.import_households(hs, worker, source="bench")
+        v.import_households(as_held_at(hs, "village"), worker, source="bench")
         del hs
         service.export_key_file(v, tmp / f"v{i}.key")
         service.trust(v, v.authenticate("admin", PW), tmp / "county.key", "county")
@@ -106,8 +107,8 @@ def main() -> int:
 
     # Export of one village of the given size.
     v, worker = workspace(tmp / "big.db", f"{COUNTY}100201", "village", "worker", "village_worker")
-    v.import_households(generate(f"{COUNTY}100201", count=args.export_households, seed=99, today=TODAY), worker,
-                        source="bench")
+    v.import_households(as_held_at(generate(f"{COUNTY}100201", count=args.export_households, seed=99, today=TODAY),
+                                   "village"), worker, source="bench")
     service.trust(v, v.authenticate("admin", PW), tmp / "county.key", "county")
     t0 = time.perf_counter()
     service.export_bundle(v, worker, tmp / "big.pvb")

@@ -1286,6 +1286,20 @@ def level_refusal(event: ProcedureEvent, level: str, events: Sequence[ProcedureE
     return step_refusal(_step_title(spec.label, step.label), step.level, level)
 
 
+def as_held_at(households: Sequence[Household], level: str) -> Sequence[Household]:
+    """The households as a workspace of `level` registers them itself: each history cut before
+    its first step above that level (a village records no township review), the status to match.
+    For demo data and benches that fill a village or township workspace (a full register, with
+    its county approvals, comes in at the county and goes down in a return bundle). In place."""
+    for hh in households:
+        cut = next((i for i, e in enumerate(hh.events) if level_refusal(e, level, hh.events) is not None),
+                   len(hh.events))
+        if cut < len(hh.events):
+            hh.events = hh.events[:cut]
+            hh.status = status_from(hh.events)
+    return households
+
+
 def events_above(events: Sequence[ProcedureEvent], level: str) -> list[Text]:
     """For each event of a step above `level`, why it cannot come in at that level: an import
     file's history is trusted only up to the importing workspace's level (povdesk.core.authority)."""

@@ -23,6 +23,7 @@ import pytest
 
 from povdesk.clock import FixedClock
 from povdesk.core.demo import generate
+from povdesk.core.procedures import as_held_at
 from povdesk.relay import exchange
 from povdesk.store import User, Workspace
 from povdesk.sync import service
@@ -213,7 +214,8 @@ def make_site(path: Path, region: str, level: str, role: str, households: int, s
     admin = ws.authenticate("admin", PW)
     user = ws.add_user(admin, "worker" if level != "county" else "county", PW, role)
     if households:
-        ws.import_households(generate(region, count=households, seed=seed, today=TODAY), user, source="demo")
+        made = generate(region, count=households, seed=seed, today=TODAY)
+        ws.import_households(as_held_at(made, level), user, source="demo")
     return Site(ws, user, admin)
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from povdesk.core.demo import generate
 from povdesk.core.model import Household
-from povdesk.core.procedures import level_refusal, status_from
+from povdesk.core.procedures import as_held_at
 from povdesk.store import User, Workspace
 from povdesk.sync import service
 
@@ -49,15 +49,7 @@ def make_workspace(path: Path, region: str, level: str, user: str, role: str) ->
 def village_stage(households: list[Household]) -> list[Household]:
     """The households as a village registers them: each history up to its first step above the
     village level (a village workspace records nothing above its level), the status to match."""
-    for hh in households:
-        kept = []
-        for e in hh.events:
-            if level_refusal(e, "village") is not None:
-                break
-            kept.append(e)
-        hh.events = kept
-        hh.status = status_from(kept)
-    return households
+    return list(as_held_at(households, "village"))
 
 
 def make_pair(tmp_path: Path, households: int, *, register: bool = False) -> Pair:
