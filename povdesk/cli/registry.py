@@ -350,6 +350,22 @@ def cmd_step_void(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_move(args: argparse.Namespace) -> int:
+    from povdesk.ops.households import move_household
+
+    ws = open_workspace(args)
+    try:
+        actor = login(ws)
+        hh = find_household(ws, args.household)
+        done = move_household(ws, actor, hh, args.village, args.reason)
+    finally:
+        ws.close()
+    out(t(f"已迁户：{hh.household_no} → 村 {done.village_code}，新户编号 {done.household_no}；原村在下一个回传包中得到通知",
+          f"moved: {hh.household_no} → village {done.village_code}, new number {done.household_no}; the old "
+          f"village is told in its next return bundle"))
+    return EXIT_OK
+
+
 def register(add: AddCommand) -> None:
     """Add these subcommands: add(name, func, help_zh, help_en) returns the subparser."""
     sp = add("app", cmd_app, "打开桌面程序", "open the desktop app")
@@ -442,6 +458,14 @@ def register(add: AddCommand) -> None:
                                                      "povdesk history)"))
     sp.add_argument("--reason", required=True, help=t("作废原因", "why the step is voided"))
     sp.add_argument("--date", help=t("作废日期 YYYY-MM-DD，默认今天", "date of the void, YYYY-MM-DD; today by default"))
+
+    sp = add("move", cmd_move, "县：把一户迁到本县另一个村（新户编号，原村得到通知）",
+             "county: move a household to another village of the county (new number; the old village is told)")
+    sp.add_argument("db", metavar="DB")
+    sp.add_argument("household", metavar="HOUSEHOLD", help=t("户编号或户 ID", "household number or id"))
+    sp.add_argument("--village", required=True, metavar="CODE", help=t("迁入村的 12 位代码", "the 12-digit code of "
+                                                                       "the village it moves to"))
+    sp.add_argument("--reason", required=True, help=t("迁户原因（记入审计）", "why (kept in the audit log)"))
 
     sp = add("audit", cmd_audit, "校验审计日志的哈希链", "verify the hash chain of the audit log")
     sp.add_argument("db", metavar="DB")

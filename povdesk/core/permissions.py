@@ -12,6 +12,8 @@ from povdesk.i18n import Text, tr
 ACTIONS: dict[str, frozenset[str]] = {
     "edit_household": frozenset({"village_worker", "township_official", "county_coordinator"}),
     "import_records": frozenset({"village_worker", "township_official", "county_coordinator"}),
+    # a household's village changes only by the county's decision (never through sync)
+    "move_household": frozenset({"county_coordinator"}),
     "generate_demo": frozenset({"admin", "county_coordinator"}),
     "manage_users": frozenset({"admin"}),
     # trusting a device's key, or a county's, decides whose bundles are believed
@@ -24,6 +26,7 @@ ACTIONS: dict[str, frozenset[str]] = {
 ACTION_LABELS: dict[str, Text] = {
     "edit_household": tr("修改户信息", "edit households"),
     "import_records": tr("导入数据", "import records"),
+    "move_household": tr("迁户（把一户迁到另一个村）", "move a household to another village"),
     "generate_demo": tr("生成演示数据", "generate demo data"),
     "manage_users": tr("管理用户", "manage users"),
     "manage_sync_keys": tr("管理设备密钥", "manage device keys"),

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from povdesk.core import idnumber
 from povdesk.core.model import Household, Member
+from povdesk.errors import BadInput
+from povdesk.i18n import tr
 from povdesk.ops.changes import OpChanges
 from povdesk.store import User, Workspace
 from povdesk.store.search import name_terms
@@ -100,3 +102,21 @@ def possible_duplicates(ws: Workspace, household: Household, member: Member) -> 
         out.append(PossibleDuplicate(hid, other.household_no, mid, who or (person.name if person else ""),
                                      reason, num))
     return out
+
+
+def move_household(ws: Workspace, actor: User, household: Household, village: str, reason: str) -> Household:
+    """The county moves a household to another village of the county (a village's households never
+    change village through sync): refused with the reason unless this is a county workspace, the
+    village is one of its villages and not the household's own, and a reason is given."""
+    village = village.strip()
+    where = household.household_no or household.id
+    if ws.level != "county":
+        raise BadInput(tr("迁户由县里办理", "households are moved by the county"), where=where)
+    if not (len(village) == 12 and village.isdigit() and village.startswith(ws.region_code)):
+        raise BadInput(tr("“{v}”不是本县（{c}）的村代码（12 位）", "'{v}' is not a 12-digit village code of this "
+                          "county ({c})", v=village, c=ws.region_code), where=where)
+    if village == household.village_code:
+        raise BadInput(tr("这户已在村 {v}", "the household is already in village {v}", v=village), where=where)
+    if not reason.strip():
+        raise BadInput(tr("请写明迁户原因（--reason）", "say why (--reason)"), where=where)
+    return ws.move_household(actor, household.id, village, reason.strip())

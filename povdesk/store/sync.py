@@ -460,6 +460,22 @@ def last_sent_at(conn: sqlite3.Connection, peer_id: str) -> str:
     return str(row[0] or "")
 
 
+def moves_out(conn: sqlite3.Connection, village_prefix: str, since: str) -> list[dict[str, Any]]:
+    """Households the county moved out of the villages under `village_prefix` after `since`:
+    {household_id, from_village, from_no, to_village, to_no, reason, at} (from the audit log)."""
+    out = []
+    for hid, old, new, at in conn.execute(
+        "SELECT entity_id, old, new, at FROM audit WHERE action = 'household.move' AND at > ? ORDER BY seq", (since,)
+    ):
+        before, after = loads(old) or {}, loads(new) or {}
+        src, dst = str(before.get("village_code", "")), str(after.get("village_code", ""))
+        if src.startswith(village_prefix) and not dst.startswith(village_prefix):
+            out.append({"household_id": hid, "from_village": src, "from_no": before.get("household_no", ""),
+                        "to_village": dst, "to_no": after.get("household_no", ""),
+                        "reason": after.get("reason", ""), "at": at})
+    return out
+
+
 def last_received_at(conn: sqlite3.Connection, peer_id: str) -> str:
     """When a bundle from this peer was last imported ("" if none was)."""
     row = conn.execute("SELECT max(imported_at) FROM sync_received WHERE peer = ?", (peer_id,)).fetchone()

@@ -16,7 +16,7 @@ from typing import Any
 import sqlite_utils
 
 from povdesk.clock import SYSTEM_CLOCK, Clock
-from povdesk.core.model import LEVELS, Household, ProcedureEvent
+from povdesk.core.model import LEVELS, OWN_NUMBER_FIELD, Household, ProcedureEvent
 from povdesk.core.permissions import require
 from povdesk.core.procedures import level_refusal
 from povdesk.errors import BadInput, NotPermitted, WorkspaceError
@@ -476,6 +476,30 @@ class Workspace:
             me = accounts.current(c, actor)
             require(me.role, "edit_household")
             return repo.save(c, hh, self._stamp(me.name, audit.at), audit)
+
+    def move_household(self, actor: User, household_id: str, village: str, reason: str) -> Household:
+        """The county moves a household to another village of the county, in one transaction: the
+        village code of the household and its members, a new official number of that village
+        (the old village's own number is dropped), audited with the reason (`household.move`,
+        which the old village's next return bundle reports). Returns the household as stored."""
+        require(actor.role, "move_household")
+        with self._write(tr("迁户", "moving a household"), actor.name) as (c, audit):
+            me = accounts.current(c, actor)
+            require(me.role, "move_household")
+            hh = repo.load_one(c, household_id)
+            if hh is None:
+                raise BadInput(tr("工作区中没有这户（{id}）", "no such household in the workspace ({id})",
+                                  id=household_id))
+            stamp = self._stamp(me.name, audit.at)
+            before = {"village_code": hh.village_code, "household_no": hh.household_no,
+                      "own_no": hh.fields.get(OWN_NUMBER_FIELD)}
+            hh.village_code = village
+            hh.household_no = repo.next_numbers(c, village, stamp.device_prefix, 1)[0]
+            hh.fields.pop(OWN_NUMBER_FIELD, None)
+            stored = repo.save(c, hh, stamp, audit)
+            audit.add("household.move", "household", household_id, "village_code", before,
+                      {"village_code": village, "household_no": stored.household_no, "reason": reason})
+            return stored
 
     def append_event(self, hh: Household, event: ProcedureEvent, actor: User) -> None:
         """Record a procedure step and the household's new status in one transaction.

@@ -234,6 +234,9 @@ def _export(ws: Workspace, actor: User, out: Path, full: bool, to: str | None,
         sending = set(ids)
         flag_rows = [f for f in tables.flags(c, scope_ids) if f["household_id"] in sending or f["created_at"] > since
                      ] if kind == "return" else []
+        # Households the county moved out of the peer's villages: the old village is told, as a flag
+        # on its copy (a household's village never changes through sync).
+        moved = tables.moves_out(c, scope, since) if kind == "return" else []
         resolved = [x for x in tables.conflicts(c, "resolved") if x.household_id in set(ids)] if kind == "return" else []
         # The records, a batch at a time in the same snapshot, into a temporary file: only the
         # packed sent states stay in memory (the header, first in the payload, needs the count).
@@ -264,6 +267,11 @@ def _export(ws: Workspace, actor: User, out: Path, full: bool, to: str | None,
                 progress(min(start + batch, len(ids)), len(ids))
     flags_out = [{"household_id": f["household_id"], "rule": f["rule"], "member_id": f["member_id"],
                   "message": f["message"]} for f in flag_rows if f["source"] == "import"]
+    flags_out += [{"household_id": mv["household_id"], "rule": "MOVED", "member_id": "", "message": tr(
+        "户 {a} 已由县里迁往村 {v}（新户编号 {b}，{at}）：{why}。本村的这份记录不再同步",
+        "household {a} was moved by the county to village {v} (new number {b}, {at}): {why}. This village's copy "
+        "is no longer synchronised", a=mv["from_no"], v=mv["to_village"], b=mv["to_no"], at=mv["at"][:10],
+        why=mv["reason"]).as_dict()} for mv in moved]
     res_out = [{"household_id": x.household_id, "household_no": x.household_no, "path": x.path,
                 "resolution": x.resolution, "value": x.value, "resolved_by": x.resolved_by,
                 "resolved_at": x.resolved_at} for x in resolved]
@@ -1015,9 +1023,11 @@ def _authority_problems(local: Household | None, remote: Household, sender_level
     own region, both as stored here and as sent."""
     out: list[Text] = []
     if local is not None and local.village_code != remote.village_code:
-        out.append(tr("发来的记录把这户从村 {a} 改到村 {b}：户所属的村不能通过同步改变（迁户由县里办理）",
-                      "the record moves the household from village {a} to {b}: a household's village cannot change "
-                      "through sync (the county moves households)", a=local.village_code, b=remote.village_code))
+        out.append(tr("这户在本工作区属于村 {a}，发来的记录写的是村 {b}：户所属的村不能通过同步改变（迁户由县里办理："
+                      "povdesk move）",
+                      "this household belongs to village {a} here and the record says village {b}: a household's "
+                      "village cannot change through sync (the county moves households: povdesk move)",
+                      a=local.village_code, b=remote.village_code))
     for code in dict.fromkeys(c for c in (remote.village_code, local.village_code if local else None) if c):
         if not code.startswith(sender_region) or not code.startswith(own_region):
             out.append(tr("村 {v} 不在发送设备负责的范围（{r}）内，这条记录未导入",

@@ -111,7 +111,7 @@ def test_a_village_cannot_overwrite_another_villages_household(pair: Pair, tmp_p
     rep = _up(pair, "b1.pvb")
     reasons = " | ".join(r["en"] for r in _outcome(rep, victim.id).reasons)
     assert f"village {OTHER_VILLAGE} is not one the sending device serves" in reasons
-    assert f"moves the household from village {OTHER_VILLAGE} to {VILLAGE}" in reasons
+    assert f"belongs to village {OTHER_VILLAGE} here and the record says village {VILLAGE}" in reasons
     kept = pair.county.load_household(victim.id)
     assert kept.village_code == OTHER_VILLAGE and kept.fields.get("bank_account") == victim.fields.get("bank_account")
     other.close()
@@ -206,3 +206,41 @@ def test_the_store_itself_writes_no_imported_step_above_its_level(pair: Pair) ->
         s.write(register)
     assert pair.village.count_households() == before
     pair.county.import_households(register, pair.coordinator, source="register")  # the county may
+
+
+def test_the_county_moves_a_household_and_the_old_village_is_told(pair: Pair, tmp_path: Path) -> None:
+    """Moving a household between villages is an explicit county operation: a new official number
+    of the new village, audited with the reason; the old village hears of it in its next return
+    bundle, and what it sends of its stale copy afterwards is rejected with the reason."""
+    from povdesk.ops.households import move_household
+
+    _up(pair, "b1.pvb")
+    hh = next(pair.county.iter_households())
+    with pytest.raises(service.BadInput, match="moved by the county"):
+        move_household(pair.village, pair.worker, pair.village.load_household(hh.id), OTHER_VILLAGE, "x")
+    town = pair.county.add_user(pair.county.authenticate("admin", PW), "town", PW, "township_official")
+    with pytest.raises(NotPermitted):
+        move_household(pair.county, town, hh, OTHER_VILLAGE, "x")
+    with pytest.raises(service.BadInput, match="not a 12-digit village code of this county"):
+        move_household(pair.county, pair.coordinator, hh, "530102100201", "x")
+    with pytest.raises(service.BadInput, match="already in village"):
+        move_household(pair.county, pair.coordinator, hh, VILLAGE, "x")
+    moved = move_household(pair.county, pair.coordinator, hh, OTHER_VILLAGE, "户籍迁入邻村")
+    assert moved.village_code == OTHER_VILLAGE and moved.household_no.startswith(OTHER_VILLAGE + "-")
+    assert all(m.fields == o.fields for m, o in zip(moved.members, hh.members, strict=True))
+    (entry,) = [e for e in pair.county.audit_entries(hh.id) if e.action == "household.move"]
+    assert "户籍迁入邻村" in json.dumps(entry.new, ensure_ascii=False)
+    # The old village is told, on its copy.
+    down = pair.dir / "r1.pvb"
+    service.export_bundle(pair.county, pair.coordinator, down)
+    service.import_bundles(pair.village, pair.worker, [down])
+    (flag,) = [f for f in service.status(pair.village).flags if f.rule == "MOVED"]
+    assert flag.household_id == hh.id and OTHER_VILLAGE in flag.message["en"] and moved.household_no in \
+        flag.message["en"]
+    # Its stale copy edited and sent: rejected, the county's record stays as moved.
+    stale = pair.village.load_household(hh.id)
+    stale.fields["phone"] = "13900003333"
+    pair.village.save_household(stale, pair.worker)
+    rep = _up(pair, "b2.pvb")
+    assert _outcome(rep, hh.id).result == "rejected"
+    assert pair.county.load_household(hh.id).village_code == OTHER_VILLAGE

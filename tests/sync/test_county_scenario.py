@@ -229,6 +229,17 @@ def test_a_county_three_villages_and_a_township(tmp_path: Path) -> None:
     c_copy = next(h for h in d.households("county") if h.id == registered.id)
     assert sorted(e.id for e in d_copy.events) == sorted(e.id for e in c_copy.events)
 
+    # Moving a household is the county's explicit operation: the new village receives it under a
+    # new number of its own, the old one is told.
+    moving = b_hh[2].id
+    assert "moved" in d.ok("county", "move", "county.db", moving, "--village", A, "--reason", "户籍迁入邻村")
+    _down(d, "a", A, "a-down3.pvb")
+    _down(d, "b", B, "b-down3.pvb")
+    arrived = next(h for h in d.households("a") if h.id == moving)
+    assert arrived.village_code == A and arrived.household_no.startswith(A)
+    assert "MOVED" in d.ok("worker", "bundle", "status", "b.db")
+    assert "moved by the county" in d.refused("worker", "move", "b.db", moving, "--village", A, "--reason", "x")
+
     # Batches are idempotent; nothing new writes nothing.
     out = d.ok("county", "bundle", "import", "county.db", "a-up1.pvb", "b-up1.pvb", "d-up1.pvb")
     assert out.count("already been imported") == 3
