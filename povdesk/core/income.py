@@ -29,6 +29,9 @@ INCOME_ITEMS = (
     "other_transfer_income",
 )
 COST_ITEMS = ("business_costs",)
+# 合规自付支出: recorded with each year's income but not part of net income (the monitoring
+# rigid-expense trigger, povdesk.core.monitoring).
+COMPLIANT_EXPENSES = "compliant_expenses"
 TRANSFER_ITEMS = INCOME_ITEMS[4:]
 PROPERTY_ITEMS = ("dividend_income", "other_property_income")
 
@@ -88,6 +91,14 @@ def summarize(hh: Household, year: int, size: int | None = None) -> IncomeSummar
                          round(net / size, 2) if size else None)
 
 
+def compliant_expenses(hh: Household, year: int) -> float | None:
+    """合规自付支出 of a calendar year, or None when it was not recorded."""
+    record = hh.years.get(year)
+    if record is None or record.income.get(COMPLIANT_EXPENSES) is None:
+        return None
+    return _num(record.income.get(COMPLIANT_EXPENSES))
+
+
 @dataclass(frozen=True, slots=True)
 class PovertyLine:
     year: int
@@ -110,7 +121,10 @@ def _lines() -> dict[str, dict[int, PovertyLine]]:
 
 
 def poverty_line(year: int, standard_code: str | None = "1") -> PovertyLine | None:
-    """The line for a year under a household's identification standard (national fallback)."""
+    """The line for a year under a household's identification standard (national fallback).
+
+    There is no poverty line after 2020: for those years povdesk.core.monitoring.income_line
+    gives the province's monitoring threshold, or says there is no line at all."""
     table = _lines()
     standard = standard_code if type(standard_code) is str else None  # a wrong type in a file reads as unset
     chosen = table.get(STANDARD_TABLES.get(standard or "1", "national"), {})

@@ -1,0 +1,168 @@
+"""防止返贫动态监测 as data: code lists, thresholds by region and year, lines and the form section."""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import date
+from typing import Any
+
+import pytest
+
+from povdesk.core import monitoring as M
+from povdesk.core.codes import code_list
+from povdesk.core.forms import household_form
+from povdesk.core.income import compliant_expenses, summarize
+from povdesk.core.model import YearRecord
+from povdesk.paths import resource
+from tests.factories import VILLAGE, valid_household
+
+YUNNAN_VILLAGE = "530102001001"
+
+
+def _toml() -> dict[str, Any]:
+    with resource("monitoring_thresholds.toml").open("rb") as fh:
+        return tomllib.load(fh)
+
+
+# ---------------------------------------------------------------- code lists
+
+
+def test_monitoring_code_lists() -> None:
+    assert [c.zh for c in code_list("monitoring_type").codes] == ["脱贫不稳定户", "边缘易致贫户", "突发严重困难户"]
+    risks = {c.zh for c in code_list("monitoring_risk").codes}
+    assert risks == {"因病", "因残", "因学", "因灾", "因意外事故", "因缺劳动力", "因产业项目失败", "因务工就业不稳",
+                     "因安全住房", "因安全饮水", "其他"}
+    # Codes no source was found for are marked so.
+    assert code_list("monitoring_risk").attr("11", "verified", True) is False
+    assert len(code_list("disaster_kind").codes) == 7
+    assert [c.zh for c in code_list("discovery_channel").codes] == ["农户自主申报", "基层干部排查", "部门筛查预警"]
+    assert [c.zh for c in code_list("elimination_mode").codes] == ["帮扶消除", "自然消除"]
+    assert code_list("measure_type").attr("12", "safe_water") is True
+
+
+# ---------------------------------------------------------------- thresholds
+
+
+def test_bundled_thresholds_are_what_the_sources_say() -> None:
+    table = M.thresholds()
+    yunnan = [table.threshold(year, YUNNAN_VILLAGE) for year in (2024, 2025)]
+    assert [(t.amount, t.basis, t.verified) for t in yunnan if t] == [(8700.0, "fixed", False)] * 2
+    assert yunnan[1] is not None and yunnan[1].document_no == "云农办通〔2025〕1号"
+    dehua = table.threshold(2024, "350526")
+    assert dehua is not None and dehua.basis == "k_x_dibao" and dehua.amount == 2 * 815 * 12 and dehua.verified
+    national = table.threshold(2020, VILLAGE)
+    assert national is not None and national.region == "*" and national.amount == 1.5 * 4000
+    anhui = table.threshold(2020, "340102")
+    assert anhui is not None and anhui.income_period == "12m_before_month"
+    assert table.threshold(2023, VILLAGE) is None  # Guizhou: none found, none invented
+    assert table.settings.identification_days == 15 and table.settings.publicity_days == 5
+    assert table.settings.min_months_in_monitoring == 6 and table.settings.max_risks == 5
+
+
+def test_a_county_row_overrides_its_province_and_the_province_the_nation() -> None:
+    data = _toml()
+    data["thresholds"] += [
+        {"region": "35", "year": 2024, "basis": "fixed", "amount": 9000},
+        {"region": "*", "year": 2024, "basis": "fixed", "amount": 7000},
+    ]
+    table = M.parse_thresholds(data)
+    assert table.threshold(2024, "350526100200").amount == 19560  # type: ignore[union-attr]
+    assert table.threshold(2024, "350102").amount == 9000  # type: ignore[union-attr]
+    assert table.threshold(2024, "520102").amount == 7000  # type: ignore[union-attr]
+
+
+def test_a_made_up_province_loads_its_own_thresholds_and_time_limit(tmp_path: Any) -> None:
+    own = tmp_path / "province_99.toml"
+    own.write_text(
+        '[settings]\nidentification_days = 15\n\n'
+        '[[time_limits]]\nregion = "99"\ndays = 10\n\n'
+        '[[thresholds]]\nregion = "99"\nyear = 2026\nbasis = "k_x_dibao"\nmultiple = 1.5\ndibao_monthly = 600\n'
+        'document_no = "某农办〔2026〕1号"\nverified = true\n',
+        encoding="utf-8")
+    table = M.merged(M.thresholds(), M.load_thresholds(own))
+    found = table.threshold(2026, "990101001001")
+    assert found is not None and found.amount == 1.5 * 600 * 12 and found.document_no == "某农办〔2026〕1号"
+    assert table.threshold(2025, YUNNAN_VILLAGE) is not None  # the bundled rows are kept
+    assert table.time_limit("990101").days == 10 and table.time_limit("520101").days == 15
+    line = M.income_line(2025, "990101001001", table=table)
+    assert line is not None and line.kind == "monitoring_threshold" and line.amount == 10800
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda d: d["thresholds"][0].update(basis="guess"), "basis 'guess'"),
+    (lambda d: d["thresholds"][0].update(region="5"), "region '5'"),
+    (lambda d: d["thresholds"].append(dict(d["thresholds"][-1])), "given twice"),
+    (lambda d: d["thresholds"][-1].update(multiple=2), "takes ['amount']"),
+    (lambda d: d["thresholds"][-1].pop("amount"), "needs 'amount'"),
+    (lambda d: d["thresholds"][-1].update(income_period="monthly"), "income_period 'monthly'"),
+    (lambda d: d["thresholds"][0].update(national_year=2023), "no national poverty line for 2023"),
+    (lambda d: d["settings"].update(identification_days=0), "identification_days"),
+    (lambda d: d["time_limits"][0].update(day_kind="lunar"), "day_kind 'lunar'"),
+    (lambda d: d.update(colour="red"), "unknown keys ['colour']"),
+])
+def test_a_malformed_table_is_refused_at_load(change: Any, message: str) -> None:
+    data = _toml()
+    change(data)
+    with pytest.raises(M.ThresholdSpecError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        M.parse_thresholds(data)
+
+
+# ---------------------------------------------------------------- income lines
+
+
+def test_income_line_is_the_poverty_line_then_the_threshold_else_none() -> None:
+    line = M.income_line(2019, VILLAGE)
+    assert line is not None and line.kind == "poverty_line" and line.amount == 3218
+    yunnan = M.income_line(2024, YUNNAN_VILLAGE)  # judged by the 2025 range
+    assert yunnan is not None and yunnan.kind == "monitoring_threshold" and yunnan.amount == 8700
+    assert yunnan.threshold is not None and yunnan.threshold.year == 2025 and not yunnan.verified
+    assert M.income_line(2023, VILLAGE) is None
+    text = M.no_line_text(2023, VILLAGE)
+    assert text.en.startswith("no line for 2023 in province 52") and "2023" in text.zh and "52" in text.zh
+    # Monitoring judges by the threshold first (2019 income: the 2020 range of 1.5 x the line).
+    monitored = M.monitoring_line(2019, VILLAGE)
+    assert monitored is not None and monitored.kind == "monitoring_threshold" and monitored.amount == 6000
+
+
+def test_months_and_deadlines() -> None:
+    assert M.parse_month("202603") == (2026, 3)
+    assert [M.parse_month(v) for v in ("202613", "2026-03", 202603, "")] == [None] * 4
+    assert M.months_between((2025, 11), (2026, 5)) == 6
+    assert M.month_of(date(2026, 1, 9)) == "202601"
+    calendar = M.TimeLimit("*", 15)
+    assert M.deadline(date(2026, 3, 1), calendar) == date(2026, 3, 16)
+    working = M.TimeLimit("46", 5, "working")
+    assert M.deadline(date(2026, 3, 6), working) == date(2026, 3, 13)  # a Friday: the next five weekdays
+    assert M.days_taken(date(2026, 3, 6), date(2026, 3, 13), "working") == 5
+
+
+# ---------------------------------------------------------------- the form and the facts
+
+
+def test_the_household_form_has_the_monitoring_section_last_and_compliant_expenses() -> None:
+    form = household_form()
+    assert form.sections[-1].key == "monitoring"
+    keys = [f.key for f in form.section("monitoring").fields]
+    assert keys[:2] == ["monitoring_type", "monitoring_risks"] and "elimination_mode" in keys
+    assert form.field("monitoring_risks").max_items == M.monitoring_settings().max_risks
+    assert form.field("compliant_expenses", "income").kind == "money"
+
+
+def test_compliant_expenses_are_not_income() -> None:
+    hh = valid_household()
+    before = summarize(hh, 2015)
+    hh.years[2015].income["compliant_expenses"] = 5000.0
+    assert summarize(hh, 2015) == before
+    assert compliant_expenses(hh, 2015) == 5000.0 and compliant_expenses(hh, 2014) is None
+    hh.years[2016] = YearRecord(2016, income={"wage_income": 1.0})
+    assert compliant_expenses(hh, 2016) is None
+
+
+def test_facts_read_the_section() -> None:
+    hh = valid_household()
+    assert not M.facts(hh).is_object
+    hh.fields.update(monitoring_type="1", monitoring_risks=["01", 7], discovery_channel="1",
+                     monitoring_month="202603", risk_eliminated=True, elimination_mode="1",
+                     elimination_month="bad")
+    f = M.facts(hh)
+    assert f.is_object and f.risks == ("01",) and f.identified == (2026, 3) and f.eliminated is None
