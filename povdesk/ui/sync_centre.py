@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
+    QInputDialog,
     QLabel,
     QLineEdit,
     QMessageBox,
@@ -269,6 +270,15 @@ class SyncCentre(QDialog):
         self.trust_button.clicked.connect(lambda: self.trust_key())
         row = QHBoxLayout()
         row.addWidget(self.trust_button)
+        if county:
+            # A lost or stolen laptop: its bundles are refused from then on (povdesk keys revoke).
+            self.revoke_button = QPushButton(self.tr("Revoke the selected device…"))
+            self.revoke_button.clicked.connect(lambda: self.revoke_device())
+            row.addWidget(self.revoke_button)
+            # The signed list the relay serves devices by (povdesk relay devices export).
+            self.device_list_button = QPushButton(self.tr("Export the device list for the relay…"))
+            self.device_list_button.clicked.connect(lambda: self.export_device_list())
+            row.addWidget(self.device_list_button)
         row.addStretch(1)
         tl.addLayout(row)
         hint = QLabel(self.tr("Compare the fingerprint with the other side by phone before you trust a key: "
@@ -357,6 +367,56 @@ class SyncCentre(QDialog):
                 "This replaces the device's previous key (fingerprint {fp}).").format(fp=old.fingerprint))
         self.refresh()
         return True
+
+    def revoke_device(self, reason: str | None = None) -> bool:
+        """Revoke the enrolled device selected in the table, with a reason (required)."""
+        if not self._allowed(service.KEYS):
+            return False
+        row = self.peers_table.currentRow()
+        item = self.peers_table.item(row, 0) if row >= 0 else None
+        if item is None:
+            QMessageBox.information(self, self.tr("Revoke a device"), self.tr("Select the device to revoke first."))
+            return False
+        device_id = str(item.data(Qt.ItemDataRole.UserRole))
+        name_item = self.peers_table.item(row, 1)
+        if reason is None:
+            text, ok = QInputDialog.getText(self, self.tr("Revoke a device"), self.tr(
+                "Revoke {region} {name}: its bundles are refused from now on and its key cannot be enrolled again.\n"
+                "Why (lost, stolen, replaced)?").format(region=item.text(), name=name_item.text() if name_item else ""))
+            if not ok:
+                return False
+            reason = text
+        try:
+            service.revoke(self.ws, self.user, device_id, reason)
+        except PovdeskError as exc:
+            self._fail(exc)
+            return False
+        self.refresh()
+        return True
+
+    def export_device_list(self, path: Path | None = None) -> Path | None:
+        """Write the county's signed device list, to load on the relay machine."""
+        if not self._allowed(service.KEYS):
+            return None
+        if path is None:
+            suggested = str(Path.home() / f"{self.ws.region_code}-devices.json")
+            name, _ = QFileDialog.getSaveFileName(self, self.tr("Export the device list for the relay"), suggested,
+                                                  self.tr("Device lists (*.json);;All files (*)"))
+            if not name:
+                return None
+            path = Path(name)
+        try:
+            text = exchange.device_list(self.ws, self.user)
+            path.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            QMessageBox.warning(self, self.tr("Export the device list for the relay"), str(exc.strerror))
+            return None
+        except PovdeskError as exc:
+            self._fail(exc)
+            return None
+        QMessageBox.information(self, self.tr("Export the device list for the relay"), self.tr(
+            "Wrote {file}. Load it on the relay machine: povdesk relay devices load").format(file=path))
+        return path
 
     def _confirm_trust(self, card: DeviceCard) -> bool:
         text = self.tr("{region} {name} ({level})\nDevice {device}\n\nFingerprint:\n{fp}\n\nRead this fingerprint "

@@ -1013,6 +1013,14 @@
         <translation>设置县级密钥…</translation>
     </message>
     <message>
+        <source>Revoke the selected device…</source>
+        <translation>停用选中的设备…</translation>
+    </message>
+    <message>
+        <source>Export the device list for the relay…</source>
+        <translation>导出给中转服务器的设备名单…</translation>
+    </message>
+    <message>
         <source>Compare the fingerprint with the other side by phone before you trust a key: the key file alone does not prove who made it.</source>
         <translation>信任密钥之前，请通过电话与对方核对指纹：仅凭密钥文件不能证明它是谁生成的。</translation>
     </message>
@@ -1075,6 +1083,32 @@ Give the file to the other side and read them the fingerprint by phone.</source>
     <message>
         <source>This replaces the device's previous key (fingerprint {fp}).</source>
         <translation>这替换了该设备以前的密钥（指纹 {fp}）。</translation>
+    </message>
+    <message>
+        <source>Revoke a device</source>
+        <translation>停用设备</translation>
+    </message>
+    <message>
+        <source>Select the device to revoke first.</source>
+        <translation>请先在表中选中要停用的设备。</translation>
+    </message>
+    <message>
+        <source>Revoke {region} {name}: its bundles are refused from now on and its key cannot be enrolled again.
+Why (lost, stolen, replaced)?</source>
+        <translation>停用 {region} {name}：今后不再导入它的同步包，它的密钥也不能再登记。
+停用原因（丢失、被盗、更换）？</translation>
+    </message>
+    <message>
+        <source>Export the device list for the relay</source>
+        <translation>导出给中转服务器的设备名单</translation>
+    </message>
+    <message>
+        <source>Device lists (*.json);;All files (*)</source>
+        <translation>设备名单 (*.json);;所有文件 (*)</translation>
+    </message>
+    <message>
+        <source>Wrote {file}. Load it on the relay machine: povdesk relay devices load</source>
+        <translation>已写出 {file}。请在中转服务器上载入：povdesk relay devices load</translation>
     </message>
     <message>
         <source>{region} {name} ({level})

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
 from povdesk.relay import exchange
 from povdesk.store import User, Workspace
@@ -366,3 +366,36 @@ def test_the_uploader_backs_off_with_jitter(qtbot: Any, pair: Pair) -> None:
         seen.append(delay)
     assert len(set(seen)) == len(seen)  # jittered
     assert uploader.wake() is None  # no relay set: nothing to do, nothing waits
+
+
+def test_the_county_revokes_a_device_and_exports_the_device_list(qtbot: Any, pair: Pair, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch,
+                                                                 warnings: list[str]) -> None:
+    """A stolen village laptop, from the Device keys tab: select it, revoke it with a reason, and
+    write the signed device list that the relay machine loads, which marks it revoked."""
+    from povdesk.relay import signing
+
+    admin = pair.county.authenticate("admin", PW)
+    centre = open_centre(qtbot, pair.county, admin)
+    list_file = tmp_path / "devices.json"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(list_file), "")))
+    asked: list[str] = []
+
+    def get_text(_parent: Any, _title: str, label: str, *_a: Any, **_k: Any) -> tuple[str, bool]:
+        asked.append(label)
+        return "笔记本电脑被盗", True
+
+    monkeypatch.setattr(QInputDialog, "getText", staticmethod(get_text))
+    qtbot.mouseClick(centre.revoke_button, LEFT)  # nothing selected yet: it says so, revokes nothing
+    assert not asked and pair.county.sync_peer(pair.village.device_id).active
+    rect = centre.peers_table.visualItemRect(centre.peers_table.item(0, 0))
+    qtbot.mouseClick(centre.peers_table.viewport(), LEFT, pos=rect.center())
+    qtbot.mouseClick(centre.revoke_button, LEFT)
+    assert asked and pair.village.region_code in asked[0]
+    assert not pair.county.sync_peer(pair.village.device_id).active
+    assert "inactive" in centre.peers_table.item(0, 1).text()
+    qtbot.mouseClick(centre.device_list_button, LEFT)
+    listed = signing.read_device_list(list_file.read_bytes())  # signed by the county, as the relay checks it
+    (device,) = listed.devices
+    assert device.device_id == pair.village.device_id and device.revoked
+    assert not warnings
