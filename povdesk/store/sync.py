@@ -633,7 +633,7 @@ def relay_outbox(conn: sqlite3.Connection, peer_id: str | None = None) -> list[d
         sql += " WHERE peer = ?"
         args.append(peer_id)
     names = [n.strip() for n in _RELAY_OUTBOX_COLUMNS.split(",")]
-    return [dict(zip(names, r, strict=True)) | {"receipt": loads(r[10])}
+    return [dict(zip(names, r, strict=True)) | {"receipt": loads(r[10]), "reason": loads(r[11])}
             for r in conn.execute(sql + " ORDER BY created_at, seq_first", args)]
 
 

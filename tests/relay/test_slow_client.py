@@ -191,8 +191,6 @@ def test_a_client_stalled_mid_body_is_answered_408_and_dropped_after_60_s(relay:
         assert cl.status("stalled-body")["state"] == "absent"
 
 
-@pytest.mark.xfail(strict=True, reason="store.sync.relay_outbox hands back a refused bundle's reason as JSON text, "
-                   "which OutboxItem.label indexes by language: `povdesk relay status` ends in an internal error")
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_relay_status_lists_a_rate_limited_bundle_as_refused_with_the_relays_reason(limited: County) -> None:
     v = limited.villages[0]
