@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPushButton,
     QRadioButton,
+    QScrollArea,
     QSpinBox,
     QSplitter,
     QStyle,
@@ -490,7 +491,12 @@ class HouseholdEditor(QWidget):
         lay.addWidget(box)
         lay.addWidget(self.income_summary)
         lay.addStretch(1)
-        return w
+        scroll = QScrollArea()  # the income items outgrow a laptop's height: scroll, never clip
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        scroll.setWidget(w)
+        return scroll
 
     def _build_helpers(self, helpers: SectionSpec, measures: SectionSpec) -> QWidget:
         self.helpers_editor = RowsEditor(helpers, ("name", "phone", "unit_name", "start_date"), self.lang,
