@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+from copy import deepcopy
 from datetime import date, timedelta
 from pathlib import Path
 
 from povdesk.core.demo import DEMO_PASSWORD
 from povdesk.core.idnumber import mask
+from povdesk.core.model import Household, ProcedureEvent
+from povdesk.core.procedures import load_procedures
+from povdesk.reports.display import code_label
 from povdesk.reports.pdf import missing_chars, text_width, wrap
-from povdesk.reports.publicity import at_step, publicity_steps
+from povdesk.reports.publicity import (
+    PublicityOptions,
+    at_step,
+    exit_income,
+    masked_id,
+    publicity_steps,
+    render_publicity,
+)
 from povdesk.store import Workspace
 
 from .conftest import Run, outline, pdffonts, pdfpages, pdftext, qr_codes
@@ -169,3 +180,82 @@ def test_a_voided_step_is_marked_on_the_card_read_back(db: Path, run: Run, tmp_p
     assert code == 0, err
     text = pdftext(out).replace(" ", "")
     assert "〔已作废：日期登记错了〕" in text, text
+
+
+# ------------------------------------------------------------------ what a public list may print
+
+HEALTH_AND_CAUSES = ("因病", "因残", "健康", "长期慢性病", "患有大病", "残疾", "肢体残疾", "三级", "致贫原因", "返贫风险", "因意外事故",
+                     "联系电话", "开户银行", "银行", "账号", "农村信用合作联社", "情况说明", "骨折住院")
+GROUPS = ("十组", "二组", "", "一组", "第十一组")  # listed as 一组, 二组, 十组, 第十一组, then no group
+
+
+def _plant(hh: Household, n: int) -> Household:
+    """A household full of what a public list must never print: a disability certificate's number
+    (the ID and then category 4, grade 3) for the head, illness and disability for everyone, phones,
+    a bank account, causes and monitoring risks that read 因病 and 因残."""
+    hh = deepcopy(hh)
+    hh.fields.update(phone=f"139{n:08d}", bank_name="农村信用合作联社", bank_account=f"62170{n:014d}",
+                     main_cause="01", other_causes=["02"], monitoring_type="0", monitoring_risks=["01", "03"],
+                     group=GROUPS[n % len(GROUPS)])
+    for m in hh.members:
+        m.fields.update(health="4", disability_type="4", disability_grade="3", phone=f"137{n:08d}")
+    head = hh.head
+    assert head is not None
+    head.fields.update(id_type="2", id_number=head.id_number[:18] + "43")
+    hh.helpers = [{"name": "帮扶人", "unit_name": "县卫健局", "phone": f"136{n:08d}"}]
+    return hh
+
+
+def _at(hh: Household, step_key: str, n: int) -> Household:
+    """`hh` with the steps of `step_key`'s procedure before it taken (a removal for 09 and 01)."""
+    procedure, step = step_key.split(".")
+    spec = load_procedures()[procedure]
+    for st in spec.steps[:spec.step(step).index]:  # type: ignore[union-attr]
+        evidence: dict[str, object] = {}
+        if st.kind == "appraisal":
+            evidence = {"representatives_total": 20, "representatives_present": 18, "votes_for": 17,
+                        "votes_against": 1}
+        if (procedure, st.key) == ("removal", "proposal"):
+            evidence = {"reason_codes": ["09", "01"], "explanation": "户主骨折住院"}
+        hh.events.append(ProcedureEvent(procedure, st.key, "2026-05-01", "village_worker", "worker", evidence))
+    return hh
+
+
+def test_every_publicity_list_prints_its_allow_list_and_nothing_private(db: Path, tmp_path: Path) -> None:
+    """Every publicity step's list, read back: group, head, masked ID, size, attribute and the step's own
+    column (reasons of a removal, income of an exit), in group order; no health, disability, cause,
+    phone or bank detail of anyone, and not the disability certificate's last digits."""
+    base = [hh for hh in households(db) if hh.head is not None and exit_income(hh)][:len(GROUPS)]
+    assert len(base) == len(GROUPS)
+    for key, step in publicity_steps().items():
+        listed = [_at(_plant(hh, n), key, n) for n, hh in enumerate(base)]
+        assert all(at_step(h, step) for h in listed), key
+        out = tmp_path / f"{key}.pdf"
+        result = render_publicity(listed, step, out, PublicityOptions(date(2026, 6, 2), date(2026, 6, 8)))
+        assert result.households == len(listed), key
+        text = pdftext(out)
+        table = text[text.index("序号"):text.index("公示期间")]
+        header = table.splitlines()[0].split()
+        expected = ["序号", "村民小组", "户主姓名", "户主证件号码", "家庭人口",
+                    "监测对象类别" if step.procedure.startswith(("monitoring", "risk")) else "贫困户属性"]
+        expected += {"removal": ["清退原因"], "exit": ["人均纯收入（元）"]}.get(step.procedure, [])
+        assert header == expected, (key, header)
+        rows = [cells for cells in (line.split() for line in table.splitlines()[1:]) if cells and cells[0].isdigit()]
+        assert len(rows) == len(listed), (key, table)  # names and numbers never wrap (only a long reason)
+        by_group = [r[2] if r[1:2] and not r[1].isdigit() and r[1] in GROUPS else r[1] for r in rows]
+        assert by_group == [listed[i].head_name for i in (3, 1, 0, 4, 2)], (key, table)
+        for hh in listed:
+            head = hh.head
+            assert head is not None
+            assert masked_id(head.id_number) in text and mask(head.id_number) not in text, key
+            for m in hh.members:
+                assert m.id_number not in text and m.id_number[:18] not in text, key
+                assert m.fields["phone"] not in text, key
+            for value in (hh.fields["phone"], hh.fields["bank_account"], hh.helpers[0]["phone"]):
+                assert value not in text, key
+            if step.procedure == "exit":
+                assert exit_income(hh) and exit_income(hh) in text, key
+        for word in HEALTH_AND_CAUSES:
+            assert word not in text, (key, word)
+        if step.procedure == "removal":
+            assert text.count(code_label("exclusion", "09").split("、")[0]) == len(listed), key
