@@ -1,0 +1,160 @@
+"""`povdesk province …`: the province registry on PostgreSQL (init, keys, enrol, load, flags) and
+the county's side of it (set-key, export)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from povdesk.cli.common import (
+    EXIT_OK,
+    AddCommand,
+    CommandParser,
+    clock_of,
+    emit_json,
+    login,
+    open_workspace,
+    out,
+    t,
+)
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+
+def _engine(args: argparse.Namespace) -> Engine:
+    from povdesk.province import registry
+
+    return registry.connect(args.database)
+
+
+def cmd_province(args: argparse.Namespace) -> int:
+    cmd = args.province_cmd
+    if cmd in ("set-key", "export"):
+        return _county_side(args)
+    from povdesk.core.idnumber import mask
+    from povdesk.province import registry
+
+    clock = clock_of(args)
+    engine = _engine(args)
+    try:
+        if cmd == "init":
+            registry.init(engine)
+            out(t("省级数据库已建好表（户、成员、年度记录、程序记录和标记按县分区）",
+                  "the province database has its tables (households, members, years, events and flags "
+                  "partitioned by county)"))
+        elif cmd == "keys":
+            card, made = registry.ensure_keys(engine, args.region, args.name, clock)
+            out(t(f"{'已生成' if made else ''}省级密钥：{card.region_code} {card.name}，指纹 {card.fingerprint}",
+                  f"{'made the ' if made else ''}province keys: {card.region_code} {card.name}, fingerprint "
+                  f"{card.fingerprint}"))
+            if args.output:
+                registry.write_province_key_file(engine, Path(args.output))
+                out(t(f"已写出公钥文件 {args.output}（交给各县：povdesk province set-key DB 文件）",
+                      f"wrote the key file {args.output} (for each county: povdesk province set-key DB FILE)"))
+        elif cmd == "enrol":
+            card = registry.enrol_county(engine, Path(args.file), clock)
+            out(t(f"已登记县 {card.region_code} {card.name}，指纹 {card.fingerprint}",
+                  f"enrolled county {card.region_code} {card.name}, fingerprint {card.fingerprint}"))
+        elif cmd == "load":
+            results = []
+            for f in args.files:
+                r = registry.load_bundle(engine, Path(f), clock)
+                results.append(r)
+                if args.json:
+                    continue
+                if r.already:
+                    out(t(f"{f}：这个数据包（{r.bundle_id}）已载入过，未作改动",
+                          f"{f}: this bundle ({r.bundle_id}) was loaded before; nothing changed"))
+                else:
+                    out(t(f"{f}：县 {r.county}，{r.households} 户，其中 {r.applied} 户为新的或更新的版本",
+                          f"{f}: county {r.county}, {r.households} households, {r.applied} of them new or newer"))
+            if args.json:
+                emit_json([{"file": str(r.path), "bundle_id": r.bundle_id, "county": r.county,
+                            "households": r.households, "applied": r.applied, "already": r.already}
+                           for r in results])
+        elif cmd == "flags":
+            rows = registry.flags(engine, args.county)
+            if args.json:
+                emit_json([{"county": f["county_code"], "household_id": f["household_id"],
+                            "household_no": f["household_no"], "member_id": f["member_id"], "rule": f["rule"],
+                            "id_number": mask(f["id_number"]), "other_county": f["other_county"],
+                            "other_household_id": f["other_household_id"],
+                            "other_household_no": f["other_household_no"]} for f in rows])
+            else:
+                for f in rows:
+                    out(f"{f['county_code']}\t{f['household_no']}\t{f['rule']}\t{mask(f['id_number'])}\t{f['name']}\t"
+                        + t(f"也登记在县 {f['other_county']} 的户 {f['other_household_no']}",
+                            f"also registered in county {f['other_county']}, household {f['other_household_no']}"))
+                if not rows:
+                    out(t("没有跨县重复登记的人", "no person is registered in two counties"))
+    finally:
+        engine.dispose()
+    return EXIT_OK
+
+
+def _county_side(args: argparse.Namespace) -> int:
+    from povdesk.province import export
+
+    ws = open_workspace(args)
+    try:
+        actor = login(ws)
+        if args.province_cmd == "set-key":
+            card = export.set_province_key(ws, actor, Path(args.file))
+            out(t(f"已设置省级密钥：{card.region_code} {card.name}，指纹 {card.fingerprint}（请与省里电话核对）",
+                  f"set the province key: {card.region_code} {card.name}, fingerprint {card.fingerprint} (compare "
+                  f"it with the province by phone)"))
+            return EXIT_OK
+        res = export.export_province_bundle(ws, actor, Path(args.output), full=args.full)
+    finally:
+        ws.close()
+    if not res.written:
+        out(t(f"上次报送以来没有修改，未写文件 {args.output}", f"nothing changed since the last province bundle: "
+              f"{args.output} was not written"))
+        return EXIT_OK
+    out(t(f"已写出报送省里的数据包 {args.output}：{res.households} 户，加密给 {res.manifest['recipient']['fingerprint']}",
+          f"wrote the province bundle {args.output}: {res.households} households, encrypted to "
+          f"{res.manifest['recipient']['fingerprint']}"))
+    return EXIT_OK
+
+
+def register(add: AddCommand) -> None:
+    sp = add("province", cmd_province, "省级数据库（PostgreSQL）：建表、密钥、登记县、载入县里的数据包、跨县标记；县：报送",
+             "the province registry (PostgreSQL): tables, keys, counties, loading county bundles, cross-county "
+             "flags; at a county: sending to it")
+    ps = sp.add_subparsers(dest="province_cmd", metavar="ACTION", required=True, parser_class=CommandParser)
+
+    def database(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--database", required=True, metavar="URL", help=t("postgresql://…", "postgresql://…"))
+
+    p = ps.add_parser("init", help=t("在 PostgreSQL 中建表（可重复运行）", "make the tables in PostgreSQL (safe to repeat)"))
+    database(p)
+    p = ps.add_parser("keys", help=t("省级密钥：没有则生成，显示指纹，可写出公钥文件",
+                                     "the province keys: made if missing, fingerprint shown, key file written"))
+    database(p)
+    p.add_argument("--region", metavar="NN", help=t("2 位省级代码（第一次生成时需要）", "the 2-digit province code "
+                                                   "(needed the first time)"))
+    p.add_argument("--name", help=t("省名", "the province's name"))
+    p.add_argument("-o", "--output", metavar="FILE", help=t("写出给各县的公钥文件", "write the key file for the counties"))
+    p = ps.add_parser("enrol", help=t("登记一个县级工作区的公钥文件", "enrol a county workspace's key file"))
+    database(p)
+    p.add_argument("file", metavar="FILE")
+    p = ps.add_parser("load", help=t("载入县里报送的数据包（每包一个事务，载入过的不重复）",
+                                     "load county bundles (one transaction each; a bundle loaded before is a no-op)"))
+    database(p)
+    p.add_argument("files", metavar="BUNDLE", nargs="+")
+    p.add_argument("--json", action="store_true")
+    p = ps.add_parser("flags", help=t("列出跨县重复登记的人（身份证号已遮盖）",
+                                      "list people registered in two counties (ID numbers masked)"))
+    database(p)
+    p.add_argument("--county", metavar="CODE")
+    p.add_argument("--json", action="store_true")
+    p = ps.add_parser("set-key", help=t("县：设置省级数据库的公钥", "county: learn the province's public keys"))
+    p.add_argument("db", metavar="DB")
+    p.add_argument("file", metavar="FILE")
+    p = ps.add_parser("export", help=t("县：写出报送省里的数据包（上次以来的修改）",
+                                       "county: write a province bundle (what changed since the last one)"))
+    p.add_argument("db", metavar="DB")
+    p.add_argument("-o", "--output", required=True, metavar="FILE")
+    p.add_argument("--full", action="store_true", help=t("报送全部户", "send every household"))

@@ -1,0 +1,499 @@
+"""The province registry's tables in PostgreSQL (SQLAlchemy Core) and the statements the loader runs.
+
+Households, members, per-year records, procedure events and cross-county flags are LIST-partitioned
+by the six-digit county code: every primary key starts with it, so each unique key holds within
+one partition, and a county is a partition that can be detached, archived or (on Citus) placed on
+its own shard. A county's partitions are made when its first bundle is loaded: each one a plain
+table of the same columns, then attached to its parent, which gives it the parent's indexes.
+
+The province's own key pair, the counties it trusts and the bundles it has applied (one row per
+bundle id: the unique constraint that applies each bundle once) are ordinary tables.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg import sql as pgsql
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Connection,
+    Engine,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    and_,
+    column,
+    create_engine,
+    delete,
+    func,
+    literal,
+    select,
+    table,
+    text,
+)
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+from povdesk.errors import BadInput
+from povdesk.i18n import tr
+
+metadata = MetaData()
+PARTITION_BY = "LIST (county_code)"
+_COUNTY = re.compile(r"^[0-9]{6}$")
+# Loads take this transaction-level advisory lock: one bundle at a time in the province, so the
+# cross-county duplicate check of one sees every household another has committed.
+LOAD_LOCK = 52_0000_0001
+APPLICATION_NAME = "povdesk-province"
+
+ColumnsOf = Callable[[bool], list[Column[Any]]]
+
+
+def _household_columns(pk: bool = True) -> list[Column[Any]]:
+    return [
+        Column("county_code", String(6), primary_key=pk, nullable=False),
+        Column("household_id", String(36), primary_key=pk, nullable=False),
+        Column("household_no", String, nullable=False),
+        Column("village_code", String, nullable=False),
+        Column("status", String, nullable=False),
+        Column("attribute", String),
+        Column("main_cause", String),
+        Column("member_count", Integer, nullable=False),
+        Column("version", BigInteger, nullable=False),
+        Column("updated_at", String, nullable=False),
+        Column("updated_by", String, nullable=False),
+        Column("form_version", String, nullable=False),
+        Column("rule_version", String, nullable=False),
+        Column("fields", JSONB, nullable=False),
+        Column("helpers", JSONB, nullable=False),
+        Column("bundle_id", String, nullable=False),
+        Column("loaded_at", String, nullable=False),
+    ]
+
+
+def _member_columns(pk: bool = True) -> list[Column[Any]]:
+    return [
+        Column("county_code", String(6), primary_key=pk, nullable=False),
+        Column("household_id", String(36), primary_key=pk, nullable=False),
+        Column("member_id", String(36), primary_key=pk, nullable=False),
+        Column("position", Integer, nullable=False),
+        Column("name", String, nullable=False),
+        Column("id_number", String, nullable=False),
+        Column("sex", String),
+        Column("birth_date", String),
+        Column("relation", String),
+        Column("fields", JSONB, nullable=False),
+    ]
+
+
+def _year_columns(pk: bool = True) -> list[Column[Any]]:
+    return [
+        Column("county_code", String(6), primary_key=pk, nullable=False),
+        Column("household_id", String(36), primary_key=pk, nullable=False),
+        Column("year", Integer, primary_key=pk, nullable=False, autoincrement=False),
+        Column("income", JSONB, nullable=False),
+        Column("measures", JSONB, nullable=False),
+    ]
+
+
+def _event_columns(pk: bool = True) -> list[Column[Any]]:
+    return [
+        Column("county_code", String(6), primary_key=pk, nullable=False),
+        Column("household_id", String(36), primary_key=pk, nullable=False),
+        Column("event_id", String(36), primary_key=pk, nullable=False),
+        Column("position", Integer, nullable=False),
+        Column("procedure", String, nullable=False),
+        Column("step", String, nullable=False),
+        Column("step_date", String, nullable=False),
+        Column("role", String, nullable=False),
+        Column("user_name", String, nullable=False),
+        Column("evidence", JSONB, nullable=False),
+        Column("recorded_at", String, nullable=False),
+    ]
+
+
+def _flag_columns(pk: bool = True) -> list[Column[Any]]:
+    return [
+        Column("county_code", String(6), primary_key=pk, nullable=False),
+        Column("household_id", String(36), primary_key=pk, nullable=False),
+        Column("member_id", String(36), primary_key=pk, nullable=False),
+        Column("rule", String, primary_key=pk, nullable=False),
+        Column("other_county", String(6), primary_key=pk, nullable=False),
+        Column("other_household_id", String(36), primary_key=pk, nullable=False),
+        Column("other_member_id", String(36), primary_key=pk, nullable=False),
+        Column("household_no", String, nullable=False),
+        Column("other_household_no", String, nullable=False),
+        Column("id_number", String, nullable=False),
+        Column("name", String, nullable=False),
+        Column("other_name", String, nullable=False),
+        Column("created_at", String, nullable=False),
+    ]
+
+
+households = Table("province_households", metadata, *_household_columns(), postgresql_partition_by=PARTITION_BY)
+members = Table("province_members", metadata, *_member_columns(), postgresql_partition_by=PARTITION_BY)
+years = Table("province_years", metadata, *_year_columns(), postgresql_partition_by=PARTITION_BY)
+events = Table("province_events", metadata, *_event_columns(), postgresql_partition_by=PARTITION_BY)
+# A person (by ID number) registered in a household of this county and in one of another: one row
+# for each side, so each county's next return bundle can carry its own.
+flags = Table("province_flags", metadata, *_flag_columns(), postgresql_partition_by=PARTITION_BY)
+Index("province_members_id_number", members.c.id_number)
+Index("province_households_village", households.c.county_code, households.c.village_code)
+Index("province_flags_other", flags.c.other_county, flags.c.other_household_id)
+
+PARTITIONED: dict[str, tuple[Table, ColumnsOf]] = {
+    "households": (households, _household_columns), "members": (members, _member_columns),
+    "years": (years, _year_columns), "events": (events, _event_columns), "flags": (flags, _flag_columns),
+}
+
+# The province's own identity (one row): the key file counties learn is made from it.
+keys = Table(
+    "province_keys", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("device_id", String(64), nullable=False),
+    Column("region_code", String(6), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("sign_private", LargeBinary, nullable=False),
+    Column("sign_public", LargeBinary, nullable=False),
+    Column("box_private", LargeBinary, nullable=False),
+    Column("box_public", LargeBinary, nullable=False),
+    Column("created_at", String(32), nullable=False),
+)
+
+# The county workspaces whose bundles the province accepts (from their key files).
+counties = Table(
+    "province_counties", metadata,
+    Column("county_code", String(6), primary_key=True),
+    Column("device_id", String(64), nullable=False, unique=True),
+    Column("sign_public", LargeBinary, nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("enrolled_at", String(32), nullable=False),
+)
+
+# Each bundle applied, once: the primary key on the bundle id is what makes a second load a no-op.
+bundles = Table(
+    "province_bundles", metadata,
+    Column("bundle_id", String(64), primary_key=True),
+    Column("county_code", String(6), nullable=False),
+    Column("sender", String(64), nullable=False),
+    Column("ciphertext_sha256", String(64), nullable=False),
+    Column("full", Boolean, nullable=False),
+    Column("seq_first", BigInteger, nullable=False),
+    Column("seq_last", BigInteger, nullable=False),
+    Column("households", Integer, nullable=False),
+    Column("applied", Integer, nullable=False),
+    Column("audit_seq", BigInteger, nullable=False),
+    Column("audit_hash", String(64), nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("loaded_at", String(32), nullable=False),
+    Index("province_bundles_county", "county_code", "seq_last"),
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# Engine
+
+
+def make_engine(url: str) -> Engine:
+    """`postgresql://…` or `postgresql+psycopg://…`: the province is PostgreSQL, nothing else."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        parsed = None
+    if parsed is None or parsed.get_backend_name() != "postgresql":
+        raise BadInput(tr("--database 应为 postgresql://…（省级库只用 PostgreSQL），而不是“{u}”",
+                          "--database must be postgresql://… (the province runs on PostgreSQL only), not '{u}'",
+                          u=url))
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    try:
+        return create_engine(parsed, pool_size=2, max_overflow=2, pool_pre_ping=True,
+                             connect_args={"application_name": APPLICATION_NAME})
+    except NoSuchModuleError:
+        raise BadInput(tr("不支持的数据库驱动：{u}", "unsupported database driver: {u}", u=url)) from None
+
+
+def unreachable(exc: Exception, engine: Engine) -> BadInput:
+    """One line naming the database (its password hidden) and what went wrong."""
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return BadInput(tr("无法连接省级数据库：{e}", "cannot reach the province database: {e}", e=first),
+                    where=engine.url.render_as_string(hide_password=True))
+
+
+@contextmanager
+def transaction(engine: Engine) -> Iterator[Connection]:
+    with engine.begin() as conn:
+        yield conn
+
+
+def create_schema(engine: Engine) -> None:
+    metadata.create_all(engine)
+
+
+def has_schema(conn: Connection) -> bool:
+    return conn.execute(select(func.to_regclass("province_bundles"))).scalar() is not None
+
+
+def require_schema(conn: Connection) -> None:
+    if not has_schema(conn):
+        raise BadInput(tr("省级数据库还没有建表：请先运行 povdesk province init --database URL",
+                          "the province database has no tables yet: run povdesk province init --database URL "
+                          "first"))
+
+
+def check_county(code: str) -> str:
+    if not _COUNTY.match(code):
+        raise BadInput(tr("县级区划代码应为 6 位数字，而不是“{c}”", "a county code has 6 digits, not '{c}'", c=code))
+    return code
+
+
+def ensure_partitions(conn: Connection, county: str) -> list[str]:
+    """The county's partition of every partitioned table, made if missing; returns those made."""
+    check_county(county)
+    made = []
+    for parent, columns in PARTITIONED.values():
+        name = f"{parent.name}_{county}"
+        if conn.execute(select(func.to_regclass(name))).scalar() is not None:
+            continue
+        Table(name, MetaData(), *columns(True)).create(conn)
+        conn.execute(text(f"ALTER TABLE {parent.name} ATTACH PARTITION {name} FOR VALUES IN ('{county}')"))
+        made.append(name)
+    return made
+
+
+def partitions(conn: Connection) -> list[str]:
+    """The counties that have partitions (the partitions of the households table, from the catalog)."""
+    inherits = table("pg_inherits", column("inhrelid"), column("inhparent"))
+    classes = table("pg_class", column("oid"), column("relname"))
+    parent = func.to_regclass(households.name)
+    rows = conn.execute(select(classes.c.relname).select_from(inherits.join(classes, classes.c.oid == inherits.c.inhrelid))
+                        .where(inherits.c.inhparent == parent).order_by(classes.c.relname))
+    return [str(r[0]).rsplit("_", 1)[1] for r in rows]
+
+
+def lock_for_load(conn: Connection) -> None:
+    conn.execute(select(func.pg_advisory_xact_lock(LOAD_LOCK)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Keys and counties
+
+
+@dataclass(frozen=True)
+class ProvinceKeys:
+    device_id: str
+    region_code: str
+    name: str
+    sign_private: bytes
+    sign_public: bytes
+    box_private: bytes
+    box_public: bytes
+    created_at: str
+
+
+def get_keys(conn: Connection) -> ProvinceKeys | None:
+    row = conn.execute(select(keys).where(keys.c.id == 1)).mappings().first()
+    if row is None:
+        return None
+    return ProvinceKeys(row["device_id"], row["region_code"], row["name"], bytes(row["sign_private"]),
+                        bytes(row["sign_public"]), bytes(row["box_private"]), bytes(row["box_public"]),
+                        row["created_at"])
+
+
+def put_keys(conn: Connection, k: ProvinceKeys) -> bool:
+    """Store the province's keys unless some are there (the first writer wins); True if stored."""
+    stmt = postgresql.insert(keys).values(id=1, device_id=k.device_id, region_code=k.region_code, name=k.name,
+                                          sign_private=k.sign_private, sign_public=k.sign_public,
+                                          box_private=k.box_private, box_public=k.box_public,
+                                          created_at=k.created_at)
+    return conn.execute(stmt.on_conflict_do_nothing().returning(keys.c.id)).first() is not None
+
+
+@dataclass(frozen=True)
+class County:
+    county_code: str
+    device_id: str
+    sign_public: bytes
+    fingerprint: str
+    name: str
+    active: bool
+
+
+def county_by_device(conn: Connection, device_id: str) -> County | None:
+    row = conn.execute(select(counties).where(counties.c.device_id == device_id)).mappings().first()
+    if row is None:
+        return None
+    return County(row["county_code"], row["device_id"], bytes(row["sign_public"]), row["fingerprint"], row["name"],
+                  bool(row["active"]))
+
+
+def put_county(conn: Connection, c: County, at: str) -> None:
+    """Enrol a county's workspace (a new key for the same county replaces the old one)."""
+    stmt = postgresql.insert(counties).values(county_code=c.county_code, device_id=c.device_id,
+                                              sign_public=c.sign_public, fingerprint=c.fingerprint, name=c.name,
+                                              active=c.active, enrolled_at=at)
+    conn.execute(stmt.on_conflict_do_update(index_elements=[counties.c.county_code], set_={
+        "device_id": stmt.excluded.device_id, "sign_public": stmt.excluded.sign_public,
+        "fingerprint": stmt.excluded.fingerprint, "name": stmt.excluded.name, "active": stmt.excluded.active,
+        "enrolled_at": stmt.excluded.enrolled_at}))
+
+
+def list_counties(conn: Connection) -> list[County]:
+    rows = conn.execute(select(counties).order_by(counties.c.county_code)).mappings()
+    return [County(r["county_code"], r["device_id"], bytes(r["sign_public"]), r["fingerprint"], r["name"],
+                   bool(r["active"])) for r in rows]
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading one bundle (all inside one transaction)
+
+
+def claim_bundle(conn: Connection, values: dict[str, Any]) -> bool:
+    """Record the bundle; False when it was recorded before (then nothing else is done). A second
+    loader of the same bundle waits here on the first one's row and then finds it."""
+    stmt = postgresql.insert(bundles).values(**values).on_conflict_do_nothing().returning(bundles.c.bundle_id)
+    return conn.execute(stmt).first() is not None
+
+
+def bundle_loaded(conn: Connection, bundle_id: str) -> dict[str, Any] | None:
+    row = conn.execute(select(bundles).where(bundles.c.bundle_id == bundle_id)).mappings().first()
+    return dict(row) if row else None
+
+
+def set_applied(conn: Connection, bundle_id: str, applied: int) -> None:
+    conn.execute(bundles.update().where(bundles.c.bundle_id == bundle_id).values(applied=applied))
+
+
+@dataclass
+class Staging:
+    """Temporary tables (dropped at commit) the bundle's rows are copied into before the upsert."""
+
+    tables: dict[str, Table]
+
+
+def create_staging(conn: Connection) -> Staging:
+    md = MetaData()
+    out = {}
+    for key in ("households", "members", "years", "events"):
+        parent, columns = PARTITIONED[key]
+        t = Table(f"stage_{key}", md, *columns(False), prefixes=["TEMPORARY"], postgresql_on_commit="DROP")
+        t.create(conn)
+        out[key] = t
+    return Staging(out)
+
+
+def copy_rows(conn: Connection, table: Table, rows: Iterable[Sequence[Any]]) -> int:
+    """COPY rows into a table through the connection's psycopg 3 connection (same transaction)."""
+    raw = conn.connection.driver_connection
+    assert isinstance(raw, psycopg.Connection)
+    names = [c.name for c in table.columns]
+    stmt = pgsql.SQL("COPY {} ({}) FROM STDIN").format(pgsql.Identifier(table.name),
+                                                       pgsql.SQL(", ").join(map(pgsql.Identifier, names)))
+    n = 0
+    with raw.cursor() as cur, cur.copy(stmt) as cp:
+        for row in rows:
+            cp.write_row(row)
+            n += 1
+    return n
+
+
+def apply_staged(conn: Connection, st: Staging, county: str, bundle_id: str) -> int:
+    """Upsert the staged households (a newer version replaces an older one, never the reverse),
+    then replace the members, years and events of those that were written; returns how many were."""
+    sh = st.tables["households"]
+    names = [c.name for c in households.columns]
+    ins = postgresql.insert(households).from_select(names, select(*[sh.c[n] for n in names]))
+    keep = {"county_code", "household_id"}
+    ins = ins.on_conflict_do_update(
+        index_elements=[households.c.county_code, households.c.household_id],
+        set_={n: ins.excluded[n] for n in names if n not in keep},
+        where=households.c.version < ins.excluded.version)
+    applied = conn.execute(ins.returning(households.c.household_id)).fetchall()
+    written = (select(households.c.household_id)
+               .where(households.c.county_code == county, households.c.bundle_id == bundle_id))
+    for key, target in (("members", members), ("years", years), ("events", events)):
+        stage = st.tables[key]
+        conn.execute(delete(target).where(target.c.county_code == county, target.c.household_id.in_(written)))
+        cols = [c.name for c in target.columns]
+        conn.execute(postgresql.insert(target).from_select(
+            cols, select(*[stage.c[n] for n in cols]).where(stage.c.household_id.in_(written))))
+    return len(applied)
+
+
+def refresh_flags(conn: Connection, county: str, bundle_id: str, at: str) -> None:
+    """The cross-county duplicate flags of the households this bundle wrote, found again: both
+    sides' old rows go, and one row per side is made for each member whose ID number is also in
+    a household of another county."""
+    written = (select(households.c.household_id)
+               .where(households.c.county_code == county, households.c.bundle_id == bundle_id))
+    conn.execute(delete(flags).where(flags.c.county_code == county, flags.c.household_id.in_(written)))
+    conn.execute(delete(flags).where(flags.c.other_county == county, flags.c.other_household_id.in_(written)))
+    m1, m2 = members.alias("m1"), members.alias("m2")
+    h1, h2 = households.alias("h1"), households.alias("h2")
+    pairs = (
+        select(m1.c.county_code.label("a_county"), m1.c.household_id.label("a_household"),
+               m1.c.member_id.label("a_member"), h1.c.household_no.label("a_no"), m1.c.name.label("a_name"),
+               m2.c.county_code.label("b_county"), m2.c.household_id.label("b_household"),
+               m2.c.member_id.label("b_member"), h2.c.household_no.label("b_no"), m2.c.name.label("b_name"),
+               m1.c.id_number)
+        .select_from(m1.join(h1, and_(h1.c.county_code == m1.c.county_code, h1.c.household_id == m1.c.household_id))
+                     .join(m2, and_(m2.c.id_number == m1.c.id_number, m2.c.county_code != m1.c.county_code))
+                     .join(h2, and_(h2.c.county_code == m2.c.county_code,
+                                    h2.c.household_id == m2.c.household_id)))
+        .where(m1.c.county_code == county, h1.c.bundle_id == bundle_id, m1.c.id_number != "")
+    ).subquery("pairs")
+    cols = ["county_code", "household_id", "member_id", "rule", "other_county", "other_household_id",
+            "other_member_id", "household_no", "other_household_no", "id_number", "name", "other_name", "created_at"]
+    rule = literal(DUP_RULE)
+    now = literal(at)
+    p = pairs.c
+    for a, b in (("a", "b"), ("b", "a")):
+        sel = select(p[f"{a}_county"], p[f"{a}_household"], p[f"{a}_member"], rule, p[f"{b}_county"],
+                     p[f"{b}_household"], p[f"{b}_member"], p[f"{a}_no"], p[f"{b}_no"], p.id_number, p[f"{a}_name"],
+                     p[f"{b}_name"], now)
+        conn.execute(postgresql.insert(flags).from_select(cols, sel).on_conflict_do_nothing())
+
+
+DUP_RULE = "DUP-PERSON-PROVINCE"
+
+
+def flag_rows(conn: Connection, county: str | None = None) -> list[dict[str, Any]]:
+    q = select(flags).order_by(flags.c.county_code, flags.c.household_no, flags.c.member_id, flags.c.other_county)
+    if county:
+        q = q.where(flags.c.county_code == county)
+    return [dict(r) for r in conn.execute(q).mappings()]
+
+
+def count_rows(conn: Connection, county: str | None = None) -> dict[str, int]:
+    out = {}
+    for key, (t, _cols) in PARTITIONED.items():
+        q = select(func.count()).select_from(t)
+        if county:
+            q = q.where(t.c.county_code == county)
+        out[key] = int(conn.execute(q).scalar() or 0)
+    q = select(func.count()).select_from(bundles)
+    if county:
+        q = q.where(bundles.c.county_code == county)
+    out["bundles"] = int(conn.execute(q).scalar() or 0)
+    return out
+
+
+def household_versions(conn: Connection, county: str) -> dict[str, int]:
+    rows = conn.execute(select(households.c.household_id, households.c.version)
+                        .where(households.c.county_code == county))
+    return {r[0]: int(r[1]) for r in rows}
+

@@ -1,0 +1,309 @@
+"""The province's side: its keys, the counties it trusts, loading province bundles, the flags.
+
+Loading a bundle checks everything that needs no write first (container, kind, addressee,
+sender, signature, digest, decryption, header), then applies it in one transaction: the bundle's
+row is claimed (its primary key: a bundle already applied is a no-op), the county's partitions
+are made if this is its first bundle, the households, members, years and events are copied
+(COPY) into temporary tables, and upserted so a newer version replaces an older one and never
+the reverse; the cross-county duplicate flags of what was written are found again. A loader
+killed at any point leaves the transaction uncommitted, which PostgreSQL rolls back whole.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+import psycopg
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from povdesk.clock import SYSTEM_CLOCK, Clock
+from povdesk.core.exchange import LineError, parse_line
+from povdesk.core.idnumber import normalize
+from povdesk.core.model import Household
+from povdesk.errors import BadInput
+from povdesk.i18n import tr
+from povdesk.province import db
+from povdesk.province.export import KIND, LEVEL
+from povdesk.sync import bundle as fmt
+from povdesk.sync.keys import DeviceCard, read_key_file, write_key_file
+
+BATCH = 2000
+
+
+def _refuse(where: str, zh: str, en: str, **values: object) -> fmt.BundleRefused:
+    return fmt.BundleRefused(tr(zh, en, **values), where=where)
+
+
+def connect(url: str) -> Engine:
+    """The engine, with a first connection made so a wrong URL or a server that is down is one
+    line of bad input rather than a traceback later."""
+    engine = db.make_engine(url)
+    try:
+        with engine.connect():
+            pass
+    except OperationalError as exc:
+        engine.dispose()
+        raise db.unreachable(exc.orig or exc, engine) from None
+    return engine
+
+
+def init(engine: Engine) -> None:
+    db.create_schema(engine)
+
+
+# ---------------------------------------------------------------------------------------------
+# Keys
+
+
+def _card(k: db.ProvinceKeys) -> DeviceCard:
+    return DeviceCard(k.device_id, k.device_id, k.region_code, LEVEL, k.name, k.sign_public, k.box_public, k.created_at)
+
+
+def ensure_keys(engine: Engine, region: str | None, name: str | None, clock: Clock = SYSTEM_CLOCK
+                ) -> tuple[DeviceCard, bool]:
+    """The province's key card; made (with `region`, two digits, and `name`) if there is none.
+    Returns (card, made)."""
+    with db.transaction(engine) as conn:
+        db.require_schema(conn)
+        have = db.get_keys(conn)
+        if have is not None:
+            if region and region != have.region_code:
+                raise BadInput(tr("本数据库已是省 {p} 的，不能改为 {r}", "this database belongs to province {p}; it "
+                                  "cannot become {r}", p=have.region_code, r=region))
+            return _card(have), False
+        if not region or len(region) != 2 or not region.isdigit():
+            raise BadInput(tr("还没有省级密钥：请用 --region 给出 2 位省级代码（如 52）",
+                              "there are no province keys yet: give the 2-digit province code with --region "
+                              "(e.g. 52)"))
+        raw = (Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+        sk, bk = Ed25519PrivateKey.generate(), X25519PrivateKey.generate()
+        made = db.ProvinceKeys(str(uuid.uuid4()), region, name or region, sk.private_bytes(*raw),
+                               sk.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw), bk.private_bytes(*raw),
+                               bk.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw), clock.now_iso())
+        db.put_keys(conn, made)
+    with engine.connect() as conn:
+        k = db.get_keys(conn)
+    assert k is not None
+    return _card(k), k.device_id == made.device_id
+
+
+def write_province_key_file(engine: Engine, out: Path) -> DeviceCard:
+    with engine.connect() as conn:
+        db.require_schema(conn)
+        k = db.get_keys(conn)
+    if k is None:
+        raise BadInput(tr("还没有省级密钥：请先运行 povdesk province keys --database URL --region NN",
+                          "there are no province keys yet: run povdesk province keys --database URL --region NN"))
+    card = _card(k)
+    try:
+        out.write_text(write_key_file(card, k.sign_private), encoding="utf-8")
+    except OSError as exc:
+        raise BadInput(tr("无法写入文件：{e}", "cannot write the file: {e}", e=exc.strerror), where=str(out)) from None
+    return card
+
+
+def enrol_county(engine: Engine, path: Path, clock: Clock = SYSTEM_CLOCK) -> DeviceCard:
+    """Trust a county workspace's key file (`povdesk keys export` at the county)."""
+    card = read_key_file(path)
+    where = str(path)
+    with db.transaction(engine) as conn:
+        db.require_schema(conn)
+        k = db.get_keys(conn)
+        if k is None:
+            raise BadInput(tr("还没有省级密钥：请先运行 povdesk province keys", "there are no province keys yet: run "
+                              "povdesk province keys first"))
+        if card.level != "county":
+            raise BadInput(tr("这不是县级工作区的密钥（级别：{l}）", "this is not a county workspace's key (level: {l})",
+                              l=card.level), where=where)
+        if len(card.region_code) != 6 or not card.region_code.startswith(k.region_code):
+            raise BadInput(tr("县 {c} 不在本省 {p}", "county {c} is not in this province {p}", c=card.region_code,
+                              p=k.region_code), where=where)
+        db.put_county(conn, db.County(card.region_code, card.device_id, card.sign_public, card.fingerprint,
+                                      card.name, True), clock.now_iso())
+    return card
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading
+
+
+@dataclass(frozen=True)
+class Verified:
+    raw: fmt.RawBundle
+    county: db.County
+    payload: bytes
+    header: dict[str, Any]
+
+    @property
+    def bundle_id(self) -> str:
+        return str(self.raw.manifest["bundle_id"])
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    path: Path
+    bundle_id: str
+    county: str
+    households: int
+    applied: int  # households written (new, or newer than the province's copy)
+    already: bool = False
+    partitions_made: int = 0
+
+
+def verify(engine: Engine, path: Path) -> Verified:
+    """Every check that needs no write; BundleRefused saying what is wrong."""
+    raw = fmt.read(path)
+    m, where = raw.manifest, raw.where
+    if m["kind"] != KIND:
+        raise _refuse(where, "这不是报送省里的数据包（类型“{k}”）", "this is not a province bundle (kind '{k}')", k=m["kind"])
+    with engine.connect() as conn:
+        db.require_schema(conn)
+        k = db.get_keys(conn)
+        if k is None:
+            raise BadInput(tr("还没有省级密钥：请先运行 povdesk province keys", "there are no province keys yet: run "
+                              "povdesk province keys first"))
+        county = db.county_by_device(conn, m["sender"]["device_id"])
+    mine = _card(k).fingerprint
+    if m["recipient"]["device_id"] != k.device_id or m["recipient"]["fingerprint"] != mine:
+        raise _refuse(where, "数据包不是报送本省的（收件方指纹 {f}，本省 {me}）",
+                      "the bundle is addressed to another province (fingerprint {f}; this one is {me})",
+                      f=m["recipient"]["fingerprint"], me=mine)
+    s = m["sender"]
+    if county is None or not county.active:
+        raise _refuse(where, "数据包来自未登记的县 {r}（{n}，设备 {d}，指纹 {f}）；请先核对指纹并用 povdesk province enrol "
+                      "登记", "the bundle comes from a county this province does not know: {r} ({n}, device {d}, "
+                      "fingerprint {f}); compare the fingerprint and run povdesk province enrol first",
+                      r=s["region_code"], n=s["name"], d=s["device_id"], f=s["fingerprint"])
+    if s["fingerprint"] != county.fingerprint or s["region_code"] != county.county_code:
+        raise _refuse(where, "数据包用另一把密钥签名或来自另一个县（指纹 {f}，登记的是 {e}）",
+                      "the bundle was signed with another key or names another county (fingerprint {f}; the "
+                      "enrolled one is {e})", f=s["fingerprint"], e=county.fingerprint)
+    if not fmt.signature_ok(raw, county.sign_public):
+        raise _refuse(where, "数据包签名无效：文件被改动过，或不是用已登记的密钥签名的",
+                      "the bundle's signature is invalid: the file was altered, or it was not signed with the "
+                      "enrolled key")
+    if not fmt.ciphertext_ok(raw):
+        raise _refuse(where, "数据包内容与清单中的摘要不符（文件被改动过）",
+                      "the bundle's content does not match the digest in its manifest (the file was altered)")
+    payload = fmt.open_payload(raw, k.box_private, k.box_public)
+    end = payload.find(b"\n")
+    try:
+        header = orjson.loads(payload[:end if end >= 0 else len(payload)])
+    except orjson.JSONDecodeError:
+        header = None
+    if (not isinstance(header, dict) or header.get("county") != county.county_code
+            or header.get("households") != m["counts"].get("households")
+            or not isinstance(header.get("audit_head"), dict)):
+        raise _refuse(where, "数据包的首行与清单不符", "the bundle's header does not match its manifest")
+    return Verified(raw, county, payload, header)
+
+
+def _lines(v: Verified) -> Iterator[tuple[int, bytes]]:
+    for n, line in enumerate(v.payload.split(b"\n")[1:], 2):
+        if line:
+            yield n, line
+
+
+def _json(obj: Any) -> str:
+    return orjson.dumps(obj).decode("utf-8")
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _rows(hh: Household, county: str, bundle_id: str, at: str) -> tuple[list[Any], list[list[Any]], list[list[Any]],
+                                                                       list[list[Any]]]:
+    f = hh.fields
+    head = [county, hh.id, hh.household_no, hh.village_code, hh.status, _text(f.get("attribute")),
+            _text(f.get("main_cause")), len(hh.members), hh.version, hh.updated_at, hh.updated_by, hh.form_version,
+            hh.rule_version, _json(f), _json(hh.helpers), bundle_id, at]
+    ms = [[county, hh.id, m.id, i, m.name, normalize(m.id_number), _text(m.fields.get("sex")),
+           _text(m.fields.get("birth_date")), m.relation, _json(m.fields)] for i, m in enumerate(hh.members)]
+    ys = [[county, hh.id, y.year, _json(y.income), _json(y.measures)] for y in hh.years.values()]
+    es = [[county, hh.id, e.id, i, e.procedure, e.step, e.date, e.role, e.user, _json(e.evidence), e.recorded_at]
+          for i, e in enumerate(hh.events)]
+    return head, ms, ys, es
+
+
+def load_bundle(engine: Engine, path: Path, clock: Clock = SYSTEM_CLOCK, batch: int = BATCH) -> LoadResult:
+    v = verify(engine, path)
+    m, where = v.raw.manifest, v.raw.where
+    county = v.county.county_code
+    at = clock.now_iso()
+    try:
+        with db.transaction(engine) as conn:
+            db.lock_for_load(conn)
+            claimed = db.claim_bundle(conn, {
+                "bundle_id": v.bundle_id, "county_code": county, "sender": v.county.device_id,
+                "ciphertext_sha256": m["payload"]["ciphertext_sha256"], "full": m["full"],
+                "seq_first": m["seq"]["first"], "seq_last": m["seq"]["last"], "households": m["counts"]["households"],
+                "applied": 0, "audit_seq": int(v.header["audit_head"].get("seq") or 0),
+                "audit_hash": str(v.header["audit_head"].get("hash") or ""), "created_at": m["created_at"],
+                "loaded_at": at})
+            if not claimed:
+                prev = db.bundle_loaded(conn, v.bundle_id) or {}
+                return LoadResult(path, v.bundle_id, county, int(prev.get("households", 0)), 0, already=True)
+            made = db.ensure_partitions(conn, county)
+            stage = db.create_staging(conn)
+            seen: set[str] = set()
+            n_hh = n_members = n_events = 0
+            batch_rows: tuple[list[Any], list[Any], list[Any], list[Any]] = ([], [], [], [])
+
+            def flush() -> None:
+                for key, rows in zip(("households", "members", "years", "events"), batch_rows, strict=True):
+                    if rows:
+                        db.copy_rows(conn, stage.tables[key], rows)
+                        rows.clear()
+
+            for n, line in _lines(v):
+                try:
+                    hh = parse_line(line, f"{path.name}:{n}")
+                except LineError as exc:
+                    raise fmt.BundleRefused(exc.text, where=exc.where) from None
+                if not hh.village_code.startswith(county):
+                    raise _refuse(where, "数据包中的户 {h} 属于村 {v}，不在县 {c}",
+                                  "household {h} of the bundle belongs to village {v}, not to county {c}",
+                                  h=hh.household_no, v=hh.village_code, c=county)
+                if hh.id in seen:
+                    raise _refuse(where, "数据包中户 {h} 出现了两次", "household {h} is in the bundle twice",
+                                  h=hh.household_no)
+                seen.add(hh.id)
+                head, ms, ys, es = _rows(hh, county, v.bundle_id, at)
+                batch_rows[0].append(head)
+                batch_rows[1].extend(ms)
+                batch_rows[2].extend(ys)
+                batch_rows[3].extend(es)
+                n_hh += 1
+                n_members += len(ms)
+                n_events += len(es)
+                if len(batch_rows[0]) >= batch:
+                    flush()
+            flush()
+            c = m["counts"]
+            if (n_hh, n_members, n_events) != (c.get("households"), c.get("members"), c.get("events")):
+                raise _refuse(where, "数据包中的户、成员和程序记录数与清单不符",
+                              "the bundle's households, members and events do not match the counts in its manifest")
+            applied = db.apply_staged(conn, stage, county, v.bundle_id)
+            db.set_applied(conn, v.bundle_id, applied)
+            db.refresh_flags(conn, county, v.bundle_id, at)
+    except (DBAPIError, psycopg.Error) as exc:
+        orig = exc.orig if isinstance(exc, DBAPIError) else exc
+        raise BadInput(tr("省级数据库出错，本数据包未载入：{e}", "the province database failed; the bundle was not "
+                          "loaded: {e}", e=str(orig or exc).strip().splitlines()[0]), where=where) from None
+    return LoadResult(path, v.bundle_id, county, n_hh, applied, partitions_made=len(made))
+
+
+def flags(engine: Engine, county: str | None = None) -> list[dict[str, Any]]:
+    with engine.connect() as conn:
+        db.require_schema(conn)
+        return db.flag_rows(conn, db.check_county(county) if county else None)
