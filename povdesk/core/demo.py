@@ -15,6 +15,7 @@ from functools import cache
 from typing import Any, TypeVar
 
 from povdesk.core import idnumber, regions
+from povdesk.core import monitoring as mon
 from povdesk.core.forms import form_version
 from povdesk.core.income import counts_in_household, household_size, poverty_line, reference_year, summarize
 from povdesk.core.model import Household, Member, ProcedureEvent, YearRecord
@@ -120,6 +121,7 @@ _REMOVAL_TEXT = {
     "08": "户籍在本村但长期不在本村居住",
     "10": "高标准装修住房，购置高档消费品",
 }
+_GIVEN_PAIRS = (("吴国华", "杨秀兰"), ("李明", "潘志刚"), ("王德文", "龙梅"), ("张勇", "杨光荣"))
 _APPLICATION_NOTES = ("户主本人提出书面申请", "经村民小组推荐，户主签字申请", "家庭成员代为提出申请")
 _OPINIONS = {
     "identification": ("经入户核查，符合贫困户识别条件，同意上报县级审批",
@@ -127,7 +129,15 @@ _OPINIONS = {
     "exit": ("经审核，达到“一超过两不愁三保障”退出标准，同意退出", "经乡镇核查，收入及保障情况属实，同意退出"),
     "return_to_poverty": ("经入户核查，返贫情况属实，同意上报", "经审核，返贫原因属实，同意重新纳入帮扶"),
     "removal": ("经审核，符合清退情形，同意清退",),
+    "monitoring": ("经审核，家庭存在返贫致贫风险，情况属实，同意纳入监测", "经乡镇核查，风险情况属实，同意上报县级审定"),
+    "elimination": ("经验收，收入持续稳定，“三保障”和饮水安全巩固，同意风险消除",),
 }
+# Monitoring (2020 onward): risks that need no other data to be coherent, and how cases came in.
+_MONITORING_RISKS = ("02", "05", "06")
+_DISCOVERY_NOTES = {"1": "户主到村委会口头申报，家庭收入骤减", "2": "驻村工作队入户排查发现",
+                    "3": "县医保部门推送大额医疗支出预警"}
+_MONITORING_FINDINGS = ("家庭收入较上年明显下降，存在返贫致贫风险；义务教育、基本医疗、住房和饮水安全有保障",
+                        "遭受意外后务工收入中断，家庭人均纯收入下降")
 _EXIT_REASONS = ("家庭年人均纯收入稳定超过扶贫标准，“两不愁三保障”已落实", "务工收入稳定增长，已达退出标准",
                  "产业发展见效，收入超过当年扶贫标准")
 _RETURN_REASONS = ("家庭成员患大病，医疗支出大、收入骤减", "遭受洪涝灾害，房屋及农作物受损",
@@ -147,19 +157,46 @@ _CHILD_COUNT = _Pick([(1, 25), (2, 45), (3, 22), (4, 8)])
 _LABOUR_SIXTIES = _Pick([("3", 60), ("1", 20), ("5", 20)])
 
 
+# The monitoring positions among the first households (a 30-household demo has them): a turned-down
+# household and a monitored one with nothing begun, and households waiting at a monitoring publicity
+# or county decision. all_positions() adds the rest of the monitoring steps after them.
+_FIRST_MONITORING = (("monitoring_identification_general", 0), ("monitoring_identification_general", 5),
+                     ("monitoring_identification_general", 7), ("risk_elimination_general", 2),
+                     ("monitoring_identification", 5), ("risk_elimination", 0), ("risk_elimination", 2),
+                     ("risk_elimination", 4))
+
+
 @cache
 def step_positions() -> tuple[tuple[str, int], ...]:
-    """(procedure, steps taken) of a household standing at each step of each procedure.
+    """(procedure, steps taken) of a household standing at each step of each procedure of 建档立卡,
+    and at the main steps of monitoring (_FIRST_MONITORING).
 
     generate() makes one household for each of these first, so a demo of at least this many
-    households has one waiting at every step (and a publicity list to print for every publicity).
+    households has one waiting at every step of identification, exit, removal and return to
+    poverty (and a publicity list to print for every one of their publicities).
     """
     steps = {key: len(spec.steps) for key, spec in load_procedures().items()}
     out = [("identification", n) for n in range(steps["identification"])]  # 0: an applicant, nothing done yet
     out += [("exit", n) for n in range(steps["exit"])]  # 0: registered, nothing begun (removal's first step too)
     out += [("removal", n) for n in range(1, steps["removal"])]
     out += [("return_to_poverty", n) for n in range(steps["return_to_poverty"])]  # 0: exited, nothing begun
+    out += [p for p in _FIRST_MONITORING if p[0] in steps and p[1] < steps[p[0]]]
     return tuple(out)
+
+
+@cache
+def all_positions() -> tuple[tuple[str, int], ...]:
+    """step_positions() and then every other step of the monitoring procedures: a demo of at least
+    this many households has one waiting at every step of every procedure."""
+    steps = {key: len(spec.steps) for key, spec in load_procedures().items()}
+    first = step_positions()
+    # An identification under way (0 for an exited household is return_to_poverty's 0; for an
+    # ordinary household, one turned down at identification) and an elimination (0: monitored).
+    wanted = [("monitoring_identification", n) for n in range(1, steps["monitoring_identification"])]
+    wanted += [("risk_elimination", n) for n in range(steps["risk_elimination"])]
+    wanted += [("monitoring_identification_general", n) for n in range(steps["monitoring_identification_general"])]
+    wanted += [("risk_elimination_general", n) for n in range(steps["risk_elimination_general"])]
+    return first + tuple(p for p in wanted if p not in first)
 
 
 def _years_before(day: date, years: int) -> date:
@@ -223,6 +260,7 @@ class _Plan:
     exit_progress: int | None = None  # steps of an exit still open in 2020; 0 = its appraisal was lost
     removal_progress: int | None = None  # steps of a removal still open in 2020 (the household stays registered)
     return_progress: int | None = None  # steps of a return to poverty still open in 2020 (it stays exited)
+    monitoring: tuple[str, int] | None = None  # (monitoring procedure, steps taken) in 2020-2021
 
 
 @dataclass(slots=True)
@@ -417,6 +455,11 @@ class _Generator:
             return _Plan("registered", self._year(_IDENT_YEAR, FIRST_YEAR, 2019), exit_progress=done or None)
         if procedure == "removal":
             return _Plan("registered", self._year(_IDENT_YEAR, FIRST_YEAR, 2019), removal_progress=done or None)
+        if procedure in mon.PROCEDURES:
+            if procedure.endswith("_general"):  # an ordinary household, turned down at identification
+                return _Plan("not_identified", self._year(_IDENT_YEAR, FIRST_YEAR, 2020), monitoring=(procedure, done))
+            year = self._year(_IDENT_YEAR, FIRST_YEAR, 2018)
+            return _Plan("exited", year, exit_year=self._year(_EXIT_YEAR, year + 1, 2019), monitoring=(procedure, done))
         year = self._year(_IDENT_YEAR, FIRST_YEAR, 2018)
         return _Plan("exited", year, exit_year=self._year(_EXIT_YEAR, year + 1, 2019), return_progress=done or None)
 
@@ -756,7 +799,7 @@ class _Generator:
         self.random = self.rng.random
         rng = self.rng
         village: _Village = self.village_pick(rng)
-        positions = step_positions()
+        positions = all_positions()
         plan = self.positioned_plan(*positions[index]) if index < len(positions) else self.plan()
         status = plan.status
         attribute = "01" if status == "not_identified" else (
@@ -1019,6 +1062,8 @@ class _Generator:
         ctx = {"village": village, "hh": hh}
         if plan.status == "not_identified":
             self.procedure(hh, "identification", None, cursor, ctx, lose_vote=True)
+            if plan.monitoring is not None:
+                self.monitoring(hh, plan.monitoring, cursor, ctx)
             return None
         self.procedure(hh, "identification", plan.stop, cursor, ctx)
         if plan.stop is not None:
@@ -1050,20 +1095,49 @@ class _Generator:
                 self.procedure(hh, "exit", None, cursor, ctx, lose_vote=True)
             else:
                 self.procedure(hh, "exit", plan.exit_progress, cursor, ctx)
+        if plan.monitoring is not None:
+            self.monitoring(hh, plan.monitoring, cursor, ctx)
         return ident_end
 
+    def monitoring(self, hh: Household, position: tuple[str, int], cursor: _Cursor, ctx: dict[str, Any]) -> None:
+        """防止返贫动态监测 in the story's last year: an identification under way in May-June 2021, or
+        one decided in the summer of 2020 (within the time limit) and an elimination begun in spring
+        2021 (it stays open: no threshold covers the later incomes of every province)."""
+        procedure, done = position
+        general = procedure.endswith("_general")
+        identification = mon.IDENTIFICATIONS[general]
+        channel = self.pick(("1", "2", "3"))
+        ctx.update(channel=channel, risks=sorted(self.rng.sample(_MONITORING_RISKS, self.ri(1, 2))),
+                   object_type=self.pick(("1", "2")) if general else "0")
+        if procedure == identification:
+            cursor.day = max(cursor.day, date(2021, 5, 1).toordinal() + self.ri(0, 20))
+            self.procedure(hh, identification, done, cursor, ctx, fast=True)
+            return
+        cursor.day = max(cursor.day, date(2020, 8, 1).toordinal() + self.ri(0, 30))
+        self.procedure(hh, identification, None, cursor, ctx, fast=True)
+        decided = next(e for e in reversed(hh.events) if e.step == mon.DECISION_STEP)
+        hh.fields.update(monitoring_type=ctx["object_type"], monitoring_risks=list(ctx["risks"]),
+                         discovery_channel=channel, monitoring_month=decided.date[:4] + decided.date[5:7])
+        if channel == "1":
+            hh.fields["self_report_means"] = self.pick(("1", "2", "3"))
+        cursor.day = max(cursor.day, date(2021, 3, 1).toordinal() + self.ri(0, 60))
+        self.procedure(hh, procedure, done, cursor, ctx)
+
     def procedure(self, hh: Household, key: str, count: int | None, cursor: _Cursor, ctx: dict[str, Any],
-                  lose_vote: bool = False) -> None:
-        """The first `count` steps (all when None); with lose_vote, up to a lost appraisal vote."""
+                  lose_vote: bool = False, fast: bool = False) -> None:
+        """The first `count` steps (all when None); with lose_vote, up to a lost appraisal vote. `fast`
+        keeps a monitoring identification within its time limit (discovery to decision in 13 days)."""
+        after_publicity = False
         for step in self.steps[key][:count]:
             if step.kind == "publicity":
-                begin = cursor.day + self.ri(1, 5)
-                end = begin + self.publicity_days - 1 + self.ri(0, 2)
-                day = end + self.ri(0, 1)
+                begin = cursor.day + (1 if fast else self.ri(1, 5))
+                end = begin + self.publicity_days - 1 + (0 if fast else self.ri(0, 2))
+                day = end + (0 if fast else self.ri(0, 1))
                 span: tuple[int, int] | None = (begin, end)
             else:
-                day = cursor.day + self.ri(1, 7)
+                day = cursor.day + ((1 if after_publicity else self.ri(0, 1)) if fast else self.ri(1, 7))
                 span = None
+            after_publicity = span is not None
             lost = lose_vote and step.kind == "appraisal"
             evidence = self.evidence(step, day, span, ctx, lost=lost)
             role = step.roles[0]
@@ -1119,7 +1193,13 @@ class _Generator:
         if key == "posted_at":
             return self.pick((f"{village.name}村务公开栏", f"{village.name}村委会公示栏及各村民小组"))
         if key == "opinion":
+            if proc in mon.PROCEDURES:
+                return self.pick(_OPINIONS["elimination" if proc in mon.ELIMINATIONS else "monitoring"])
             return self.pick(_OPINIONS.get(proc, _OPINIONS["identification"]))
+        if proc in mon.PROCEDURES:
+            value = self._monitoring_value(key, ctx, year)
+            if value is not None:
+                return value
         if key == "document_no":
             # One approval document covers every household approved in the same half-month.
             return f"{self.abbr}扶贫领〔{year}〕{2 * day.month - (day.day <= 15)}号"
@@ -1142,6 +1222,31 @@ class _Generator:
             return list(ctx.get("reasons") or ["03"])
         if key == "explanation":
             return "；".join(_REMOVAL_TEXT.get(r, r) for r in ctx.get("reasons") or ["03"])
+        return None
+
+    def _monitoring_value(self, key: str, ctx: dict[str, Any], year: int) -> Any:
+        if key == "channel":
+            return [ctx["channel"]]
+        if key == "risks":
+            return list(ctx["risks"])
+        if key == "object_type":
+            return [ctx["object_type"]]
+        if key == "mode":
+            return ["2"]
+        if key == "notes":
+            return _DISCOVERY_NOTES[ctx["channel"]]
+        if key == "verifier_names":
+            return "、".join(self.pick(_GIVEN_PAIRS))
+        if key == "findings":
+            return self.pick(_MONITORING_FINDINGS)
+        if key == "form_ref":
+            return f"监测采集〔{year}〕{self.ri(1, 99)}号"
+        if key == "compared_with":
+            return "财政、公安、不动产登记、社保、车辆管理部门"
+        if key == "result":
+            return "未发现财政供养、商品房、车辆等不符合纳入的情形"
+        if key == "document_no":
+            return f"{self.abbr}乡振〔{year}〕{self.ri(1, 40)}号"
         return None
 
     # ---------------------------------------------------------------- helpers and measures

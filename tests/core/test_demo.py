@@ -251,9 +251,14 @@ def steps_waiting(data: Sequence[Household]) -> set[tuple[str, str]]:
 @pytest.mark.parametrize("today", DATES)
 def test_a_small_demo_has_a_household_waiting_at_every_step_of_every_procedure(today: date) -> None:
     every = {(key, step.key) for key, spec in procedures.load_procedures().items() for step in spec.steps}
-    smallest = len(demo.step_positions())
+    smallest = len(demo.all_positions())
     assert steps_waiting(demo.generate(demo.DEMO_REGION, smallest, 3, today)) == every
     assert steps_waiting(demo.generate(COUNTY, smallest, 4, today)) == every
+    # The first households stand at every step of 建档立卡 and at the main monitoring steps.
+    first = steps_waiting(demo.generate(demo.DEMO_REGION, len(demo.step_positions()), 3, today))
+    assert {(key, step.key) for key in ("identification", "exit", "removal", "return_to_poverty")
+            for step in procedures.load_procedures()[key].steps} <= first
+    assert {("monitoring_identification_general", "publicity"), ("risk_elimination", "county_decision")} <= first
     # Fewer households cover the positions in order, as far as they go.
     assert steps_waiting(demo.generate(demo.DEMO_REGION, 3, 3, today)) == {
         ("identification", "application"), ("identification", "appraisal"), ("identification", "first_publicity")}
@@ -262,7 +267,7 @@ def test_a_small_demo_has_a_household_waiting_at_every_step_of_every_procedure(t
 def test_publicity_at_every_publicity_step_can_be_printed_from_a_small_demo() -> None:
     from povdesk.reports.publicity import at_step, publicity_steps
 
-    data = demo.generate(demo.DEMO_REGION, len(demo.step_positions()), 5, TODAY)
+    data = demo.generate(demo.DEMO_REGION, len(demo.all_positions()), 5, TODAY)
     for key, step in publicity_steps().items():
         assert any(at_step(hh, step) for hh in data), key
 

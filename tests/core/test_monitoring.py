@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -12,11 +13,15 @@ from povdesk.core import monitoring as M
 from povdesk.core.codes import code_list
 from povdesk.core.forms import household_form
 from povdesk.core.income import compliant_expenses, summarize
-from povdesk.core.model import YearRecord
+from povdesk.core.model import Household, ProcedureEvent, YearRecord
+from povdesk.core.procedures import load_procedures
+from povdesk.core.rules import RULES, RuleContext, validate_household
+from povdesk.core.rules.catalog import blocking
 from povdesk.paths import resource
-from tests.factories import VILLAGE, valid_household
+from tests.factories import TODAY, VILLAGE, valid_household
 
 YUNNAN_VILLAGE = "530102001001"
+CTX = RuleContext(today=TODAY)
 
 
 def _toml() -> dict[str, Any]:
@@ -166,3 +171,154 @@ def test_facts_read_the_section() -> None:
                      elimination_month="bad")
     f = M.facts(hh)
     assert f.is_object and f.risks == ("01",) and f.identified == (2026, 3) and f.eliminated is None
+
+
+# ---------------------------------------------------------------- rules
+
+
+def monitored() -> Household:
+    """A household out of poverty, identified for monitoring in March 2025 for a failed project."""
+    hh = valid_household("exited")
+    hh.fields.update(monitoring_type="0", monitoring_risks=["06"], discovery_channel="2", monitoring_month="202503")
+    hh.years[2025] = YearRecord(2025, income=dict(hh.years[2015].income))
+    return hh
+
+
+def _event(procedure: str, step: str, day: str) -> ProcedureEvent:
+    return ProcedureEvent(procedure, step, day, "village_worker", "wang")
+
+
+def _identified(hh: Household, start: str = "2025-03-01", decided: str = "2025-03-14") -> None:
+    spec = load_procedures()["monitoring_identification"]
+    for s in spec.steps:
+        hh.events.append(_event(spec.key, s.key, decided if s.key in ("county_decision", "announcement") else start))
+
+
+def _risk(*risks: str) -> Callable[[Household], None]:
+    return lambda hh: hh.fields.update(monitoring_risks=list(risks))
+
+
+def _eliminated(month: str, mode: str = "2", identified: str = "202503") -> Callable[[Household], None]:
+    return lambda hh: hh.fields.update(risk_eliminated=True, elimination_mode=mode, elimination_month=month,
+                                       monitoring_month=identified)
+
+
+def _alone_at_home(hh: Household) -> None:
+    hh.members[0].fields.update(migrant_status="0", migrant_place=None, migrant_months=0)
+    for record in hh.years.values():
+        record.income["wage_income"] = 0.0
+
+
+def _nobody_can_work(hh: Household) -> None:
+    for m in hh.members:
+        m.fields.update(labour="5", health="3", migrant_status="0", migrant_place=None, migrant_months=0)
+
+
+def _poor_2019(wages: float) -> Callable[[Household], None]:
+    def change(hh: Household) -> None:
+        hh.years = {2019: YearRecord(2019, income={**hh.years[2015].income, "wage_income": wages})}
+    return change
+
+
+def _water_measure(hh: Household) -> None:
+    hh.years[2025].measures.append({"measure_type": "12", "content": "接通自来水", "date": "2025-05-10"})
+
+
+def _elimination_first(hh: Household) -> None:
+    hh.events.append(_event("risk_elimination", "home_check", "2025-10-01"))
+
+
+def _identified_then_eliminated(hh: Household) -> None:
+    _identified(hh)
+    _elimination_first(hh)
+
+
+def _combine(*changes: Callable[[Household], None]) -> Callable[[Household], None]:
+    def change(hh: Household) -> None:
+        for c in changes:
+            c(hh)
+    return change
+
+
+# rule -> (a change that makes it fire, a change near it that keeps it quiet)
+MONITORING_CASES: dict[str, tuple[Callable[[Household], None], Callable[[Household], None]]] = {
+    "MON-ELIM-EARLY": (_eliminated("202506"), _eliminated("202509")),
+    "MON-ILL-EXPENSE": (_risk("01"), _combine(_risk("01"),
+                                               lambda hh: hh.years[2025].income.update(compliant_expenses=3200.0))),
+    "MON-WORK-LABOUR": (_combine(_risk("07"), _alone_at_home), _risk("07")),
+    "MON-WATER-MEASURE": (_risk("11"), _combine(_risk("11"), _water_measure)),
+    "MON-LABOUR-ALL": (_combine(_risk("04"), lambda hh: hh.members.pop()), _risk("04")),
+    "MON-ASSISTED-BELOW": (_combine(_poor_2019(6000.0), _eliminated("202003", "1", "201906")),
+                           _combine(_poor_2019(30000.0), _eliminated("202003", "1", "201906"))),
+    "MON-NO-LINE": (_eliminated("202510"), _eliminated("202003", "2", "201906")),
+    "MON-OVERDUE": (lambda hh: _identified(hh, decided="2025-03-17"), lambda hh: _identified(hh, decided="2025-03-16")),
+    "MON-ELIM-UNIDENTIFIED": (_elimination_first, _identified_then_eliminated),
+}
+
+
+def test_the_monitored_household_is_clean() -> None:
+    assert validate_household(monitored(), CTX) == []
+
+
+def test_every_monitoring_rule_has_a_case() -> None:
+    assert {r for r in RULES if r.startswith("MON-")} == set(MONITORING_CASES)
+
+
+@pytest.mark.parametrize("rule_id", sorted(MONITORING_CASES))
+def test_monitoring_rule_fires(rule_id: str) -> None:
+    hh = monitored()
+    MONITORING_CASES[rule_id][0](hh)
+    got = validate_household(hh, CTX)
+    assert rule_id in {f.rule for f in got}, [(f.rule, f.message.en) for f in got]
+    for f in got:
+        assert f.message.zh and f.message.en and "{" not in f.message.zh + f.message.en
+        assert f.severity == RULES[f.rule].severity
+
+
+@pytest.mark.parametrize("rule_id", sorted(MONITORING_CASES))
+def test_monitoring_rule_stays_quiet(rule_id: str) -> None:
+    hh = monitored()
+    MONITORING_CASES[rule_id][1](hh)
+    got = validate_household(hh, CTX)
+    assert rule_id not in {f.rule for f in got}, [(f.rule, f.message.en) for f in got]
+
+
+def test_monitoring_findings_block_only_the_monitoring_procedures() -> None:
+    for rule in ("MON-ILL-EXPENSE", "MON-WORK-LABOUR", "MON-LABOUR-ALL"):
+        assert RULES[rule].blocks_procedure("monitoring_identification_general")
+        assert not RULES[rule].blocks_procedure("exit")
+    for rule in ("MON-WATER-MEASURE", "MON-ASSISTED-BELOW", "MON-ELIM-UNIDENTIFIED"):
+        assert RULES[rule].blocks_procedure("risk_elimination")
+        assert not RULES[rule].blocks_procedure("monitoring_identification")
+    hh = monitored()
+    _risk("07")(hh)
+    _nobody_can_work(hh)
+    found = [f for f in validate_household(hh, CTX) if f.rule == "MON-WORK-LABOUR"]
+    assert [f.message.en for f in found] == ["risk 'unstable work' but nobody in the household is able to work"]
+    assert blocking(found, "monitoring_identification") == found and blocking(found, "removal") == []
+
+
+def test_the_no_line_finding_names_the_year_and_province() -> None:
+    hh = monitored()
+    _eliminated("202403")(hh)
+    hh.fields["monitoring_month"] = "202309"
+    (found,) = [f for f in validate_household(hh, CTX) if f.rule == "MON-NO-LINE"]
+    assert found.message.en.startswith("no line for 2023 in province 52")
+    # The same household in Yunnan is judged by the 2024 range of 8,700 yuan.
+    hh.village_code = "530102001001"
+    hh.fields["elimination_mode"] = "1"
+    hh.years[2023] = YearRecord(2023, income=dict(hh.years[2015].income))
+    got = {f.rule: f for f in validate_household(hh, CTX)}
+    assert "MON-NO-LINE" not in got
+    assert "not above the 2024 monitoring threshold of 8700 yuan" in got["MON-ASSISTED-BELOW"].message.en
+
+
+def test_a_province_with_working_days_counts_them() -> None:
+    hh = monitored()
+    hh.village_code = "460105001001"  # Hainan: 20 working days
+    _identified(hh, start="2025-03-03", decided="2025-03-28")  # 19 working days, 25 calendar days
+    assert "MON-OVERDUE" not in {f.rule for f in validate_household(hh, CTX)}
+    hh.events.clear()
+    _identified(hh, start="2025-03-03", decided="2025-04-01")  # 21 working days
+    (found,) = [f for f in validate_household(hh, CTX) if f.rule == "MON-OVERDUE"]
+    assert "21 working days" in found.message.en and "个工作日" in found.message.zh

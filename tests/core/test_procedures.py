@@ -19,18 +19,28 @@ TODAY = dt.date(2020, 12, 31)
 START = dt.date(2019, 1, 1)
 SPECS = P.load_procedures()
 
+TURNED_DOWN = "turned down"  # an identification whose appraisal vote was lost
 # What must already have happened before each procedure can start.
 PREREQUISITES: dict[str, tuple[str, ...]] = {
     "identification": (),
     "exit": ("identification",),
     "removal": ("identification",),
     "return_to_poverty": ("identification", "exit"),
+    # Monitoring: of a household out of poverty, and of one turned down at identification.
+    "monitoring_identification": ("identification", "exit"),
+    "risk_elimination": ("identification", "exit", "monitoring_identification"),
+    "monitoring_identification_general": (TURNED_DOWN,),
+    "risk_elimination_general": (TURNED_DOWN, "monitoring_identification_general"),
 }
 END_STATUS = {
     "identification": "registered",
     "exit": "exited",
     "removal": "removed",
     "return_to_poverty": "returned",
+    "monitoring_identification": "exited",
+    "risk_elimination": "exited",
+    "monitoring_identification_general": "not_identified",
+    "risk_elimination_general": "not_identified",
 }
 # Values for evidence fields the engine reads; anything else is filled from its kind.
 GOOD_VALUES: dict[str, Any] = {
@@ -41,6 +51,10 @@ GOOD_VALUES: dict[str, Any] = {
     "objections": 2,
     "objections_resolved": 2,
     "reason_codes": ["03", "04"],
+    "channel": ["1"],
+    "risks": ["01"],
+    "object_type": ["1"],
+    "mode": ["1"],
 }
 
 
@@ -136,7 +150,11 @@ class Walker:
 
     def ready_for(self, procedure: str) -> Walker:
         for before in PREREQUISITES[procedure]:
-            self.walk(before)
+            if before == TURNED_DOWN:
+                self.walk("identification", until="appraisal")
+                self.do("identification", "appraisal", votes_for=5, votes_against=20)
+            else:
+                self.walk(before)
         return self
 
 
@@ -159,8 +177,9 @@ MATRIX = [(p, s, role) for p, s in ALL_STEPS for role in ROLES]
 # ---------------------------------------------------------------------------- the data file
 
 
-def test_procedures_toml_defines_the_four_procedures_in_order() -> None:
-    assert list(SPECS) == ["identification", "exit", "removal", "return_to_poverty"]
+def test_procedures_toml_defines_the_procedures_in_order() -> None:
+    assert list(SPECS) == ["identification", "exit", "removal", "return_to_poverty", "monitoring_identification",
+                           "risk_elimination", "monitoring_identification_general", "risk_elimination_general"]
     assert [s.key for s in SPECS["identification"].steps] == [
         "application",
         "appraisal",
@@ -192,6 +211,15 @@ def test_procedures_toml_defines_the_four_procedures_in_order() -> None:
         "township_review",
         "county_approval",
     ]
+    monitoring = ["discovery", "application", "home_verification", "data_comparison", "appraisal", "publicity",
+                  "township_review", "county_decision", "announcement"]
+    elimination = ["home_check", "appraisal", "publicity", "township_acceptance", "county_decision", "announcement"]
+    for key, steps in (("monitoring_identification", monitoring), ("risk_elimination", elimination)):
+        for spec in (SPECS[key], SPECS[f"{key}_general"]):
+            assert [s.key for s in spec.steps] == steps
+            assert [s.level for s in spec.steps].count("county") == 1 and spec.start_from == (spec.end_status,)
+    home = SPECS["monitoring_identification"].step("home_verification")
+    assert home is not None and home.field("verifiers").min == 2  # type: ignore[union-attr]
     assert P.publicity_days() == 7
     assert all(s.zh and s.en for spec in SPECS.values() for s in spec.steps)
 
@@ -629,7 +657,10 @@ def test_vote_decides_identification(votes_for: int, passed: bool) -> None:
     else:
         assert household.status == "not_identified"
         assert P.open_procedure(household) is None
-        assert [(p.key, s.key) for p, s in P.next_steps(household)] == [("identification", "application")]
+        # A new application, or monitoring as an ordinary rural household.
+        assert [(p.key, s.key) for p, s in P.next_steps(household)] == [
+            ("identification", "application"), ("monitoring_identification_general", "discovery"),
+            ("risk_elimination_general", "home_check")]
         assert P.status_after(household.events) == "not_identified"
 
 

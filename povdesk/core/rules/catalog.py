@@ -13,12 +13,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from povdesk.core.monitoring import ELIMINATIONS, PROCEDURES
 from povdesk.i18n import Text
 
 REACHES = ("field", "household", "across")
 # What a finding that is itself a reason for removal (清退) blocks: every procedure but removal.
 NOT_REMOVAL = ("identification", "exit", "return_to_poverty")
 SEVERITIES = ("error", "warning")
+# What a monitoring finding blocks: the monitoring procedures (all of them, or the eliminations).
+MONITORING = PROCEDURES
+ELIMINATION = ELIMINATIONS
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +109,7 @@ _ALL = [
          "no income recorded for {year}, the reference year of the {ident} identification", blocks=NOT_REMOVAL),
     Rule("INC-LINE", "household", "error", "{year} 年人均纯收入 {value} 元高于当年贫困线 {line} 元",
          "{year}: per-capita net income {value} yuan is above that year's line of {line} yuan", blocks=NOT_REMOVAL),
-    Rule("INC-NO-LINE", "household", "warning", "没有 {year} 年的贫困线数据", "no poverty line is recorded for {year}"),
+    Rule("INC-NO-LINE", "household", "warning", "{text}", "{text}"),
     Rule("LAND-ARABLE", "household", "warning", "人均耕地 {value} 亩，超过 50 亩", "arable land {value} mu per person, above 50"),
     Rule("LAND-FOREST", "household", "warning", "人均林地 {value} 亩，超过 70 亩", "forest land {value} mu per person, above 70"),
     Rule("ROAD-DISTANCE", "household", "warning", "与村主干路距离 {value} 公里，超过 50 公里",
@@ -114,6 +118,26 @@ _ALL = [
          "housing area empty or 0 but the grade is not 'no house'"),
     Rule("EXCLUSION", "household", "error", "符合不得纳入情形：{what}", "meets an exclusion criterion: {what}", blocks=NOT_REMOVAL),
     Rule("HELPER-NONE", "household", "error", "已识别的贫困户没有帮扶责任人", "a registered poor household has no assigned helper", blocks=NOT_REMOVAL),
+    # ---- household reach: 防止返贫动态监测 (the checks of the national monitoring system's exports)
+    Rule("MON-ELIM-EARLY", "household", "warning", "识别监测（{start}）至风险消除（{end}）不足 {min} 个月",
+         "risk eliminated ({end}) less than {min} months after identification ({start})"),
+    Rule("MON-ILL-EXPENSE", "household", "error", "风险含“因病”，但 {year} 年合规自付支出为 0 或未填",
+         "risk 'illness' but the compliant out-of-pocket spending for {year} is 0 or not recorded", blocks=MONITORING),
+    Rule("MON-WORK-LABOUR", "household", "error", "风险含“因务工就业不稳”，但{why}",
+         "risk 'unstable work' but {why}", blocks=MONITORING),
+    Rule("MON-WATER-MEASURE", "household", "error", "风险含“因安全饮水”，但没有“饮水安全保障”帮扶措施",
+         "risk 'unsafe drinking water' but no 'safe drinking water secured' measure", blocks=ELIMINATION),
+    Rule("MON-LABOUR-ALL", "household", "error", "风险含“因缺劳动力”，但家庭成员都有劳动能力",
+         "risk 'lack of labour' but every member is able to work", blocks=MONITORING),
+    Rule("MON-ASSISTED-BELOW", "household", "error",
+         "帮扶消除（{month}），但 {year} 年人均纯收入 {value} 元未超过{line_zh} {line} 元",
+         "eliminated with assistance ({month}) but the {year} per-capita income of {value} yuan is not above "
+         "{line_en} of {line} yuan", blocks=ELIMINATION),
+    Rule("MON-NO-LINE", "household", "warning", "{text}", "{text}"),
+    Rule("MON-OVERDUE", "household", "warning", "从发现（{start}）到县级审定（{end}）用了 {days} {unit_zh}，超过 {limit} {unit_zh}",
+         "{days} {unit_en} from discovery ({start}) to the county's decision ({end}), more than {limit}"),
+    Rule("MON-ELIM-UNIDENTIFIED", "household", "error", "“{procedure}”之前没有完成的监测对象识别",
+         "'{procedure}' without a completed identification as a monitoring object before it", blocks=ELIMINATION),
     # ---- across households
     Rule("DUP-PERSON", "across", "error", "证件号码 {id} 同时登记在户 {others}", "ID number {id} is also registered in {others}", blocks=NOT_REMOVAL),
     Rule("HELPER-PHONE", "across", "error", "帮扶责任人“{name}”的电话 {phone} 与“{other}”相同",

@@ -10,11 +10,12 @@ from datetime import date
 from typing import Any
 
 from povdesk.core import idnumber
+from povdesk.core import monitoring as mon
 from povdesk.core.codes import CodeList, code_list
 from povdesk.core.forms import FieldSpec, FormSpec, household_form, member_form
 from povdesk.core.income import (
+    compliant_expenses,
     counts_in_household,
-    poverty_line,
     reference_year,
     summarize,
 )
@@ -403,6 +404,8 @@ def _household_rules(c: _Collector, hh: Household, facts: list[_MemberFacts], to
 
     _benefit_rules(c, hh, living)
     _income_rules(c, hh, living)
+    if f.get("monitoring_type") or (hh.events and any(e.procedure in mon.PROCEDURES for e in hh.events)):
+        _monitoring_rules(c, hh, living, today)
 
 
 def _latest_income(hh: Household) -> dict[str, Any]:
@@ -456,11 +459,98 @@ def _income_rules(c: _Collector, hh: Household, living: list[_MemberFacts]) -> N
     if summary is None:
         c.add("INC-MISSING", None, "income", year=ref, ident=ident)
         return
-    line = poverty_line(ref, hh.fields.get("standard"))
+    line = mon.income_line(ref, hh.village_code, hh.fields.get("standard"))
     if line is None:
-        c.add("INC-NO-LINE", None, "income", year=ref)
-    elif summary.per_capita is not None and summary.per_capita > line.line:
-        c.add("INC-LINE", None, "income", year=ref, value=f"{summary.per_capita:.0f}", line=f"{line.line:.0f}")
+        c.add("INC-NO-LINE", None, "income", text=mon.no_line_text(ref, hh.village_code))
+    elif summary.per_capita is not None and summary.per_capita > line.amount:
+        c.add("INC-LINE", None, "income", year=ref, value=f"{summary.per_capita:.0f}", line=f"{line.amount:.0f}")
+
+
+# ---------------------------------------------------------------- monitoring (防止返贫动态监测)
+
+_MEASURES = code_list("measure_type")
+_MODES = code_list("elimination_mode")
+_UNIT = {"calendar": ("天", "days"), "working": ("个工作日", "working days")}
+
+
+def _monitoring_rules(c: _Collector, hh: Household, living: list[_MemberFacts], today: date) -> None:
+    facts = mon.facts(hh)
+    settings = mon.monitoring_settings()
+    risks = set(facts.risks)
+    latest = max(hh.years) if hh.years else None
+    if facts.is_object:
+        if facts.identified is not None and facts.eliminated is not None:
+            months = mon.months_between(facts.identified, facts.eliminated)
+            if months < settings.min_months_in_monitoring:
+                c.add("MON-ELIM-EARLY", None, "elimination_month", start=hh.fields.get("monitoring_month"),
+                      end=hh.fields.get("elimination_month"), min=settings.min_months_in_monitoring)
+        if "01" in risks:
+            year = latest if latest is not None else (facts.identified or (today.year, 1))[0] - 1
+            if not compliant_expenses(hh, year):
+                c.add("MON-ILL-EXPENSE", None, "compliant_expenses", year=year)
+        if "07" in risks:
+            if not any(x.able for x in living):
+                c.add("MON-WORK-LABOUR", None, "monitoring_risks",
+                      why=Text("家庭成员都没有劳动能力", "nobody in the household is able to work"))
+            elif not any(x.away for x in living):
+                c.add("MON-WORK-LABOUR", None, "monitoring_risks",
+                      why=Text("没有家庭成员的务工信息", "no member has migrant-work data"))
+        if "11" in risks and not any(_MEASURES.attr(m.get("measure_type"), "safe_water", False)
+                                     for record in hh.years.values() for m in record.measures):
+            c.add("MON-WATER-MEASURE", None, "monitoring_risks")
+        if "04" in risks and living and all(x.able for x in living):
+            c.add("MON-LABOUR-ALL", None, "monitoring_risks")
+        if facts.eliminated is not None and hh.fields.get("risk_eliminated") is True:
+            _elimination_income(c, hh, facts)
+    _monitoring_events(c, hh)
+
+
+def _elimination_income(c: _Collector, hh: Household, facts: mon.MonitoringFacts) -> None:
+    assert facts.eliminated is not None
+    year = mon.judged_income_year(facts.eliminated)
+    line = mon.monitoring_line(year, hh.village_code, hh.fields.get("standard"))
+    if line is None:
+        c.add("MON-NO-LINE", None, "income", text=mon.no_line_text(year, hh.village_code))
+        return
+    if not _MODES.attr(facts.elimination_mode, "assisted", False):
+        return
+    summary = summarize(hh, year)
+    if summary is not None and summary.per_capita is not None and summary.per_capita <= line.amount:
+        c.add("MON-ASSISTED-BELOW", None, "elimination_mode", month=hh.fields.get("elimination_month"), year=year,
+              value=f"{summary.per_capita:.0f}", line=f"{line.amount:.0f}",
+              line_zh=line.label.zh, line_en=line.label.en)
+
+
+def _monitoring_events(c: _Collector, hh: Household) -> None:
+    """The time limit from discovery to decision, and no elimination without an identification."""
+    from povdesk.core.procedures import effective, load_procedures
+
+    specs = load_procedures()
+    limit: mon.TimeLimit | None = None
+    started: date | None = None
+    identified = False
+    for e in effective(hh.events):
+        spec = specs.get(e.procedure)
+        if spec is None or e.procedure not in mon.PROCEDURES:
+            continue
+        day = parse_date(e.date)
+        if e.procedure in mon.IDENTIFICATIONS:
+            if e.step == spec.first.key:
+                started = day
+            elif e.step == mon.DECISION_STEP and started is not None and day is not None:
+                limit = limit or mon.thresholds().time_limit(hh.village_code)
+                taken = mon.days_taken(started, day, limit.day_kind)
+                if taken > limit.days:
+                    zh_unit, en_unit = _UNIT[limit.day_kind]
+                    c.add("MON-OVERDUE", None, None, start=started.isoformat(), end=day.isoformat(), days=taken,
+                          limit=limit.days, unit_zh=zh_unit, unit_en=en_unit)
+                started = None
+            if e.step == spec.last.key:
+                identified = True
+        elif e.step == spec.first.key:
+            if not identified:
+                c.add("MON-ELIM-UNIDENTIFIED", None, None, procedure=Text(spec.zh, spec.en))
+            identified = False  # the next elimination needs a new identification
 
 
 # ---------------------------------------------------------------- entry points
@@ -567,15 +657,16 @@ def exit_failures(hh: Household, ctx: RuleContext) -> list[Text]:
     else:
         year = max(hh.years)
         summary = summarize(hh, year)
-        line = poverty_line(year, hh.fields.get("standard"))
+        # The poverty line of the year, or after 2020 the province's monitoring threshold.
+        line = mon.income_line(year, hh.village_code, hh.fields.get("standard"))
         if summary is None or summary.per_capita is None:
             out.append(Text(f"{year} 年没有收入记录", f"no income recorded for {year}"))
         elif line is None:
-            out.append(Text(f"没有 {year} 年的贫困线", f"no poverty line for {year}"))
-        elif summary.per_capita <= line.line:
-            out.append(Text(f"{year} 年人均纯收入 {summary.per_capita:.0f} 元未超过贫困线 {line.line:.0f} 元",
+            out.append(mon.no_line_text(year, hh.village_code))
+        elif summary.per_capita <= line.amount:
+            out.append(Text(f"{year} 年人均纯收入 {summary.per_capita:.0f} 元未超过{line.label.zh} {line.amount:.0f} 元",
                             f"{year}: per-capita income {summary.per_capita:.0f} yuan is not above the line "
-                            f"of {line.line:.0f} yuan"))
+                            f"of {line.amount:.0f} yuan"))
     if hh.fields.get("food_clothing_secure") is not True:
         out.append(Text("未达到不愁吃、不愁穿", "food and clothing are not secure"))
     living = [m for m in hh.members if counts_in_household(m)]
