@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 
 from povdesk.clock import SYSTEM_CLOCK
-from povdesk.errors import BadInput
+from povdesk.errors import BadInput, WorkspaceError
 from povdesk.i18n import tr
 
 # json's own C string encoder (ensure_ascii=False flavour): a str becomes a JSON literal.
@@ -71,6 +71,11 @@ _orjson_loads = orjson.loads
 _orjson_error = orjson.JSONDecodeError
 
 
+class DamagedData(WorkspaceError, ValueError):
+    """Stored JSON that does not parse: the file was damaged or edited outside povdesk. A
+    ValueError too, so a caller parsing text that is not stored data can catch it as such."""
+
+
 def loads(text: str | None) -> Any:
     """Stored JSON back to values: orjson (about 2.3x json's C scanner on a member's fields, the
     bulk of reading a county), the parser import-json and bundles use too, so a value reads back
@@ -81,7 +86,13 @@ def loads(text: str | None) -> Any:
     try:
         return _orjson_loads(text)
     except _orjson_error:
-        return json.loads(text)
+        try:
+            return json.loads(text)
+        except (ValueError, TypeError) as exc:
+            raise DamagedData(tr("数据已损坏（不是有效的 JSON：{e}）；工作区文件可能被损坏或在 povdesk 之外被改动过，"
+                                 "请用最近的备份恢复", "damaged data (not valid JSON: {e}); the workspace file may be "
+                                 "damaged or altered outside povdesk: restore the latest backup", e=str(exc)[:80])
+                              ) from None
 
 
 def now_utc() -> str:

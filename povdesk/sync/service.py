@@ -400,6 +400,14 @@ def verify(ws: Workspace, path: Path) -> Incoming:
     return Incoming(raw, peer)
 
 
+def _line_value(line: str) -> Any:
+    """A bundle line's JSON value, or None when it is not JSON (the caller then refuses it)."""
+    try:
+        return loads(line)
+    except ValueError:
+        return None
+
+
 class _Body:
     """A bundle's decrypted content, read in order: header, households, audit entries, flags,
     resolutions. Raises BundleRefused, naming the bundle (and line), for anything malformed."""
@@ -473,7 +481,7 @@ class _Body:
         audit: list[list[Any]] = []
         for _ in range(self.header["audit"]):
             _n, line = next(self._lines, (0, "null"))
-            row = loads(line)
+            row = _line_value(line)
             if not isinstance(row, list) or len(row) != 11 or not isinstance(row[0], int):
                 raise _refuse(where, "同步包中的审计记录格式不对", "an audit entry in the bundle is malformed")
             audit.append(row)
@@ -481,7 +489,7 @@ class _Body:
         for i, key in enumerate(("flags", "resolutions")):
             for _ in range(self.header[key]):
                 _n, line = next(self._lines, (0, "null"))
-                obj = loads(line)
+                obj = _line_value(line)
                 if not isinstance(obj, dict) or not isinstance(obj.get("household_id"), str):
                     raise _refuse(where, "同步包中的{k}记录格式不对", "a {k} entry in the bundle is malformed", k=key)
                 extra[i].append(obj)
