@@ -39,7 +39,8 @@ def cmd_keys(args: argparse.Namespace) -> int:
                   f"device id: {card.device_id} ({card.region_code} {card.name}, {card.level})"))
             for p in ws.sync_peers():
                 state = "" if p.active else t("（已停用）", " (inactive)")
-                rel = t("县", "county") if p.relation == "county" else t("已登记设备", "enrolled device")
+                rel = {"county": t("县", "county"), "province": t("省", "province")}.get(
+                    p.relation, t("已登记设备", "enrolled device"))
                 out(f"{rel}\t{p.fingerprint}\t{p.region_code} {p.name}\t{p.device_id}{state}")
         elif args.keys_cmd == "revoke":
             peer = service.revoke(ws, actor, args.device, args.reason or "")

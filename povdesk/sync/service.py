@@ -1279,7 +1279,8 @@ def status(ws: Workspace) -> SyncStatus:
     """What has reached each peer and what has not (the outbox keeps everything regardless)."""
     last = ws.last_outbox_seq()
     fp = my_fingerprint(ws)
-    trusted = ws.sync_peers()
+    # The province's key (povdesk province set-key) is no exchange peer: it acknowledges nothing.
+    trusted = [p for p in ws.sync_peers() if p.relation != "province"]
     peers: list[PeerStatus] = []
     with ws.sync_read() as c:
         for p in trusted:

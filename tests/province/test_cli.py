@@ -46,6 +46,11 @@ def test_a_county_sends_the_province_its_bundle(postgres, tmp_path: Path, cli) -
     assert cli("province", "enrol", "--database", url, str(site.key_file)).returncode == 0
     r = cli("province", "set-key", str(site.path), str(tmp_path / "p.key"), env=login)
     assert r.returncode == 0, r.stderr
+    # The county lists the province's key as the province's, and no exchange waits on it.
+    shown = cli("keys", "show", str(site.path), env=login).stdout
+    assert any(line.startswith("province\t") for line in shown.splitlines()), shown
+    status = json.loads(cli("bundle", "status", str(site.path), "--json", env=login).stdout)
+    assert status["peers"] == []
     coord = {"POVDESK_USER": "county", "POVDESK_PASSWORD": PW}
     bundle = tmp_path / "522634-province.pvb"
     r = cli("province", "export", str(site.path), "-o", str(bundle), env=coord)
