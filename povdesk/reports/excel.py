@@ -108,7 +108,11 @@ def register_columns() -> tuple[RegisterColumn, ...]:
             RegisterColumn("status", "状态", "Status", width=9, readonly=True)]
     cols += [RegisterColumn(f"household.{s.key}", s.zh, s.en, s, _width(s)) for s in household_form().plain_fields()]
     cols += [RegisterColumn(f"member.{s.key}", s.zh, s.en, s, _width(s)) for s in member_form().plain_fields()]
-    cols += [_HID, RegisterColumn("member_id", "成员ID（系统）", "Member id (system)", width=12)]
+    cols += [_HID, RegisterColumn("member_id", "成员ID（系统）", "Member id (system)", width=12),
+             # The household's version when the register was written: a row of a file older than
+             # the workspace's record cannot change it (re-importing an edited file changes nothing).
+             RegisterColumn("household_version", "户版本（系统）", "Household version (system)", width=8,
+                            readonly=True)]
     return tuple(cols)
 
 
@@ -311,7 +315,7 @@ def write_register(households: Iterable[Household], out: str | Path | BinaryIO, 
         for m in members:
             mf = m.fields if m is not None else {}
             main.append([*head, *hh_part, *(display(c.spec, mf.get(c.key)) for c in m_cols if c.spec is not None),
-                         hh.id, m.id if m is not None else None])
+                         hh.id, m.id if m is not None else None, hh.version])
             n_rows += 1
         link = _link(hh)
         for y in sorted(hh.years):

@@ -71,7 +71,7 @@ ALIASES: dict[str, str] = {
     "家庭人口": "ignore", "人口数": "ignore", "序号": "ignore",
 }
 SPECIAL_TARGETS = frozenset({"household_no", "village_code", "status", "household_id", "member_id", "head_name",
-                             "ignore"})
+                             "household_version", "ignore"})
 
 _YES = frozenset({"是", "有", "y", "yes", "true", "1", "√", "✓", "t"})
 _NO = frozenset({"否", "无", "没有", "n", "no", "false", "0", "×", "✗", "f"})
@@ -644,6 +644,7 @@ class _Group:
     side: list[tuple[str, list[_Col], int, tuple[Any, ...]]] = field(default_factory=list)
     special: dict[str, str] = field(default_factory=dict)
     head_ids: set[str] = field(default_factory=set)
+    stale: tuple[int, int] | None = None  # (the file's version, the workspace's) when the file is older
 
 
 Lookup = Callable[[list[str], list[str]], dict[str, Household]]
@@ -750,7 +751,9 @@ class _Reader:
                 order.append(group)
             current = group
             group.rows.append((r, row))
-            for name, v in (("household_id", hid), ("household_no", no), ("head_name", head_name)):
+            version = cell(by_target.get("household_version"), row)
+            for name, v in (("household_id", hid), ("household_no", no), ("head_name", head_name),
+                            ("household_version", version if version.isdigit() else "")):
                 if v:
                     group.special.setdefault(name, v)
             vc = cell(by_target.get("village_code"), row)
@@ -953,6 +956,14 @@ class _Builder:
         key = col.key
         if stored is not None and _same(raw, display(spec, stored.get(key))):
             return
+        if g.stale is not None:
+            self.r.problem(sheet, r, col, tr(
+                "这户在本文件写出之后已在工作区中改动过（文件中为第 {a} 版，工作区中为第 {b} 版），这一处修改不能导入："
+                "请重新导出花名册，在新表上修改",
+                "this household was changed in the workspace after this file was written (version {a} in the "
+                "file, {b} in the workspace), so this change cannot come in: export the register again and edit "
+                "the new one", a=g.stale[0], b=g.stale[1]), g.key, raw)
+            return
         if is_clear(raw):
             value: Any = None
         else:
@@ -978,6 +989,9 @@ class _Builder:
         cols = r.main_cols if g.rows else []
         if old is not None:
             hh = old
+            written = g.special.get("household_version", "")
+            if written.isdigit() and int(written) < old.version:
+                g.stale = (int(written), old.version)
         else:
             if g.special.get("household_id") and r.lookup is not None and not g.rows:
                 return None

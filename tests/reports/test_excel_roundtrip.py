@@ -119,6 +119,39 @@ def test_edits_on_any_row_of_any_sheet_change_exactly_those_values(db: Path, run
     assert member["fields"]["id_number"]  # the blank cell left the ID number as it was
 
 
+def test_an_edited_file_imported_again_changes_nothing_more(db: Path, run: Run, tmp_path: Path) -> None:
+    """A household value edited on one of its rows comes in once; the same file imported again
+    (or any file written before the household changed) cannot take it back: each row remembers
+    the household's version, and a change from an older file is refused with its cell named."""
+    out = tmp_path / "register.xlsx"
+    assert run("export-xlsx", db, "-o", out)[0] == 0
+    before = load_all(db)
+    hid = next(k for k, h in before.items() if len(h["members"]) >= 2 and h["fields"].get("phone"))
+    wb = load_workbook(out)
+    main = wb[REGISTER_SHEET]
+    col = columns(main)
+    rows = rows_of(main, hid)
+    assert {str(main.cell(row=r, column=col["户版本（系统）"]).value) for r in rows} == {str(before[hid]["version"])}
+    main.cell(row=rows[1], column=col["联系电话"]).value = "13900004444"
+    wb.save(out)
+    code, stdout, err = run("import-xlsx", db, out, "--json")
+    assert json.loads(stdout)["summary"]["updated"] == 1, err
+    assert load_all(db)[hid]["fields"]["phone"] == "13900004444"
+    for _ in range(2):  # again and again: the value stays, never flips back to the other rows' value
+        code, stdout, err = run("import-xlsx", db, out, "--json", "--yes")
+        rep = json.loads(stdout)
+        assert load_all(db)[hid]["fields"]["phone"] == "13900004444"
+        (refused,) = rep["refused"]
+        assert refused["reasons"] and all(
+            p["field"] == "联系电话" and p["row"] in rows and "changed in the workspace after this file was written"
+            in p["message"]["en"] for p in refused["reasons"]), refused
+    # A register written now imports onto itself without a word.
+    fresh = tmp_path / "fresh.xlsx"
+    assert run("export-xlsx", db, "-o", fresh)[0] == 0
+    rep = json.loads(run("import-xlsx", db, fresh, "--json")[1])
+    assert rep["summary"]["imported"] == 0 and rep["summary"]["refused"] == 0
+
+
 def test_rows_of_one_household_that_disagree_refuse_it(db: Path, run: Run, tmp_path: Path) -> None:
     out = tmp_path / "register.xlsx"
     assert run("export-xlsx", db, "-o", out)[0] == 0
