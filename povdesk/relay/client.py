@@ -109,7 +109,7 @@ def fetch_about(url: str, *, tls_cert: str | None = None, timeout: float = 10.0)
         with httpx.Client(base_url=url.rstrip("/"), verify=verify, timeout=timeout) as http:
             r = http.get("/v1/relay")
     except httpx.HTTPError as exc:
-        raise _unreachable(url, exc) from None
+        raise _unreachable(url, exc, pinned=bool(tls_cert)) from None
     try:
         data = r.json()
     except ValueError:
@@ -130,7 +130,13 @@ def _cert_refused(exc: BaseException) -> bool:
     return False
 
 
-def _unreachable(url: str, exc: Exception) -> RelayUnreachable:
+def _unreachable(url: str, exc: Exception, pinned: bool = True) -> RelayUnreachable:
+    if _cert_refused(exc) and not pinned:
+        return RelayCertificateRefused(tr(
+            "中转服务器 {u} 的 HTTPS 证书不受信任，本工作区也没有固定证书，未发送任何内容；请向县里要证书指纹，运行 "
+            "povdesk relay connect … --tls-fingerprint 指纹", "the relay at {u} presents an HTTPS certificate this "
+            "laptop does not trust, and no certificate is pinned for it; nothing was sent: ask the county for the "
+            "certificate's fingerprint and run povdesk relay connect … --tls-fingerprint FINGERPRINT", u=url))
     if _cert_refused(exc):
         return RelayCertificateRefused(tr(
             "中转服务器 {u} 出示的 HTTPS 证书不是设置时固定的那一张：可能有人冒充，未发送任何内容；请与县里核对（证书换过则重新运行 "
@@ -153,6 +159,7 @@ class RelayClient:
         self.retries, self.backoff, self.chunk = retries, backoff, chunk
         self.clock = clock or SYSTEM_CLOCK
         verify: Any = tls_context(tls_cert) if tls_cert else True
+        self._pinned = bool(tls_cert)
         self._http = httpx.Client(base_url=self.url, verify=verify, timeout=timeout)
 
     def close(self) -> None:
@@ -181,7 +188,7 @@ class RelayClient:
                 r = self._http.send(req, stream=stream)
             except httpx.HTTPError as exc:
                 if attempt >= self.retries:
-                    raise _unreachable(self.url, exc) from None
+                    raise _unreachable(self.url, exc, self._pinned) from None
                 self._pause(attempt, None)
                 attempt += 1
                 continue
@@ -289,7 +296,7 @@ class RelayClient:
                 os.fsync(fh.fileno())
         except httpx.HTTPError as exc:
             tmp.unlink(missing_ok=True)
-            raise _unreachable(self.url, exc) from None
+            raise _unreachable(self.url, exc, self._pinned) from None
         finally:
             r.close()
         if digest.hexdigest() != sha256:

@@ -41,6 +41,8 @@ STATES = {
     "refused": tr("被拒绝", "refused"),
     "received": tr("县里已收到", "received by the county"),
 }
+# What the county's return bundles reach: a village (or township) device.
+RECEIVED_BY_DEVICE = tr("对方设备已收到", "received by the device")
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,7 @@ class OutboxItem:
     reason: dict[str, str] | None
     receipt: dict[str, Any] | None
     acknowledged: bool  # the other side's acknowledgement has reached seq_last
+    from_county: bool = False  # a county's return bundle (received by a village, not by the county)
 
     @property
     def state(self) -> str:
@@ -65,7 +68,7 @@ class OutboxItem:
 
     def label(self, lang: str | None = None) -> str:
         lang = lang or current_language()
-        text = STATES[self.state].get(lang)
+        text = (RECEIVED_BY_DEVICE if self.state == "received" and self.from_county else STATES[self.state]).get(lang)
         if self.state == "uploading" and self.size:
             text += f" {100 * self.sent_bytes // self.size}%"
         if self.reason:
@@ -157,7 +160,8 @@ def outbox_items(ws: Workspace) -> list[OutboxItem]:
         acked = {p.device_id: tables.acked(c, p.device_id) for p in ws.sync_peers()}
     return [OutboxItem(r["bundle_id"], r["peer"], r["file"], (int(r["seq_first"]), int(r["seq_last"])), int(r["size"]),
                        r["state"], int(r["sent_bytes"]), r["reason"], r["receipt"],
-                       acked.get(r["peer"], 0) >= int(r["seq_last"]) and int(r["seq_last"]) > 0) for r in rows]
+                       acked.get(r["peer"], 0) >= int(r["seq_last"]) and int(r["seq_last"]) > 0,
+                       ws.level == "county") for r in rows]
 
 
 def queue_new(ws: Workspace, actor: User) -> list[OutboxItem]:

@@ -32,3 +32,11 @@ def test_three_villages_and_a_county_exchange_through_the_relay(relay: Relay, on
         assert len(back.fetched) == 1 and not back.refused
         (item,) = exchange.outbox_items(v.ws)
         assert item.state == "received" and item.acknowledged
+        assert item.label("en") == "received by the county"
+    # The villages' next bundles carry their acknowledgements up: the county's return bundles then
+    # read as received by the devices they went to.
+    for v in c.villages:
+        assert exchange.upload(v.ws, v.user).uploaded == 1
+    exchange.fetch(c.county.ws, c.county.user)
+    returned = exchange.outbox_items(c.county.ws)
+    assert returned and all(i.state == "received" and i.label("en") == "received by the device" for i in returned)

@@ -79,5 +79,9 @@ def test_https_with_the_certificate_pinned_and_another_refused(tmp_path: Path, c
                              text=True, cwd=ROOT, env=env)
         assert cli.returncode == 2
         assert "certificate other than the one pinned" in cli.stderr and len(cli.stderr.strip().splitlines()) == 1
+        # Without a pin, an untrusted certificate says so, and how to pin one.
+        with pytest.raises(rc.RelayUnreachable, match="no certificate is pinned") as refused:
+            rc.fetch_about(relay.url)
+        assert "--tls-fingerprint" in refused.value.text.en
     finally:
         relay.stop()
