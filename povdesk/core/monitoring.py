@@ -15,6 +15,7 @@ import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date as date_type
 from functools import cache
 from pathlib import Path
 from types import MappingProxyType
@@ -433,3 +434,64 @@ def judged_income_year(month: tuple[int, int]) -> int:
 
 def regions_with_thresholds(table: ThresholdTable | None = None) -> Sequence[str]:
     return sorted({t.region for t in (table or thresholds()).thresholds})
+
+
+# ---------------------------------------------------------------------------- where a household stands
+
+MONITORING_STATES = ("none", "identifying", "monitored", "eliminating", "eliminated")
+STATE_LABELS = {
+    "none": ("未纳入监测", "Not monitored"),
+    "identifying": ("识别中", "Being identified for monitoring"),
+    "monitored": ("监测中", "Monitored"),
+    "eliminating": ("风险消除中", "Risk elimination under way"),
+    "eliminated": ("风险已消除", "Risk eliminated"),
+}
+
+
+def monitoring_state(hh: Household) -> str:
+    """Where the household stands in monitoring, from its procedure history (one of
+    MONITORING_STATES): the last completed identification or elimination, or the one under way."""
+    from povdesk.core.procedures import effective, load_procedures, open_procedure
+
+    specs = load_procedures()
+    state = "none"
+    for e in effective(hh.events):
+        spec = specs.get(e.procedure)
+        if spec is not None and e.procedure in PROCEDURES and e.step == spec.last.key:
+            state = "monitored" if e.procedure in IDENTIFICATIONS else "eliminated"
+    current = open_procedure(hh)
+    if current is not None and current[0].key in IDENTIFICATIONS:
+        return "identifying"
+    if current is not None and current[0].key in ELIMINATIONS:
+        return "eliminating"
+    return state
+
+
+def identification_deadline(hh: Household, table: ThresholdTable | None = None) -> date_type | None:
+    """The last day for the county's decision of the identification under way (None when there is
+    none, or its decision is already recorded)."""
+    from povdesk.core.procedures import open_procedure
+
+    current = open_procedure(hh)
+    if current is None or current[0].key not in IDENTIFICATIONS:
+        return None
+    spec, events = current
+    if any(e.step == DECISION_STEP for e in events):
+        return None
+    start = _parse_day(events[0].date) if events[0].step == spec.first.key else None
+    if start is None:
+        return None
+    return deadline(start, (table or thresholds()).time_limit(hh.village_code))
+
+
+def is_overdue(hh: Household, today: date_type, table: ThresholdTable | None = None) -> bool:
+    """An identification under way whose decision is past its time limit on `today`."""
+    last = identification_deadline(hh, table)
+    return last is not None and today > last
+
+
+def _parse_day(value: Any) -> date_type | None:
+    try:
+        return dt.date.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None

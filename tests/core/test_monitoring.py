@@ -322,3 +322,20 @@ def test_a_province_with_working_days_counts_them() -> None:
     _identified(hh, start="2025-03-03", decided="2025-04-01")  # 21 working days
     (found,) = [f for f in validate_household(hh, CTX) if f.rule == "MON-OVERDUE"]
     assert "21 working days" in found.message.en and "个工作日" in found.message.zh
+
+
+def test_state_and_overdue_identifications() -> None:
+    hh = monitored()
+    assert M.monitoring_state(hh) == "none" and M.identification_deadline(hh) is None
+    hh.events.append(_event("monitoring_identification", "discovery", "2026-05-01"))
+    assert M.monitoring_state(hh) == "identifying"
+    assert M.identification_deadline(hh) == date(2026, 5, 16)
+    assert not M.is_overdue(hh, date(2026, 5, 16)) and M.is_overdue(hh, date(2026, 5, 17))
+    hh.events.clear()
+    _identified(hh)
+    assert M.monitoring_state(hh) == "monitored" and not M.is_overdue(hh, TODAY)
+    hh.events.append(_event("risk_elimination", "home_check", "2025-10-01"))
+    assert M.monitoring_state(hh) == "eliminating"
+    spec = load_procedures()["risk_elimination"]
+    hh.events += [_event(spec.key, s.key, "2025-10-02") for s in spec.steps[1:]]
+    assert M.monitoring_state(hh) == "eliminated"
