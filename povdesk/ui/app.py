@@ -340,10 +340,10 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def start(app: QApplication, args: argparse.Namespace) -> QWidget | None:
-    """Everything between the command line and a usable main window; None when the user gives up."""
-    from povdesk.store import Workspace
-    from povdesk.ui.main_window import MainWindow
+def start(app: QApplication, args: argparse.Namespace) -> Any:
+    """Everything between the command line and the login dialog: the Session (a main window once
+    someone logs in, the login again after Log out or Switch user); None when the user gives up."""
+    from povdesk.ui.session import Session
 
     data_dir = data_dir_for(args)
     setup_logging(data_dir)
@@ -374,21 +374,15 @@ def start(app: QApplication, args: argparse.Namespace) -> QWidget | None:
             if dialog.exec() != QDialog.DialogCode.Accepted or dialog.created is None:
                 return None
             path = dialog.created
+    session = Session(path, clock=args.clock, data_dir=data_dir, settings=settings, lang=lang)
     try:
-        ws = Workspace.open(path, clock=args.clock)
+        session.show_login(user, hint)
     except PovdeskError as exc:
         show_error(None, exc)
         return None
     if not args.demo:
         settings.set("workspace", str(path))
-    login = LoginDialog(ws, user=user, hint=hint)
-    if login.exec() != QDialog.DialogCode.Accepted:
-        ws.close()
-        return None
-    window = MainWindow(ws, login.user, data_dir=data_dir, settings=settings, lang=lang)
-    window.show_as_last_time()
-    window.offer_draft_recovery()
-    return window
+    return session
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -404,9 +398,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("povdesk")
     app.setApplicationVersion(__version__)
-    window = start(app, args)  # type: ignore[arg-type]
-    if window is None:
+    session = start(app, args)  # type: ignore[arg-type]
+    if session is None:
         return 0
+    # Between a log out and the next login no window is open: the session says when to quit.
+    QApplication.setQuitOnLastWindowClosed(False)
+    session.finished.connect(app.quit)
     return app.exec()
 
 

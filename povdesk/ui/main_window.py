@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QModelIndex, Qt, QTimer
+from PySide6.QtCore import QByteArray, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QComboBox,
     QHBoxLayout,
     QLabel,
@@ -35,6 +38,8 @@ from povdesk.ui.changes import ChangeBus
 from povdesk.ui.dashboard import Dashboard
 from povdesk.ui.models import HouseholdListModel
 from povdesk.ui.screen import FRAME_ALLOWANCE, available_geometry, fit_window, install_screen_guard
+from povdesk.ui.session import IDLE_POLL_MS, IdleWatch, LockScreen, LockSettingDialog, lock_minutes
+from povdesk.ui.signals import emit
 from povdesk.ui.wheel import install_wheel_guard
 from povdesk.ui.worker import Job, run_op
 
@@ -51,7 +56,15 @@ LANGUAGE_NOTICE = ("语言将在重新启动 povdesk 后切换。\n"
 
 class MainWindow(QMainWindow):
     sync_centre_action: QAction  # set by install_sync_menu (Sync › Sync centre…)
-    def __init__(self, ws: Any, user: Any, *, data_dir: Path, settings: Any = None, lang: str = "zh") -> None:
+    # File › Log out / Switch user, after unsaved changes were dealt with (a Session listens);
+    # `closed` once the window has closed and its workspace with it.
+    log_out_requested = Signal()
+    switch_user_requested = Signal()
+    closed = Signal()
+
+    def __init__(self, ws: Any, user: Any, *, data_dir: Path, settings: Any = None, lang: str = "zh",
+                 idle_clock: Callable[[], float] = time.monotonic, idle_poll_ms: int = IDLE_POLL_MS) -> None:
+        """`idle_clock` (monotonic seconds) and `idle_poll_ms` say how idle time is measured for the lock."""
         super().__init__()
         from povdesk.ui.editor import HouseholdEditor
 
@@ -169,6 +182,11 @@ class MainWindow(QMainWindow):
             self.start_scan(show_dialog=False)
         else:
             self.statusBar().showMessage(self.tr("Press F5 to check every household."))
+        # Shared laptops: locked after the idle time of the settings (0 = never).
+        self.lock_screen: LockScreen | None = None
+        self._hidden_for_lock: list[QWidget] = []
+        self._was_maximised = False
+        self.idle = IdleWatch(self.lock, lock_minutes(settings), now=idle_clock, poll_ms=idle_poll_ms, parent=self)
 
     # ------------------------------------------------------------------ building
     def _pick(self, pair: tuple[str, str]) -> str:
@@ -218,6 +236,17 @@ class MainWindow(QMainWindow):
         root.setExpanded(True)
 
     def _actions(self) -> None:
+        file_menu = self.menuBar().addMenu(self.tr("&File"))  # first: the import wizard adds itself here
+        self.lock_action = QAction(self.tr("Lock"), self, shortcut=QKeySequence("Ctrl+L"))
+        self.lock_action.triggered.connect(self.lock)
+        file_menu.addAction(self.lock_action)
+        self.switch_user_action = QAction(self.tr("Switch user…"), self)
+        self.switch_user_action.triggered.connect(lambda: self._end_login(self.switch_user_requested))
+        file_menu.addAction(self.switch_user_action)
+        self.log_out_action = QAction(self.tr("Log out"), self)
+        self.log_out_action.triggered.connect(lambda: self._end_login(self.log_out_requested))
+        file_menu.addAction(self.log_out_action)
+        file_menu.addSeparator()
         menu = self.menuBar().addMenu(self.tr("&Household"))
         self.new_action = QAction(self.tr("New household"), self, shortcut=QKeySequence("Ctrl+Shift+N"))
         self.new_action.triggered.connect(self.new_household)
@@ -228,7 +257,7 @@ class MainWindow(QMainWindow):
         # Ctrl+Q written out: the standard Quit key is empty on Windows (and offscreen).
         quit_action = QAction(self.tr("Quit"), self, shortcut=QKeySequence("Ctrl+Q"))
         quit_action.triggered.connect(self.close)
-        menu.addAction(quit_action)
+        file_menu.addAction(quit_action)
         view = self.menuBar().addMenu(self.tr("&View"))
         self.dashboard_action = QAction(self.tr("Dashboard"), self, shortcut=QKeySequence("Ctrl+D"), checkable=True)
         self.dashboard_action.toggled.connect(self.show_dashboard)
@@ -241,6 +270,10 @@ class MainWindow(QMainWindow):
             action = QAction(label, self, checkable=True, checked=lang == self.lang)
             action.triggered.connect(lambda _c=False, lang=lang: self.set_language(lang))
             settings.addAction(action)
+        settings.addSeparator()
+        self.lock_setting_action = QAction(self.tr("Lock after idle…"), self)
+        self.lock_setting_action.triggered.connect(self.ask_lock_minutes)
+        settings.addAction(self.lock_setting_action)
 
     def _focus_search(self) -> None:
         self.search.setFocus()
@@ -432,6 +465,62 @@ class MainWindow(QMainWindow):
         # Both languages: whoever picked the wrong one by mistake must still read it.
         QMessageBox.information(self, "povdesk", LANGUAGE_NOTICE)
 
+    # ------------------------------------------------------------------ shared laptops
+    def _end_login(self, signal: Any) -> None:
+        """Log out or switch user: unsaved changes first (saved, discarded or kept: then nothing happens)."""
+        if self.editor.maybe_close():
+            emit(signal)
+
+    def ask_lock_minutes(self) -> None:
+        dialog = LockSettingDialog(self.idle.minutes, self)
+        if dialog.exec() != LockSettingDialog.DialogCode.Accepted:
+            return
+        self.idle.minutes = dialog.minutes.value()
+        self.idle.touch()
+        if self.settings is not None:
+            self.settings.set("lock_after_minutes", self.idle.minutes)
+        self.statusBar().showMessage(self.tr("Locks after {minutes} minutes without use.").format(
+            minutes=self.idle.minutes) if self.idle.minutes else self.tr("Never locks by itself."), 5000)
+
+    @property
+    def locked(self) -> bool:
+        return self.lock_screen is not None
+
+    def lock(self) -> None:
+        """Hide every window of the app behind the lock screen, which asks for the user's password."""
+        if self.locked or not self.isVisible():
+            return
+        self.idle.paused = True
+        self._was_maximised = self.isMaximized()
+        self._hidden_for_lock = [w for w in QApplication.topLevelWidgets()
+                                 if w.isVisible() and w is not self and not isinstance(w, LockScreen)]
+        for w in self._hidden_for_lock:
+            w.hide()
+        self.hide()
+        screen = LockScreen(self.ws, self.user, self.windowTitle())
+        screen.unlocked.connect(self.unlock)
+        self.lock_screen = screen
+        screen.show()
+        screen.activateWindow()
+        screen.password.setFocus()
+
+    def unlock(self) -> None:
+        screen, self.lock_screen = self.lock_screen, None
+        if screen is None:
+            return
+        if self._was_maximised:
+            self.showMaximized()
+        else:
+            self.show()
+        for w in self._hidden_for_lock:
+            w.show()
+        self._hidden_for_lock = []
+        screen.hide()
+        screen.deleteLater()
+        self.activateWindow()
+        self.idle.touch()
+        self.idle.paused = False
+
     def _restore_geometry(self) -> None:
         """Where and how big the window was last time (kept in the settings on close)."""
         saved = self.settings.get("main_window") if self.settings is not None else None
@@ -484,7 +573,12 @@ class MainWindow(QMainWindow):
         if not self.editor.maybe_close():
             event.ignore()
             return
-        self._save_geometry()
+        if not self.locked:
+            self._save_geometry()
+        self.idle.stop()
+        if self.lock_screen is not None:
+            self.lock_screen.deleteLater()
+            self.lock_screen = None
         if self.scan_job is not None:
             self.scan_job.cancel()
         # Debounced checks (findings, duplicates, drafts) must not fire on a closed workspace.
@@ -492,3 +586,4 @@ class MainWindow(QMainWindow):
             timer.stop()
         self.ws.close()
         event.accept()
+        emit(self.closed)

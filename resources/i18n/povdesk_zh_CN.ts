@@ -475,6 +475,48 @@
     </message>
 </context>
 <context>
+    <name>LockScreen</name>
+    <message>
+        <source>povdesk is locked</source>
+        <translation>povdesk 已锁定</translation>
+    </message>
+    <message>
+        <source>Locked while nobody used it. {user}, type your password to go on.</source>
+        <translation>因长时间无人操作已锁定。{user}，请输入密码继续。</translation>
+    </message>
+    <message>
+        <source>Password</source>
+        <translation>密码</translation>
+    </message>
+    <message>
+        <source>Unlock</source>
+        <translation>解锁</translation>
+    </message>
+</context>
+<context>
+    <name>LockSettingDialog</name>
+    <message>
+        <source>Lock after idle</source>
+        <translation>无操作自动锁定</translation>
+    </message>
+    <message>
+        <source>Lock povdesk when nobody has used it for this long (0: never).</source>
+        <translation>无人操作达到此时长后锁定 povdesk（0 表示从不锁定）。</translation>
+    </message>
+    <message>
+        <source> minutes</source>
+        <translation> 分钟</translation>
+    </message>
+    <message>
+        <source>never</source>
+        <translation>从不</translation>
+    </message>
+    <message>
+        <source>Lock after</source>
+        <translation>锁定时间</translation>
+    </message>
+</context>
+<context>
     <name>MainWindow</name>
     <message>
         <source>povdesk — {name}</source>
@@ -517,6 +559,22 @@
         <translation>待办：{step}</translation>
     </message>
     <message>
+        <source>&amp;File</source>
+        <translation>文件(&amp;F)</translation>
+    </message>
+    <message>
+        <source>Lock</source>
+        <translation>锁定</translation>
+    </message>
+    <message>
+        <source>Switch user…</source>
+        <translation>切换用户…</translation>
+    </message>
+    <message>
+        <source>Log out</source>
+        <translation>注销</translation>
+    </message>
+    <message>
         <source>&amp;Household</source>
         <translation>户(&amp;H)</translation>
     </message>
@@ -547,6 +605,10 @@
     <message>
         <source>&amp;Settings</source>
         <translation>设置(&amp;S)</translation>
+    </message>
+    <message>
+        <source>Lock after idle…</source>
+        <translation>无操作自动锁定…</translation>
     </message>
     <message>
         <source>Checking households; the filter applies when the check ends.</source>
@@ -583,6 +645,14 @@
     <message>
         <source>{errors} households with errors, {warnings} with warnings only</source>
         <translation>{errors} 户有错误，{warnings} 户仅有警告</translation>
+    </message>
+    <message>
+        <source>Locks after {minutes} minutes without use.</source>
+        <translation>无操作 {minutes} 分钟后自动锁定。</translation>
+    </message>
+    <message>
+        <source>Never locks by itself.</source>
+        <translation>不会自动锁定。</translation>
     </message>
     <message>
         <source>Recover unsaved work</source>
