@@ -106,6 +106,14 @@ def make(region: str, birth: date, sequence: int) -> str:
     return first17 + check_digit(first17)
 
 
+def masked_text(text: str) -> str:
+    """Any text that may hold an ID number (as a spreadsheet mangled it, say) with its middle
+    starred as mask() does: first 6 and last 4 characters kept, nothing kept of a short one."""
+    if len(text) < 10:
+        return "*" * len(text)
+    return text[:6] + "*" * (len(text) - 10) + text[-4:]
+
+
 def mask(number: str) -> str:
     """The number as printed on public lists: first 6 and last 4 kept, the rest starred."""
     number = normalize(number)
@@ -132,7 +140,7 @@ def parse(raw: str | int | float, *, today: date) -> IdInfo:
                 "请把该列设置为文本格式后重新录入",
                 "the ID number is stored as a number ({shown}), and Excel loses every digit after "
                 "the 15th; format the column as Text and enter the number again",
-                shown=repr(raw),
+                shown=masked_text(repr(raw)),
             ),
             value=repr(raw),
         )
@@ -198,7 +206,7 @@ def _reject_spreadsheet_shapes(number: str) -> None:
             "请把该列设置为文本格式后重新录入",
             "the ID number was turned into scientific notation by Excel ({value}) and its last "
             "digits are lost; format the column as Text and enter the number again",
-            value=number,
+            value=masked_text(number),
         )
     elif _DECIMAL.match(number) or _GROUPED.match(number):
         text = tr(
@@ -207,7 +215,7 @@ def _reject_spreadsheet_shapes(number: str) -> None:
             "the ID number has a decimal point or thousands separators ({value}), so Excel treated "
             "it as a number and digits after the 15th may be lost; format the column as Text and "
             "enter the number again",
-            value=number,
+            value=masked_text(number),
         )
     else:
         return

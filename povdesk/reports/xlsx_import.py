@@ -57,6 +57,9 @@ __all__ = ["MAX_BYTES", "MAX_ROWS", "ColumnMapping", "ImportPlan", "Problem", "R
            "load_mapping", "read_register", "write_problem_report"]
 
 HEADER_SCAN_ROWS = 20
+# A file with more blocking problems than this is not a register with mistakes in it (wrong columns,
+# another table, a hostile file): it is refused as a whole at that point instead of read to its end.
+MAX_BLOCKING_PROBLEMS = 2_000
 # Where a typed household number is kept when it is not an official one (the village's own).
 LEGACY_NO_FIELD = OWN_NUMBER_FIELD  # the village's own number, beside the official one (core.model)
 
@@ -468,7 +471,7 @@ def excel_rounded(value: Any) -> Text | None:
         shown = excel_shows(value) if isinstance(value, float) else str(value)
     return tr("Excel 已把这个号码存成数字并舍去了末尾几位（单元格中是 {v}），无法还原；请把该列设为文本格式后重新输入",
               "Excel stored this number as a number and rounded away its last digits (the cell holds {v}); "
-              "it cannot be recovered: format the column as Text and type it again", v=shown)
+              "it cannot be recovered: format the column as Text and type it again", v=idnumber.masked_text(shown))
 
 
 def _to_id(value: Any) -> Converted:
@@ -660,12 +663,25 @@ class _Reader:
         self.budget = CellBudget()
         self.groups: dict[str, _Group] = {}
         self.order: list[_Group] = []
+        self.blocking = 0
 
     def problem(self, sheet: str, row: int, col: _Col | None, message: Text, household: str,
                 value: Any = None, blocking: bool = True) -> None:
         shown = "" if value is None else (str(value)[:60] if not isinstance(value, float) else excel_shows(value))
+        if shown and col is not None and col.target.endswith("id_number"):
+            shown = idnumber.masked_text(shown)  # no report prints a full ID number
         self.plan.problems.append(Problem(sheet, row, col.letter if col else "", col.header if col else "",
                                           message, blocking, household, shown))
+        if blocking:
+            self.blocking += 1
+            if self.blocking > MAX_BLOCKING_PROBLEMS:
+                first = next(p for p in self.plan.problems if p.blocking)
+                raise BadInput(tr(
+                    "问题超过 {n} 处，不像是填错了几处的花名册（是不是选错了文件，或列名对不上？），未导入任何内容；"
+                    "第一处：{s}!{c}{r}：{m}", "more than {n} problems: this does not look like a register with a few "
+                    "mistakes (the wrong file, or columns that do not match?); nothing was imported. The first: "
+                    "{s}!{c}{r}: {m}", n=f"{MAX_BLOCKING_PROBLEMS:,}", s=first.sheet, c=first.column, r=first.row,
+                    m=first.message), where=sheet)
 
     def tick(self) -> None:
         if self.cancelled is not None and self.cancelled():
