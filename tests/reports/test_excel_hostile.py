@@ -128,26 +128,30 @@ def test_a_file_under_the_size_limit_with_a_broken_part_is_one_clear_line(db: Pa
     refused(run, db, broken, "xlsx")
 
 
-def test_a_file_with_thousands_of_problems_is_refused_in_one_line(db: Path, run: Run, tmp_path: Path) -> None:
-    """Not a register with a few mistakes (every row wrong): refused as a whole, naming the first
-    problem, instead of listing thousands of lines."""
+def _register_file(path: Path, rows: list[dict[str, object]]) -> Path:
+    """A 花名册 sheet with the register's headings and these rows (heading -> value)."""
     from povdesk.reports.excel import REGISTER_SHEET, register_columns
-    from povdesk.reports.xlsx_import import MAX_BLOCKING_PROBLEMS
 
     wb = Workbook()
     ws = wb.active
     ws.title = REGISTER_SHEET
     headers = [c.zh for c in register_columns()]
     ws.append(headers)
-    at = {h: i for i, h in enumerate(headers)}
-    for r in range(MAX_BLOCKING_PROBLEMS // 2 + 10):
-        row: list[object] = [None] * len(headers)
-        row[at["姓名"]] = f"某{r}"
-        row[at["与户主关系"]] = "邻居"  # not a relation code
-        row[at["证件号码"]] = 522634200001011234 + r  # an ID number stored as a number
-        ws.append(row)
-    path = tmp_path / "wrong.xlsx"
+    for values in rows:
+        ws.append([values.get(h) for h in headers])
     wb.save(path)
+    return path
+
+
+def test_a_file_with_thousands_of_problems_is_refused_in_one_line(db: Path, run: Run, tmp_path: Path) -> None:
+    """Not a register with a few mistakes (every row wrong): refused as a whole, naming the first
+    problem, instead of listing thousands of lines."""
+    from povdesk.reports.xlsx_import import MAX_BLOCKING_PROBLEMS
+
+    # Each row: a relation that is no code, and an ID number stored as a number.
+    path = _register_file(tmp_path / "wrong.xlsx", [
+        {"姓名": f"某{r}", "与户主关系": "邻居", "证件号码": 522634200001011234 + r}
+        for r in range(MAX_BLOCKING_PROBLEMS // 2 + 10)])
     before = load_all(db)
     code, out, err = run("import-xlsx", db, path, "--village", VILLAGE, "--yes")
     assert code == 2 and len(err.strip().splitlines()) == 1, err
@@ -157,19 +161,8 @@ def test_a_file_with_thousands_of_problems_is_refused_in_one_line(db: Path, run:
 
 
 def test_an_id_number_mangled_by_excel_is_never_printed_whole(db: Path, run: Run, tmp_path: Path) -> None:
-    from povdesk.reports.excel import REGISTER_SHEET, register_columns
-
-    wb = Workbook()
-    ws = wb.active
-    ws.title = REGISTER_SHEET
-    headers = [c.zh for c in register_columns()]
-    ws.append(headers)
-    at = {h: i for i, h in enumerate(headers)}
-    row: list[object] = [None] * len(headers)
-    row[at["姓名"]], row[at["与户主关系"]], row[at["证件号码"]] = "王某", "户主", 522634200001011234
-    ws.append(row)
-    path = tmp_path / "mangled.xlsx"
-    wb.save(path)
+    path = _register_file(tmp_path / "mangled.xlsx",
+                          [{"姓名": "王某", "与户主关系": "户主", "证件号码": 522634200001011234}])
     code, out, err = run("import-xlsx", db, path, "--village", VILLAGE, "--yes")
     text = out + err
     assert "证件号码" in text or "ID number" in text
