@@ -1,8 +1,10 @@
 """The relay client (httpx): signed requests, resumable uploads, receipts checked against the pinned key.
 
 A transport failure, a timeout, a 5xx or a 429 is retried a few times with exponential backoff and
-jitter; then it is a RelayUnreachable (the caller keeps the bundle queued). A refusal (4xx) is a
-RelayRefused carrying the relay's own bilingual message. An upload succeeds only with a receipt
+jitter (a 429's Retry-After respected). A transport failure still failing is a RelayUnreachable (the
+caller keeps the bundle queued); a 5xx or 429 still answered, like any refusal (4xx), is a
+RelayRefused carrying the relay's own bilingual message (the uploader shows the bundle refused with
+that reason and offers it again in its next round). An upload succeeds only with a receipt
 signed by the pinned relay key naming the bundle and its digest.
 """
 
