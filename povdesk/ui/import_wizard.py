@@ -1,9 +1,10 @@
 """The Excel import wizard: choose the file (and a column mapping), read the dry run, accept, see the result.
 
 Nothing is written until the user accepts on the check page, and accepting is impossible while
-the check lists a blocking problem. The check and the import are the CLI's own
-(reports.import_check, Workspace.import_households in one transaction), run through
-ui.worker.run_job, each on its own workspace connection.
+the check lists a blocking problem. The check page lists every problem and every rule finding by
+sheet, row and column (a member's finding at that member's row). The check and the import are the
+CLI's own (reports.import_check, then ops.importing.import_checked_xlsx in one transaction), run
+through ui.worker.run_job, each on its own workspace connection.
 """
 
 from __future__ import annotations
@@ -61,11 +62,12 @@ def _check_job(db: Path, file: str, mapping: str | None, village: str | None, cl
 
 def _import_job(db: Path, check: ImportCheck, user: Any, source: str, clock: Clock) -> Any:
     def job(progress: Any, cancelled: Any) -> Any:
+        from povdesk.ops.importing import import_checked_xlsx
         from povdesk.store import Workspace
 
         ws = Workspace.open(db, clock=clock)
         try:
-            return ws.import_households(check.plan.households, user, source=source)
+            return import_checked_xlsx(ws, user, check.plan.households, source=source, cancelled=cancelled)
         finally:
             ws.close()
     return job
@@ -179,9 +181,14 @@ class CheckPage(QWizardPage):
         self.w.check = check
         plan = check.plan
         lang = self.w.lang
-        self.table.setRowCount(len(plan.problems))
-        for i, p in enumerate(plan.problems):
-            for j, value in enumerate((p.sheet, str(p.row), p.column, p.field, p.message.get(lang))):
+        rows = [(p.sheet, str(p.row), p.column, p.field,
+                 (self.tr("Refused: ") if p.blocking else "") + p.message.get(lang)) for p in plan.problems]
+        rows += [(str(f.get("sheet") or ""), str(f.get("row") or ""), str(f.get("column") or ""),
+                  self._field_label(f.get("field")), self._severity(f.get("severity")) + self._message(f))
+                 for f in check.findings]
+        self.table.setRowCount(len(rows))
+        for i, cells in enumerate(rows):
+            for j, value in enumerate(cells):
                 item = QTableWidgetItem(value)
                 item.setToolTip(value)  # long messages are cut in the cell
                 self.table.setItem(i, j, item)
@@ -200,8 +207,27 @@ class CheckPage(QWizardPage):
             text += "\n" + self.tr("No problem blocks the import. Press Import to bring it in, in one step.")
         self.summary.setText(text)
         self.again.setEnabled(True)
-        self.report.setEnabled(bool(plan.problems))
+        self.report.setEnabled(bool(plan.problems or check.findings))
         emit(self.completeChanged)
+
+    def _severity(self, severity: object) -> str:
+        return {"error": self.tr("Error: "), "warning": self.tr("Warning: ")}.get(str(severity), self.tr("Note: "))
+
+    def _message(self, finding: dict[str, Any]) -> str:
+        message = finding.get("message") or {}
+        return str(message.get(self.w.lang) or message.get("zh") or "") if isinstance(message, dict) else str(message)
+
+    def _field_label(self, key: object) -> str:
+        """A finding's field as the sheet's column heading reads (the form's label), else its key."""
+        from povdesk.core.forms import household_form, member_form
+
+        if not key:
+            return ""
+        for form in (household_form(), member_form()):
+            spec = form.by_key.get(str(key))
+            if spec is not None:
+                return spec.zh
+        return str(key)
 
     def save_report(self, path: str | None = None) -> None:
         from povdesk.reports.xlsx_import import write_problem_report
@@ -219,7 +245,7 @@ class CheckPage(QWizardPage):
         target = Path(path)
         part = target.with_name(target.name + ".part")
         try:
-            write_problem_report(source, check.plan, part, self.w.lang)
+            write_problem_report(source, check.plan, part, self.w.lang, check.findings)
             part.replace(target)
         except Exception as exc:  # noqa: BLE001 - a locked or vanished file: say so, keep the wizard
             part.unlink(missing_ok=True)

@@ -98,6 +98,10 @@
         <translation>无法检查该文件，未导入任何数据。</translation>
     </message>
     <message>
+        <source>Refused: </source>
+        <translation>拒绝导入：</translation>
+    </message>
+    <message>
         <source>{rows} rows: {households} households, {members} people ({updated} already in the workspace, which the sheet updates); {findings} rule findings.</source>
         <translation>共 {rows} 行：{households} 户 {members} 人（其中 {updated} 户已在工作区中，将按表格更新）；{findings} 条校验提示。</translation>
     </message>
@@ -112,6 +116,18 @@
     <message>
         <source>No problem blocks the import. Press Import to bring it in, in one step.</source>
         <translation>没有妨碍导入的问题。点击“导入”一次性导入全部数据。</translation>
+    </message>
+    <message>
+        <source>Error: </source>
+        <translation>错误：</translation>
+    </message>
+    <message>
+        <source>Warning: </source>
+        <translation>警告：</translation>
+    </message>
+    <message>
+        <source>Note: </source>
+        <translation>提示：</translation>
     </message>
     <message>
         <source>Save the marked copy</source>

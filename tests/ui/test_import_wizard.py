@@ -19,10 +19,11 @@ from tests.ui.conftest import activate, type_text
 NEW_NO = "522634100201-XLS-0001"
 
 
-def one_household_sheet(ws: Workspace, path: Path) -> tuple[str, int, str, str]:
-    """The register of the first household, made into a new household (new number, no system ids);
-    returns (head name, the head's row, the ID number column letter, the head's ID number)."""
-    hh = next(iter(ws.iter_households()))
+def one_household_sheet(ws: Workspace, path: Path, members: int = 1) -> tuple[str, int, str, str]:
+    """The register of the first household (of at least `members` people), made into a new household
+    (new number, no system ids); returns (head name, the head's row, the ID number column letter, the
+    head's ID number)."""
+    hh = next(h for h in ws.iter_households() if len(h.members) >= members and h.head is not None)
     write_register([hh], path)
     wb = load_workbook(path)
     sheet = wb[REGISTER_SHEET]
@@ -92,7 +93,9 @@ def test_damaged_cell_blocks_then_corrected_file_imports(qtbot: QtBot, ws: Works
     set_cell(sheet, f"{letter}{row}", head_id)
     qtbot.mouseClick(check.again, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: wizard.check is not None and wizard.job is None, timeout=30000)
-    assert table.rowCount() == 0 and "No problem blocks the import" in check.summary.text()
+    listed = [table.item(i, 4).text() for i in range(table.rowCount())]
+    assert not any(text.startswith("Refused") for text in listed), listed  # rule findings only (the copied people)
+    assert "No problem blocks the import" in check.summary.text()
     assert ws.count_households() == before
     button = next_button(wizard)
     assert button.isEnabled() and button.text() == "Import"
@@ -120,3 +123,42 @@ def test_import_menu_opens_the_wizard(qtbot: QtBot, ws: Workspace, worker: User,
     window.import_wizard.reject()
     if window.scan_job is not None:
         qtbot.waitUntil(lambda: window.scan_job is None, timeout=30000)
+
+
+def test_every_rule_finding_is_listed_at_its_sheet_row_and_column(qtbot: QtBot, ws: Workspace, worker: User,
+                                                                  tmp_path: Path) -> None:
+    """A member's ID number with a wrong check digit: listed before importing at that member's own row
+    and the ID column, not only counted; the import goes through the operations layer as the CLI's."""
+    sheet = tmp_path / "register.xlsx"
+    head, head_row, letter, _head_id = one_household_sheet(ws, sheet, members=3)
+    wb = load_workbook(sheet)
+    rows = wb[REGISTER_SHEET]
+    member_row = next(r for r in range(2, rows.max_row + 1) if r != head_row and rows[f"{letter}{r}"].value)
+    number = str(rows[f"{letter}{member_row}"].value)
+    wrong = number[:17] + ("0" if number[17] != "0" else "1")
+    rows[f"{letter}{member_row}"].value = wrong
+    wb.save(sheet)
+    before = ws.count_households()
+
+    window_wizard = ImportWizard(ws, worker, lang="en")
+    qtbot.addWidget(window_wizard)
+    activate(qtbot, window_wizard)
+    window_wizard.file_page.file.setFocus()
+    type_text(str(sheet))
+    qtbot.mouseClick(window_wizard.button(QWizard.WizardButton.NextButton), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window_wizard.check is not None and window_wizard.job is None, timeout=30000)
+    check = window_wizard.check_page
+    table = check.table
+    listed = [[table.item(i, j).text() for j in range(5)] for i in range(table.rowCount())]
+    assert table.rowCount() == len(window_wizard.check.plan.problems) + len(window_wizard.check.findings)
+    at_member = [r for r in listed if r[:3] == [REGISTER_SHEET, str(member_row), letter]]
+    assert at_member, listed
+    assert any("check" in r[4].lower() or "校验" in r[4] for r in at_member), at_member
+    assert all(r[0] and r[1] for r in listed), listed  # every finding placed on its sheet and row
+    button = next_button(window_wizard)
+    if button.isEnabled():  # the finding does not refuse the household: it comes in, through the ops layer
+        qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: window_wizard.imported == 1, timeout=30000)
+        imported = ws.find_household_by_no(NEW_NO)
+        assert imported is not None and imported.head_name == head
+        assert ws.count_households() == before + 1
