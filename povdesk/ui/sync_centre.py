@@ -1051,6 +1051,25 @@ class SyncCentre(QDialog):
             value=self.value_text(cf.path, cf.base)) if cf.base is not None else
             self.tr("The value before both changes is not known."))
         self.value_edit.clear()
+        steps = cf.path == service.STEPS
+        # Clashing steps: one side is kept, the other's steps are voided (kept in the history,
+        # marked); only the county decides, and nothing can be typed instead.
+        self.take_local.setText(self.tr("Keep this workspace's steps") if steps else
+                                self.tr("Take this workspace's value"))
+        self.take_remote.setText(self.tr("Keep the other side's steps") if steps else
+                                 self.tr("Take the other side's value"))
+        if steps:
+            self.base_value.setText(
+                self.tr("Both sides recorded steps that cannot follow each other. The steps of the side not "
+                        "kept are voided: they stay in the history, marked, and the decision goes down in the "
+                        "next return bundle.") if self.ws.level == "county" else
+                self.tr("Both sides recorded steps that cannot follow each other: the county decides which "
+                        "are kept, and its decision comes in the next return bundle."))
+        county_decides = steps and self.ws.level != "county"
+        self.take_local.setEnabled(not county_decides)
+        self.take_remote.setEnabled(not county_decides)
+        self.value_edit.setVisible(not steps)
+        self.enter_button.setVisible(not steps)
 
     def resolve(self, how: str) -> bool:
         """Take local, take remote or the entered value: the same function as `povdesk conflicts resolve`."""
@@ -1076,6 +1095,8 @@ class SyncCentre(QDialog):
     def field_label(self, path: str, hh: Household | None = None) -> str:
         """A merge path (`fields.phone`, `members[id].fields.name`, `years[2024].income.x`) as the form names it."""
         lang = self.lang
+        if path == service.STEPS:
+            return self.tr("Procedure steps")
         if path.startswith("fields."):
             spec = household_form().by_key.get(path[7:])
             return spec.label(lang) if spec else path[7:]
@@ -1107,6 +1128,8 @@ class SyncCentre(QDialog):
     def value_text(self, path: str, value: Any) -> str:
         if value is None:
             return ""
+        if path == service.STEPS:  # clashing steps: each as its label, date and who recorded it
+            return service.steps_summary(value, self.lang).replace("; ", "\n")
         spec = None
         if path.startswith("fields."):
             spec = household_form().by_key.get(path[7:])

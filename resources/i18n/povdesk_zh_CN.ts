@@ -1657,6 +1657,26 @@ Read this fingerprint to the other side by phone (or have them read theirs). Tru
         <translation>双方修改之前的值不详。</translation>
     </message>
     <message>
+        <source>Keep this workspace's steps</source>
+        <translation>保留本工作区的步骤</translation>
+    </message>
+    <message>
+        <source>Keep the other side's steps</source>
+        <translation>保留对方的步骤</translation>
+    </message>
+    <message>
+        <source>Both sides recorded steps that cannot follow each other. The steps of the side not kept are voided: they stay in the history, marked, and the decision goes down in the next return bundle.</source>
+        <translation>双方登记的步骤前后接不上。未保留一方的步骤将作废：仍留在办理记录中并标明已作废，决定随下一个回传包送达。</translation>
+    </message>
+    <message>
+        <source>Both sides recorded steps that cannot follow each other: the county decides which are kept, and its decision comes in the next return bundle.</source>
+        <translation>双方登记的步骤前后接不上：由县里决定保留哪一方，决定随下一个回传包送达。</translation>
+    </message>
+    <message>
+        <source>Procedure steps</source>
+        <translation>程序步骤</translation>
+    </message>
+    <message>
         <source>a member</source>
         <translation>某成员</translation>
     </message>

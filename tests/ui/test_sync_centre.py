@@ -399,3 +399,43 @@ def test_the_county_revokes_a_device_and_exports_the_device_list(qtbot: Any, pai
     (device,) = listed.devices
     assert device.device_id == pair.village.device_id and device.revoked
     assert not warnings
+
+
+def test_clashing_steps_in_the_conflicts_tab(qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                            warnings: list[str]) -> None:
+    """Both sides' steps side by side, as steps; the county keeps one side with a click; the
+    village sees the clash waiting on the county and cannot decide it."""
+    from povdesk.ops.procedures import record_step
+
+    monkeypatch.setenv("POVDESK_LANG", "en")
+    p = make_pair(tmp_path, 20, register=True)
+    hh = next(h for h in p.village.iter_households() if h.status == "registered")
+    day = p.village.clock.today().isoformat()
+    record_step(p.village, p.worker, hh, "exit", "proposal", date=day, evidence={"reason": "收入稳定"})
+    town = p.county.add_user(p.county.authenticate("admin", PW), "town", PW, "township_official")
+    record_step(p.county, town, p.county.load_household(hh.id), "exit", "proposal", date=day,
+                evidence={"reason": "乡镇核查"})
+    service.export_bundle(p.village, p.worker, tmp_path / "up.pvb")
+    service.import_bundles(p.county, p.coordinator, [tmp_path / "up.pvb"])
+    service.export_bundle(p.county, p.coordinator, tmp_path / "down.pvb")
+    service.import_bundles(p.village, p.worker, [tmp_path / "down.pvb"])
+
+    village = open_centre(qtbot, p.village, p.worker)
+    village.tabs.setCurrentIndex(3)
+    assert "Procedure steps" in village.conflict_title.text()
+    assert not village.take_local.isEnabled() and not village.take_remote.isEnabled()
+    assert "the county decides" in village.base_value.text()
+
+    county = open_centre(qtbot, p.county, p.coordinator)
+    county.tabs.setCurrentIndex(3)
+    assert county.conflicts_table.item(0, 2).text() == "Procedure steps"
+    assert "Exit" in county.local_value.text() and "town" in county.local_value.text()
+    assert "worker" in county.remote_value.text() and "{" not in county.remote_value.text()
+    assert county.take_remote.text() == "Keep the other side's steps" and county.value_edit.isHidden()
+    qtbot.mouseClick(county.take_remote, LEFT)
+    assert service.list_conflicts(p.county) == [] and county.conflicts_table.rowCount() == 0
+    marks = [e for e in p.county.load_household(hh.id).events if e.procedure == "void"]
+    assert len(marks) == 1 and marks[0].user == "county"
+    assert not warnings
+    p.village.close()
+    p.county.close()
