@@ -157,6 +157,7 @@ class MainWindow(QMainWindow):
         self.splitter = splitter
         self.setCentralWidget(splitter)
         self._actions()
+        from povdesk.ui.help import install_help_menu
         from povdesk.ui.import_wizard import install_import_menu
         from povdesk.ui.print_centre import install_print_menu
         from povdesk.ui.sync_centre import install_sync_menu
@@ -164,6 +165,7 @@ class MainWindow(QMainWindow):
         install_print_menu(self)
         install_import_menu(self)
         install_sync_menu(self)
+        install_help_menu(self)  # last: Help is the rightmost menu
         self.sync_centre_action.triggered.connect(self._follow_sync_centre)
         role = ROLE_LABELS.get(user.role, (user.role, user.role))
         self.statusBar().addPermanentWidget(QLabel(f"{user.display_name or user.name} · {self._pick(role)}"))

@@ -1,6 +1,33 @@
 <?xml version='1.0' encoding='utf-8'?>
 <TS version="2.1" language="zh_CN">
 <context>
+    <name>AboutDialog</name>
+    <message>
+        <source>About povdesk</source>
+        <translation>关于 povdesk</translation>
+    </message>
+    <message>
+        <source>povdesk {version}: the offline registry for targeted poverty registration and monitoring</source>
+        <translation>povdesk {version}：建档立卡与防止返贫动态监测离线登记工具</translation>
+    </message>
+    <message>
+        <source>Workspace</source>
+        <translation>工作区</translation>
+    </message>
+    <message>
+        <source>Workspace file</source>
+        <translation>工作区文件</translation>
+    </message>
+    <message>
+        <source>Data folder (logs, drafts, settings)</source>
+        <translation>数据文件夹（日志、草稿、设置）</translation>
+    </message>
+    <message>
+        <source>Version</source>
+        <translation>版本</translation>
+    </message>
+</context>
+<context>
     <name>BundlePreview</name>
     <message>
         <source>Import these bundles?</source>
@@ -233,6 +260,17 @@
     <message>
         <source>No</source>
         <translation>否</translation>
+    </message>
+</context>
+<context>
+    <name>GuideDialog</name>
+    <message>
+        <source>User guide</source>
+        <translation>使用说明</translation>
+    </message>
+    <message>
+        <source>This build carries no user guide; see README.md where povdesk was installed from.</source>
+        <translation>此版本未带使用说明；请查看安装来源处的 README.md。</translation>
     </message>
 </context>
 <context>
@@ -1848,6 +1886,21 @@ Read this fingerprint to the other side by phone (or have them read theirs). Tru
     <message>
         <source>Copy details</source>
         <translation>复制详细信息</translation>
+    </message>
+</context>
+<context>
+    <name>window</name>
+    <message>
+        <source>&amp;Help</source>
+        <translation>帮助(&amp;H)</translation>
+    </message>
+    <message>
+        <source>User guide</source>
+        <translation>使用说明</translation>
+    </message>
+    <message>
+        <source>About povdesk</source>
+        <translation>关于 povdesk</translation>
     </message>
 </context>
 </TS>
