@@ -1,6 +1,6 @@
 """Take the README's screenshots of the app on a demo village into docs/screenshots/.
 
-    xvfb-run -s "-screen 0 1400x900x24" .venv/bin/python docs/take_screenshots.py
+    xvfb-run -a -s "-screen 0 1366x768x24" .venv/bin/python docs/take_screenshots.py
     QT_QPA_PLATFORM=offscreen .venv/bin/python docs/take_screenshots.py      # no X server at all
 
 Both render the same widgets; each picture is the window's own contents (no window manager).
@@ -45,16 +45,22 @@ def main() -> int:
         ws = Workspace.open(path)
         user = ws.authenticate("township", DEMO_PASSWORD)
         window = MainWindow(ws, user, data_dir=Path(tmp), lang="zh")
-        window.resize(1400, 860)
+        window.resize(1366, 740)  # the usual village laptop, less the taskbar
         window.show()
         settle(app, 1500)  # the background check of every household finishes
+        window.search.setText("杨")  # the list with a search
+        settle(app, 600)
         window.grab().save(str(OUT / "main-window.png"))
+        window.search.clear()
+        settle(app, 300)
 
         # the editor on a household with a planted mistake, its finding marked
-        from povdesk.core.rules import validate_household
+        from povdesk.core.rules import RuleContext, validate_household
+
+        ctx = RuleContext(today=ws.clock.today())
 
         scan = window.scan
-        target = next(hh.id for hh in ws.iter_households() if validate_household(hh))
+        target = next(hh.id for hh in ws.iter_households() if validate_household(hh, ctx))
         window.open_household(target)
         settle(app, 800)
         window.grab().save(str(OUT / "editor-finding.png"))
@@ -74,6 +80,22 @@ def main() -> int:
         window.dashboard_action.setChecked(True)
         settle(app, 800)
         window.grab().save(str(OUT / "dashboard.png"))
+        window.dashboard_action.setChecked(False)
+
+        from povdesk.ui.print_centre import open_print_centre
+        from povdesk.ui.sync_centre import open_sync_centre
+
+        printing = open_print_centre(window, "publicity", "village")
+        if printing is not None:
+            printing.preview_button.click()
+            settle(app, 4000)  # rendered in the background, then shown
+            printing.grab().save(str(OUT / "print-centre.png"))
+            printing.close()
+        centre = open_sync_centre(window)
+        centre.tabs.setCurrentIndex(1)
+        settle(app, 600)
+        centre.grab().save(str(OUT / "sync-centre.png"))
+        centre.close()
         window.close()
     for p in sorted(OUT.glob("*.png")):
         sys.stdout.write(f"{p.relative_to(ROOT)}\n")

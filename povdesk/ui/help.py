@@ -7,7 +7,7 @@ import importlib.metadata
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
@@ -83,11 +83,11 @@ class AboutDialog(QDialog):
 
 def install_help_menu(window: Any) -> None:
     """Help › User guide (F1) and Help › About povdesk, on the main window."""
-    menu = window.menuBar().addMenu(window.tr("&Help"))
-    guide = QAction(window.tr("User guide"), window, shortcut=QKeySequence("F1"))
+    menu = window.menuBar().addMenu(QCoreApplication.translate("HelpMenu", "&Help"))
+    guide = QAction(QCoreApplication.translate("HelpMenu", "User guide"), window, shortcut=QKeySequence("F1"))
     guide.triggered.connect(lambda: open_guide(window))
     menu.addAction(guide)
-    about = QAction(window.tr("About povdesk"), window)
+    about = QAction(QCoreApplication.translate("HelpMenu", "About povdesk"), window)
     about.triggered.connect(lambda: open_about(window))
     menu.addAction(about)
     window.guide_action, window.about_action = guide, about

@@ -274,6 +274,21 @@
     </message>
 </context>
 <context>
+    <name>HelpMenu</name>
+    <message>
+        <source>&amp;Help</source>
+        <translation>帮助(&amp;H)</translation>
+    </message>
+    <message>
+        <source>User guide</source>
+        <translation>使用说明</translation>
+    </message>
+    <message>
+        <source>About povdesk</source>
+        <translation>关于 povdesk</translation>
+    </message>
+</context>
+<context>
     <name>HouseholdEditor</name>
     <message>
         <source>Save (Ctrl+S)</source>
@@ -1886,21 +1901,6 @@ Read this fingerprint to the other side by phone (or have them read theirs). Tru
     <message>
         <source>Copy details</source>
         <translation>复制详细信息</translation>
-    </message>
-</context>
-<context>
-    <name>window</name>
-    <message>
-        <source>&amp;Help</source>
-        <translation>帮助(&amp;H)</translation>
-    </message>
-    <message>
-        <source>User guide</source>
-        <translation>使用说明</translation>
-    </message>
-    <message>
-        <source>About povdesk</source>
-        <translation>关于 povdesk</translation>
     </message>
 </context>
 </TS>
