@@ -737,7 +737,8 @@ def import_bundles(ws: Workspace, actor: User, paths: Sequence[Path], *, batch: 
     """Verify every bundle, then merge and apply all of them in one transaction (or none).
 
     First every check that needs no write, on every bundle (container, addressee, sender,
-    signature, digest, decryption, sequence ranges, replays and gaps). Then, in one transaction,
+    signature, digest, decryption, sequence ranges and gaps); a bundle already received is skipped
+    with a note (its report's `result` is "skipped"), never refused. Then, in one transaction,
     bundle after bundle in sequence order, a batch of records at a time: each is read again,
     merged with what the workspace holds at that moment (so a household in two bundles of one
     import merges onto the first), checked and written. Anything refused, a malformed record
