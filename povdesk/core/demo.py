@@ -36,8 +36,10 @@ DEMO_USERS = {
 _USER_OF_ROLE = {role: user for user, role in DEMO_USERS.items()}
 T = TypeVar("T")
 
-# Everything happens between the first identification (2014) and the last poverty line (2020);
-# applicants identified in 2021 are judged on 2020 incomes, the last year with a line.
+# The procedures of 建档立卡 happen between the first identification (2014) and the last poverty line
+# (2020); applicants identified in 2021 are judged on 2020 incomes, the last year with a line.
+# Incomes go on up to the year before `today` (monitoring needs them); monitoring steps fall in
+# 2020 and the first half of 2021.
 FIRST_YEAR = 2014
 LAST_INCOME_YEAR = 2020
 EARLIEST_TODAY = date(2021, 7, 1)
@@ -326,6 +328,11 @@ class _Generator:
         self.publicity_days = procedure_settings().publicity_days
         self.lines = {y: line.line for y in range(2011, LAST_INCOME_YEAR + 1)
                       if (line := poverty_line(y, "1")) is not None}
+        # Incomes run to last year. After 2020 there is no poverty line: the 2020 line grown by 6% a
+        # year is only the demo's yardstick for drawing incomes, never a line anything is judged by.
+        self.income_end = max(LAST_INCOME_YEAR, today.year - 1)
+        for y in range(LAST_INCOME_YEAR + 1, self.income_end + 1):
+            self.lines[y] = round(self.lines[LAST_INCOME_YEAR] * 1.06 ** (y - LAST_INCOME_YEAR))
 
     # ---------------------------------------------------------------- regions
 
@@ -977,8 +984,11 @@ class _Generator:
         ref = reference_year(plan.ident_year)
         status = plan.status
         if status in ("applicant", "not_identified"):
-            return {ref: rng.uniform(0.45, 0.92) if status == "applicant" else rng.uniform(0.9, 1.6)}
-        last = plan.removal_year if status == "removed" and plan.removal_year else LAST_INCOME_YEAR
+            first = {ref: rng.uniform(0.45, 0.92) if status == "applicant" else rng.uniform(0.9, 1.6)}
+            if plan.monitoring is not None:  # a monitored ordinary household: its incomes since
+                first.update({y: rng.uniform(0.9, 1.6) for y in range(ref + 1, self.income_end + 1)})
+            return first
+        last = plan.removal_year if status == "removed" and plan.removal_year else self.income_end
         above: set[int] = set()
         below: set[int] = {ref}
         if plan.exit_year is not None:

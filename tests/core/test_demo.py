@@ -79,11 +79,12 @@ def test_events_are_what_perform_step_records() -> None:
     ctx = RuleContext(today=TODAY)
     for hh in households(COUNTY, 4)[:120]:
         scratch = Household(village_code=hh.village_code, household_no=hh.household_no)
-        failures = exit_failures(hh, ctx)
         returned_at = max((n for n, e in enumerate(hh.events) if e.procedure == "return_to_poverty"), default=-1)
         for n, e in enumerate(hh.events):
-            # An exit the household later fell back from was judged on the data of its day, not today's.
-            judged = failures if n > returned_at else []
+            # An exit is judged on the income of its year; one the household later fell back from was
+            # judged on the data of its day, not today's.
+            judged = exit_failures(hh, ctx, year=int(e.date[:4])) if n > returned_at and e.step == "verification" \
+                else []
             event = procedures.perform_step(scratch, e.procedure, e.step, role=e.role, user=e.user, date=e.date,
                                             evidence=e.evidence, error_count=0, today=TODAY,
                                             exit_failures=judged)
@@ -353,16 +354,30 @@ def test_helpers_come_from_a_pool() -> None:
     assert sum(load.values()) / len(load) >= 2.5
 
 
-def test_exited_households_pass_the_exit_criteria_on_their_latest_income() -> None:
+def test_exited_households_pass_the_exit_criteria_on_the_income_of_their_exit() -> None:
     ctx = RuleContext(today=TODAY)
     exited = [h for h in households(COUNTY, 4, TODAY, 2000) if h.status == "exited"]
     assert exited
     for hh in exited:
-        assert exit_failures(hh, ctx) == [], hh.household_no
-        latest = max(hh.years)
-        summary, line = summarize(hh, latest), poverty_line(latest, hh.fields.get("standard"))
+        year = int(next(e for e in reversed(hh.events) if e.step == "verification").date[:4])
+        assert exit_failures(hh, ctx, year=year) == [], hh.household_no
+        summary, line = summarize(hh, year), poverty_line(year, hh.fields.get("standard"))
         assert summary is not None and summary.per_capita is not None and line is not None
         assert summary.per_capita > line.line
+        # After 2020 Guizhou has neither a poverty line nor a threshold: the latest income is no exit.
+        assert max(hh.years) == TODAY.year - 1
+        assert [f.en for f in exit_failures(hh, ctx)] == [
+            f"no line for {TODAY.year - 1} in province 52 (neither a poverty line nor a monitoring threshold)"]
+
+
+@pytest.mark.parametrize("today", [demo.EARLIEST_TODAY, TODAY, date(2030, 2, 28)])
+def test_incomes_run_up_to_last_year(today: date) -> None:
+    data = households(demo.DEMO_REGION, 2, today, 120)
+    for hh in data:
+        if hh.status in ("registered", "exited", "returned") or hh.fields.get("monitoring_type"):
+            assert max(hh.years) == today.year - 1, (hh.household_no, sorted(hh.years))
+            assert set(hh.years) >= set(range(2020, today.year)), hh.household_no
+    assert any(h.fields.get("monitoring_type") in ("1", "2") for h in data)  # ordinary households monitored
 
 
 def test_income_is_consistent_with_work_and_business() -> None:

@@ -649,13 +649,14 @@ def validate_all(households: Iterable[Household], ctx: RuleContext,
     yield from cross.findings()
 
 
-def exit_failures(hh: Household, ctx: RuleContext) -> list[Text]:
-    """Why the household does not meet 一超过两不愁三保障 (empty when it may exit)."""
+def exit_failures(hh: Household, ctx: RuleContext, year: int | None = None) -> list[Text]:
+    """Why the household does not meet 一超过两不愁三保障 (empty when it may exit), on the income of
+    `year` (its latest recorded year by default)."""
     out: list[Text] = []
     if not hh.years:
         out.append(Text("没有收入记录", "no income recorded"))
     else:
-        year = max(hh.years)
+        year = max(hh.years) if year is None else year
         summary = summarize(hh, year)
         # The poverty line of the year, or after 2020 the province's monitoring threshold.
         line = mon.income_line(year, hh.village_code, hh.fields.get("standard"))
