@@ -253,6 +253,10 @@ MONITORING_CASES: dict[str, tuple[Callable[[Household], None], Callable[[Househo
     "MON-NO-LINE": (_eliminated("202510"), _eliminated("202003", "2", "201906")),
     "MON-OVERDUE": (lambda hh: _identified(hh, decided="2025-03-17"), lambda hh: _identified(hh, decided="2025-03-16")),
     "MON-ELIM-UNIDENTIFIED": (_elimination_first, _identified_then_eliminated),
+    "MON-ELIM-NO-LABOUR": (_combine(_nobody_can_work, _eliminated("202510")), _eliminated("202510")),
+    "MON-TYPE-STATUS": (lambda hh: hh.fields.update(monitoring_type="1"),
+                        _combine(lambda hh: setattr(hh, "status", "not_identified"),
+                                 lambda hh: hh.fields.update(monitoring_type="1"))),
 }
 
 

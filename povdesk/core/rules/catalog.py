@@ -134,6 +134,10 @@ _ALL = [
          "eliminated with assistance ({month}) but the {year} per-capita income of {value} yuan is not above "
          "{line_en} of {line} yuan", blocks=ELIMINATION),
     Rule("MON-NO-LINE", "household", "warning", "{text}", "{text}"),
+    Rule("MON-ELIM-NO-LABOUR", "household", "warning", "家庭成员都没有劳动能力，落实兜底保障后应继续监测，不标注风险消除",
+         "nobody in the household can work: it stays monitored once social protection is in place, not eliminated"),
+    Rule("MON-TYPE-STATUS", "household", "error", "监测对象类别“{type}”与户状态“{status}”不符",
+         "monitoring type '{type}' does not fit the household status '{status}'", blocks=MONITORING),
     Rule("MON-OVERDUE", "household", "warning", "从发现（{start}）到县级审定（{end}）用了 {days} {unit_zh}，超过 {limit} {unit_zh}",
          "{days} {unit_en} from discovery ({start}) to the county's decision ({end}), more than {limit}"),
     Rule("MON-ELIM-UNIDENTIFIED", "household", "error", "“{procedure}”之前没有完成的监测对象识别",

@@ -19,7 +19,15 @@ from povdesk.core.income import (
     reference_year,
     summarize,
 )
-from povdesk.core.model import HEAD_RELATION, POOR_STATUSES, SPOUSE_RELATION, Household, Member, parse_date
+from povdesk.core.model import (
+    HEAD_RELATION,
+    POOR_STATUSES,
+    SPOUSE_RELATION,
+    STATUS_LABELS,
+    Household,
+    Member,
+    parse_date,
+)
 from povdesk.core.regions import id_region_status, region_known_for_id
 from povdesk.core.rules.catalog import RULES
 from povdesk.i18n import Text
@@ -470,6 +478,7 @@ def _income_rules(c: _Collector, hh: Household, living: list[_MemberFacts]) -> N
 
 _MEASURES = code_list("measure_type")
 _MODES = code_list("elimination_mode")
+_TYPES = code_list("monitoring_type")
 _UNIT = {"calendar": ("天", "days"), "working": ("个工作日", "working days")}
 
 
@@ -502,6 +511,13 @@ def _monitoring_rules(c: _Collector, hh: Household, living: list[_MemberFacts], 
             c.add("MON-LABOUR-ALL", None, "monitoring_risks")
         if facts.eliminated is not None and hh.fields.get("risk_eliminated") is True:
             _elimination_income(c, hh, facts)
+            if living and not any(x.able for x in living):
+                c.add("MON-ELIM-NO-LABOUR", None, "risk_eliminated")
+        # 脱贫不稳定户 is a household out of poverty; 边缘易致贫户 one that never was registered.
+        kind = facts.object_type
+        if (kind == "0" and hh.status != "exited") or (kind == "1" and hh.status in POOR_STATUSES | {"exited"}):
+            c.add("MON-TYPE-STATUS", None, "monitoring_type", type=_label(_TYPES, kind),
+                  status=Text(*STATUS_LABELS.get(hh.status, (hh.status, hh.status))))
     _monitoring_events(c, hh)
 
 
