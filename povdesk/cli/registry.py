@@ -445,7 +445,13 @@ def register(add: AddCommand) -> None:
              "record a procedure step for a household (role, dates, evidence and errors are checked)")
     sp.add_argument("db", metavar="DB")
     sp.add_argument("household", metavar="HOUSEHOLD")
-    sp.add_argument("procedure", choices=["identification", "exit", "removal", "return_to_poverty"])
+    # Any procedure of resources/procedures.toml (the monitoring ones included): an unknown one is
+    # refused by the step check, naming those defined.
+    sp.add_argument("procedure", metavar="PROCEDURE", help=t("程序，如 identification、exit、removal、"
+                                                             "monitoring_identification（povdesk history 列出下一步）",
+                                                             "the procedure, e.g. identification, exit, removal, "
+                                                             "monitoring_identification (povdesk history lists the "
+                                                             "next steps)"))
     sp.add_argument("step", metavar="STEP")
     sp.add_argument("--date", required=True, help=t("步骤发生日期 YYYY-MM-DD", "date of the step, YYYY-MM-DD"))
     sp.add_argument("--set", action="append", metavar="KEY=VALUE", help=t("证据字段，可重复", "evidence field, repeatable"))

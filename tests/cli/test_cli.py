@@ -256,6 +256,28 @@ def test_procedure_step_refused_then_performed(demo_db: Path, tmp_path: Path) ->
     assert "township" in result.stdout and "next:" in result.stdout
 
 
+def test_a_monitoring_step_from_the_command_line(demo_db: Path, tmp_path: Path) -> None:
+    """The step command takes every procedure the data defines, the monitoring ones included; an
+    unknown one is refused naming those defined."""
+    from povdesk.core.procedures import next_steps
+    from povdesk.store import Workspace
+
+    db = copy_db(demo_db, tmp_path / "w.db")
+    ws = Workspace.open(db, readonly=True)
+    hh = next((h for h in ws.iter_households()
+               if ("monitoring_identification", "discovery") in [(p.key, s.key) for p, s in next_steps(h)]), None)
+    ws.close()
+    assert hh is not None, "the demo village holds households out of poverty at every monitoring step"
+    result = run_process(WORKER, "step", str(db), hh.household_no, "monitoring_identification", "discovery",
+                         "--date", TODAY.isoformat(), "--set", "channel=1", "--set", "risks=01", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    history = run_process(WORKER, "history", str(db), hh.household_no, cwd=tmp_path).stdout
+    assert "Identification for monitoring" in history and "next:" in history
+    wrong = run_process(WORKER, "step", str(db), hh.household_no, "no_such_procedure", "x", "--date",
+                        TODAY.isoformat(), cwd=tmp_path)
+    assert wrong.returncode in (1, 2) and "monitoring_identification" in wrong.stderr
+
+
 def test_audit_detects_tampering(demo_db: Path, tmp_path: Path) -> None:
     db = copy_db(demo_db, tmp_path / "w.db")
     assert run_process(ADMIN, "audit", str(db), cwd=tmp_path).returncode == 0
