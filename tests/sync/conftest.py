@@ -89,3 +89,15 @@ def pair(tmp_path: Path, request: pytest.FixtureRequest) -> Pair:
     yield p
     p.village.close()
     p.county.close()
+
+
+def ready_to_propose_exit(ws: Workspace) -> Household:
+    """A registered household nothing blocks an exit proposal for on the workspace's today (the
+    day the tests run on moves ages across the rules' thresholds: pick by the rules, not by place)."""
+    from povdesk.core.procedures import next_steps
+    from povdesk.core.rules import RuleContext, blocking, validate_household
+
+    ctx = RuleContext(today=ws.clock.today())
+    return next(h for h in ws.iter_households()
+                if ("exit", "proposal") in [(p.key, s.key) for p, s in next_steps(h)]
+                and not blocking(validate_household(h, ctx), "exit"))

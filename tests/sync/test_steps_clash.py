@@ -12,7 +12,7 @@ import pytest
 from povdesk.errors import BadInput
 from povdesk.ops.procedures import record_step
 from povdesk.sync import service
-from tests.sync.conftest import PW, Pair, make_pair
+from tests.sync.conftest import PW, Pair, make_pair, ready_to_propose_exit
 
 
 @pytest.fixture
@@ -20,7 +20,7 @@ def clash(tmp_path: Path) -> tuple[Pair, str]:
     """A registered household for which the village worker and a township official working at the
     county both record an exit proposal, neither having seen the other's."""
     p = make_pair(tmp_path, 20, register=True)
-    hh = next(h for h in p.village.iter_households() if h.status == "registered")
+    hh = ready_to_propose_exit(p.village)
     day = p.village.clock.today().isoformat()
     record_step(p.village, p.worker, hh, "exit", "proposal", date=day, evidence={"reason": "收入稳定超过标准"})
     town = p.county.add_user(p.county.authenticate("admin", PW), "town", PW, "township_official")

@@ -16,7 +16,7 @@ from povdesk.store import User, Workspace
 from povdesk.sync import service
 from povdesk.ui.sync_centre import RelayUploader, SyncCentre, install_sync_menu, parse_entered
 from tests.relay.conftest import County, Relay, load_devices, make_county
-from tests.sync.conftest import PW, Pair, make_pair, make_workspace
+from tests.sync.conftest import PW, Pair, make_pair, make_workspace, ready_to_propose_exit
 from tests.ui.conftest import activate
 
 HOUSEHOLDS = 8
@@ -408,8 +408,16 @@ def test_clashing_steps_in_the_conflicts_tab(qtbot: Any, tmp_path: Path, monkeyp
     from povdesk.ops.procedures import record_step
 
     monkeypatch.setenv("POVDESK_LANG", "en")
+    from datetime import date
+
+    from povdesk.clock import FixedClock
+
     p = make_pair(tmp_path, 20, register=True)
-    hh = next(h for h in p.village.iter_households() if h.status == "registered")
+    for side in ("village", "county"):  # on a fixed day: ages must not cross the rules' thresholds
+        ws = getattr(p, side)
+        ws.close()
+        setattr(p, side, Workspace.open(ws.path, clock=FixedClock(date(2026, 6, 1))))
+    hh = ready_to_propose_exit(p.village)
     day = p.village.clock.today().isoformat()
     record_step(p.village, p.worker, hh, "exit", "proposal", date=day, evidence={"reason": "收入稳定"})
     town = p.county.add_user(p.county.authenticate("admin", PW), "town", PW, "township_official")
