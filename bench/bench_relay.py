@@ -40,7 +40,6 @@ from benchlib import RESULTS, CpuBurner, PeakMemory, pct, raw_baseline, record  
 from povdesk.clock import FixedClock  # noqa: E402
 from povdesk.core import procedures  # noqa: E402
 from povdesk.core.demo import generate  # noqa: E402
-from povdesk.core.model import Household  # noqa: E402
 from povdesk.relay import client as rc  # noqa: E402
 from povdesk.relay import exchange  # noqa: E402
 from povdesk.store import Workspace  # noqa: E402
@@ -103,19 +102,6 @@ def upload_all(villages: list[tuple[Path, Any]], bundles: list[tuple[Path, str]]
     return time.perf_counter() - t0, latencies, sum(s == "received" for s in stored)
 
 
-def village_history(households: list[Household]) -> list[Household]:
-    """What a village laptop holds of its own: each history up to its first step above village level
-    (a township review, a county approval...), the status those steps lead to. A village device may
-    send only steps of its own level: the generator's full histories would be refused at the county
-    (they come down from it in return bundles), and the bench would time refusals, not an import."""
-    for hh in households:
-        cut = next((i for i, e in enumerate(hh.events) if procedures.level_refusal(e, "village", hh.events) is not None),
-                   len(hh.events))
-        hh.events = hh.events[:cut]
-        hh.status = procedures.status_after(hh.events) or "applicant"
-    return households
-
-
 def fetch_cli(db: Path) -> tuple[float, int, int, float]:
     """`povdesk fetch DB` in a fresh process, as the county runs it (its default worker included):
     seconds, bundles imported, households rejected, and the peak memory of the process and its worker."""
@@ -153,7 +139,9 @@ def main() -> int:
     for i in range(args.villages):
         code = f"{COUNTY}{100 + i // 20:03d}{200 + i % 20:03d}"
         v, worker = workspace(tmp / f"v{i}.db", code, "village", "worker", "village_worker")
-        v.import_households(village_history(generate(code, count=per, seed=i, today=TODAY)), worker, source="bench")
+        # A village holds its own history only (its steps above village level come down from the county).
+        v.import_households(procedures.as_held_at(generate(code, count=per, seed=i, today=TODAY), "village"), worker,
+                            source="bench")
         service.export_key_file(v, tmp / f"v{i}.key")
         service.trust(v, v.authenticate("admin", PW), tmp / "county.key", "county")
         service.trust(county, admin, tmp / f"v{i}.key", "device")
