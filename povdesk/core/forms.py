@@ -23,6 +23,15 @@ _FIELD_KEYS = frozenset(
      "pattern", "unit", "visible_if", "private", "help_zh", "help_en"}
 )
 _SECTION_KEYS = frozenset({"key", "zh", "en", "per_year", "repeating", "fields"})
+# What a `visible_if` may name besides the section's own fields: the household's status (a 建档立卡
+# field such as 贫困户属性 applies to a household in the registration, not to an ordinary rural
+# household monitored against falling into poverty). Callers pass it with the values (with_context).
+CONTEXT_FIELDS = frozenset({"status"})
+
+
+def with_context(values: dict[str, Any], status: str | None) -> dict[str, Any]:
+    """The values a `visible_if` is judged on: the record's own plus its household's status."""
+    return {**values, "status": status} if status is not None else values
 
 
 class FormSpecError(ValueError):
@@ -155,7 +164,7 @@ def parse_form(data: dict[str, Any], origin: str = "<form>") -> FormSpec:
                                         bool(s.get("per_year", False)), bool(s.get("repeating", False))))
         for sec in sections:
             for fs in sec.fields:
-                if fs.visible_if and fs.visible_if.field not in {x.key for x in sec.fields}:
+                if fs.visible_if and fs.visible_if.field not in {x.key for x in sec.fields} | CONTEXT_FIELDS:
                     raise FormSpecError(f"{origin}: {fs.key}: visible_if refers to unknown {fs.visible_if.field}")
         return FormSpec(head["key"], str(head["version"]), head["zh"], head["en"], tuple(sections),
                         MappingProxyType(by_key))

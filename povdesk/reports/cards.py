@@ -15,7 +15,7 @@ from datetime import date
 from pathlib import Path
 from typing import BinaryIO
 
-from povdesk.core.forms import household_form, member_form
+from povdesk.core.forms import household_form, member_form, with_context
 from povdesk.core.income import household_size, summarize
 from povdesk.core.model import OWN_NUMBER_FIELD, ROLE_LABELS, Household, Member
 from povdesk.core.procedures import history
@@ -111,12 +111,13 @@ def draw_card(doc: PdfDocument, hh: Household, today: date, sign: Sign | None = 
     doc.on_new_page = _continued(hh)
 
     hform = household_form()
+    shown = with_context(hh.fields, hh.status)
     for section in hform.sections:
         if section.per_year or section.repeating or section.key in CARD_SKIP_SECTIONS:
             continue
         pairs: list[tuple[str, str]] = []
         for spec in section.fields:
-            if not spec.visible(hh.fields):
+            if not spec.visible(shown):
                 continue
             value = hh.fields.get(spec.key)
             text = show(spec, value)
@@ -144,10 +145,11 @@ def draw_card(doc: PdfDocument, hh: Household, today: date, sign: Sign | None = 
                      _member_health(m), m.id_number])
     doc.table(cols, rows, size=8.5)
 
-    causes = show(hform.by_key["main_cause"], hh.fields.get("main_cause"))
-    others = show(hform.by_key["other_causes"], hh.fields.get("other_causes"))
-    doc.heading("致贫原因")
-    doc.grid([(hform.by_key["main_cause"].zh, causes), (hform.by_key["other_causes"].zh, others)], 2, 8.5)
+    if hform.by_key["main_cause"].visible(shown):  # not for an ordinary household (监测对象 of 防止致贫)
+        causes = show(hform.by_key["main_cause"], hh.fields.get("main_cause"))
+        others = show(hform.by_key["other_causes"], hh.fields.get("other_causes"))
+        doc.heading("致贫原因")
+        doc.grid([(hform.by_key["main_cause"].zh, causes), (hform.by_key["other_causes"].zh, others)], 2, 8.5)
 
     years = sorted((y for y in hh.years if summarize(hh, y) is not None), reverse=True)[:INCOME_YEARS]
     if years:

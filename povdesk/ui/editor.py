@@ -557,6 +557,7 @@ class HouseholdEditor(QWidget):
         self._autofilled = {}
         self._filling = True
         try:
+            self.basic_form.set_status(hh.status)
             self.basic_form.set_values(hh.fields)
             self.living_form.set_values(hh.fields)
             self._refill_roster()

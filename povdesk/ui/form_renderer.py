@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 
 from povdesk.core import idnumber
 from povdesk.core.codes import code_list
-from povdesk.core.forms import FieldSpec, SectionSpec
+from povdesk.core.forms import CONTEXT_FIELDS, FieldSpec, SectionSpec, with_context
 from povdesk.core.procedures import EvidenceField
 from povdesk.core.rules import Finding
 from povdesk.ui.screen import install_screen_guard
@@ -164,6 +164,7 @@ class FormView(QWidget):
         self._rows: dict[str, _Row] = {}
         self._order: list[str] = []
         self._loading = False
+        self._status: str | None = None  # the household's status, for `visible_if = {field = "status"}`
         self._typed = ""
         self._typed_at = 0.0
         body = QWidget()
@@ -348,12 +349,24 @@ class FormView(QWidget):
         return text
 
     def _raw_values(self) -> dict[str, Any]:
-        return {k: v for k in self._order if (v := self._raw_value(k)) is not None}
+        return with_context({k: v for k in self._order if (v := self._raw_value(k)) is not None}, self._status)
 
     def values(self) -> dict[str, Any]:
-        """JSON values as the model stores them; empty and hidden fields are left out."""
+        """JSON values as the model stores them; empty and hidden fields are left out, except a
+        value hidden only by the household's status (a 建档立卡 field of an ordinary household),
+        which is kept as stored."""
         raw = self._raw_values()
-        return {k: v for k, v in raw.items() if self._rows[k].spec.visible(raw)}
+        return {k: v for k, v in raw.items() if k in self._rows and (
+            self._rows[k].spec.visible(raw) or self._status_hidden(self._rows[k].spec))}
+
+    @staticmethod
+    def _status_hidden(spec: FieldSpec) -> bool:
+        return spec.visible_if is not None and spec.visible_if.field in CONTEXT_FIELDS
+
+    def set_status(self, status: str | None) -> None:
+        """The household's status, which shows or hides the fields that depend on it."""
+        self._status = status
+        self._apply_visibility()
 
     def value(self, key: str) -> Any:
         return self._raw_value(key)

@@ -343,3 +343,38 @@ def test_state_and_overdue_identifications() -> None:
     spec = load_procedures()["risk_elimination"]
     hh.events += [_event(spec.key, s.key, "2025-10-02") for s in spec.steps[1:]]
     assert M.monitoring_state(hh) == "eliminated"
+
+
+# ---------------------------------------------------------------- an ordinary household
+
+REGISTRATION_FIELDS = ("standard", "attribute", "identification_year", "planned_exit_year", "main_cause",
+                       "other_causes")
+
+
+def ordinary() -> Household:
+    """An ordinary rural household (未纳入) monitored as 边缘易致贫户: no 建档立卡 facts at all."""
+    hh = valid_household("not_identified")
+    for key in REGISTRATION_FIELDS:
+        hh.fields.pop(key, None)
+    hh.fields.update(monitoring_type="1", monitoring_risks=["01"], discovery_channel="1", monitoring_month="202503")
+    return hh
+
+
+def test_an_ordinary_household_needs_none_of_the_registration_fields() -> None:
+    hh = ordinary()
+    findings = [f for f in validate_household(hh, CTX) if f.field in REGISTRATION_FIELDS]
+    assert findings == []
+    # The same household applying for the registration must give them.
+    hh.status = "applicant"
+    missing = {f.field for f in validate_household(hh, CTX) if f.rule == "F-REQUIRED"}
+    assert {"standard", "attribute", "identification_year", "main_cause"} <= missing
+
+
+def test_the_registration_fields_depend_on_the_status_in_the_form() -> None:
+    from povdesk.core.forms import with_context
+
+    form = household_form()
+    for key in REGISTRATION_FIELDS:
+        spec = form.by_key[key]
+        assert not spec.visible(with_context({}, "not_identified")), key
+        assert spec.visible(with_context({}, "exited")), key

@@ -12,7 +12,7 @@ from typing import Any
 from povdesk.core import idnumber
 from povdesk.core import monitoring as mon
 from povdesk.core.codes import CodeList, code_list
-from povdesk.core.forms import FieldSpec, FormSpec, household_form, member_form
+from povdesk.core.forms import FieldSpec, FormSpec, household_form, member_form, with_context
 from povdesk.core.income import (
     compliant_expenses,
     counts_in_household,
@@ -584,7 +584,7 @@ def validate_household(hh: Household, ctx: RuleContext) -> list[Finding]:
     today = ctx.today
     c = _Collector(hh)
     hform = _compiled_form(household_form())
-    _check_values(hform.plain, hh.fields, c, None, today)
+    _check_values(hform.plain, with_context(hh.fields, hh.status), c, None, today)
     for record in hh.years.values():
         if record.income:
             _check_values(hform.sections["income"], record.income, c, None, today)
