@@ -1,5 +1,5 @@
-"""`povdesk province …`: the province registry on PostgreSQL (init, keys, enrol, load, flags) and
-the county's side of it (set-key, export)."""
+"""`povdesk province …`: the province registry on PostgreSQL (init, keys, enrol, load, flags,
+returns) and the county's side of it (set-key, export, import)."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def _engine(args: argparse.Namespace) -> Engine:
 
 def cmd_province(args: argparse.Namespace) -> int:
     cmd = args.province_cmd
-    if cmd in ("set-key", "export"):
+    if cmd in ("set-key", "export", "import"):
         return _county_side(args)
     from povdesk.core.idnumber import mask
     from povdesk.province import registry
@@ -89,6 +89,16 @@ def cmd_province(args: argparse.Namespace) -> int:
                             f"also registered in county {f['other_county']}, household {f['other_household_no']}"))
                 if not rows:
                     out(t("没有跨县重复登记的人", "no person is registered in two counties"))
+        elif cmd == "returns":
+            from povdesk.province import returns
+
+            for rr in returns.export_returns(engine, Path(args.output), args.county, force=args.full, clock=clock):
+                if rr.path is None:
+                    out(t(f"县 {rr.county}：标记自上次回传（第 {rr.seq} 号）以来没有变化，未写文件",
+                          f"county {rr.county}: its flags have not changed since return {rr.seq}; no file written"))
+                else:
+                    out(t(f"县 {rr.county}：已写出回传包 {rr.path}（第 {rr.seq} 号，{rr.flags} 个标记）",
+                          f"county {rr.county}: wrote the return bundle {rr.path} (number {rr.seq}, {rr.flags} flags)"))
     finally:
         engine.dispose()
     return EXIT_OK
@@ -105,6 +115,23 @@ def _county_side(args: argparse.Namespace) -> int:
             out(t(f"已设置省级密钥：{card.region_code} {card.name}，指纹 {card.fingerprint}（请与省里电话核对）",
                   f"set the province key: {card.region_code} {card.name}, fingerprint {card.fingerprint} (compare "
                   f"it with the province by phone)"))
+            return EXIT_OK
+        if args.province_cmd == "import":
+            from povdesk.province import returns
+
+            for f in args.files:
+                r = returns.import_return(ws, actor, Path(f))
+                if r.skipped == "already":
+                    out(t(f"{f}：这个回传包已导入过，未作改动", f"{f}: this return bundle was imported before; nothing "
+                          "changed"))
+                elif r.skipped == "older":
+                    out(t(f"{f}：比已导入的回传包旧（第 {r.seq} 号），未作改动", f"{f}: older than a return bundle "
+                          f"already imported (number {r.seq}); nothing changed"))
+                else:
+                    out(t(f"{f}：省里的标记 {r.flags} 个（新增或更新 {r.added}，撤销 {r.removed}），见 povdesk bundle "
+                          "status；下次发给各村的回传包会带上",
+                          f"{f}: {r.flags} flags from the province ({r.added} new or changed, {r.removed} withdrawn), "
+                          "see povdesk bundle status; the next return bundles to the villages carry them"))
             return EXIT_OK
         res = export.export_province_bundle(ws, actor, Path(args.output), full=args.full)
     finally:
@@ -150,6 +177,13 @@ def register(add: AddCommand) -> None:
     database(p)
     p.add_argument("--county", metavar="CODE")
     p.add_argument("--json", action="store_true")
+    p = ps.add_parser("returns", help=t("给各县写出回传包（跨县标记），标记有变化的才写",
+                                        "write return bundles (cross-county flags) for the counties whose flags "
+                                        "changed"))
+    database(p)
+    p.add_argument("-o", "--output", required=True, metavar="DIR", help=t("写入的目录", "the folder to write to"))
+    p.add_argument("--county", metavar="CODE", help=t("只给这个县", "only for this county"))
+    p.add_argument("--full", action="store_true", help=t("没有变化也写", "write even when nothing changed"))
     p = ps.add_parser("set-key", help=t("县：设置省级数据库的公钥", "county: learn the province's public keys"))
     p.add_argument("db", metavar="DB")
     p.add_argument("file", metavar="FILE")
@@ -158,3 +192,7 @@ def register(add: AddCommand) -> None:
     p.add_argument("db", metavar="DB")
     p.add_argument("-o", "--output", required=True, metavar="FILE")
     p.add_argument("--full", action="store_true", help=t("报送全部户", "send every household"))
+    p = ps.add_parser("import", help=t("县：导入省里的回传包（跨县标记）", "county: import the province's return bundles "
+                                       "(cross-county flags)"))
+    p.add_argument("db", metavar="DB")
+    p.add_argument("files", metavar="BUNDLE", nargs="+")

@@ -114,7 +114,8 @@ def cmd_bundle(args: argparse.Namespace) -> int:
                 ids = ",".join(str(i) for i in w.conflict_ids)
                 out(f"{who}	{w.household_no}	{what}	{t('冲突', 'conflicts')} {ids}")
             for flag in st.flags:
-                src = t("县", "county") if flag.source == "county" else t("导入", "import")
+                src = {"county": t("县", "county"), "province": t("省", "province")}.get(flag.source,
+                                                                                       t("导入", "import"))
                 out(f"{src}\t{flag.household_no}\t{flag.rule}\t{flag.message[lang]}\t{flag.created_at}")
         return 0
     if args.bundle_cmd == "export":

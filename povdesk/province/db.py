@@ -150,6 +150,8 @@ events = Table("province_events", metadata, *_event_columns(), postgresql_partit
 # for each side, so each county's next return bundle can carry its own.
 flags = Table("province_flags", metadata, *_flag_columns(), postgresql_partition_by=PARTITION_BY)
 Index("province_members_id_number", members.c.id_number)
+# The same name, sex and birth date with another ID number inside one prefecture (DUP_NAME_RULE).
+Index("province_members_person", members.c.name, members.c.birth_date)
 Index("province_households_village", households.c.county_code, households.c.village_code)
 Index("province_flags_other", flags.c.other_county, flags.c.other_household_id)
 
@@ -182,6 +184,22 @@ counties = Table(
     Column("name", String(200), nullable=False),
     Column("active", Boolean, nullable=False),
     Column("enrolled_at", String(32), nullable=False),
+    # The county's X25519 key, which return bundles are encrypted to (added after the first
+    # release: NULL for a county enrolled before it, which is then enrolled again).
+    Column("box_public", LargeBinary),
+)
+
+# Return bundles made for each county (flags going back down): a sequence per county, so a county
+# imports only a newer one, and the digest of the flags it carried, so an unchanged set is not sent.
+returns = Table(
+    "province_returns", metadata,
+    Column("bundle_id", String(64), primary_key=True),
+    Column("county_code", String(6), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("flags", Integer, nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Index("province_returns_county", "county_code", "seq", unique=True),
 )
 
 # Each bundle applied, once: the primary key on the bundle id is what makes a second load a no-op.
@@ -240,8 +258,18 @@ def transaction(engine: Engine) -> Iterator[Connection]:
         yield conn
 
 
+# What create_all does not do to a database made by an earlier version (safe to repeat).
+_UPGRADES = (
+    "ALTER TABLE province_counties ADD COLUMN IF NOT EXISTS box_public bytea",
+    "CREATE INDEX IF NOT EXISTS province_members_person ON province_members (name, birth_date)",
+)
+
+
 def create_schema(engine: Engine) -> None:
     metadata.create_all(engine)
+    with engine.begin() as conn:
+        for stmt in _UPGRADES:
+            conn.execute(text(stmt))
 
 
 def has_schema(conn: Connection) -> bool:
@@ -331,31 +359,40 @@ class County:
     fingerprint: str
     name: str
     active: bool
+    box_public: bytes | None = None
+
+
+def _county(row: Any) -> County:
+    box = row["box_public"]
+    return County(row["county_code"], row["device_id"], bytes(row["sign_public"]), row["fingerprint"], row["name"],
+                  bool(row["active"]), bytes(box) if box is not None else None)
 
 
 def county_by_device(conn: Connection, device_id: str) -> County | None:
     row = conn.execute(select(counties).where(counties.c.device_id == device_id)).mappings().first()
-    if row is None:
-        return None
-    return County(row["county_code"], row["device_id"], bytes(row["sign_public"]), row["fingerprint"], row["name"],
-                  bool(row["active"]))
+    return _county(row) if row is not None else None
+
+
+def county_by_code(conn: Connection, code: str) -> County | None:
+    row = conn.execute(select(counties).where(counties.c.county_code == code)).mappings().first()
+    return _county(row) if row is not None else None
 
 
 def put_county(conn: Connection, c: County, at: str) -> None:
     """Enrol a county's workspace (a new key for the same county replaces the old one)."""
     stmt = postgresql.insert(counties).values(county_code=c.county_code, device_id=c.device_id,
                                               sign_public=c.sign_public, fingerprint=c.fingerprint, name=c.name,
-                                              active=c.active, enrolled_at=at)
+                                              active=c.active, enrolled_at=at, box_public=c.box_public)
     conn.execute(stmt.on_conflict_do_update(index_elements=[counties.c.county_code], set_={
         "device_id": stmt.excluded.device_id, "sign_public": stmt.excluded.sign_public,
+        "box_public": stmt.excluded.box_public,
         "fingerprint": stmt.excluded.fingerprint, "name": stmt.excluded.name, "active": stmt.excluded.active,
         "enrolled_at": stmt.excluded.enrolled_at}))
 
 
 def list_counties(conn: Connection) -> list[County]:
     rows = conn.execute(select(counties).order_by(counties.c.county_code)).mappings()
-    return [County(r["county_code"], r["device_id"], bytes(r["sign_public"]), r["fingerprint"], r["name"],
-                   bool(r["active"])) for r in rows]
+    return [_county(r) for r in rows]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -434,41 +471,80 @@ def apply_staged(conn: Connection, st: Staging, county: str, bundle_id: str) -> 
     return len(applied)
 
 
+DUP_RULE = "DUP-PERSON-PROVINCE"  # one ID number in households of two counties
+DUP_NAME_RULE = "DUP-NAME-PREFECTURE"  # one name, sex and birth date under two ID numbers, two counties of a prefecture
+_FLAG_COLS = ["county_code", "household_id", "member_id", "rule", "other_county", "other_household_id",
+              "other_member_id", "household_no", "other_household_no", "id_number", "name", "other_name",
+              "created_at"]
+
+
+def _pairs(rule: str, county: str | None, bundle_id: str | None) -> Any:
+    """(member a, member b) of two counties that `rule` says may be one person; a restricted to the
+    households `bundle_id` wrote in `county` when given, else every member of the province."""
+    m1, m2 = members.alias("m1"), members.alias("m2")
+    h1, h2 = households.alias("h1"), households.alias("h2")
+    if rule == DUP_RULE:
+        same = and_(m2.c.id_number == m1.c.id_number, m2.c.county_code != m1.c.county_code)
+        where = [m1.c.id_number != ""]
+    else:
+        same = and_(m2.c.name == m1.c.name, m2.c.birth_date == m1.c.birth_date, m2.c.sex == m1.c.sex,
+                    m2.c.id_number != m1.c.id_number, m2.c.county_code != m1.c.county_code,
+                    func.left(m2.c.county_code, 4) == func.left(m1.c.county_code, 4), m2.c.id_number != "")
+        where = [m1.c.id_number != "", m1.c.name != "", m1.c.birth_date.is_not(None), m1.c.birth_date != "",
+                 m1.c.sex.is_not(None)]
+        if county is not None:  # only that prefecture's partitions can hold the other side
+            where.append(m2.c.county_code.startswith(county[:4]))
+    if county is not None:
+        where += [m1.c.county_code == county, h1.c.bundle_id == bundle_id]
+    return (
+        select(m1.c.county_code.label("a_county"), m1.c.household_id.label("a_household"),
+               m1.c.member_id.label("a_member"), h1.c.household_no.label("a_no"), m1.c.name.label("a_name"),
+               m1.c.id_number.label("a_id"),
+               m2.c.county_code.label("b_county"), m2.c.household_id.label("b_household"),
+               m2.c.member_id.label("b_member"), h2.c.household_no.label("b_no"), m2.c.name.label("b_name"),
+               m2.c.id_number.label("b_id"))
+        .select_from(m1.join(h1, and_(h1.c.county_code == m1.c.county_code, h1.c.household_id == m1.c.household_id))
+                     .join(m2, same)
+                     .join(h2, and_(h2.c.county_code == m2.c.county_code,
+                                    h2.c.household_id == m2.c.household_id)))
+        .where(*where)
+    ).subquery("pairs")
+
+
+def _insert_pairs(conn: Connection, rule: str, county: str | None, bundle_id: str | None, at: str,
+                  both_sides: bool) -> None:
+    p = _pairs(rule, county, bundle_id).c
+    sides = (("a", "b"), ("b", "a")) if both_sides else (("a", "b"),)
+    for a, b in sides:
+        sel = select(p[f"{a}_county"], p[f"{a}_household"], p[f"{a}_member"], literal(rule), p[f"{b}_county"],
+                     p[f"{b}_household"], p[f"{b}_member"], p[f"{a}_no"], p[f"{b}_no"], p[f"{a}_id"],
+                     p[f"{a}_name"], p[f"{b}_name"], literal(at))
+        conn.execute(postgresql.insert(flags).from_select(_FLAG_COLS, sel).on_conflict_do_nothing())
+
+
+RULES = (DUP_RULE, DUP_NAME_RULE)
+
+
 def refresh_flags(conn: Connection, county: str, bundle_id: str, at: str) -> None:
-    """The cross-county duplicate flags of the households this bundle wrote, found again: both
-    sides' old rows go, and one row per side is made for each member whose ID number is also in
-    a household of another county."""
+    """The cross-county flags of the households this bundle wrote, found again: both sides' old
+    rows go, and one row per side is made for each member whose ID number is also in a household
+    of another county (DUP_RULE), or whose name, sex and birth date are those of a member with
+    another ID number in another county of the same prefecture (DUP_NAME_RULE)."""
     written = (select(households.c.household_id)
                .where(households.c.county_code == county, households.c.bundle_id == bundle_id))
     conn.execute(delete(flags).where(flags.c.county_code == county, flags.c.household_id.in_(written)))
     conn.execute(delete(flags).where(flags.c.other_county == county, flags.c.other_household_id.in_(written)))
-    m1, m2 = members.alias("m1"), members.alias("m2")
-    h1, h2 = households.alias("h1"), households.alias("h2")
-    pairs = (
-        select(m1.c.county_code.label("a_county"), m1.c.household_id.label("a_household"),
-               m1.c.member_id.label("a_member"), h1.c.household_no.label("a_no"), m1.c.name.label("a_name"),
-               m2.c.county_code.label("b_county"), m2.c.household_id.label("b_household"),
-               m2.c.member_id.label("b_member"), h2.c.household_no.label("b_no"), m2.c.name.label("b_name"),
-               m1.c.id_number)
-        .select_from(m1.join(h1, and_(h1.c.county_code == m1.c.county_code, h1.c.household_id == m1.c.household_id))
-                     .join(m2, and_(m2.c.id_number == m1.c.id_number, m2.c.county_code != m1.c.county_code))
-                     .join(h2, and_(h2.c.county_code == m2.c.county_code,
-                                    h2.c.household_id == m2.c.household_id)))
-        .where(m1.c.county_code == county, h1.c.bundle_id == bundle_id, m1.c.id_number != "")
-    ).subquery("pairs")
-    cols = ["county_code", "household_id", "member_id", "rule", "other_county", "other_household_id",
-            "other_member_id", "household_no", "other_household_no", "id_number", "name", "other_name", "created_at"]
-    rule = literal(DUP_RULE)
-    now = literal(at)
-    p = pairs.c
-    for a, b in (("a", "b"), ("b", "a")):
-        sel = select(p[f"{a}_county"], p[f"{a}_household"], p[f"{a}_member"], rule, p[f"{b}_county"],
-                     p[f"{b}_household"], p[f"{b}_member"], p[f"{a}_no"], p[f"{b}_no"], p.id_number, p[f"{a}_name"],
-                     p[f"{b}_name"], now)
-        conn.execute(postgresql.insert(flags).from_select(cols, sel).on_conflict_do_nothing())
+    for rule in RULES:
+        _insert_pairs(conn, rule, county, bundle_id, at, both_sides=True)
 
 
-DUP_RULE = "DUP-PERSON-PROVINCE"
+def recheck_flags(conn: Connection, at: str) -> int:
+    """Every flag of the province found again from scratch (each pair is met from both sides, so
+    one pass gives both rows); returns how many rows there are."""
+    conn.execute(delete(flags))
+    for rule in RULES:
+        _insert_pairs(conn, rule, None, None, at, both_sides=False)
+    return int(conn.execute(select(func.count()).select_from(flags)).scalar() or 0)
 
 
 def flag_rows(conn: Connection, county: str | None = None) -> list[dict[str, Any]]:

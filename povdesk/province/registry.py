@@ -128,7 +128,7 @@ def enrol_county(engine: Engine, path: Path, clock: Clock = SYSTEM_CLOCK) -> Dev
             raise BadInput(tr("县 {c} 不在本省 {p}", "county {c} is not in this province {p}", c=card.region_code,
                               p=k.region_code), where=where)
         db.put_county(conn, db.County(card.region_code, card.device_id, card.sign_public, card.fingerprint,
-                                      card.name, True), clock.now_iso())
+                                      card.name, True, card.box_public), clock.now_iso())
     return card
 
 

@@ -444,6 +444,11 @@ def put_flags(conn: sqlite3.Connection, rows: Iterable[tuple[str, str, str, Any,
         "VALUES (?,?,?,?,?,?)", [(h, r, m, dumps(msg), src, at) for h, r, m, msg, src, at in rows])
 
 
+def delete_flags(conn: sqlite3.Connection, keys: Iterable[tuple[str, str, str]]) -> None:
+    """Remove the flags named by (household_id, rule, member_id) (a set replaced by a newer one)."""
+    conn.executemany("DELETE FROM sync_flags WHERE household_id = ? AND rule = ? AND member_id = ?", list(keys))
+
+
 def id_numbers_of(conn: sqlite3.Connection, member_ids: Sequence[str]) -> dict[str, str]:
     """Member id -> ID number, for the members named."""
     out: dict[str, str] = {}

@@ -332,7 +332,9 @@ def payload_lines(payload: bytes, where: str) -> Iterator[tuple[int, str]]:
 def describe(manifest: dict[str, Any]) -> list[tuple[Text, str]]:
     """Label/value rows for `bundle inspect`."""
     s, r, seq, c = manifest["sender"], manifest["recipient"], manifest["seq"], manifest["counts"]
-    kind = {"village": tr("村→县", "village → county"), "return": tr("县→村（回传）", "county → village (return)")}
+    kind = {"village": tr("村→县", "village → county"), "return": tr("县→村（回传）", "county → village (return)"),
+            "province": tr("县→省", "county → province"),
+            "province-return": tr("省→县（回传标记）", "province → county (flags)")}
     return [
         (tr("格式", "format"), f"{manifest['format']} v{manifest['format_version']}, schema {manifest['schema_version']}"),
         (tr("类型", "kind"), kind.get(manifest["kind"], Text(manifest["kind"], manifest["kind"])).get()),

@@ -266,7 +266,7 @@ def _export(ws: Workspace, actor: User, out: Path, full: bool, to: str | None,
             if progress:
                 progress(min(start + batch, len(ids)), len(ids))
     flags_out = [{"household_id": f["household_id"], "rule": f["rule"], "member_id": f["member_id"],
-                  "message": f["message"]} for f in flag_rows if f["source"] == "import"]
+                  "message": f["message"]} for f in flag_rows if f["source"] in ("import", "province")]
     flags_out += [{"household_id": mv["household_id"], "rule": "MOVED", "member_id": "", "message": tr(
         "户 {a} 已由县里迁往村 {v}（新户编号 {b}，{at}）：{why}。本村的这份记录不再同步",
         "household {a} was moved by the county to village {v} (new number {b}, {at}): {why}. This village's copy "
