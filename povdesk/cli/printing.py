@@ -121,7 +121,7 @@ def cmd_publicity(args: argparse.Namespace) -> int:
 
     step = resolve_step(args.step)
     start = _parse_day(args.start, "--start") or clock_of(args).today()
-    days = publicity_days()
+    days = publicity_days(step.procedure)
     end = _parse_day(args.end, "--end") or start + timedelta(days=days - 1)
     if (end - start).days + 1 < days:
         raise BadInput(Text(f"公示期不少于 {days} 天（含首尾两天）：{start} 至 {end}",
@@ -161,6 +161,13 @@ def cmd_report(args: argparse.Namespace) -> int:
         if not (args.year.isascii() and args.year.isdigit() and len(args.year) == 4):
             raise BadInput(Text(f"年度应为四位数字：“{args.year}”", f"the year has four digits: '{args.year}'"))
         year = int(args.year)
+    if args.level in ("province", "city"):
+        from povdesk.cli.province import province_report
+
+        return province_report(args, fmt, year)
+    if args.database:
+        raise BadInput(Text("--database 只用于 --level province 或 city", "--database is for --level province or "
+                            "city only"))
     ws = open_workspace(args, readonly=True)
     try:
         login(ws)
@@ -335,14 +342,18 @@ def register(add: AddCommand) -> None:
     sp.add_argument("--township", metavar="NAME", help=t("乡镇名称（印在异议渠道中）", "township name, printed in the text"))
     sp.add_argument("--contact", metavar="TEXT", help=t("受理异议的乡镇联系人及电话", "township contact and phone for objections"))
 
-    sp = add("report", cmd_report, "生成村、乡镇或县的统计表（xlsx 或 PDF）",
-             "write the summary report of a village, township or county (xlsx or PDF)")
-    sp.add_argument("db", metavar="DB")
+    sp = add("report", cmd_report, "生成村、乡镇、县（工作区）或市州、省（省级库）的统计表（xlsx 或 PDF）",
+             "write the summary report of a village, township or county (a workspace), or of a city or the "
+             "province (the province database), as xlsx or PDF")
+    sp.add_argument("db", metavar="DB", nargs="?")
     sp.add_argument("-o", "--output", required=True, metavar="FILE.xlsx|FILE.pdf")
-    sp.add_argument("--level", choices=("village", "township", "county"),
-                    help=t("统计层级（默认为区划代码本身的层级）；高于村级时逐村列出",
+    sp.add_argument("--level", choices=("village", "township", "county", "city", "province"),
+                    help=t("统计层级（默认为区划代码本身的层级）；高于村级时逐村列出；city 和 province 读省级库（--database）",
                            "level of the report (default: that of the region code); above village level, "
-                           "one row per village"))
+                           "one row per village; city and province read the province database (--database)"))
+    sp.add_argument("--database", metavar="URL", help=t("省级库 postgresql://…（--level city 或 province）",
+                                                        "the province database postgresql://… (--level city or "
+                                                        "province)"))
     sp.add_argument("--region", metavar="CODE", help=t("区划代码（默认为工作区的区划）",
                                                        "region code (default: the workspace's region)"))
     sp.add_argument("--year", metavar="YYYY", help=t("统计识别、脱贫、清退户数的年度（默认今年）",

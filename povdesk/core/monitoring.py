@@ -40,8 +40,9 @@ DAY_KINDS = ("calendar", "working")
 NATIONWIDE = "*"
 
 _TOP_KEYS = frozenset({"settings", "thresholds", "time_limits"})
-_SETTINGS_KEYS = frozenset({"income_period", "identification_days", "publicity_days",
-                            "min_months_in_monitoring", "max_risks"})
+# The monitoring publicity period is not here: each monitoring procedure in procedures.toml has its
+# own publicity_days (5), which the procedure engine enforces.
+_SETTINGS_KEYS = frozenset({"income_period", "identification_days", "min_months_in_monitoring", "max_risks"})
 _THRESHOLD_KEYS = frozenset({"region", "year", "basis", "amount", "multiple", "dibao_monthly", "national_year",
                              "income_period", "document_no", "source", "verified", "note"})
 _LIMIT_KEYS = frozenset({"region", "days", "day_kind", "document_no", "source", "verified"})
@@ -88,7 +89,6 @@ class TimeLimit:
 class MonitoringSettings:
     income_period: str = "calendar_year_prev"
     identification_days: int = 15
-    publicity_days: int = 5
     min_months_in_monitoring: int = 6
     max_risks: int = 5
 
@@ -243,7 +243,6 @@ def parse_thresholds(data: Mapping[str, Any]) -> ThresholdTable:
     settings = MonitoringSettings(
         income_period=period,
         identification_days=_whole(raw.get("identification_days", 15), "settings.identification_days"),
-        publicity_days=_whole(raw.get("publicity_days", 5), "settings.publicity_days"),
         min_months_in_monitoring=_whole(raw.get("min_months_in_monitoring", 6), "settings.min_months_in_monitoring", 0),
         max_risks=_whole(raw.get("max_risks", 5), "settings.max_risks"),
     )

@@ -55,7 +55,7 @@ _OPTIONAL_KIND_FIELDS: dict[str, dict[str, str]] = {
 
 _TOP_KEYS = frozenset({"settings", "evidence_sets", "procedures"})
 _SETTINGS_KEYS = frozenset({"publicity_days", "attendance_quorum", "vote_majority"})
-_PROCEDURE_KEYS = frozenset({"zh", "en", "start_from", "end_status", "status_while_open", "steps"})
+_PROCEDURE_KEYS = frozenset({"zh", "en", "start_from", "end_status", "status_while_open", "publicity_days", "steps"})
 _STEP_KEYS = frozenset({"key", "zh", "en", "kind", "roles", "level", "evidence_set", "evidence", "fail_status"})
 _FIELD_KEYS = frozenset({"key", "kind", "zh", "en", "required", "codes", "min", "must_be_yes"})
 
@@ -113,6 +113,7 @@ class ProcedureSpec:
     end_status: str
     steps: tuple[StepSpec, ...]
     status_while_open: str | None = None
+    publicity_days: int = 7  # its own minimum publicity, else [settings] publicity_days
 
     @property
     def label(self) -> Text:
@@ -281,7 +282,14 @@ def _parse_step(
     )
 
 
-def _parse_procedure(key: str, body: Any, sets: Mapping[str, tuple[EvidenceField, ...]]) -> ProcedureSpec:
+def _days(value: Any, where: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ProcedureSpecError(f"{where}: {value!r} must be a whole number of days >= 1")
+    return value
+
+
+def _parse_procedure(key: str, body: Any, sets: Mapping[str, tuple[EvidenceField, ...]],
+                     default_days: int) -> ProcedureSpec:
     where = f"procedures.{key}"
     if not isinstance(body, dict):
         raise ProcedureSpecError(f"{where}: a procedure must be a table")
@@ -316,6 +324,7 @@ def _parse_procedure(key: str, body: Any, sets: Mapping[str, tuple[EvidenceField
         end_status=body["end_status"],
         steps=steps,
         status_while_open=while_open,
+        publicity_days=_days(body.get("publicity_days", default_days), f"{where}.publicity_days"),
     )
 
 
@@ -326,9 +335,7 @@ def parse_procedures(
     _check_keys(data, _TOP_KEYS, "procedures.toml")
     raw_settings = data.get("settings", {})
     _check_keys(raw_settings, _SETTINGS_KEYS, "settings")
-    days = raw_settings.get("publicity_days", 7)
-    if not isinstance(days, int) or isinstance(days, bool) or days < 1:
-        raise ProcedureSpecError(f"settings.publicity_days: {days!r} must be a whole number of days >= 1")
+    days = _days(raw_settings.get("publicity_days", 7), "settings.publicity_days")
     settings = ProcedureSettings(
         publicity_days=days,
         attendance_quorum=_fraction(
@@ -344,7 +351,7 @@ def parse_procedures(
     raw_procedures = data.get("procedures") or {}
     if not raw_procedures:
         raise ProcedureSpecError("procedures.toml defines no procedures")
-    procedures = {key: _parse_procedure(key, body, sets) for key, body in raw_procedures.items()}
+    procedures = {key: _parse_procedure(key, body, sets, days) for key, body in raw_procedures.items()}
     return MappingProxyType(procedures), settings
 
 
@@ -368,9 +375,12 @@ def procedure_settings() -> ProcedureSettings:
     return _catalogue()[1]
 
 
-def publicity_days() -> int:
-    """The minimum publicity period from the [settings] of procedures.toml."""
-    return _catalogue()[1].publicity_days
+def publicity_days(procedure: str | None = None) -> int:
+    """The minimum publicity period of a procedure (its own `publicity_days`, else the [settings]
+    of procedures.toml), or the [settings] one when no procedure is named."""
+    procedures, settings = _catalogue()
+    spec = procedures.get(procedure) if procedure is not None else None
+    return spec.publicity_days if spec is not None else settings.publicity_days
 
 
 # ---------------------------------------------------------------------------- messages
@@ -995,7 +1005,7 @@ def check_step(
                 known=", ".join(s.key for s in spec.steps),
             )
         ]
-    days = settings.publicity_days if publicity_days is None else publicity_days
+    days = spec.publicity_days if publicity_days is None else publicity_days
     above = step_refusal(_step_title(spec.label, step_spec.label), step_spec.level, level) if level else None
     return ([above] if above else []) + _step_reasons(
         _sequence_problems(household, spec, step_spec), _floor(effective(household.events)), step_spec,
@@ -1128,7 +1138,6 @@ def _replay(
     events that have problems.
     """
     procedures, settings = _catalogue()
-    days = settings.publicity_days if publicity_days is None else publicity_days
     day_limit = today or dt.date.max
     scratch = Household(village_code="", status="applicant")
     done = scratch.events
@@ -1160,7 +1169,8 @@ def _replay(
             reasons = _step_reasons(
                 [] if legal else _sequence_problems(scratch, spec, step), floor, step,
                 role=event.role, date=event.date, evidence=event.evidence, error_count=0, today=day_limit,
-                exit_failures=(), days=days, settings=settings,
+                exit_failures=(), days=spec.publicity_days if publicity_days is None else publicity_days,
+                settings=settings,
             )
         if not event.user.strip():
             reasons.append(tr("没有办理人", "no user is named for the step"))

@@ -137,7 +137,7 @@ class PrintCentre(QDialog):
             self.step.addItem(st.en if lang == "en" else st.zh, key)
         pf.addRow(self.tr("Step"), self.step)
         pf.addRow(self.tr("Villages"), QLabel(self._region_name(self.prefix)))
-        self.days = publicity_days()
+        self.days = publicity_days(self._step_procedure())
         day = ws.clock.today()
         today = QDate(day.year, day.month, day.day)
         self.start = QDateEdit(today)
@@ -147,6 +147,7 @@ class PrintCentre(QDialog):
             d.setDisplayFormat("yyyy-MM-dd")
         self.start.dateChanged.connect(self._start_changed)
         self._start_changed(today)
+        self.step.currentIndexChanged.connect(self._step_changed)
         pf.addRow(self.tr("First day"), self.start)
         pf.addRow(self.tr("Last day"), self.end)
         self.township = QLineEdit()
@@ -243,6 +244,21 @@ class PrintCentre(QDialog):
 
         region = lookup(code)
         return region.name if region else code
+
+    def _step_procedure(self) -> str | None:
+        from povdesk.reports.publicity import publicity_steps
+
+        chosen = publicity_steps().get(self.step.currentData())
+        return chosen.procedure if chosen is not None else None
+
+    def _step_changed(self) -> None:
+        # Each procedure has its own minimum (a monitoring publicity 5 days, the others 7).
+        from povdesk.core.procedures import publicity_days
+
+        self.days = publicity_days(self._step_procedure())
+        start = self.start.date()
+        self.end.setMinimumDate(start.addDays(self.days - 1))
+        self.end.setDate(start.addDays(self.days - 1))
 
     def _start_changed(self, start: QDate) -> None:
         # A publicity lasts at least `publicity_days` counting both ends: never let the end come sooner.

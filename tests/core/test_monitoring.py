@@ -60,7 +60,7 @@ def test_bundled_thresholds_are_what_the_sources_say() -> None:
     anhui = table.threshold(2020, "340102")
     assert anhui is not None and anhui.income_period == "12m_before_month"
     assert table.threshold(2023, VILLAGE) is None  # Guizhou: none found, none invented
-    assert table.settings.identification_days == 15 and table.settings.publicity_days == 5
+    assert table.settings.identification_days == 15
     assert table.settings.min_months_in_monitoring == 6 and table.settings.max_risks == 5
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from povdesk.core import monitoring as M
 from povdesk.core import procedures as P
 from povdesk.core.model import ROLE_LABELS, ROLE_LEVELS, ROLES, Household, ProcedureEvent
 from povdesk.errors import ProcedureRefused
@@ -567,21 +568,34 @@ PUBLICITY_STEPS = [(p, s.key) for p, spec in SPECS.items() for s in spec.steps i
 
 
 @pytest.mark.parametrize(
-    ("setting", "days", "allowed"),
-    [(None, 6, False), (None, 7, True), (None, 8, True), (5, 4, False), (5, 5, True)],
-    ids=["default-6-days", "default-7-days", "default-8-days", "setting5-4-days", "setting5-5-days"],
+    ("setting", "offset", "allowed"),
+    [(None, -1, False), (None, 0, True), (None, 1, True), (5, -1, False), (5, 0, True)],
+    ids=["own-minus-1-day", "own-days", "own-plus-1-day", "setting5-4-days", "setting5-5-days"],
 )
 @pytest.mark.parametrize(("procedure", "step"), PUBLICITY_STEPS, ids=[f"{p}.{s}" for p, s in PUBLICITY_STEPS])
-def test_publicity_period(procedure: str, step: str, setting: int | None, days: int, allowed: bool) -> None:
+def test_publicity_period(procedure: str, step: str, setting: int | None, offset: int, allowed: bool) -> None:
+    # Each procedure's own minimum (7 for 建档立卡, 5 for monitoring) unless a caller sets one.
+    required = setting or SPECS[procedure].publicity_days
+    days = required + offset
     walker = Walker().ready_for(procedure).walk(procedure, until=step)
     reasons = walker.check(procedure, step, days=days, publicity_days=setting)
     if allowed:
         assert reasons == []
     else:
-        required = setting or 7
         assert len(reasons) == 1
         assert f"lasted {days} days" in reasons[0].en and f"at least {required} days" in reasons[0].en
         assert f"只有 {days} 天" in reasons[0].zh
+
+
+def test_monitoring_publicities_need_five_days_the_others_seven() -> None:
+    for key, spec in SPECS.items():
+        assert spec.publicity_days == (5 if key in M.PROCEDURES else 7), key
+        assert P.publicity_days(key) == spec.publicity_days
+    assert P.publicity_days() == 7
+    data = tomllib.loads(resource("procedures.toml").read_text(encoding="utf-8"))
+    data["procedures"]["exit"]["publicity_days"] = 0
+    with pytest.raises(P.ProcedureSpecError, match="procedures.exit.publicity_days"):
+        P.parse_procedures(data)
 
 
 @pytest.mark.parametrize(("procedure", "step"), PUBLICITY_STEPS, ids=[f"{p}.{s}" for p, s in PUBLICITY_STEPS])
