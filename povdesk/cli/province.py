@@ -104,6 +104,37 @@ def cmd_province(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def province_report(args: argparse.Namespace, fmt: str, year: int | None) -> int:
+    """`povdesk report --level province|city --database URL`: the report from the province registry."""
+    from povdesk.cli.printing import _atomic_output, _warn_missing
+    from povdesk.errors import BadInput
+    from povdesk.i18n import Text
+    from povdesk.province.report import build_province_report
+    from povdesk.reports.report import write_report
+
+    if not args.database:
+        raise BadInput(Text(f"--level {args.level} 读省级库：请用 --database postgresql://… 给出",
+                            f"--level {args.level} reads the province database: give it with --database "
+                            "postgresql://…"))
+    if args.db:
+        raise BadInput(Text(f"--level {args.level} 不读工作区：请去掉 {args.db}",
+                            f"--level {args.level} reads no workspace: leave out {args.db}"))
+    engine = _engine(args)
+    try:
+        report = build_province_report(engine, args.level, args.region, today=clock_of(args).today(), year=year)
+    finally:
+        engine.dispose()
+    with _atomic_output(args.output) as tmp:
+        result = write_report(report, tmp, fmt)
+    warned = _warn_missing(result.missing)
+    s, y = report.summary, report.in_year
+    out(t(f"已生成统计表（{report.region_name}）：{s.households} 户 {s.people} 人，{report.year} 年识别 "
+          f"{y['identified']} 户、脱贫 {y['exited']} 户、清退 {y['removed']} 户：{args.output}",
+          f"wrote the summary report ({report.region}): {s.households} households, {s.people} people; in "
+          f"{report.year} identified {y['identified']}, exited {y['exited']}, removed {y['removed']}: {args.output}"))
+    return 1 if warned else EXIT_OK
+
+
 def _county_side(args: argparse.Namespace) -> int:
     from povdesk.province import export
 

@@ -80,7 +80,14 @@ def _household_columns(pk: bool = True) -> list[Column[Any]]:
         Column("helpers", JSONB, nullable=False),
         Column("bundle_id", String, nullable=False),
         Column("loaded_at", String, nullable=False),
+        # Data-quality problems found at load, as bits (ISSUES), for the reports' ranking per county.
+        Column("issues", Integer, nullable=False, server_default="0"),
     ]
+
+
+# The bits of province_households.issues (povdesk.province.registry sets them at load).
+ISSUES: dict[str, int] = {"no_attribute": 1, "no_main_cause": 2, "member_without_id": 4, "id_mismatch": 8,
+                          "not_one_head": 16}
 
 
 def _member_columns(pk: bool = True) -> list[Column[Any]]:
@@ -154,6 +161,8 @@ Index("province_members_id_number", members.c.id_number)
 Index("province_members_person", members.c.name, members.c.birth_date)
 Index("province_households_village", households.c.county_code, households.c.village_code)
 Index("province_flags_other", flags.c.other_county, flags.c.other_household_id)
+# The year's identified, exited and removed households (the reports).
+Index("province_events_step", events.c.procedure, events.c.step, events.c.step_date)
 
 PARTITIONED: dict[str, tuple[Table, ColumnsOf]] = {
     "households": (households, _household_columns), "members": (members, _member_columns),
@@ -262,6 +271,8 @@ def transaction(engine: Engine) -> Iterator[Connection]:
 _UPGRADES = (
     "ALTER TABLE province_counties ADD COLUMN IF NOT EXISTS box_public bytea",
     "CREATE INDEX IF NOT EXISTS province_members_person ON province_members (name, birth_date)",
+    "ALTER TABLE province_households ADD COLUMN IF NOT EXISTS issues integer NOT NULL DEFAULT 0",
+    "CREATE INDEX IF NOT EXISTS province_events_step ON province_events (procedure, step, step_date)",
 )
 
 
@@ -573,3 +584,70 @@ def household_versions(conn: Connection, county: str) -> dict[str, int]:
                         .where(households.c.county_code == county))
     return {r[0]: int(r[1]) for r in rows}
 
+
+
+# ---------------------------------------------------------------------------------------------
+# Reports (povdesk.province.report lays them out)
+
+
+def _in_region(t: Table, prefix: str) -> Any:
+    """Rows of the counties under a 2-digit (province) or 4-digit (city) prefix."""
+    return t.c.county_code.startswith(prefix)
+
+
+def household_groups(conn: Connection, prefix: str) -> list[tuple[str, str, str | None, str | None, int, int]]:
+    """(county, status, attribute, main cause, households, people) for every combination present."""
+    h = households
+    rows = conn.execute(select(h.c.county_code, h.c.status, h.c.attribute, h.c.main_cause, func.count(),
+                               func.coalesce(func.sum(h.c.member_count), 0))
+                        .where(_in_region(h, prefix))
+                        .group_by(h.c.county_code, h.c.status, h.c.attribute, h.c.main_cause))
+    return [(r[0], r[1], r[2], r[3], int(r[4]), int(r[5])) for r in rows]
+
+
+def year_changes(conn: Connection, prefix: str, steps: dict[str, tuple[str, str]], year: int
+                 ) -> dict[str, dict[str, int]]:
+    """county -> kind -> households whose deciding step of that kind is dated in `year`."""
+    e = events
+    out: dict[str, dict[str, int]] = {}
+    for kind, (procedure, step) in steps.items():
+        rows = conn.execute(select(e.c.county_code, func.count(e.c.household_id.distinct()))
+                            .where(_in_region(e, prefix), e.c.procedure == procedure, e.c.step == step,
+                                   e.c.step_date >= f"{year:04d}-01-01", e.c.step_date < f"{year + 1:04d}-01-01")
+                            .group_by(e.c.county_code))
+        for county, n in rows:
+            out.setdefault(county, {k: 0 for k in steps})[kind] = int(n)
+    return out
+
+
+def quality_counts(conn: Connection, prefix: str) -> dict[str, dict[str, Any]]:
+    """county -> households, households with any issue, with each issue, flagged households, and the
+    time its last bundle was loaded."""
+    h = households
+    cols = [func.count(), func.count().filter(h.c.issues != 0)]
+    cols += [func.count().filter(h.c.issues.op("&")(bit) != 0) for bit in ISSUES.values()]
+    out: dict[str, dict[str, Any]] = {}
+    for r in conn.execute(select(h.c.county_code, *cols).where(_in_region(h, prefix)).group_by(h.c.county_code)):
+        out[r[0]] = {"households": int(r[1]), "with_issues": int(r[2]),
+                     **{k: int(v) for k, v in zip(ISSUES, r[3:], strict=True)}, "flagged": 0, "problem": 0,
+                     "last_loaded": ""}
+    f = flags
+    for county, n in conn.execute(select(f.c.county_code, func.count(f.c.household_id.distinct()))
+                                  .where(_in_region(f, prefix)).group_by(f.c.county_code)):
+        if county in out:
+            out[county]["flagged"] = int(n)
+    # Households with an issue or a flag, counted once each.
+    flagged = select(f.c.county_code, f.c.household_id).where(_in_region(f, prefix)).distinct().subquery()
+    either = (select(h.c.county_code, func.count())
+              .select_from(h.outerjoin(flagged, and_(flagged.c.county_code == h.c.county_code,
+                                                     flagged.c.household_id == h.c.household_id)))
+              .where(_in_region(h, prefix), (h.c.issues != 0) | flagged.c.household_id.is_not(None))
+              .group_by(h.c.county_code))
+    for county, n in conn.execute(either):
+        out[county]["problem"] = int(n)
+    b = bundles
+    for county, at in conn.execute(select(b.c.county_code, func.max(b.c.loaded_at)).where(_in_region(b, prefix))
+                                   .group_by(b.c.county_code)):
+        if county in out:
+            out[county]["last_loaded"] = str(at)
+    return out

@@ -226,13 +226,41 @@ def _rows(hh: Household, county: str, bundle_id: str, at: str) -> tuple[list[Any
     f = hh.fields
     head = [county, hh.id, hh.household_no, hh.village_code, hh.status, _text(f.get("attribute")),
             _text(f.get("main_cause")), len(hh.members), hh.version, hh.updated_at, hh.updated_by, hh.form_version,
-            hh.rule_version, _json(f), _json(hh.helpers), bundle_id, at]
+            hh.rule_version, _json(f), _json(hh.helpers), bundle_id, at, issues(hh)]
     ms = [[county, hh.id, m.id, i, m.name, normalize(m.id_number), _text(m.fields.get("sex")),
            _text(m.fields.get("birth_date")), m.relation, _json(m.fields)] for i, m in enumerate(hh.members)]
     ys = [[county, hh.id, y.year, _json(y.income), _json(y.measures)] for y in hh.years.values()]
     es = [[county, hh.id, e.id, i, e.procedure, e.step, e.date, e.role, e.user, _json(e.evidence), e.recorded_at]
           for i, e in enumerate(hh.events)]
     return head, ms, ys, es
+
+
+def issues(hh: Household) -> int:
+    """The household's data-quality problems as db.ISSUES bits: no attribute, no main cause, a
+    member without an ID number, an 18-digit ID number whose birth date or sex is not the recorded
+    one, not exactly one head (relation 01)."""
+    bits = db.ISSUES
+    out = 0
+    if not _text(hh.fields.get("attribute")):
+        out |= bits["no_attribute"]
+    if not _text(hh.fields.get("main_cause")):
+        out |= bits["no_main_cause"]
+    heads = 0
+    for m in hh.members:
+        number = normalize(m.id_number)
+        if not number:
+            out |= bits["member_without_id"]
+        elif len(number) == 18:
+            birth = _text(m.fields.get("birth_date"))
+            sex = _text(m.fields.get("sex"))
+            if ((birth and birth.replace("-", "") != number[6:14])
+                    or (sex in ("1", "2") and number[16].isdigit() and (int(number[16]) % 2 == 1) != (sex == "1"))):
+                out |= bits["id_mismatch"]
+        if m.relation == "01":
+            heads += 1
+    if heads != 1:
+        out |= bits["not_one_head"]
+    return out
 
 
 def load_bundle(engine: Engine, path: Path, clock: Clock = SYSTEM_CLOCK, batch: int = BATCH) -> LoadResult:

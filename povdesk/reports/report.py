@@ -25,7 +25,7 @@ from povdesk.reports.pdf import PAGE_W, Column, MissingGlyphs, PdfDocument
 from povdesk.store.summary import YEAR_STEPS, Summary, VillageCounts, summarize, village_counts
 
 LEVELS: dict[str, int] = {"village": 12, "township": 9, "county": 6}
-LEVEL_ZH = {"village": "村", "township": "乡镇", "county": "县"}
+LEVEL_ZH = {"village": "村", "township": "乡镇", "county": "县", "city": "市（州）", "province": "省"}
 UNFILLED = "未填写"
 YEAR_LABELS = {"identified": "识别", "exited": "脱贫", "removed": "清退"}
 SUMMARY_SHEET, TOWNSHIP_SHEET, VILLAGE_SHEET = "汇总", "各乡镇", "各村"
@@ -59,6 +59,8 @@ class SummaryReport:
     in_year: dict[str, int]
     villages: list[VillageCounts] = field(default_factory=list)  # above village level only
     townships: list[VillageCounts] = field(default_factory=list)  # county level only
+    # Further sheets after the region tables (the province's per-city, per-county and quality tables)
+    extra: list[Table] = field(default_factory=list)
 
     @property
     def title(self) -> str:
@@ -150,12 +152,12 @@ def overview_tables(report: SummaryReport) -> list[Table]:
     return tables
 
 
-def _count_header(kind: str, year: int) -> list[str]:
+def count_header(kind: str, year: int) -> list[str]:
     return ([f"{kind}代码", kind, "户数", "人数"] + [status_label(st) for st in STATUSES]
             + [f"{year}年{label}" for label in YEAR_LABELS.values()])
 
 
-def _count_row(r: VillageCounts, name: str) -> list[Any]:
+def count_row(r: VillageCounts, name: str) -> list[Any]:
     code = "" if name == "合计" else r.village_code
     return ([code, name, r.households, r.people] + [r.by_status.get(st, 0) for st in STATUSES]
             + [r.in_year.get(k, 0) for k in YEAR_STEPS])
@@ -168,10 +170,10 @@ def region_tables(report: SummaryReport) -> list[Table]:
     for title, kind, rows in ((TOWNSHIP_SHEET, "乡镇", report.townships), (VILLAGE_SHEET, "村", report.villages)):
         if not rows:
             continue
-        body = [_count_row(r, _short_name(r.village_code)) for r in rows]
-        out.append(Table(title, _count_header(kind, report.year), body + [_count_row(total, "合计")],
+        body = [count_row(r, _short_name(r.village_code)) for r in rows]
+        out.append(Table(title, count_header(kind, report.year), body + [count_row(total, "合计")],
                          key_columns=2))
-    return out
+    return out + report.extra
 
 
 # ---------------------------------------------------------------- xlsx
