@@ -181,10 +181,25 @@ def _m0003_relay(db: sqlite_utils.Database) -> None:
         db.execute(statement)
 
 
+def _m0004_voided_households(db: sqlite_utils.Database) -> None:
+    """A voided household (a mark in its fields, povdesk.core.model.VOIDED_FIELD: kept, never
+    deleted) is left out of the list, counts and reports: a virtual column reading the mark, and an
+    index on it by village. Checked before adding, so a half-recorded run can be repeated; a
+    damaged `fields` value reads as not voided rather than failing every query."""
+    columns = {row[1] for row in db.execute("PRAGMA table_xinfo(households)").fetchall()}
+    if "voided" not in columns:
+        db.execute("ALTER TABLE households ADD COLUMN voided INTEGER GENERATED ALWAYS AS "
+                   "(CASE WHEN instr(fields, '\"voided\"') = 0 THEN 0 WHEN json_valid(fields) "
+                   "THEN ifnull(json_type(fields, '$.voided') = 'object', 0) ELSE 0 END) "
+                   "VIRTUAL")
+    db.execute("CREATE INDEX IF NOT EXISTS idx_households_voided ON households (voided, village_code)")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial", _m0001_initial),
     Migration(2, "sync", _m0002_sync),
     Migration(3, "relay", _m0003_relay),
+    Migration(4, "voided_households", _m0004_voided_households),
 )
 
 
