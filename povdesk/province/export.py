@@ -16,12 +16,14 @@ starts after it. The province does not acknowledge, so a lost bundle is made goo
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from povdesk.core.exchange import dump_line
 from povdesk.core.importing import paused_gc
+from povdesk.core.model import Household
 from povdesk.core.permissions import require
 from povdesk.errors import BadInput
 from povdesk.i18n import tr
@@ -100,7 +102,6 @@ def export_province_bundle(ws: Workspace, actor: User, out: Path, *, full: bool 
 
 
 def _export(ws: Workspace, actor: User, out: Path, peer: tables.Peer, full: bool, batch: int) -> ProvinceExport:
-    sealer = fmt.Sealer()
     with ws.sync_read() as c:
         last = ws.last_outbox_seq()
         first = 1 if full else tables.sent_high(c, peer.device_id) + 1
@@ -117,36 +118,22 @@ def _export(ws: Workspace, actor: User, out: Path, peer: tables.Peer, full: bool
         if not ids and not full:
             return ProvinceExport(out, {"counts": {"households": 0, "members": 0, "events": 0},
                                         "seq": {"first": first, "last": last}, "recipient": recipient}, written=False)
-        header = {"county": ws.region_code, "households": len(ids), "audit_head": audit_head}
-        sealer.feed(dumps(header).encode("utf-8") + b"\n")
-        villages: set[str] = set()
-        members = events = 0
-        for start in range(0, len(ids), batch):
-            chunk = ids[start:start + batch]
-            loaded = ws.load_households(chunk)
-            for hid in chunk:
-                hh = loaded[hid]
-                sealer.feed(dump_line(hh).encode("utf-8") + b"\n")
-                villages.add(hh.village_code)
-                members += len(hh.members)
-                events += len(hh.events)
-            del loaded
-    bundle_id = str(uuid.uuid4())
-    ciphertext, payload = sealer.finish(peer.box_public, bundle_id, ws.device_id)
-    keys = ws.device_keys()
-    manifest = {
-        "format": fmt.FORMAT, "format_version": fmt.FORMAT_VERSION, "schema_version": ws.schema_version,
-        "bundle_id": bundle_id, "kind": KIND, "full": full, "created_at": now_utc(),
-        "sender": {"device_id": ws.device_id, "workspace_id": ws.workspace_id, "region_code": ws.region_code,
-                   "level": ws.level, "name": ws.name,
-                   "fingerprint": fingerprint(keys["sign"][1], keys["box"][1])},
-        "recipient": recipient,
-        "villages": sorted(villages), "seq": {"first": first, "last": last}, "ack": 0,
-        "audit_head": audit_head,
-        "counts": {"households": len(ids), "members": members, "events": events},
-        "payload": payload,
-    }
-    fmt.write(out, manifest, ciphertext, keys["sign"][0])
+
+        def households() -> Iterator[Household]:
+            for start in range(0, len(ids), batch):
+                chunk = ids[start:start + batch]
+                loaded = ws.load_households(chunk)
+                for hid in chunk:
+                    yield loaded[hid]
+                del loaded
+
+        keys = ws.device_keys()
+        sender = {"device_id": ws.device_id, "workspace_id": ws.workspace_id, "region_code": ws.region_code,
+                  "level": ws.level, "name": ws.name, "fingerprint": fingerprint(keys["sign"][1], keys["box"][1])}
+        manifest = write_bundle(out, households(), len(ids), sender=sender, sign_private=keys["sign"][0],
+                                recipient=recipient, box_public=peer.box_public, full=full, seq=(first, last),
+                                audit_head=audit_head, schema_version=ws.schema_version)
+    bundle_id = manifest["bundle_id"]
     try:
         with ws.sync_write(tr("记录已报送省里的数据包", "recording the bundle sent to the province"), actor,
                            EXCHANGE) as (c, audit, st):
@@ -159,3 +146,37 @@ def _export(ws: Workspace, actor: User, out: Path, peer: tables.Peer, full: bool
         out.unlink(missing_ok=True)  # a bundle the county does not remember sending must not travel
         raise
     return ProvinceExport(out, manifest)
+
+
+def write_bundle(out: Path, households: Iterable[Household], count: int, *, sender: dict[str, Any],
+                 sign_private: bytes, recipient: dict[str, Any], box_public: bytes, full: bool,
+                 seq: tuple[int, int], audit_head: dict[str, Any], schema_version: int) -> dict[str, Any]:
+    """Seal `count` households (read as they come) into a province bundle at `out`, signed with
+    `sign_private` and encrypted to `box_public`; returns its manifest. The county's export calls it
+    on its workspace; the bench on generated households."""
+    sealer = fmt.Sealer()
+    header = {"county": sender["region_code"], "households": count, "audit_head": audit_head}
+    sealer.feed(dumps(header).encode("utf-8") + b"\n")
+    villages: set[str] = set()
+    n = members = events = 0
+    for hh in households:
+        sealer.feed(dump_line(hh).encode("utf-8") + b"\n")
+        villages.add(hh.village_code)
+        n += 1
+        members += len(hh.members)
+        events += len(hh.events)
+    if n != count:
+        raise ValueError(f"{n} households written, {count} announced")
+    bundle_id = str(uuid.uuid4())
+    ciphertext, payload = sealer.finish(box_public, bundle_id, sender["device_id"])
+    manifest = {
+        "format": fmt.FORMAT, "format_version": fmt.FORMAT_VERSION, "schema_version": schema_version,
+        "bundle_id": bundle_id, "kind": KIND, "full": full, "created_at": now_utc(),
+        "sender": sender, "recipient": recipient,
+        "villages": sorted(villages), "seq": {"first": seq[0], "last": seq[1]}, "ack": 0,
+        "audit_head": audit_head,
+        "counts": {"households": count, "members": members, "events": events},
+        "payload": payload,
+    }
+    fmt.write(out, manifest, ciphertext, sign_private)
+    return manifest

@@ -208,9 +208,19 @@ def verify(engine: Engine, path: Path) -> Verified:
 
 
 def _lines(v: Verified) -> Iterator[tuple[int, bytes]]:
-    for n, line in enumerate(v.payload.split(b"\n")[1:], 2):
-        if line:
-            yield n, line
+    """The household lines after the header, one at a time (the payload is not split into a list:
+    a county's payload is hundreds of megabytes)."""
+    data = v.payload
+    pos = data.find(b"\n") + 1  # 0: a header alone, with no household
+    n = 1
+    while 0 < pos < len(data):
+        end = data.find(b"\n", pos)
+        if end < 0:
+            end = len(data)
+        n += 1
+        if end > pos:
+            yield n, data[pos:end]
+        pos = end + 1
 
 
 def _json(obj: Any) -> str:
