@@ -366,6 +366,36 @@ def cmd_move(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_void(args: argparse.Namespace) -> int:
+    from povdesk.ops.households import void_household
+
+    ws = open_workspace(args)
+    try:
+        actor = login(ws)
+        hh = find_household(ws, args.household)
+        void_household(ws, actor, hh, args.reason)
+    finally:
+        ws.close()
+    out(t(f"已作废：{hh.household_no}（保留在工作区，不再计入名单、统计和报表；povdesk restore 由县里恢复）",
+          f"voided: {hh.household_no} (kept in the workspace, left out of lists, counts and reports; the county may "
+          f"restore it with povdesk restore)"))
+    return EXIT_OK
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from povdesk.ops.households import restore_household
+
+    ws = open_workspace(args)
+    try:
+        actor = login(ws)
+        hh = find_household(ws, args.household)
+        restore_household(ws, actor, hh, args.reason)
+    finally:
+        ws.close()
+    out(t(f"已恢复：{hh.household_no}", f"restored: {hh.household_no}"))
+    return EXIT_OK
+
+
 def register(add: AddCommand) -> None:
     """Add these subcommands: add(name, func, help_zh, help_en) returns the subparser."""
     sp = add("app", cmd_app, "打开桌面程序", "open the desktop app")
@@ -472,6 +502,17 @@ def register(add: AddCommand) -> None:
     sp.add_argument("--village", required=True, metavar="CODE", help=t("迁入村的 12 位代码", "the 12-digit code of "
                                                                        "the village it moves to"))
     sp.add_argument("--reason", required=True, help=t("迁户原因（记入审计）", "why (kept in the audit log)"))
+
+    sp = add("void", cmd_void, "作废一户登记错了的户（保留并标记，写明原因，随同步包上报）",
+             "void a household registered by mistake (kept and marked, with the reason; carried in bundles)")
+    sp.add_argument("db", metavar="DB")
+    sp.add_argument("household", metavar="HOUSEHOLD", help=t("户编号或户 ID", "household number or id"))
+    sp.add_argument("--reason", required=True, help=t("作废原因（记入审计）", "why (kept in the audit log)"))
+
+    sp = add("restore", cmd_restore, "县：恢复一户作废的户", "county: restore a voided household")
+    sp.add_argument("db", metavar="DB")
+    sp.add_argument("household", metavar="HOUSEHOLD", help=t("户编号或户 ID", "household number or id"))
+    sp.add_argument("--reason", required=True, help=t("恢复原因（记入审计）", "why (kept in the audit log)"))
 
     sp = add("audit", cmd_audit, "校验审计日志的哈希链", "verify the hash chain of the audit log")
     sp.add_argument("db", metavar="DB")

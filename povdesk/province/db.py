@@ -444,6 +444,16 @@ def create_staging(conn: Connection) -> Staging:
     return Staging(out)
 
 
+def county_empty(conn: Connection, county: str) -> bool:
+    """Whether the county has no household yet (its first bundle can be copied in directly)."""
+    return conn.execute(select(literal(1)).select_from(households)
+                        .where(households.c.county_code == county).limit(1)).first() is None
+
+
+def direct_targets() -> dict[str, Table]:
+    return {key: PARTITIONED[key][0] for key in ("households", "members", "years", "events")}
+
+
 def copy_rows(conn: Connection, table: Table, rows: Iterable[Sequence[Any]]) -> int:
     """COPY rows into a table through the connection's psycopg 3 connection (same transaction)."""
     raw = conn.connection.driver_connection

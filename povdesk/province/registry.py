@@ -5,7 +5,8 @@ sender, signature, digest, decryption, header), then applies it in one transacti
 row is claimed (its primary key: a bundle already applied is a no-op), the county's partitions
 are made if this is its first bundle, the households, members, years and events are copied
 (COPY) into temporary tables, and upserted so a newer version replaces an older one and never
-the reverse; the cross-county duplicate flags of what was written are found again. A loader
+the reverse (a county's first bundle, into empty partitions, is copied into them directly); the
+cross-county duplicate flags of what was written are found again. A loader
 killed at any point leaves the transaction uncommitted, which PostgreSQL rolls back whole.
 """
 
@@ -292,7 +293,10 @@ def load_bundle(engine: Engine, path: Path, clock: Clock = SYSTEM_CLOCK, batch: 
                 prev = db.bundle_loaded(conn, v.bundle_id) or {}
                 return LoadResult(path, v.bundle_id, county, int(prev.get("households", 0)), 0, already=True)
             made = db.ensure_partitions(conn, county)
-            stage = db.create_staging(conn)
+            # A county's first bundle goes straight into its empty partitions (nothing to compare
+            # versions with); later ones through temporary tables and the upsert.
+            direct = db.county_empty(conn, county)
+            targets = db.direct_targets() if direct else db.create_staging(conn).tables
             seen: set[str] = set()
             n_hh = n_members = n_events = 0
             batch_rows: tuple[list[Any], list[Any], list[Any], list[Any]] = ([], [], [], [])
@@ -300,7 +304,7 @@ def load_bundle(engine: Engine, path: Path, clock: Clock = SYSTEM_CLOCK, batch: 
             def flush() -> None:
                 for key, rows in zip(("households", "members", "years", "events"), batch_rows, strict=True):
                     if rows:
-                        db.copy_rows(conn, stage.tables[key], rows)
+                        db.copy_rows(conn, targets[key], rows)
                         rows.clear()
 
             for n, line in _lines(v):
@@ -331,7 +335,7 @@ def load_bundle(engine: Engine, path: Path, clock: Clock = SYSTEM_CLOCK, batch: 
             if (n_hh, n_members, n_events) != (c.get("households"), c.get("members"), c.get("events")):
                 raise _refuse(where, "数据包中的户、成员和程序记录数与清单不符",
                               "the bundle's households, members and events do not match the counts in its manifest")
-            applied = db.apply_staged(conn, stage, county, v.bundle_id)
+            applied = n_hh if direct else db.apply_staged(conn, db.Staging(targets), county, v.bundle_id)
             db.set_applied(conn, v.bundle_id, applied)
             db.refresh_flags(conn, county, v.bundle_id, at)
     except (DBAPIError, psycopg.Error) as exc:
