@@ -243,6 +243,21 @@ class Household:
 OWN_NUMBER_FIELD = "own_no"
 
 
+# A household registered by mistake (entered twice, never existed) is voided, never deleted: this
+# field holds the mark {"reason", "user", "role", "date", "at"} (povdesk.ops.households.void_household),
+# so it is audited like any field, travels in bundles and merges like one, and the store leaves a
+# household that carries it out of lists, counts and reports. Restoring it (the county's decision)
+# takes the mark away and leaves one of the same shape in RESTORED_FIELD.
+VOIDED_FIELD = "voided"
+RESTORED_FIELD = "restored"
+
+
+def void_mark(hh: Household) -> dict[str, Any] | None:
+    """The household's void mark, or None when it is not voided."""
+    mark = hh.fields.get(VOIDED_FIELD)
+    return mark if isinstance(mark, dict) else None
+
+
 def is_official_number(no: str, village_code: str) -> bool:
     return bool(village_code) and no.startswith(village_code)
 

@@ -1,18 +1,26 @@
-"""Households: saving one from the editor, and the people already registered that a new entry may repeat.
+"""Households: saving one from the editor, the people already registered that a new entry may
+repeat, voiding one registered by mistake, and moving one to another village.
 
 Deleting a household is not offered: the store has no deletion (a household leaves the register
-through the removal procedure, and sync carries records, never their absence).
+through the removal procedure, and sync carries records, never their absence). A household entered
+by mistake (twice, or one that does not exist) is voided instead (`void_household`): it stays, with
+a void mark saying who, when and why (core.model.VOIDED_FIELD), audited, carried in bundles, and left
+out of the list, counts, the dashboard, checks, publicity lists and reports; the county may restore
+it (`restore_household`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 from dataclasses import dataclass
 
 from povdesk.core import idnumber
-from povdesk.core.model import Household, Member
-from povdesk.errors import BadInput
-from povdesk.i18n import tr
+from povdesk.core.authority import rank, role_level
+from povdesk.core.model import RESTORED_FIELD, ROLE_LABELS, VOIDED_FIELD, Household, Member, void_mark
+from povdesk.core.procedures import is_void
+from povdesk.errors import BadInput, NotPermitted
+from povdesk.i18n import Text, tr
 from povdesk.ops.changes import OpChanges
 from povdesk.store import User, Workspace
 from povdesk.store.search import name_terms
@@ -47,6 +55,88 @@ def save_household(ws: Workspace, actor: User, household: Household) -> Househol
         return HouseholdSaved(stored, False, OpChanges())
     return HouseholdSaved(stored, created, OpChanges(household_ids=frozenset({stored.id}), household=True,
                                                      households_added=created))
+
+
+def creator_role(household: Household) -> str | None:
+    """The role that registered the household: the one that recorded its first step (the
+    application, as a rule); None for a household with no steps yet."""
+    first = next((e for e in household.events if not is_void(e)), None)
+    return first.role if first is not None else None
+
+
+def _role_name(role: str) -> tuple[str, str]:
+    return ROLE_LABELS.get(role, (role, role))
+
+
+def void_refusal(actor: User, household: Household) -> Text | None:
+    """Why `actor` may not void the household, or None when they may: only a role at or above the
+    level of the one that registered it, and not twice."""
+    if void_mark(household) is not None:
+        return tr("这户已经作废", "this household is already voided")
+    level = role_level(actor.role)
+    if level is None:
+        return tr("系统管理员不办理户的登记，不能作废户", "an administrator registers no household and may not void one")
+    creator = creator_role(household)
+    made = role_level(creator) if creator else None
+    if made is not None and rank(level) < rank(made):
+        zh, en = _role_name(actor.role)
+        czh, cen = _role_name(creator or "")
+        return Text(f"“{zh}”不能作废“{czh}”登记的户：只有登记它的角色或更高一级可以作废",
+                    f"a '{en}' cannot void a household registered by a '{cen}': only that role or a higher level may")
+    return None
+
+
+def _stamp_for(ws: Workspace, actor: User, reason: str) -> dict[str, str]:
+    return {"reason": reason, "user": actor.name, "role": actor.role, "date": ws.clock.today().isoformat(),
+            "at": ws.clock.now().isoformat(timespec="seconds")}
+
+
+def void_household(ws: Workspace, actor: User, household: Household, reason: str) -> HouseholdSaved:
+    """Void a household registered by mistake, with the reason (required): the household stays,
+    marked with who, when and why, in one audited save, and drops out of every list and count.
+    Refused (NotPermitted) for a role below the one that registered it; BadInput without a reason
+    or when it is already voided. `household` is not modified."""
+    where = household.household_no or household.id
+    reason = reason.strip()
+    if not reason:
+        raise BadInput(tr("作废户必须写明原因", "voiding a household needs a reason"), where=where)
+    refusal = void_refusal(actor, household)
+    if refusal is not None:
+        if void_mark(household) is not None:
+            raise BadInput(refusal, where=where)
+        raise NotPermitted(refusal, where=where)
+    work = copy.deepcopy(household)
+    work.fields[VOIDED_FIELD] = _stamp_for(ws, actor, reason)
+    stored = ws.save_household(work, actor)
+    return HouseholdSaved(stored, False, OpChanges(household_ids=frozenset({stored.id}), household=True,
+                                                   households_removed=True))
+
+
+def restore_refusal(ws: Workspace, actor: User, household: Household) -> Text | None:
+    """Why `actor` may not restore the voided household, or None: the county decides."""
+    if void_mark(household) is None:
+        return tr("这户没有作废", "this household is not voided")
+    if actor.role != "county_coordinator" or ws.level != "county":
+        return tr("恢复作废的户由县里决定", "restoring a voided household is the county's decision")
+    return None
+
+
+def restore_household(ws: Workspace, actor: User, household: Household, reason: str) -> HouseholdSaved:
+    """The county restores a voided household (its mark taken away, the reason audited beside the
+    old mark), so it counts again; it travels down in the county's return bundle."""
+    where = household.household_no or household.id
+    reason = reason.strip()
+    refusal = restore_refusal(ws, actor, household)
+    if refusal is not None:
+        raise (BadInput if void_mark(household) is None else NotPermitted)(refusal, where=where)
+    if not reason:
+        raise BadInput(tr("恢复作废的户必须写明原因", "restoring a voided household needs a reason"), where=where)
+    work = copy.deepcopy(household)
+    work.fields.pop(VOIDED_FIELD, None)
+    work.fields[RESTORED_FIELD] = _stamp_for(ws, actor, reason)
+    stored = ws.save_household(work, actor)
+    return HouseholdSaved(stored, False, OpChanges(household_ids=frozenset({stored.id}), household=True,
+                                                   households_added=True))
 
 
 @dataclass(frozen=True)

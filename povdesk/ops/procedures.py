@@ -13,10 +13,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from povdesk.core.model import Household, ProcedureEvent
+from povdesk.core.model import Household, ProcedureEvent, void_mark
 from povdesk.core.procedures import load_procedures, parse_evidence, perform_step
 from povdesk.core.procedures import void_step as _void_step
 from povdesk.core.rules import RuleContext, blocking, exit_failures, validate_household
+from povdesk.errors import ProcedureRefused
+from povdesk.i18n import tr
 from povdesk.ops.changes import OpChanges
 from povdesk.store import User, Workspace
 
@@ -51,6 +53,10 @@ def record_step(ws: Workspace, actor: User, household: Household, procedure: str
     the household changed in the workspace since `household` was read. `household` itself is not
     modified: the result carries the household as stored.
     """
+    if void_mark(household) is not None:
+        raise ProcedureRefused([tr("这户已作废，不再办理程序（县里可以恢复它）",
+                                   "this household is voided: no step is recorded for it (the county may restore it)")],
+                               where=household.household_no or household.id)
     ctx = RuleContext(today=ws.clock.today())
     # Only the errors whose rules block this procedure count (an exclusion criterion blocks
     # identification and exit, not the removal meant for exactly that case).

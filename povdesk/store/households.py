@@ -16,7 +16,7 @@ from povdesk.core.model import (
     YearRecord,
     with_own_number,
 )
-from povdesk.core.procedures import status_from
+from povdesk.core.procedures import initial_status, status_from
 from povdesk.errors import BadInput
 from povdesk.i18n import tr
 from povdesk.store import search
@@ -227,10 +227,18 @@ def load_one(conn: sqlite3.Connection, household_id: str) -> Household | None:
     return load_many(conn, [household_id]).get(household_id)
 
 
+VOIDED = search.VOIDED
+
+
 def _filters(village_prefix: str | None, status: str | None = None, attribute: str | None = None,
-             main_cause: str | None = None) -> tuple[list[str], list[Any]]:
-    where: list[str] = []
+             main_cause: str | None = None, *, column: str = "+voided") -> tuple[list[str], list[Any]]:
+    """WHERE terms and their arguments. `column` names the voided column: "+voided" (the default)
+    keeps the planner on the list's own indexes (ordered by household number); "voided" lets a
+    count use idx_households_voided."""
+    where = [f"{column} = {1 if status == VOIDED else 0}"]
     args: list[Any] = []
+    if status == VOIDED:
+        status = None
     if village_prefix:
         lo, hi = prefix_range(village_prefix)
         where.append("village_code >= ? AND village_code < ?")
@@ -269,7 +277,7 @@ def iter_batches(conn: sqlite3.Connection, village_prefix: str | None, batch: in
 
 
 def count(conn: sqlite3.Connection, village_prefix: str | None, status: str | None) -> int:
-    where, args = _filters(village_prefix, status)
+    where, args = _filters(village_prefix, status, column="voided")
     sql = "SELECT count(*) FROM households" + (f" WHERE {' AND '.join(where)}" if where else "")
     return int(conn.execute(sql, args).fetchone()[0])
 
@@ -501,7 +509,7 @@ def save(conn: sqlite3.Connection, hh: Household, stamp: Stamp, audit: AuditWrit
     # The status is the one its procedure steps lead to (save never writes steps): a caller's
     # status that says otherwise is refused, not written and not silently replaced.
     events = _stored_events(conn, hh.id) if stored is not None else []
-    _check_status(hh, status_from(events), where)
+    _check_status(hh, status_from(events, initial_status(hh.fields)), where)
 
     # Household number: keep the stored one if the caller left it empty; assign when new.
     no = hh.household_no.strip() or (stored[2] if stored else "")
@@ -661,7 +669,7 @@ def append_event(conn: sqlite3.Connection, hh: Household, event: ProcedureEvent,
     )
     # The new status is the one the stored steps and this one lead to; the caller's must agree
     # (procedures.perform_step moves it so), or nothing is written.
-    status = status_from([*_stored_events(conn, hh.id), recorded])
+    status = status_from([*_stored_events(conn, hh.id), recorded], initial_status(hh.fields))
     _check_status(hh, status, where)
     conn.execute(_EVENT_INSERT.replace("OR IGNORE ", ""), _event_parts(hh.id, recorded)[0])
     version = stored[0] + 1

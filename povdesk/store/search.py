@@ -25,6 +25,11 @@ from typing import Any
 
 from povdesk.store.codec import prefix_range
 
+# The household list's status filter value for voided households (core.model.VOIDED_FIELD): every
+# other filter, and no filter, leaves them out, so lists, search, counts, the dashboard, reports and
+# checks skip them (store.households._filters).
+VOIDED = "voided"
+
 NAME, SUFFIX, INITIALS, PINYIN = 1, 2, 3, 4
 # Bump when the terms generated for a name change; a workspace with an older version has its
 # search index rebuilt when opened for writing. pypinyin's version is part of it because its
@@ -325,8 +330,12 @@ def _hit_selects(query: str, village_prefix: str | None) -> tuple[list[str], lis
     return selects, args
 
 
-def _row_filters(status: str | None, attribute: str | None, main_cause: str | None) -> tuple[str, list[object]]:
-    sql, args = "", list[object]()
+def _row_filters(status: str | None, attribute: str | None, main_cause: str | None,
+                 voided: str = "+h.voided") -> tuple[str, list[object]]:
+    # Voided households are found only under the voided filter, as in the list (store.households).
+    sql, args = f" AND {voided} = {1 if status == VOIDED else 0}", list[object]()
+    if status == VOIDED:
+        status = None
     for column, value in (("status", status), ("attribute", attribute), ("main_cause", main_cause)):
         if value is not None:
             sql += f" AND h.{column} = ?"
@@ -359,11 +368,12 @@ def search_count(conn: sqlite3.Connection, query: str, *, village_prefix: str | 
                  status: str | None = None, attribute: str | None = None, main_cause: str | None = None) -> int:
     """How many households search_rows would list over all its pages; with no query, how many the
     household list holds under these filters."""
-    fsql, fargs = _row_filters(status, attribute, main_cause)
     if not query.strip():
+        fsql, fargs = _row_filters(status, attribute, main_cause, "h.voided")  # a count may use its index
         vsql, vargs = _village_filter(village_prefix, "h.village_code")
         return int(conn.execute(f"SELECT count(*) FROM households h WHERE 1{vsql}{fsql}",
                                 [*vargs, *fargs]).fetchone()[0])
+    fsql, fargs = _row_filters(status, attribute, main_cause)
     selects, args = _hit_selects(query, village_prefix)
     if not selects:
         return 0
