@@ -58,18 +58,22 @@ def cmd_province(args: argparse.Namespace) -> int:
             out(t(f"已登记县 {card.region_code} {card.name}，指纹 {card.fingerprint}",
                   f"enrolled county {card.region_code} {card.name}, fingerprint {card.fingerprint}"))
         elif cmd == "load":
+            from povdesk.ops.importing import decision_pool
+
             results = []
-            for f in args.files:
-                r = registry.load_bundle(engine, Path(f), clock)
-                results.append(r)
-                if args.json:
-                    continue
-                if r.already:
-                    out(t(f"{f}：这个数据包（{r.bundle_id}）已载入过，未作改动",
-                          f"{f}: this bundle ({r.bundle_id}) was loaded before; nothing changed"))
-                else:
-                    out(t(f"{f}：县 {r.county}，{r.households} 户，其中 {r.applied} 户为新的或更新的版本",
-                          f"{f}: county {r.county}, {r.households} households, {r.applied} of them new or newer"))
+            with decision_pool([Path(f) for f in args.files], args.workers) as pool:
+                for f in args.files:
+                    r = registry.load_bundle(engine, Path(f), clock, executor=pool)
+                    results.append(r)
+                    if args.json:
+                        continue
+                    if r.already:
+                        out(t(f"{f}：这个数据包（{r.bundle_id}）已载入过，未作改动",
+                              f"{f}: this bundle ({r.bundle_id}) was loaded before; nothing changed"))
+                    else:
+                        out(t(f"{f}：县 {r.county}，{r.households} 户，其中 {r.applied} 户为新的或更新的版本",
+                              f"{f}: county {r.county}, {r.households} households, {r.applied} of them new or "
+                              "newer"))
             if args.json:
                 emit_json([{"file": str(r.path), "bundle_id": r.bundle_id, "county": r.county,
                             "households": r.households, "applied": r.applied, "already": r.already}
@@ -203,6 +207,9 @@ def register(add: AddCommand) -> None:
     database(p)
     p.add_argument("files", metavar="BUNDLE", nargs="+")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--workers", type=int, metavar="N", help=t("解析数据包的工作进程数（默认：大文件且有第二个 CPU 时 1 个；0 不用）",
+                                                             "worker processes parsing the bundles (default: 1 for "
+                                                             "large files on a machine with a second CPU; 0: none)"))
     p = ps.add_parser("flags", help=t("列出跨县重复登记的人（身份证号已遮盖）",
                                       "list people registered in two counties (ID numbers masked)"))
     database(p)

@@ -469,6 +469,17 @@ def copy_rows(conn: Connection, table: Table, rows: Iterable[Sequence[Any]]) -> 
     return n
 
 
+def copy_text(conn: Connection, table: Table, data: bytes) -> None:
+    """COPY rows already rendered as COPY text (a line per row, tab between columns) into a table."""
+    raw = conn.connection.driver_connection
+    assert isinstance(raw, psycopg.Connection)
+    names = [c.name for c in table.columns]
+    stmt = pgsql.SQL("COPY {} ({}) FROM STDIN").format(pgsql.Identifier(table.name),
+                                                       pgsql.SQL(", ").join(map(pgsql.Identifier, names)))
+    with raw.cursor() as cur, cur.copy(stmt) as cp:
+        cp.write(data)
+
+
 def apply_staged(conn: Connection, st: Staging, county: str, bundle_id: str) -> int:
     """Upsert the staged households (a newer version replaces an older one, never the reverse),
     then replace the members, years and events of those that were written; returns how many were."""

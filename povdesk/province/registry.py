@@ -13,7 +13,9 @@ killed at any point leaves the transaction uncommitted, which PostgreSQL rolls b
 from __future__ import annotations
 
 import uuid
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,7 +33,7 @@ from povdesk.core.exchange import LineError, parse_line
 from povdesk.core.idnumber import normalize
 from povdesk.core.model import Household
 from povdesk.errors import BadInput
-from povdesk.i18n import tr
+from povdesk.i18n import Text, tr
 from povdesk.province import db
 from povdesk.province.export import KIND, LEVEL
 from povdesk.sync import bundle as fmt
@@ -246,6 +248,75 @@ def _rows(hh: Household, county: str, bundle_id: str, at: str) -> tuple[list[Any
     return head, ms, ys, es
 
 
+COPY_TABLES = ("households", "members", "years", "events")
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """A batch of household lines, parsed, checked and rendered as COPY text per table; or the first
+    problem found (a message, as a dict that crosses a process boundary, and where)."""
+
+    households: list[tuple[str, str]]  # (id, household number)
+    members: int
+    events: int
+    blobs: tuple[bytes, ...]
+    problem: dict[str, str] | None = None
+    where: str = ""
+
+
+def _copy_value(v: Any) -> str:
+    if v is None:
+        return "\\N"
+    if type(v) is str:
+        if "\\" in v or "\t" in v or "\n" in v or "\r" in v:
+            return v.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+        return v
+    return str(v)
+
+
+def _copy_line(row: list[Any]) -> str:
+    return "\t".join(map(_copy_value, row))
+
+
+def encode_batch(lines: list[tuple[int, bytes]], name: str, where: str, county: str, bundle_id: str,
+                 at: str) -> Encoded:
+    """Parse and check household lines (structure, the village inside the county) and render their
+    rows for COPY; in a worker process or in this one."""
+    out: tuple[list[str], list[str], list[str], list[str]] = ([], [], [], [])
+    ids: list[tuple[str, str]] = []
+    members = events = 0
+    for n, line in lines:
+        try:
+            hh = parse_line(line, f"{name}:{n}")
+        except LineError as exc:
+            return Encoded([], 0, 0, (), exc.text.as_dict(), exc.where or where)
+        if not hh.village_code.startswith(county):
+            return Encoded([], 0, 0, (), tr("数据包中的户 {h} 属于村 {v}，不在县 {c}",
+                                            "household {h} of the bundle belongs to village {v}, not to county {c}",
+                                            h=hh.household_no, v=hh.village_code, c=county).as_dict(), where)
+        ids.append((hh.id, hh.household_no))
+        head, ms, ys, es = _rows(hh, county, bundle_id, at)
+        out[0].append(_copy_line(head))
+        out[1].extend(map(_copy_line, ms))
+        out[2].extend(map(_copy_line, ys))
+        out[3].extend(map(_copy_line, es))
+        members += len(ms)
+        events += len(es)
+    blobs = tuple(("\n".join(rows) + "\n").encode("utf-8") if rows else b"" for rows in out)
+    return Encoded(ids, members, events, blobs)
+
+
+def _batches(v: Verified, size: int) -> Iterator[list[tuple[int, bytes]]]:
+    batch: list[tuple[int, bytes]] = []
+    for item in _lines(v):
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
 def issues(hh: Household) -> int:
     """The household's data-quality problems as db.ISSUES bits: no attribute, no main cause, a
     member without an ID number, an 18-digit ID number whose birth date or sex is not the recorded
@@ -274,7 +345,10 @@ def issues(hh: Household) -> int:
     return out
 
 
-def load_bundle(engine: Engine, path: Path, clock: Clock = SYSTEM_CLOCK, batch: int = BATCH) -> LoadResult:
+def load_bundle(engine: Engine, path: Path, clock: Clock = SYSTEM_CLOCK, batch: int = BATCH,
+                executor: Executor | None = None) -> LoadResult:
+    """Verify, then apply in one transaction; with an executor (povdesk.ops.importing.decision_pool),
+    a worker process parses the next batch while this one copies the current one."""
     v = verify(engine, path)
     m, where = v.raw.manifest, v.raw.where
     county = v.county.county_code
@@ -299,38 +373,36 @@ def load_bundle(engine: Engine, path: Path, clock: Clock = SYSTEM_CLOCK, batch: 
             targets = db.direct_targets() if direct else db.create_staging(conn).tables
             seen: set[str] = set()
             n_hh = n_members = n_events = 0
-            batch_rows: tuple[list[Any], list[Any], list[Any], list[Any]] = ([], [], [], [])
 
-            def flush() -> None:
-                for key, rows in zip(("households", "members", "years", "events"), batch_rows, strict=True):
-                    if rows:
-                        db.copy_rows(conn, targets[key], rows)
-                        rows.clear()
+            def write(enc: Encoded) -> None:
+                nonlocal n_hh, n_members, n_events
+                if enc.problem is not None:
+                    raise fmt.BundleRefused(Text(enc.problem["zh"], enc.problem["en"]), where=enc.where)
+                for hid, no in enc.households:
+                    if hid in seen:
+                        raise _refuse(where, "数据包中户 {h} 出现了两次", "household {h} is in the bundle twice", h=no)
+                    seen.add(hid)
+                n_hh += len(enc.households)
+                n_members += enc.members
+                n_events += enc.events
+                for key, blob in zip(COPY_TABLES, enc.blobs, strict=True):
+                    if blob:
+                        db.copy_text(conn, targets[key], blob)
 
-            for n, line in _lines(v):
-                try:
-                    hh = parse_line(line, f"{path.name}:{n}")
-                except LineError as exc:
-                    raise fmt.BundleRefused(exc.text, where=exc.where) from None
-                if not hh.village_code.startswith(county):
-                    raise _refuse(where, "数据包中的户 {h} 属于村 {v}，不在县 {c}",
-                                  "household {h} of the bundle belongs to village {v}, not to county {c}",
-                                  h=hh.household_no, v=hh.village_code, c=county)
-                if hh.id in seen:
-                    raise _refuse(where, "数据包中户 {h} 出现了两次", "household {h} is in the bundle twice",
-                                  h=hh.household_no)
-                seen.add(hh.id)
-                head, ms, ys, es = _rows(hh, county, v.bundle_id, at)
-                batch_rows[0].append(head)
-                batch_rows[1].extend(ms)
-                batch_rows[2].extend(ys)
-                batch_rows[3].extend(es)
-                n_hh += 1
-                n_members += len(ms)
-                n_events += len(es)
-                if len(batch_rows[0]) >= batch:
-                    flush()
-            flush()
+            # Parsing and rendering the rows of the next batch (in a worker process, when given
+            # one) overlaps with the database taking in the current one.
+            queue: deque[Future[Encoded] | Encoded] = deque()
+            for lines in _batches(v, batch):
+                if executor is not None:
+                    queue.append(executor.submit(encode_batch, lines, path.name, where, county, v.bundle_id, at))
+                else:
+                    queue.append(encode_batch(lines, path.name, where, county, v.bundle_id, at))
+                while len(queue) > (1 if executor is not None else 0):
+                    head = queue.popleft()
+                    write(head.result() if isinstance(head, Future) else head)
+            while queue:
+                head = queue.popleft()
+                write(head.result() if isinstance(head, Future) else head)
             c = m["counts"]
             if (n_hh, n_members, n_events) != (c.get("households"), c.get("members"), c.get("events")):
                 raise _refuse(where, "数据包中的户、成员和程序记录数与清单不符",

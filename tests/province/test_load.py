@@ -143,3 +143,45 @@ def test_a_county_enrolled_elsewhere_is_refused(province: Province, tmp_path: Pa
             _load(province, out)
     finally:
         site.ws.close()
+
+
+def test_load_through_a_worker_process(province: Province, counties: list[CountySite], tmp_path: Path) -> None:
+    """With a worker parsing the batches (as `province load` does for large files), the same rows
+    land, a later bundle goes through the upsert, and a bad line found in the worker refuses the
+    bundle whole."""
+    from povdesk.ops.importing import decision_pool
+    from povdesk.sync.service import my_fingerprint
+
+    a, b = counties
+    first = export.export_province_bundle(a.ws, a.user, tmp_path / "a1.pvb").path
+    for hh in a.ws.load_households(a.ws.household_ids()[:7]).values():
+        hh.fields["phone"] = "13900000000"
+        a.ws.save_household(hh, a.user)
+    second = export.export_province_bundle(a.ws, a.user, tmp_path / "a2.pvb").path
+    # County A's key signing a household of county B: refused, wherever the line is parsed.
+    peer = export.province_peer(a.ws)
+    keys = a.ws.device_keys()
+    stray = export.write_bundle(
+        tmp_path / "stray.pvb", [*a.ws.load_households(a.ws.household_ids()[:3]).values(),
+                                 b.ws.load_household(b.ws.household_ids()[0])], 4,
+        sender={"device_id": a.ws.device_id, "workspace_id": a.ws.workspace_id, "region_code": a.code,
+                "level": "county", "name": a.ws.name, "fingerprint": my_fingerprint(a.ws)},
+        sign_private=keys["sign"][0], recipient={"device_id": peer.device_id, "fingerprint": peer.fingerprint,
+                                                 "region_code": peer.region_code},
+        box_public=peer.box_public, full=False, seq=(90, 90), audit_head={"seq": 0, "hash": ""},
+        schema_version=a.ws.schema_version)
+    engine = province.engine()
+    try:
+        with decision_pool([], 1) as pool:
+            assert pool is not None
+            r1 = registry.load_bundle(engine, first, CLOCK, batch=16, executor=pool)
+            r2 = registry.load_bundle(engine, second, CLOCK, batch=4, executor=pool)
+            with pytest.raises(fmt.BundleRefused, match="belongs to village"):
+                registry.load_bundle(engine, tmp_path / "stray.pvb", CLOCK, batch=2, executor=pool)
+    finally:
+        engine.dispose()
+    assert stray["counts"]["households"] == 4
+    assert (r1.applied, r2.households, r2.applied) == (60, 7, 7)
+    counts = _counts(province, a.code)
+    members = sum(len(h.members) for h in a.ws.load_households(a.ws.household_ids()).values())
+    assert (counts["households"], counts["members"], counts["bundles"]) == (60, members, 2)
