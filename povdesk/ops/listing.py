@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from povdesk.store import HouseholdRow, Workspace
 from povdesk.store import search as search_index
 
+VOIDED = search_index.VOIDED  # the status filter's value that lists the voided households, and only them
+
 
 @dataclass(frozen=True, slots=True)
 class FoundHousehold:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
-from povdesk.core.model import Household
+from povdesk.core.model import Household, void_mark
 from povdesk.core.procedures import next_steps
 from povdesk.core.rules import CrossChecker, Finding, RuleContext, validate_household
 from povdesk.errors import Cancelled
@@ -117,7 +117,7 @@ def rescan(ws: Workspace, previous: ScanResult, household_ids: Iterable[str], vi
         for members in due.values():
             members.discard(hid)
     for hid, hh in changed.items():
-        if village_prefix and not hh.village_code.startswith(village_prefix):
+        if (village_prefix and not hh.village_code.startswith(village_prefix)) or void_mark(hh) is not None:
             continue
         errors, warnings = _split(validate_household(hh, ctx))
         own_errors |= errors

@@ -190,6 +190,8 @@ def iter_cross_candidates(conn: sqlite3.Connection, skip: set[str]) -> Iterator[
 
 def _cross_shells(conn: sqlite3.Connection, skip: set[str], *, members_where: str,
                   households_where: str) -> Iterator[Household]:
+    # A voided household is in no finding: its people are not someone else's duplicates.
+    skip = skip | {r[0] for r in conn.execute("SELECT id FROM households WHERE voided = 1")}
     people: dict[str, list[Member]] = {}
     new_member = Member.__new__
     for hid, mid, number, change in conn.execute(
@@ -310,7 +312,7 @@ def ids(conn: sqlite3.Connection, village_prefix: str | None, status: str | None
 def with_person(conn: sqlite3.Connection, id_number: str) -> list[tuple[str, str, str, str]]:
     rows = conn.execute(
         "SELECT m.household_id, m.id, h.household_no, h.village_code FROM members m "
-        "JOIN households h ON h.id = m.household_id WHERE m.id_number = ? ORDER BY h.household_no",
+        "JOIN households h ON h.id = m.household_id WHERE m.id_number = ? AND +h.voided = 0 ORDER BY h.household_no",
         (id_number.strip().upper(),),
     )
     return [(r[0], r[1], r[2], r[3]) for r in rows]

@@ -68,3 +68,28 @@ def test_a_village_worker_cannot_void_what_the_township_registered(village: Work
     hh.events[0].role = "township_official"  # as if the township had registered it
     with pytest.raises(NotPermitted, match="乡镇|township"):
         void_household(village, worker, hh, "重复")
+
+
+def test_voiding_a_duplicate_clears_the_duplicate_finding(village: Workspace) -> None:
+    """A household entered twice: both carry the duplicate-person error until the second is voided."""
+    import copy
+
+    from povdesk.core.model import Household, Member, new_id
+    from povdesk.ops.households import save_household
+    from povdesk.ops.scan import rescan
+
+    worker = account(village, "worker")
+    original = _by_creator(village, "village_worker")
+    twice = Household(village_code=original.village_code, fields=copy.deepcopy(original.fields),
+                      members=[Member(id=new_id(), fields=dict(m.fields)) for m in original.members])
+    twice.fields.pop("own_no", None)
+    again = save_household(village, worker, twice).household
+
+    def check():  # noqa: ANN202
+        return scan(village, None, lambda *_: None, lambda: False)
+
+    first = check()
+    assert {original.id, again.id} <= first.cross_errors
+    void_household(village, worker, again, "同一户登记了两次")
+    assert original.id not in rescan(village, first, [again.id]).with_errors - first.own_errors
+    assert not {original.id, again.id} & check().cross_errors
