@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
     QListWidget,
     QListWidgetItem,
     QMessageBox,
@@ -43,12 +44,20 @@ from povdesk.core import idnumber
 from povdesk.core.codes import code_list
 from povdesk.core.forms import FieldSpec, SectionSpec, household_form, member_form
 from povdesk.core.income import counts_in_household, poverty_line, reference_year, summarize
-from povdesk.core.model import HEAD_RELATION, STATUS_LABELS, Household, Member
-from povdesk.core.procedures import load_procedures
+from povdesk.core.model import HEAD_RELATION, STATUS_LABELS, Household, Member, void_mark
+from povdesk.core.procedures import initial_status, load_procedures
 from povdesk.core.rules import RULES, Finding, RuleContext, validate_household
 from povdesk.errors import PovdeskError
 from povdesk.ops.changes import OpChanges
-from povdesk.ops.households import PossibleDuplicate, possible_duplicates, save_household
+from povdesk.ops.households import (
+    PossibleDuplicate,
+    possible_duplicates,
+    restore_household,
+    restore_refusal,
+    save_household,
+    void_household,
+    void_refusal,
+)
 from povdesk.store import User, Workspace
 from povdesk.ui.changes import ChangeBus
 from povdesk.ui.form_renderer import ERROR_COLOUR, WARNING_COLOUR, FormView
@@ -291,6 +300,35 @@ class RemovalReasonDialog(QDialog):
             self.accept()
 
 
+class ReasonDialog(QDialog):
+    """Asks why a household is voided (or restored): the reason is required, OK stays greyed until
+    something is typed."""
+
+    def __init__(self, title: str, question: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        layout = QVBoxLayout(self)
+        label = QLabel(question)
+        label.setWordWrap(True)
+        layout.addWidget(label)
+        self.reason_edit = QLineEdit()
+        self.reason_edit.setObjectName("reason")
+        self.reason_edit.setPlaceholderText(self.tr("Reason (required)"))
+        layout.addWidget(self.reason_edit)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        ok.setEnabled(False)
+        self.reason_edit.textChanged.connect(lambda text: ok.setEnabled(bool(text.strip())))
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        layout.addWidget(self.buttons)
+        self.resize(420, self.sizeHint().height())
+
+    @property
+    def reason(self) -> str:
+        return self.reason_edit.text().strip()
+
+
 class HouseholdEditor(QWidget):
     """Edits one household at a time; the main window owns it and asks `maybe_close()` before switching."""
 
@@ -315,6 +353,9 @@ class HouseholdEditor(QWidget):
         self._errors_accepted: dict[str, frozenset[tuple[str, str | None, str | None]]] = {}
         # Asked on removing a member: a member_change code, "" for a row entered by mistake, None to cancel.
         self.ask_removal_reason: Callable[[Member], str | None] = self._ask_removal_reason
+        # Asked on voiding (or restoring) a household: the reason, None to cancel.
+        self.ask_void_reason: Callable[[Household], str | None] = self._ask_void_reason
+        self.ask_restore_reason: Callable[[Household], str | None] = self._ask_restore_reason
         self._hh: Household | None = None
         self._dirty = False
         self._findings: list[Finding] = []
@@ -341,10 +382,28 @@ class HouseholdEditor(QWidget):
         self.save_button = QPushButton(self.tr("Save (Ctrl+S)"))
         self.save_button.clicked.connect(self.save)
         self.save_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.void_button = QPushButton(self.tr("Void household…"))
+        self.void_button.setToolTip(self.tr("A household registered by mistake (entered twice, or one that does "
+                                            "not exist) is voided with a reason: it stays, marked, and no list, "
+                                            "count or report includes it"))
+        self.void_button.clicked.connect(self.void_household)
+        self.void_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.restore_button = QPushButton(self.tr("Restore household…"))
+        self.restore_button.clicked.connect(self.restore_household)
+        self.restore_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         header = QHBoxLayout()
         header.addWidget(self.title)
         header.addWidget(self.state_label, 1)
+        header.addWidget(self.void_button)
+        header.addWidget(self.restore_button)
         header.addWidget(self.save_button)
+
+        self.void_label = QLabel()
+        self.void_label.setObjectName("void_banner")
+        self.void_label.setWordWrap(True)
+        self.void_label.setStyleSheet("#void_banner { background: #fde2e2; border: 1px solid #c62828; "
+                                      "border-radius: 4px; padding: 6px; color: #8e0000; }")
+        self.void_label.hide()
 
         self.banner = QFrame()
         self.banner.setObjectName("duplicate_banner")
@@ -398,6 +457,7 @@ class HouseholdEditor(QWidget):
 
         layout = QVBoxLayout(self)
         layout.addLayout(header)
+        layout.addWidget(self.void_label)
         layout.addWidget(self.banner)
         layout.addWidget(split, 1)
 
@@ -559,6 +619,8 @@ class HouseholdEditor(QWidget):
         try:
             self.basic_form.set_status(hh.status)
             self.basic_form.set_values(hh.fields)
+            # The kind decides where the history starts: fixed once a step is recorded.
+            self.basic_form.widget("household_kind").setEnabled(not hh.events)
             self.living_form.set_values(hh.fields)
             self._refill_roster()
             ident = hh.fields.get("identification_year")
@@ -577,6 +639,7 @@ class HouseholdEditor(QWidget):
         self.setEnabled(True)
         self._set_dirty(dirty)
         self.procedure_panel.set_household(hh, unsaved=dirty)
+        self._show_void_state(hh)
         self._clear_banner()
         self._update_income_summary()
         self.validate_now()
@@ -635,6 +698,11 @@ class HouseholdEditor(QWidget):
         fields.update(form.values())
         if key == "identification_year" and isinstance(fields.get(key), int):
             self._update_income_summary()
+        if key == "household_kind" and not self._hh.events:
+            # An ordinary household starts at 未纳入: its 建档立卡 fields go, its next steps change.
+            self._hh.status = initial_status(fields)
+            self.basic_form.set_status(self._hh.status)
+            self.procedure_panel.set_household(self._hh, unsaved=True)
         self._touched()
 
     def current_member(self) -> Member | None:
@@ -1016,6 +1084,8 @@ class HouseholdEditor(QWidget):
             self.title.setText(self.tr("New household"))
         status = STATUS_LABELS.get(hh.status, (hh.status, hh.status))
         text = status[1] if self.lang == "en" else status[0]
+        if void_mark(hh) is not None:
+            text += " · " + self.tr("voided")
         if self._dirty:
             text += " · " + self.tr("unsaved changes")
         self.state_label.setText(text)
@@ -1072,13 +1142,80 @@ class HouseholdEditor(QWidget):
         """The errors the household has now (as the form shows them)."""
         return [f for f in self._findings if f.severity == "error" and not f.explained]
 
+    # ------------------------------------------------------------------ voiding
+
+    def _show_void_state(self, hh: Household) -> None:
+        """A voided household is shown read-only under a banner saying who voided it, when and why;
+        the buttons offer what this user may do (void it, or, at the county, restore it)."""
+        mark = void_mark(hh)
+        saved = hh.version > 0
+        self.void_button.setVisible(saved and mark is None)
+        refusal = void_refusal(self.user, hh) if saved and mark is None else None
+        self.void_button.setEnabled(refusal is None)
+        self.void_button.setToolTip(refusal.get(self.lang) if refusal is not None else self.void_button.toolTip())
+        self.restore_button.setVisible(mark is not None and restore_refusal(self.ws, self.user, hh) is None)
+        self.tabs.setEnabled(mark is None)
+        self.save_button.setEnabled(mark is None)
+        if mark is None:
+            self.void_label.hide()
+            return
+        self.void_label.setText(self.tr("Voided on {date} by {user}: {reason}. It stays in the workspace, left out "
+                                        "of the list, counts and reports; the county may restore it.").format(
+            date=mark.get("date", ""), user=mark.get("user", ""), reason=mark.get("reason", "")))
+        self.void_label.show()
+
+    def _ask_void_reason(self, hh: Household) -> str | None:
+        dialog = ReasonDialog(self.tr("Void household"),
+                              self.tr("Why is household {no} voided? (for instance: entered twice, does not exist) "
+                                      "It stays in the workspace, marked, and is sent to the county.").format(
+                                  no=hh.household_no), self)
+        return dialog.reason if dialog.exec() == QDialog.DialogCode.Accepted else None
+
+    def _ask_restore_reason(self, hh: Household) -> str | None:
+        dialog = ReasonDialog(self.tr("Restore household"),
+                              self.tr("Why is household {no} restored?").format(no=hh.household_no), self)
+        return dialog.reason if dialog.exec() == QDialog.DialogCode.Accepted else None
+
+    def void_household(self) -> bool:
+        """Void the saved household shown (unsaved changes are asked about first), with a reason."""
+        hh = self._hh
+        if hh is None or hh.version == 0 or not self.maybe_close():
+            return False
+        hh = self._hh
+        if hh is None:
+            return False
+        reason = self.ask_void_reason(hh)
+        if not reason:
+            return False
+        return self._apply(lambda: void_household(self.ws, self.user, hh, reason), self.tr("Not voided"))
+
+    def restore_household(self) -> bool:
+        hh = self._hh
+        if hh is None or void_mark(hh) is None:
+            return False
+        reason = self.ask_restore_reason(hh)
+        if not reason:
+            return False
+        return self._apply(lambda: restore_household(self.ws, self.user, hh, reason), self.tr("Not restored"))
+
+    def _apply(self, op: Callable[[], Any], failed: str) -> bool:
+        try:
+            result = op()
+        except PovdeskError as exc:
+            QMessageBox.warning(self, failed, exc.message(self.lang))
+            return False
+        self._delete_draft()
+        self._show(result.household, dirty=False)
+        self.changes.announce(result.changes)
+        return True
+
     def save(self) -> bool:
         """Ctrl+S: write the household; the store's refusal (conflict, read-only…) goes to a dialog.
 
         A household with errors can be saved unfinished: asked once, naming its errors (again only
         when they are other errors). It then shows as unfinished in the list until they are gone."""
         hh = self._hh
-        if hh is None:
+        if hh is None or void_mark(hh) is not None:  # a voided household is read-only
             return False
         self.validate_now()
         errors = self.errors()

@@ -33,6 +33,7 @@ from povdesk.core.codes import code_list
 from povdesk.core.model import ROLE_LABELS, STATUS_LABELS, STATUSES
 from povdesk.core.regions import full_name, lookup, townships, villages
 from povdesk.ops.changes import OpChanges
+from povdesk.ops.listing import VOIDED
 from povdesk.ops.scan import ScanResult, rescan, scan
 from povdesk.ui.changes import ChangeBus
 from povdesk.ui.dashboard import Dashboard
@@ -99,8 +100,8 @@ class MainWindow(QMainWindow):
         self._search_timer = QTimer(self, singleShot=True, interval=SEARCH_DELAY_MS)
         self._search_timer.timeout.connect(self._apply_search)
         self.search.textChanged.connect(lambda _t: self._search_timer.start())
-        self.status_filter = self._combo([(s, self._pick(STATUS_LABELS[s])) for s in STATUSES],
-                                         self.tr("All statuses"))
+        self.status_filter = self._combo([(s, self._pick(STATUS_LABELS[s])) for s in STATUSES]
+                                         + [(VOIDED, self.tr("Voided households"))], self.tr("All statuses"))
         self.attribute_filter = self._combo([(c.code, c.label(lang)) for c in code_list("hh_attribute").codes],
                                             self.tr("All attributes"))
         self.cause_filter = self._combo([(c.code, c.label(lang)) for c in code_list("poverty_cause").codes],

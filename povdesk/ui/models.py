@@ -11,7 +11,7 @@ from PySide6.QtCore import QT_TRANSLATE_NOOP, QAbstractTableModel, QModelIndex, 
 from povdesk.core.codes import code_list
 from povdesk.core.model import STATUS_LABELS
 from povdesk.core.regions import lookup
-from povdesk.ops.listing import ListFilters, count_found, find_households
+from povdesk.ops.listing import VOIDED, ListFilters, count_found, find_households
 from povdesk.ui.signals import emit
 
 PAGE = 200
@@ -196,6 +196,8 @@ class HouseholdListModel(QAbstractTableModel):
         if col == STATUS_COLUMN:
             labels = STATUS_LABELS.get(r.status)
             status = (labels[1] if en else labels[0]) if labels else ""
+            if self._filters.get("status") == VOIDED:  # only the voided filter lists voided households
+                return self.tr("{status} · voided").format(status=status)
             if r.household_id in self._unfinished:
                 return self.tr("{status} · unfinished").format(status=status)
             return status

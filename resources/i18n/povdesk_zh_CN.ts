@@ -295,6 +295,18 @@
         <translation>保存 (Ctrl+S)</translation>
     </message>
     <message>
+        <source>Void household…</source>
+        <translation>作废此户…</translation>
+    </message>
+    <message>
+        <source>A household registered by mistake (entered twice, or one that does not exist) is voided with a reason: it stays, marked, and no list, count or report includes it</source>
+        <translation>登记错了的户（重复登记，或并无此户）写明原因后作废：保留并标记，不再计入名单、统计和报表</translation>
+    </message>
+    <message>
+        <source>Restore household…</source>
+        <translation>恢复此户…</translation>
+    </message>
+    <message>
         <source>Add member (Ctrl+N)</source>
         <translation>添加成员 (Ctrl+N)</translation>
     </message>
@@ -415,6 +427,10 @@
         <translation>新增户</translation>
     </message>
     <message>
+        <source>voided</source>
+        <translation>已作废</translation>
+    </message>
+    <message>
         <source>unsaved changes</source>
         <translation>有未保存的修改</translation>
     </message>
@@ -441,6 +457,34 @@
     <message>
         <source>Possible duplicate — check before saving:</source>
         <translation>可能重复登记，保存前请核对：</translation>
+    </message>
+    <message>
+        <source>Voided on {date} by {user}: {reason}. It stays in the workspace, left out of the list, counts and reports; the county may restore it.</source>
+        <translation>已作废：{date}，{user}，原因：{reason}。本户保留在工作区中，不计入名单、统计和报表；县里可以恢复。</translation>
+    </message>
+    <message>
+        <source>Void household</source>
+        <translation>作废此户</translation>
+    </message>
+    <message>
+        <source>Why is household {no} voided? (for instance: entered twice, does not exist) It stays in the workspace, marked, and is sent to the county.</source>
+        <translation>为什么作废户 {no}？（如：重复登记、并无此户）本户保留在工作区中并标记为已作废，随同步包报县里。</translation>
+    </message>
+    <message>
+        <source>Restore household</source>
+        <translation>恢复此户</translation>
+    </message>
+    <message>
+        <source>Why is household {no} restored?</source>
+        <translation>为什么恢复户 {no}？</translation>
+    </message>
+    <message>
+        <source>Not voided</source>
+        <translation>未作废</translation>
+    </message>
+    <message>
+        <source>Not restored</source>
+        <translation>未恢复</translation>
     </message>
     <message>
         <source>Not saved</source>
@@ -512,6 +556,10 @@
     <message>
         <source>{head} ({found})</source>
         <translation>{head}（{found}）</translation>
+    </message>
+    <message>
+        <source>{status} · voided</source>
+        <translation>{status} · 已作废</translation>
     </message>
     <message>
         <source>{status} · unfinished</source>
@@ -598,6 +646,10 @@
     <message>
         <source>All statuses</source>
         <translation>全部状态</translation>
+    </message>
+    <message>
+        <source>Voided households</source>
+        <translation>已作废的户</translation>
     </message>
     <message>
         <source>All attributes</source>
@@ -1018,6 +1070,13 @@
     <message>
         <source>Files of &amp;type:</source>
         <translation>文件类型(&amp;T)：</translation>
+    </message>
+</context>
+<context>
+    <name>ReasonDialog</name>
+    <message>
+        <source>Reason (required)</source>
+        <translation>原因（必填）</translation>
     </message>
 </context>
 <context>
