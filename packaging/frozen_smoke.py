@@ -147,6 +147,12 @@ def run(argv: list[str]) -> int:
                     report["problems"].append("Qt's qtbase_zh_CN.qm not applied (Cancel not translated)")
             if "Noto" not in report["font"]:
                 report["problems"].append(f"bundled font not the application font: {report['font']}")
+            from povdesk.ui.help import guide_markdown, guide_root
+
+            report["guide_chars"] = len(guide_markdown())
+            report["guide_file"] = str(guide_root() or "")
+            if report["guide_chars"] == 0:
+                report["problems"].append("Help › User guide has no guide to show (README.md not shipped)")
             state["phase"] = "background check"
             return
         window = state["window"]

@@ -22,10 +22,25 @@ from PySide6.QtWidgets import (
 import povdesk
 from povdesk.core.authority import level_label
 
+GUIDE_FILE = "README.md"  # beside forms/ and resources/: the source tree, and a frozen build (packaging/povdesk.spec)
 
-def guide_markdown() -> str:
-    """The README of this installation (a wheel and an editable install carry it as their long
-    description); "" when this build has none."""
+
+def guide_root() -> Path | None:
+    """The folder holding the user guide as a file (with the screenshots it shows under docs/), or
+    None when this installation carries it only in its package metadata (a wheel)."""
+    from povdesk.paths import resources_dir
+
+    root = resources_dir().parent
+    return root if (root / GUIDE_FILE).is_file() else None
+
+
+def guide_markdown(root: Path | None = None) -> str:
+    """The README this povdesk was built with: the file shipped beside its resources (a source tree,
+    or a PyInstaller build, which carries no package metadata), else the long description of the
+    installed package (a wheel); "" when this build has neither."""
+    root = root if root is not None else guide_root()
+    if root is not None and (root / GUIDE_FILE).is_file():
+        return (root / GUIDE_FILE).read_text(encoding="utf-8")
     try:
         return importlib.metadata.metadata("povdesk").get_payload() or ""  # type: ignore[attr-defined]
     except importlib.metadata.PackageNotFoundError:
@@ -39,7 +54,10 @@ class GuideDialog(QDialog):
         layout = QVBoxLayout(self)
         self.browser = QTextBrowser()
         self.browser.setOpenExternalLinks(False)
-        text = guide_markdown()
+        root = guide_root()
+        if root is not None:  # the screenshots the guide shows (docs/screenshots/…)
+            self.browser.setSearchPaths([str(root)])
+        text = guide_markdown(root)
         if text:
             self.browser.setMarkdown(text)
         else:

@@ -58,3 +58,26 @@ def test_about_names_the_version_the_workspace_and_the_data_folder(qtbot, window
     assert values["version"] == povdesk.__version__
     assert values["file"] == str(window.ws.path) and values["data"] == str(window.data_dir)
     assert window.ws.region_code in values["workspace"]
+
+
+def test_the_guide_is_read_from_the_file_shipped_beside_the_resources(qtbot, window, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A PyInstaller build carries no package metadata: the guide is the README.md that
+    packaging/povdesk.spec ships beside resources/, with the screenshots it shows."""
+    from PySide6.QtCore import QUrl
+    from PySide6.QtGui import QTextDocument
+
+    from povdesk.ui.help import guide_root
+
+    frozen = tmp_path / "frozen"
+    frozen.mkdir()
+    (frozen / "README.md").write_text("# 用户手册\n\nshipped as a file\n", encoding="utf-8")
+    assert guide_markdown(frozen) == "# 用户手册\n\nshipped as a file\n"
+    spec = (Path(povdesk.__file__).resolve().parent.parent / "packaging" / "povdesk.spec").read_text(encoding="utf-8")
+    assert '"README.md"' in spec and "docs/screenshots" in spec
+    root = guide_root()
+    assert root is not None  # the source tree: README.md beside resources/
+    QTest.keyClick(window, Qt.Key.Key_F1)
+    qtbot.waitUntil(lambda: getattr(window, "guide_dialog", None) is not None and window.guide_dialog.isVisible())
+    image = window.guide_dialog.browser.loadResource(QTextDocument.ResourceType.ImageResource.value,
+                                                     QUrl("docs/screenshots/main-window.png"))
+    assert image is not None and len(image) > 1000  # the PNG's bytes, found through the guide's search path
