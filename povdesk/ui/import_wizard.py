@@ -2,7 +2,9 @@
 
 Nothing is written until the user accepts on the check page, and accepting is impossible while
 the check lists a blocking problem. The check page lists every problem and every rule finding by
-sheet, row and column (a member's finding at that member's row). The check and the import are the
+sheet, row and column (a member's finding at that member's row), and how the sheet's columns are
+read (ops.column_mapping): each column's target can be changed with a drop-down, which writes a
+mapping file and checks the file again with it. The check and the import are the
 CLI's own (reports.import_check, then ops.importing.import_checked_xlsx in one transaction), run
 through ui.worker.run_job, each on its own workspace connection.
 """
@@ -10,21 +12,25 @@ through ui.worker.run_job, each on its own workspace connection.
 from __future__ import annotations
 
 import logging
+import tempfile
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, Signal
+from PySide6.QtCore import QCoreApplication, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QComboBox,
     QFileDialog,
     QFormLayout,
+    QGroupBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
     QMessageBox,
     QPushButton,
+    QSplitter,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -34,7 +40,9 @@ from PySide6.QtWidgets import (
 )
 
 from povdesk.clock import Clock
+from povdesk.errors import PovdeskError
 from povdesk.ops.changes import OpChanges
+from povdesk.ops.column_mapping import SheetColumns
 from povdesk.reports.import_check import ImportCheck
 from povdesk.ui.screen import fit_window, install_screen_guard
 from povdesk.ui.signals import emit
@@ -149,9 +157,40 @@ class CheckPage(QWizardPage):
         buttons.addWidget(self.again)
         buttons.addWidget(self.report)
         buttons.addStretch(1)
+
+        # How the sheet's columns are read (the header synonyms, or the mapping file): each column's
+        # target can be changed with a drop-down, then the check runs again with that mapping.
+        self.columns_box = QGroupBox(self.tr("Columns: how the sheet is read"))
+        self.columns = QTableWidget(0, 3)
+        self.columns.setObjectName("columns")
+        self.columns.setHorizontalHeaderLabels([self.tr("Column"), self.tr("Heading in the sheet"),
+                                                self.tr("Read as")])
+        self.columns.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.columns.verticalHeader().setVisible(False)
+        self.columns.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        self.columns.setMinimumHeight(110)
+        self.columns_note = QLabel()
+        self.columns_note.setWordWrap(True)
+        self.remap = QPushButton(self.tr("Check again with these columns"))
+        self.remap.setToolTip(self.tr("Writes the columns as chosen into a mapping file (shown on the first page, "
+                                      "usable again with povdesk import-xlsx --mapping) and checks the file with it"))
+        self.remap.setEnabled(False)
+        self.remap.clicked.connect(self.check_with_columns)
+        box = QVBoxLayout(self.columns_box)
+        box.addWidget(self.columns_note)
+        box.addWidget(self.columns, 1)
+        box.addWidget(self.remap, 0, Qt.AlignmentFlag.AlignLeft)
+        self.found_columns: SheetColumns | None = None
+        self.combos: dict[int, QComboBox] = {}
+        self._mapping_dir: tempfile.TemporaryDirectory[str] | None = None
+
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self.table)
+        split.addWidget(self.columns_box)
+        split.setSizes([260, 200])
         layout = QVBoxLayout(self)
         layout.addWidget(self.summary)
-        layout.addWidget(self.table, 1)
+        layout.addWidget(split, 1)
         layout.addLayout(buttons)
 
     def initializePage(self) -> None:
@@ -176,6 +215,70 @@ class CheckPage(QWizardPage):
     def _failed(self, _exc: object) -> None:
         self.summary.setText(self.tr("The file could not be checked; nothing was imported."))
         self.again.setEnabled(True)
+        self.show_columns()  # a sheet with unknown headings: map its columns here
+
+    # -- the column mapping on screen
+
+    def show_columns(self) -> None:
+        """Fill the Columns table from the file's heading (as the check read it)."""
+        from povdesk.ops.column_mapping import IGNORE, detect_columns, target_choices
+
+        fp = self.w.file_page
+        self.columns.setRowCount(0)
+        self.combos = {}
+        self.remap.setEnabled(False)
+        try:
+            found = detect_columns(fp.file.text().strip(), fp.mapping.text().strip() or None)
+        except PovdeskError as exc:
+            self.found_columns = None
+            self.columns_note.setText(exc.message(self.w.lang))
+            return
+        self.found_columns = found
+        choices = [(t, label.get(self.w.lang)) for t, label in target_choices()]
+        known = {t for t, _ in choices}
+        self.columns.setRowCount(len(found.columns))
+        for i, col in enumerate(found.columns):
+            self.columns.setItem(i, 0, QTableWidgetItem(col.letter))
+            self.columns.setItem(i, 1, QTableWidgetItem(col.header))
+            combo = QComboBox()
+            combo.setObjectName(f"column_{col.letter}")
+            for target, label in choices:
+                combo.addItem(label if target == IGNORE else f"{label}  ({target})", target)
+            if col.target not in known:  # a target only a mapping file names (e.g. an income column)
+                combo.addItem(col.target, col.target)
+            combo.setCurrentIndex(max(0, combo.findData(col.target)))
+            combo.currentIndexChanged.connect(lambda _i: self.remap.setEnabled(True))
+            self.columns.setCellWidget(i, 2, combo)
+            self.combos[col.index] = combo
+        self.columns.resizeColumnsToContents()
+        read = sum(1 for c in found.columns if c.target != IGNORE)
+        if found.recognised:
+            note = self.tr("Sheet {sheet}, heading in row {row}: {read} of {count} columns are read. Change what a "
+                           "column is read as, then press Check again with these columns.")
+        else:
+            note = self.tr("Sheet {sheet}: no heading was recognised; row {row} is taken as the heading. Choose what "
+                           "each column is read as (at least name, relation to the head and ID number), then press "
+                           "Check again with these columns.")
+        self.columns_note.setText(note.format(sheet=found.sheet, row=found.header_row, read=read,
+                                              count=len(found.columns)))
+
+    def chosen_targets(self) -> dict[int, str]:
+        return {index: str(combo.currentData()) for index, combo in self.combos.items()}
+
+    def check_with_columns(self) -> None:
+        """Write the columns as chosen into a mapping file and check the file again with it."""
+        from povdesk.ops.column_mapping import write_mapping
+
+        found = self.found_columns
+        if found is None or self.w.job is not None:
+            return
+        if self._mapping_dir is None:
+            self._mapping_dir = tempfile.TemporaryDirectory(prefix="povdesk-mapping-")
+        fp = self.w.file_page
+        path = Path(self._mapping_dir.name) / (Path(fp.file.text().strip()).stem + "-columns.toml")
+        write_mapping(path, found, self.chosen_targets(), village=fp.village.text().strip() or None)
+        fp.mapping.setText(str(path))
+        self.run_check()
 
     def _checked(self, check: ImportCheck) -> None:
         self.w.check = check
@@ -208,6 +311,7 @@ class CheckPage(QWizardPage):
         self.summary.setText(text)
         self.again.setEnabled(True)
         self.report.setEnabled(bool(plan.problems or check.findings))
+        self.show_columns()
         emit(self.completeChanged)
 
     def _severity(self, severity: object) -> str:

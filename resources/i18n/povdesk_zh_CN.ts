@@ -113,6 +113,26 @@
         <translation>表格副本：每个有问题的单元格标红，并以批注说明问题</translation>
     </message>
     <message>
+        <source>Columns: how the sheet is read</source>
+        <translation>列的对应关系：表中各列按什么读入</translation>
+    </message>
+    <message>
+        <source>Heading in the sheet</source>
+        <translation>表中的列名</translation>
+    </message>
+    <message>
+        <source>Read as</source>
+        <translation>读作</translation>
+    </message>
+    <message>
+        <source>Check again with these columns</source>
+        <translation>按这些对应关系重新检查</translation>
+    </message>
+    <message>
+        <source>Writes the columns as chosen into a mapping file (shown on the first page, usable again with povdesk import-xlsx --mapping) and checks the file with it</source>
+        <translation>把选定的对应关系写成映射文件（显示在第一页，也可用于 povdesk import-xlsx --mapping），并按它重新检查文件</translation>
+    </message>
+    <message>
         <source>Reading and checking the file…</source>
         <translation>正在读取并检查文件……</translation>
     </message>
@@ -123,6 +143,14 @@
     <message>
         <source>The file could not be checked; nothing was imported.</source>
         <translation>无法检查该文件，未导入任何数据。</translation>
+    </message>
+    <message>
+        <source>Sheet {sheet}, heading in row {row}: {read} of {count} columns are read. Change what a column is read as, then press Check again with these columns.</source>
+        <translation>工作表“{sheet}”，表头在第 {row} 行：{count} 列中读入 {read} 列。可以改变某列读作什么，然后按“按这些对应关系重新检查”。</translation>
+    </message>
+    <message>
+        <source>Sheet {sheet}: no heading was recognised; row {row} is taken as the heading. Choose what each column is read as (at least name, relation to the head and ID number), then press Check again with these columns.</source>
+        <translation>工作表“{sheet}”：没有识别出表头，把第 {row} 行当作表头。请为每列选择读作什么（至少要有姓名、与户主关系和证件号码），然后按“按这些对应关系重新检查”。</translation>
     </message>
     <message>
         <source>Refused: </source>
