@@ -17,7 +17,7 @@ from typing import Any
 
 from povdesk.core.exchange import parse_line
 from povdesk.core.model import Household
-from povdesk.core.procedures import events_above, history_problems
+from povdesk.core.procedures import events_above, history_problems, initial_status
 from povdesk.core.rules import RuleContext, validate_household
 
 # (the history's problems as dicts, the findings as dicts): a household with problems is
@@ -34,7 +34,7 @@ def decide(hh: Household, ctx: RuleContext, level: str | None = None) -> Decisio
     above = events_above(hh.events, level) if level is not None else []
     if above:
         return [t.as_dict() for t in above], []
-    problems = [p.as_dict() for p in history_problems(hh.events, hh.status)]
+    problems = [p.as_dict() for p in history_problems(hh.events, hh.status, initial_status(hh.fields))]
     if problems:
         return problems, []
     return problems, [f.to_dict() for f in validate_household(hh, ctx)]

@@ -55,7 +55,8 @@ _OPTIONAL_KIND_FIELDS: dict[str, dict[str, str]] = {
 
 _TOP_KEYS = frozenset({"settings", "evidence_sets", "procedures"})
 _SETTINGS_KEYS = frozenset({"publicity_days", "attendance_quorum", "vote_majority"})
-_PROCEDURE_KEYS = frozenset({"zh", "en", "start_from", "end_status", "status_while_open", "publicity_days", "steps"})
+_PROCEDURE_KEYS = frozenset({"zh", "en", "start_from", "end_status", "status_while_open", "publicity_days", "after",
+                             "steps"})
 _STEP_KEYS = frozenset({"key", "zh", "en", "kind", "roles", "level", "evidence_set", "evidence", "fail_status"})
 _FIELD_KEYS = frozenset({"key", "kind", "zh", "en", "required", "codes", "min", "must_be_yes"})
 
@@ -114,6 +115,9 @@ class ProcedureSpec:
     steps: tuple[StepSpec, ...]
     status_while_open: str | None = None
     publicity_days: int = 7  # its own minimum publicity, else [settings] publicity_days
+    # It starts only once one of these procedures is complete and it has not run since (a risk is
+    # eliminated only after an identification for monitoring); empty: no such condition.
+    after: tuple[str, ...] = ()
 
     @property
     def label(self) -> Text:
@@ -325,7 +329,14 @@ def _parse_procedure(key: str, body: Any, sets: Mapping[str, tuple[EvidenceField
         steps=steps,
         status_while_open=while_open,
         publicity_days=_days(body.get("publicity_days", default_days), f"{where}.publicity_days"),
+        after=_after(body.get("after", []), f"{where}.after"),
     )
+
+
+def _after(value: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ProcedureSpecError(f"{where}: must list procedure keys")
+    return tuple(value)
 
 
 def parse_procedures(
@@ -352,6 +363,10 @@ def parse_procedures(
     if not raw_procedures:
         raise ProcedureSpecError("procedures.toml defines no procedures")
     procedures = {key: _parse_procedure(key, body, sets, days) for key, body in raw_procedures.items()}
+    for spec in procedures.values():
+        unknown = [a for a in spec.after if a not in procedures]
+        if unknown:
+            raise ProcedureSpecError(f"procedures.{spec.key}.after: unknown procedures {unknown}")
     return MappingProxyType(procedures), settings
 
 
@@ -495,13 +510,30 @@ def next_steps(household: Household) -> list[tuple[ProcedureSpec, StepSpec]]:
     if current is not None:
         spec, events = current
         return [(spec, _next_of(spec, events))]
-    return [(spec, spec.first) for spec in load_procedures().values() if household.status in spec.start_from]
+    done = effective(household.events)
+    return [(spec, spec.first) for spec in load_procedures().values()
+            if household.status in spec.start_from and _after_met(spec, done)]
+
+
+def _after_met(spec: ProcedureSpec, events: Sequence[ProcedureEvent]) -> bool:
+    """Whether `spec.after` allows the procedure to start after these (effective) events: the
+    latest of its `after` procedures and itself to be completed is one of `after`."""
+    if not spec.after:
+        return True
+    procedures = load_procedures()
+    watched = (*spec.after, spec.key)
+    for event in reversed(events):
+        if event.procedure in watched:
+            other = procedures.get(event.procedure)
+            if other is not None and event.step == other.last.key:
+                return event.procedure in spec.after
+    return False
 
 
 def history(household: Household) -> list[HistoryEntry]:
     """The household's events with their labels and the status each one left, for display."""
     entries: list[HistoryEntry] = []
-    status = "applicant"
+    status = initial_status(household.fields)
     marks = void_marks(household.events)
     for event in household.events:
         if is_void(event):
@@ -514,11 +546,22 @@ def history(household: Household) -> list[HistoryEntry]:
     return entries
 
 
-def status_from(events: Sequence[ProcedureEvent]) -> str:
-    """The status the events lead to from "applicant", each applied as recorded: what the store
-    writes (it never takes a status from the caller). For a legal history this is status_after();
-    an event of a procedure no longer defined moves nothing."""
-    status = "applicant"
+# The household form's 农户类别: an ordinary rural household (一般农户) is entered to be monitored
+# against falling into poverty; it starts "not_identified" and never was a registration applicant.
+GENERAL_HOUSEHOLD = "2"
+
+
+def initial_status(fields: Mapping[str, Any]) -> str:
+    """Where a household's history starts: "not_identified" for an ordinary rural household (its
+    form's household_kind), else "applicant" (a household entered for the registration)."""
+    return "not_identified" if fields.get("household_kind") == GENERAL_HOUSEHOLD else "applicant"
+
+
+def status_from(events: Sequence[ProcedureEvent], start: str = "applicant") -> str:
+    """The status the events lead to from `start` (initial_status), each applied as recorded: what
+    the store writes (it never takes a status from the caller). For a legal history this is
+    status_after(); an event of a procedure no longer defined moves nothing."""
+    status = start
     for event in effective(events):
         status = _status_after_event(status, event)
     return status
@@ -543,6 +586,15 @@ def _sequence_problems(household: Household, spec: ProcedureSpec, step: StepSpec
                 open=open_spec.label,
                 next=_next_of(open_spec, events).label,
                 step=_title(step),
+            )
+        ]
+    if step is spec.first and household.status in spec.start_from:
+        return [
+            _fill(
+                tr("“{procedure}”只能在“{after}”办结之后开始（且此后没有再办过）",
+                   "'{procedure}' starts only after '{after}' is complete (and not again since)"),
+                procedure=spec.label,
+                after=_join([load_procedures()[a].label for a in spec.after]),
             )
         ]
     if step is spec.first:
@@ -1128,9 +1180,9 @@ def perform_step(
 
 
 def _replay(
-    events: Sequence[ProcedureEvent], publicity_days: int | None, today: dt.date | None
+    events: Sequence[ProcedureEvent], publicity_days: int | None, today: dt.date | None, start: str = "applicant"
 ) -> tuple[str, list[Text]]:
-    """Replays the events from a new applicant: (status reached, problems).
+    """Replays the events from a new household of status `start`: (status reached, problems).
 
     Same result as calling check_step on a scratch household event by event, but the open
     procedure, the status and the date floor are carried along instead of rescanned from the
@@ -1139,9 +1191,9 @@ def _replay(
     """
     procedures, settings = _catalogue()
     day_limit = today or dt.date.max
-    scratch = Household(village_code="", status="applicant")
+    scratch = Household(village_code="", status=start)
     done = scratch.events
-    status = "applicant"
+    status = start
     problems: list[Text] = _void_problems(events)
     if any(is_void(e) for e in events):
         events = effective(events)
@@ -1165,7 +1217,7 @@ def _replay(
                 assert open_last is not None
                 legal = spec is open_spec and step is spec.steps[open_last.index + 1]
             else:
-                legal = step is spec.steps[0] and status in spec.start_from
+                legal = step is spec.steps[0] and status in spec.start_from and _after_met(spec, done)
             reasons = _step_reasons(
                 [] if legal else _sequence_problems(scratch, spec, step), floor, step,
                 role=event.role, date=event.date, evidence=event.evidence, error_count=0, today=day_limit,
@@ -1208,33 +1260,37 @@ def _replay(
 
 
 def replay(
-    events: Sequence[ProcedureEvent], publicity_days: int | None = None, *, today: dt.date | None = None
+    events: Sequence[ProcedureEvent], publicity_days: int | None = None, *, today: dt.date | None = None,
+    start: str = "applicant",
 ) -> list[Text]:
-    """Every problem found replaying the events from a new applicant (import checks); [] when legal."""
-    return _replay(events, publicity_days, today)[1]
+    """Every problem found replaying the events from a new household of status `start` (import
+    checks); [] when legal."""
+    return _replay(events, publicity_days, today, start)[1]
 
 
 def replay_status(
-    events: Sequence[ProcedureEvent], publicity_days: int | None = None, *, today: dt.date | None = None
+    events: Sequence[ProcedureEvent], publicity_days: int | None = None, *, today: dt.date | None = None,
+    start: str = "applicant",
 ) -> tuple[str | None, list[Text]]:
     """replay() and status_after() from one pass: (status or None when not legal, problems)."""
-    status, problems = _replay(events, publicity_days, today)
+    status, problems = _replay(events, publicity_days, today, start)
     return (None if problems else status), problems
 
 
-def history_problems(events: Sequence[ProcedureEvent], status: str) -> list[Text]:
+def history_problems(events: Sequence[ProcedureEvent], status: str, start: str = "applicant") -> list[Text]:
     """What is wrong with a record's history as imported: a step out of order, or a history that
     does not lead to the status it states (status only moves through procedures; it is refused
     rather than trusted). One replay gives both."""
-    reached, problems = _replay(events, None, None)
-    if not problems and (reached or "applicant") != status:
+    reached, problems = _replay(events, None, None, start)
+    if not problems and (reached or start) != status:
         problems = [tr("状态“{s}”与程序记录不符", "status '{s}' does not follow from its procedure history", s=status)]
     return problems
 
 
-def status_after(events: Sequence[ProcedureEvent], publicity_days: int | None = None) -> str | None:
-    """The status the events lead to from "applicant", or None when they are not a legal sequence."""
-    status, problems = _replay(events, publicity_days, None)
+def status_after(events: Sequence[ProcedureEvent], publicity_days: int | None = None,
+                 start: str = "applicant") -> str | None:
+    """The status the events lead to from `start`, or None when they are not a legal sequence."""
+    status, problems = _replay(events, publicity_days, None, start)
     return None if problems else status
 
 
@@ -1306,7 +1362,7 @@ def as_held_at(households: Sequence[Household], level: str) -> Sequence[Househol
                    len(hh.events))
         if cut < len(hh.events):
             hh.events = hh.events[:cut]
-            hh.status = status_from(hh.events)
+            hh.status = status_from(hh.events, initial_status(hh.fields))
     return households
 
 
@@ -1419,14 +1475,15 @@ def void_step(household: Household, event_id: str, *, role: str, user: str, date
         if above is not None:
             reasons.append(_fill(tr("作废{why}", "voiding: {why}"), why=above))
     if not reasons:
-        before = len(_replay(household.events, None, None)[1])
-        after = _replay([*household.events, mark], None, None)[1]
+        start = initial_status(household.fields)
+        before = len(_replay(household.events, None, None, start)[1])
+        after = _replay([*household.events, mark], None, None, start)[1]
         if len(after) > before:
             reasons.append(tr("作废后办理记录前后接不上：请先作废这个步骤之后的步骤",
                               "voiding it would leave the steps after it hanging: void the later steps first"))
     if reasons:
         raise ProcedureRefused(reasons, where=where)
     household.events.append(mark)
-    household.status = status_from(household.events)
+    household.status = status_from(household.events, initial_status(household.fields))
     log.info("household %s: step %s voided by %s (%s)", household.id, event_id, user, role)
     return mark

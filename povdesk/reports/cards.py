@@ -18,7 +18,8 @@ from typing import BinaryIO
 from povdesk.core.forms import household_form, member_form, with_context
 from povdesk.core.income import household_size, summarize
 from povdesk.core.model import OWN_NUMBER_FIELD, ROLE_LABELS, Household, Member
-from povdesk.core.procedures import history
+from povdesk.core.monitoring import STATE_LABELS, monitoring_state
+from povdesk.core.procedures import history, initial_status
 from povdesk.reports.display import age, code_label, mask_tail, money, show, status_label, village_name
 from povdesk.reports.pdf import (
     CONTENT_W,
@@ -83,12 +84,16 @@ def number_line(hh: Household) -> str:
 
 def _draw_header(doc: PdfDocument, hh: Household, sign: Sign | None) -> None:
     top = PAGE_H - 40
-    doc.text(MARGIN_X, top - 16, "建档立卡贫困户明白卡", 17)
+    state = monitoring_state(hh)
+    ordinary = initial_status(hh.fields) == "not_identified"
+    doc.text(MARGIN_X, top - 16, "防止致贫监测对象明白卡" if ordinary else "建档立卡贫困户明白卡", 17)
     doc.text(MARGIN_X, top - 36, f"户编号：{number_line(hh)}", 10)
     doc.text(MARGIN_X, top - 52, f"所在村：{village_name(hh.village_code)}", 10)
     head = hh.head_name or "（未登记户主）"
-    doc.text(MARGIN_X, top - 68,
-             f"户主：{head}    家庭人口：{household_size(hh)} 人    状态：{status_label(hh.status)}", 10)
+    line = f"户主：{head}    家庭人口：{household_size(hh)} 人    状态：{status_label(hh.status)}"
+    if state != "none":  # 防止返贫动态监测: where the household stands
+        line += f"    监测：{STATE_LABELS[state][0]}"
+    doc.text(MARGIN_X, top - 68, line, 10)
     doc.qr(PAGE_W - MARGIN_X - QR_SIDE, top - QR_SIDE + 4, QR_SIDE, qr_payload(hh, sign))
     doc.y = top - 80
     doc.rule(1.0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import TYPE_CHECKING
 
 from povdesk.i18n import tr
@@ -115,3 +116,51 @@ def village_counts(ws: Workspace, village_prefix: str | None, year: int) -> list
     empty = {k: 0 for k in YEAR_STEPS}
     return [VillageCounts(village, sum(hh.values()), sum(pp.values()), hh, pp, changes.get(village, dict(empty)))
             for village, (hh, pp) in sorted(by_village.items())]
+
+
+@dataclass(frozen=True)
+class MonitoringSummary:
+    """防止返贫动态监测 in a region: the monitoring objects by type and risk, where each household
+    stands in monitoring (core.monitoring.MONITORING_STATES) and the identifications past their
+    time limit on `today`."""
+
+    objects: int = 0  # households with a monitoring type
+    by_type: dict[str, int] = field(default_factory=dict)
+    by_risk: dict[str, int] = field(default_factory=dict)  # a household counts once per risk it has
+    by_state: dict[str, int] = field(default_factory=dict)  # "none" left out
+    overdue: tuple[str, ...] = ()  # household ids
+
+
+def monitoring_summary(ws: Workspace, village_prefix: str | None, today: date) -> MonitoringSummary:
+    """Reads only the households that have a monitoring type or a monitoring step (a small share of
+    a county), then judges them with core.monitoring."""
+    from povdesk.core import monitoring as mon
+
+    where, args = _filters(village_prefix)
+    marks = ", ".join("?" for _ in mon.PROCEDURES)
+    conds = [f"(json_extract(fields, '$.monitoring_type') IS NOT NULL OR id IN "
+             f"(SELECT household_id FROM events WHERE procedure IN ({marks})))", *where]
+    with ws._read(tr("统计监测对象", "counting monitoring objects")) as conn:
+        ids = [str(r[0]) for r in conn.execute(
+            f"SELECT id FROM households WHERE {' AND '.join(conds)} ORDER BY household_no",
+            [*mon.PROCEDURES, *args])]
+    by_type: dict[str, int] = {}
+    by_risk: dict[str, int] = {}
+    by_state: dict[str, int] = {}
+    overdue: list[str] = []
+    objects = 0
+    for start in range(0, len(ids), 500):
+        for hid, hh in ws.load_households(ids[start:start + 500]).items():
+            facts = mon.facts(hh)
+            if facts.is_object:
+                objects += 1
+                assert facts.object_type is not None
+                by_type[facts.object_type] = by_type.get(facts.object_type, 0) + 1
+                for risk in dict.fromkeys(facts.risks):
+                    by_risk[risk] = by_risk.get(risk, 0) + 1
+            state = mon.monitoring_state(hh)
+            if state != "none":
+                by_state[state] = by_state.get(state, 0) + 1
+            if mon.is_overdue(hh, today):
+                overdue.append(hid)
+    return MonitoringSummary(objects, by_type, by_risk, by_state, tuple(sorted(overdue)))

@@ -23,6 +23,7 @@ from povdesk.core.model import Household, ProcedureEvent
 from povdesk.core.permissions import require
 from povdesk.core.procedures import (
     VOID,
+    initial_status,
     is_void,
     level_refusal,
     load_procedures,
@@ -951,7 +952,7 @@ def _apply_batch(ws: Workspace, c: Any, bulk: Any, st: Any, b: Incoming, rep: Bu
             outcome.findings = findings
         else:
             events = union_events(local.events, remote.events)
-            merge_problems = replay(events)
+            merge_problems = replay(events, start=initial_status(local.fields))
             clash = _steps_clash(local, remote) if merge_problems else None
             if merge_problems and clash is None:
                 rep.records.append(RecordOutcome(remote.id, remote.household_no, "rejected",
@@ -980,7 +981,8 @@ def _apply_batch(ws: Workspace, c: Any, bulk: Any, st: Any, b: Incoming, rep: Bu
                          local_flat, flatten(remote))
             merged = unflatten(res.flat, local)
             merged.events = events
-            merged.status = status_after(events) or "applicant"
+            start = initial_status(merged.fields)
+            merged.status = status_after(events, start=start) or start
             merged.updated_at, merged.updated_by = "", ""
             already = open_c.get(remote.id, {})
             fresh = [x for x in res.conflicts if not (x[0] in already and _eq(already[x[0]], x[3]))]
@@ -1016,7 +1018,8 @@ def _steps_clash(local: Household, remote: Household) -> tuple[list[dict[str, An
     local_ids, remote_ids = {e.id for e in local.events}, {e.id for e in remote.events}
     mine = [e for e in local.events if e.id not in remote_ids]
     theirs = [e for e in remote.events if e.id not in local_ids]
-    if not mine or not theirs or replay(local.events) or replay(remote.events):
+    if not mine or not theirs or replay(local.events, start=initial_status(local.fields)) or \
+            replay(remote.events, start=initial_status(remote.fields)):
         return None
     return [e.to_dict() for e in mine], [e.to_dict() for e in theirs]
 
@@ -1128,13 +1131,14 @@ def _resolve_steps(ws: Workspace, actor: User, cf: tables.Conflict, take: str | 
     marks = [ProcedureEvent(procedure=VOID, step=VOID, date=today, role=actor.role, user=actor.name,
                             evidence={"event": e.id, "reason": reason.zh}) for e in dropped if not is_void(e)]
     events = [*hh.events, *added, *marks]
-    problems = replay(events)
+    start = initial_status(hh.fields)
+    problems = replay(events, start=start)
     if problems:
         raise ProcedureRefused(problems, where=hh.household_no or hh.id)
     with ws.sync_write(tr("处理冲突 {i}", "resolving conflict {i}", i=cf.id), actor, EXCHANGE) as (c, audit, st):
         work = hh
         for e in [*added, *marks]:
-            work.status = status_from([*work.events, e])
+            work.status = status_from([*work.events, e], start)
             ws.append_event_in(c, work, e, st, audit, actor.role)
         tables.close_conflict(c, cf.id, take, [e.id for e in dropped], st.now, st.user)
         audit.add("sync.resolve", "household", cf.household_id, cf.path, None,

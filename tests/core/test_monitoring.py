@@ -378,3 +378,20 @@ def test_the_registration_fields_depend_on_the_status_in_the_form() -> None:
         spec = form.by_key[key]
         assert not spec.visible(with_context({}, "not_identified")), key
         assert spec.visible(with_context({}, "exited")), key
+
+
+def test_a_risk_is_eliminated_only_after_an_identification() -> None:
+    from povdesk.core.procedures import check_step, next_steps
+
+    hh = monitored()
+    offered = {p.key for p, _ in next_steps(hh)}
+    assert "monitoring_identification" in offered and "risk_elimination" not in offered
+    reasons = check_step(hh, "risk_elimination", "home_check", role="village_worker", date="2025-10-01",
+                         evidence={}, error_count=0, today=TODAY)
+    assert any("starts only after" in r.en and "Identification for monitoring" in r.en for r in reasons)
+    _identified(hh)
+    assert "risk_elimination" in {p.key for p, _ in next_steps(hh)}
+    spec = load_procedures()["risk_elimination"]
+    hh.events += [_event(spec.key, s.key, "2025-10-02") for s in spec.steps]
+    # Eliminated: not again until another identification.
+    assert "risk_elimination" not in {p.key for p, _ in next_steps(hh)}
