@@ -1,4 +1,5 @@
-"""Dashboard for the selected village, township or county: status, attribute, causes, funnels, data quality."""
+"""Dashboard for the selected village, township or county: status, attribute, causes, funnels, data quality,
+and 防止返贫动态监测 (monitoring objects by type and risk, where they stand, overdue identifications)."""
 
 from __future__ import annotations
 
@@ -20,9 +21,10 @@ from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QScrollArea, QSizePol
 
 from povdesk.core.codes import code_list
 from povdesk.core.model import STATUS_LABELS, STATUSES
+from povdesk.core.monitoring import MONITORING_STATES, STATE_LABELS
 from povdesk.core.procedures import load_procedures
 from povdesk.ops.changes import OpChanges
-from povdesk.store.summary import Summary, summarize
+from povdesk.store.summary import MonitoringSummary, Summary, monitoring_summary, summarize
 from povdesk.ui.changes import ChangeBus
 
 BAR_HEIGHT = 30  # px per category: Qt hides the axis labels that do not fit, so every bar gets room
@@ -91,6 +93,7 @@ class Dashboard(QWidget):
         self.ws = ws
         self.lang = lang
         self.summary: Summary | None = None
+        self.monitoring: MonitoringSummary | None = None
         self.quality: tuple[frozenset[str], frozenset[str]] | None = None
         self._region: tuple[str | None, str] | None = None
         self._stale = False
@@ -111,6 +114,9 @@ class Dashboard(QWidget):
         self.grid.addWidget(self.heading, 0, 0, 1, 2)
         self.quality_label = QLabel()
         self.grid.addWidget(self.quality_label, 1, 0, 1, 2)
+        self.monitoring_label = QLabel()
+        self.monitoring_label.setWordWrap(True)
+        self.monitoring_label.setStyleSheet("font-weight: bold")
         self.views: list[QChartView] = []
         self.grid.setColumnStretch(0, 1)
         self.grid.setColumnStretch(1, 1)
@@ -153,6 +159,28 @@ class Dashboard(QWidget):
         causes = self._cause_chart(s)
         self.grid.addWidget(causes, 2 + len(pairs), 0, 1, 2)
         self.views = [view for pair in pairs for view in pair] + [causes]
+        # Monitoring (防止返贫动态监测): where the objects stand, then their types and risks.
+        self.monitoring = m = monitoring_summary(self.ws, village_prefix, self.ws.clock.today())
+        self.monitoring_label.setText(self._monitoring_text(m))
+        self.grid.addWidget(self.monitoring_label, 3 + len(pairs), 0, 1, 2)
+        kinds = [(c.label(self.lang), m.by_type.get(c.code, 0)) for c in code_list("monitoring_type").codes]
+        risks = sorted(((c.label(self.lang), m.by_risk.get(c.code, 0)) for c in code_list("monitoring_risk").codes),
+                       key=lambda r: -r[1])
+        left = _bar_view(self.tr("Monitoring objects by type"), self.tr("Households"), kinds)
+        right = _bar_view(self.tr("Monitoring objects by risk"), self.tr("Households"), risks)
+        height = max(left.height(), right.height())
+        for column, view in enumerate((left, right)):
+            view.setFixedHeight(height)
+            self.grid.addWidget(view, 4 + len(pairs), column)
+        self.views += [left, right]
+
+    def _monitoring_text(self, m: MonitoringSummary) -> str:
+        states = "，".join(f"{self._label(STATE_LABELS[st])} {m.by_state.get(st, 0)}"
+                          for st in MONITORING_STATES if st != "none")
+        if self.lang == "en":
+            states = states.replace("，", ", ")
+        return self.tr("Monitoring: {objects} monitoring objects; {states}; {overdue} identifications past their "
+                       "time limit").format(objects=m.objects, states=states, overdue=len(m.overdue))
 
     def set_quality(self, with_errors: AbstractSet[str] | None, with_warnings: AbstractSet[str] = frozenset()) -> None:
         """The last check's households with errors and with warnings only (None: no check yet);

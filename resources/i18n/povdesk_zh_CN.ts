@@ -204,6 +204,18 @@
         <translation>{title}：{households} 户 {people} 人</translation>
     </message>
     <message>
+        <source>Monitoring objects by type</source>
+        <translation>监测对象类别</translation>
+    </message>
+    <message>
+        <source>Monitoring objects by risk</source>
+        <translation>监测对象风险类型</translation>
+    </message>
+    <message>
+        <source>Monitoring: {objects} monitoring objects; {states}; {overdue} identifications past their time limit</source>
+        <translation>防止返贫监测：监测对象 {objects} 户；{states}；超过时限未审定 {overdue} 户</translation>
+    </message>
+    <message>
         <source>Data quality: run Check all (F5) to count problems.</source>
         <translation>数据质量：按 F5 检查全部户后显示问题数。</translation>
     </message>

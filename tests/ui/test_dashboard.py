@@ -66,7 +66,7 @@ def test_every_bar_is_named_and_the_layout_stays(qtbot: QtBot, county: Workspace
         dashboard = window.dashboard
         summary = dashboard.summary
         assert summary is not None and summary.households == 120
-        status, attribute, identification, exit_, causes = dashboard.views
+        status, attribute, identification, exit_, causes, kinds, risks = dashboard.views
 
         # Every category is named on its axis, nothing drawn over anything else, and every bar
         # with households carries its count.
@@ -76,6 +76,8 @@ def test_every_bar_is_named_and_the_layout_stays(qtbot: QtBot, county: Workspace
             (identification, {step.zh for step in load_procedures()["identification"].steps}),
             (exit_, {step.zh for step in load_procedures()["exit"].steps}),
             (causes, {c.label("zh") for c in code_list("poverty_cause").codes}),
+            (kinds, {c.label("zh") for c in code_list("monitoring_type").codes}),
+            (risks, {c.label("zh") for c in code_list("monitoring_risk").codes}),
         ]
         for view, names in expected_names:
             assert names <= named(view), names - named(view)
@@ -84,6 +86,15 @@ def test_every_bar_is_named_and_the_layout_stays(qtbot: QtBot, county: Workspace
             if summary.by_status.get(st):
                 assert str(summary.by_status[st]) in named(status)
         assert {str(n) for code, n in summary.by_main_cause.items() if code and n} <= named(causes)
+        # Monitoring: the objects are those with a monitoring type, counted by type on the chart.
+        objects = [h for h in county.iter_households() if h.fields.get("monitoring_type")]
+        monitoring = dashboard.monitoring
+        assert monitoring is not None and monitoring.objects == len(objects) > 0
+        for code in {h.fields["monitoring_type"] for h in objects}:
+            n = sum(1 for h in objects if h.fields["monitoring_type"] == code)
+            assert monitoring.by_type[code] == n and str(n) in named(kinds)
+        assert dashboard.monitoring_label.text().startswith(f"防止返贫监测：监测对象 {len(objects)} 户；")
+        assert "风险已消除" in dashboard.monitoring_label.text() and "超过时限未审定" in dashboard.monitoring_label.text()
 
         county_places = places(window)
         root = window.tree.topLevelItem(0)
