@@ -98,12 +98,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from povdesk.core.rules import RuleContext, summarize_findings, validate_all
+    from povdesk.core.rules import summarize_findings, validate_all
+    from povdesk.store.thresholds import rule_context
 
     ws = open_workspace(args, readonly=True)
     try:
         login(ws)
-        findings = list(validate_all(ws.iter_households(events=False), RuleContext(today=ws.clock.today())))
+        findings = list(validate_all(ws.iter_households(events=False), rule_context(ws)))
         households = ws.count_households()
     finally:
         ws.close()

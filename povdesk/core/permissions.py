@@ -20,6 +20,8 @@ ACTIONS: dict[str, frozenset[str]] = {
     "manage_sync_keys": frozenset({"admin", "county_coordinator"}),
     "exchange_bundles": frozenset({"village_worker", "township_official", "county_coordinator"}),
     "manage_workspace": frozenset({"admin"}),
+    # the province's monitoring thresholds and time limits decide who is a monitoring object
+    "set_thresholds": frozenset({"admin", "county_coordinator"}),
     "read": frozenset({"village_worker", "township_official", "county_coordinator", "admin"}),
 }
 
@@ -32,6 +34,7 @@ ACTION_LABELS: dict[str, Text] = {
     "manage_sync_keys": tr("管理设备密钥", "manage device keys"),
     "exchange_bundles": tr("导入导出同步包", "import and export bundles"),
     "manage_workspace": tr("管理工作区", "manage the workspace"),
+    "set_thresholds": tr("导入监测范围和时限", "import monitoring thresholds and time limits"),
     "read": tr("查看数据", "read data"),
 }
 

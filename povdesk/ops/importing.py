@@ -38,11 +38,12 @@ import orjson
 from povdesk.core.exchange import jsonl_lines, parse_line
 from povdesk.core.importing import Decision, decide, decide_lines, paused_gc
 from povdesk.core.model import Household
-from povdesk.core.rules import CrossChecker, RuleContext
+from povdesk.core.rules import CrossChecker
 from povdesk.errors import BadInput, ImportCancelled
 from povdesk.i18n import Text, tr
 from povdesk.store import Workspace
 from povdesk.store.households import ImportResult
+from povdesk.store.thresholds import rule_context
 from povdesk.store.users import User
 
 Progress = Callable[[int, int], None]
@@ -190,7 +191,7 @@ def import_jsonl(ws: Workspace, actor: User, path: Path, *, batch: int = BATCH, 
         raise BadInput(Text(f"无法打开文件：{exc.strerror}", f"cannot open the file: {exc.strerror}"),
                        where=str(path)) from None
     today = ws.clock.today()
-    ctx = RuleContext(today=today)
+    ctx = rule_context(ws)
     level = ws.authority_level  # a file's history is trusted up to what this workspace may record
     report = Report()
     seen: dict[str, int] = {}

@@ -16,11 +16,12 @@ from typing import Any
 from povdesk.core.model import Household, ProcedureEvent, void_mark
 from povdesk.core.procedures import load_procedures, parse_evidence, perform_step
 from povdesk.core.procedures import void_step as _void_step
-from povdesk.core.rules import RuleContext, blocking, exit_failures, validate_household
+from povdesk.core.rules import blocking, exit_failures, validate_household
 from povdesk.errors import ProcedureRefused
 from povdesk.i18n import tr
 from povdesk.ops.changes import OpChanges
 from povdesk.store import User, Workspace
+from povdesk.store.thresholds import rule_context
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ def record_step(ws: Workspace, actor: User, household: Household, procedure: str
         raise ProcedureRefused([tr("这户已作废，不再办理程序（县里可以恢复它）",
                                    "this household is voided: no step is recorded for it (the county may restore it)")],
                                where=household.household_no or household.id)
-    ctx = RuleContext(today=ws.clock.today())
+    ctx = rule_context(ws)
     # Only the errors whose rules block this procedure count (an exclusion criterion blocks
     # identification and exit, not the removal meant for exactly that case).
     blockers = blocking(validate_household(household, ctx), procedure)

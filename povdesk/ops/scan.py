@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 
 from povdesk.core.model import Household, void_mark
 from povdesk.core.procedures import next_steps
-from povdesk.core.rules import CrossChecker, Finding, RuleContext, validate_household
+from povdesk.core.rules import CrossChecker, Finding, validate_household
 from povdesk.errors import Cancelled
 from povdesk.store import Workspace
+from povdesk.store.thresholds import rule_context
 
 Progress = Callable[[int, int], None]
 CancelledFn = Callable[[], bool]
@@ -75,7 +76,7 @@ def scan(ws: Workspace, village_prefix: str | None, progress: Progress, cancelle
     Raises Cancelled when `cancelled()` says so (asked every few hundred households).
     """
     total = ws.count_households(village_prefix)
-    ctx = RuleContext(today=ws.clock.today())
+    ctx = rule_context(ws)
     own_errors: set[str] = set()
     own_warnings: set[str] = set()
     due: dict[str, set[str]] = {}
@@ -107,7 +108,7 @@ def rescan(ws: Workspace, previous: ScanResult, household_ids: Iterable[str], vi
            progress: Progress | None = None, cancelled: CancelledFn | None = None) -> ScanResult:
     """`previous` brought up to date after the households in `household_ids` changed (or were added)."""
     ids = sorted(set(household_ids))
-    ctx = RuleContext(today=ws.clock.today())
+    ctx = rule_context(ws)
     changed = ws.load_households(ids)
     own_errors, own_warnings = set(previous.own_errors), set(previous.own_warnings)
     due = {k: set(v) for k, v in previous.due.items()}

@@ -17,6 +17,7 @@ from typing import Any
 
 from povdesk.core.model import Household
 from povdesk.reports.xlsx_import import ImportPlan, Refusal, check_file, load_mapping, read_register
+from povdesk.store.thresholds import rule_context
 
 
 @dataclass
@@ -72,7 +73,7 @@ def check_import(ws: Any, file: str | Path, mapping_file: str | Path | None = No
                  progress: Callable[[int, int], None] | None = None,
                  cancelled: Callable[[], bool] | None = None) -> ImportCheck:
     from povdesk.core.importing import decide
-    from povdesk.core.rules import CrossChecker, RuleContext, validate_household
+    from povdesk.core.rules import CrossChecker, validate_household
     from povdesk.i18n import Text
     from povdesk.reports.xlsx_import import Problem
 
@@ -80,7 +81,7 @@ def check_import(ws: Any, file: str | Path, mapping_file: str | Path | None = No
     mapping = load_mapping(mapping_file) if mapping_file else None
     plan = read_register(file, mapping, village=default_village(ws, village), lookup=workspace_lookup(ws),
                          progress=progress, cancelled=cancelled)
-    ctx = RuleContext(today=ws.clock.today())
+    ctx = rule_context(ws)
     level = ws.authority_level
     findings: list[dict[str, Any]] = []
 

@@ -38,6 +38,7 @@ from povdesk.store import Workspace
 from povdesk.store import sync as tables
 from povdesk.store.audit import entry_hash
 from povdesk.store.codec import dumps, loads, now_utc
+from povdesk.store.thresholds import rule_context
 from povdesk.store.users import User
 from povdesk.sync import bundle as fmt
 from povdesk.sync.keys import DeviceCard, fingerprint, read_key_file, write_key_file
@@ -754,7 +755,7 @@ def import_bundles(ws: Workspace, actor: User, paths: Sequence[Path], *, batch: 
         if cancelled is not None and cancelled():
             raise ImportCancelled(tr("已取消导入，未做任何修改", "the import was cancelled; nothing was changed"))
 
-    ctx = RuleContext(today=ws.clock.today())
+    ctx = rule_context(ws)
     with paused_gc():
         verified = []
         for p in paths:

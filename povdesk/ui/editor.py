@@ -46,7 +46,7 @@ from povdesk.core.forms import FieldSpec, SectionSpec, household_form, member_fo
 from povdesk.core.income import counts_in_household, poverty_line, reference_year, summarize
 from povdesk.core.model import HEAD_RELATION, STATUS_LABELS, Household, Member, void_mark
 from povdesk.core.procedures import initial_status, load_procedures
-from povdesk.core.rules import RULES, Finding, RuleContext, validate_household
+from povdesk.core.rules import RULES, Finding, validate_household
 from povdesk.errors import PovdeskError
 from povdesk.ops.changes import OpChanges
 from povdesk.ops.households import (
@@ -59,6 +59,7 @@ from povdesk.ops.households import (
     void_refusal,
 )
 from povdesk.store import User, Workspace
+from povdesk.store.thresholds import rule_context
 from povdesk.ui.changes import ChangeBus
 from povdesk.ui.form_renderer import ERROR_COLOUR, WARNING_COLOUR, FormView
 from povdesk.ui.procedure_panel import ProcedurePanel
@@ -969,7 +970,7 @@ class HouseholdEditor(QWidget):
         if self._hh is None:
             self._findings = []
         else:
-            self._findings = validate_household(self._hh, RuleContext(today=self.ws.clock.today()))
+            self._findings = validate_household(self._hh, rule_context(self.ws))
         self._findings.sort(key=lambda f: (f.severity != "error", f.explained))
         self._apply_marks()
         self._fill_findings_list()

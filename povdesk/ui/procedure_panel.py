@@ -33,11 +33,12 @@ from PySide6.QtWidgets import (
 from povdesk.core import procedures
 from povdesk.core.model import ROLE_LABELS, STATUS_LABELS, Household
 from povdesk.core.procedures import HistoryEntry, ProcedureSpec, StepSpec
-from povdesk.core.rules import Finding, RuleContext, blocking, validate_household
+from povdesk.core.rules import Finding, blocking, validate_household
 from povdesk.errors import PovdeskError, ProcedureRefused
 from povdesk.i18n import Text
 from povdesk.ops.procedures import record_step, void_step
 from povdesk.store import User, Workspace
+from povdesk.store.thresholds import rule_context
 from povdesk.ui.changes import ChangeBus
 from povdesk.ui.form_renderer import ERROR_COLOUR, FormView, evidence_specs, normalize_date
 from povdesk.ui.signals import emit
@@ -253,7 +254,7 @@ class ProcedurePanel(QWidget):
         self._update_void_button()
         self.actions_box.show()
         steps = procedures.next_steps(hh)
-        findings = validate_household(hh, RuleContext(today=self.ws.clock.today())) if steps else []
+        findings = validate_household(hh, rule_context(self.ws)) if steps else []
         for spec, step in steps:
             roles = ", ".join(_pick(ROLE_LABELS.get(r, (r, r)), self.lang) for r in step.roles)
             button = QPushButton(f"{spec.label.get(self.lang)} · {step.label.get(self.lang)}")

@@ -60,6 +60,13 @@ class Finding:
 @dataclass(frozen=True, slots=True)
 class RuleContext:
     today: date  # the day the rules judge by (ages, dates in the future): see povdesk.clock
+    # The monitoring thresholds and time limits in force: the workspace's (a province's own table
+    # laid over the bundled one, `povdesk thresholds import`), else the bundled table.
+    thresholds: mon.ThresholdTable | None = None
+
+    @property
+    def table(self) -> mon.ThresholdTable:
+        return self.thresholds if self.thresholds is not None else mon.thresholds()
 
 
 def _age(birth: date | None, today: date) -> int | None:
@@ -71,10 +78,11 @@ def _age(birth: date | None, today: date) -> int | None:
 class _Collector:
     """Builds findings for one household; explanations are looked up once per finding."""
 
-    __slots__ = ("hh", "out", "explanations")
+    __slots__ = ("hh", "out", "explanations", "table")
 
-    def __init__(self, hh: Household) -> None:
+    def __init__(self, hh: Household, table: mon.ThresholdTable | None = None) -> None:
         self.hh = hh
+        self.table = table if table is not None else mon.thresholds()
         self.out: list[Finding] = []
         expl = hh.fields.get("explanations")
         self.explanations: dict[str, str] = expl if isinstance(expl, dict) else {}
@@ -467,7 +475,7 @@ def _income_rules(c: _Collector, hh: Household, living: list[_MemberFacts]) -> N
     if summary is None:
         c.add("INC-MISSING", None, "income", year=ref, ident=ident)
         return
-    line = mon.income_line(ref, hh.village_code, hh.fields.get("standard"))
+    line = mon.income_line(ref, hh.village_code, hh.fields.get("standard"), c.table)
     if line is None:
         c.add("INC-NO-LINE", None, "income", text=mon.no_line_text(ref, hh.village_code))
     elif summary.per_capita is not None and summary.per_capita > line.amount:
@@ -484,7 +492,7 @@ _UNIT = {"calendar": ("天", "days"), "working": ("个工作日", "working days"
 
 def _monitoring_rules(c: _Collector, hh: Household, living: list[_MemberFacts], today: date) -> None:
     facts = mon.facts(hh)
-    settings = mon.monitoring_settings()
+    settings = c.table.settings
     risks = set(facts.risks)
     latest = max(hh.years) if hh.years else None
     if facts.is_object:
@@ -524,7 +532,7 @@ def _monitoring_rules(c: _Collector, hh: Household, living: list[_MemberFacts], 
 def _elimination_income(c: _Collector, hh: Household, facts: mon.MonitoringFacts) -> None:
     assert facts.eliminated is not None
     year = mon.judged_income_year(facts.eliminated)
-    line = mon.monitoring_line(year, hh.village_code, hh.fields.get("standard"))
+    line = mon.monitoring_line(year, hh.village_code, hh.fields.get("standard"), c.table)
     if line is None:
         c.add("MON-NO-LINE", None, "income", text=mon.no_line_text(year, hh.village_code))
         return
@@ -554,7 +562,7 @@ def _monitoring_events(c: _Collector, hh: Household) -> None:
             if e.step == spec.first.key:
                 started = day
             elif e.step == mon.DECISION_STEP and started is not None and day is not None:
-                limit = limit or mon.thresholds().time_limit(hh.village_code)
+                limit = limit or c.table.time_limit(hh.village_code)
                 taken = mon.days_taken(started, day, limit.day_kind)
                 if taken > limit.days:
                     zh_unit, en_unit = _UNIT[limit.day_kind]
@@ -573,7 +581,7 @@ def _monitoring_events(c: _Collector, hh: Household) -> None:
 
 def validate_member(m: Member, ctx: RuleContext, hh: Household | None = None) -> list[Finding]:
     """Field and personal rules of one member (the member form while typing)."""
-    c = _Collector(hh or Household(village_code=""))
+    c = _Collector(hh or Household(village_code=""), ctx.thresholds)
     _check_values(_compiled_form(member_form()).plain, m.fields, c, m, ctx.today)
     _member_rules(c, m, ctx.today)
     return c.out
@@ -582,7 +590,7 @@ def validate_member(m: Member, ctx: RuleContext, hh: Household | None = None) ->
 def validate_household(hh: Household, ctx: RuleContext) -> list[Finding]:
     """Every field and household rule for one household (not the across-household ones)."""
     today = ctx.today
-    c = _Collector(hh)
+    c = _Collector(hh, ctx.thresholds)
     hform = _compiled_form(household_form())
     _check_values(hform.plain, with_context(hh.fields, hh.status), c, None, today)
     for record in hh.years.values():
@@ -675,7 +683,7 @@ def exit_failures(hh: Household, ctx: RuleContext, year: int | None = None) -> l
         year = max(hh.years) if year is None else year
         summary = summarize(hh, year)
         # The poverty line of the year, or after 2020 the province's monitoring threshold.
-        line = mon.income_line(year, hh.village_code, hh.fields.get("standard"))
+        line = mon.income_line(year, hh.village_code, hh.fields.get("standard"), ctx.table)
         if summary is None or summary.per_capita is None:
             out.append(Text(f"{year} 年没有收入记录", f"no income recorded for {year}"))
         elif line is None:
