@@ -179,3 +179,20 @@ def set_active(conn: sqlite3.Connection, audit: AuditWriter, actor: User, name: 
                                   "manage accounts any more"))
     conn.execute("UPDATE users SET active = ?, updated_at = ? WHERE name = ?", (int(active), now, name))
     audit.add("user.enable" if active else "user.disable", "user", name, "active", target.active, active)
+
+
+def reset_password(conn: sqlite3.Connection, audit: AuditWriter, name: str, new_password: str, now: str) -> None:
+    """A new password set by the county's recovery (`povdesk recover`), not by a signed-in user:
+    the caller has proved it holds the county's key; audited as `user.recover`."""
+    _check_password_text(new_password)
+    if get(conn, name) is None:
+        raise BadInput(tr("没有用户“{name}”", "there is no user '{name}'", name=name))
+    conn.execute("UPDATE users SET password_hash = ?, updated_at = ? WHERE name = ?",
+                 (hash_password(new_password), now, name))
+    audit.add("user.recover", "user", name, "password", None, "reset by the county")
+
+
+def login_hashes(conn: sqlite3.Connection) -> list[tuple[str, str]]:
+    """(name, stored password hash) of every active account (encrypting a plain workspace wraps
+    its data key under each of them: store.keys.KeyFile.wrap_from_login_hash)."""
+    return [(r[0], r[1]) for r in conn.execute("SELECT name, password_hash FROM users WHERE active = 1")]

@@ -5,14 +5,16 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import shutil
 import sqlite3
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+import sqlcipher3
 import sqlite_utils
 
 from povdesk.clock import SYSTEM_CLOCK, Clock
@@ -23,6 +25,7 @@ from povdesk.errors import BadInput, NotPermitted, WorkspaceError
 from povdesk.i18n import Text, tr
 from povdesk.store import audit as audit_log
 from povdesk.store import households as repo
+from povdesk.store import keys as wkeys
 from povdesk.store import migrations as mig
 from povdesk.store import outbox as outbox_log
 from povdesk.store import search as search_index
@@ -32,6 +35,7 @@ from povdesk.store.audit import AuditEntry, AuditWriter
 from povdesk.store.codec import dumps, loads, now_utc
 from povdesk.store.errors import NOT_A_WORKSPACE, OPENED_READ_ONLY, READ_ONLY, translate
 from povdesk.store.households import HouseholdRow, ImportResult, Stamp
+from povdesk.store.keys import KeyFile
 from povdesk.store.migrations import Migration
 from povdesk.store.outbox import OutboxEntry
 from povdesk.store.search import SearchHit
@@ -47,13 +51,32 @@ _CACHE_KIB = 32 * 1024
 _IMPORT_CACHE_KIB = 64 * 1024
 
 
-def _connect(path: Path, *, readonly: bool, timeout: float) -> sqlite3.Connection:
+# Both drivers' errors: plain workspaces go through sqlite3, encrypted ones through sqlcipher3.
+_DB_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error, sqlcipher3.Error)
+# SQLCipher logs decryption failures to stderr by default; we report them ourselves, in one line.
+sqlcipher3.connect(":memory:").execute("PRAGMA cipher_log_level = NONE").close()
+
+DAMAGED_OR_ALTERED = tr(
+    "工作区文件已损坏，或在 povdesk 之外被改动过（加密校验不符）。请用最近的备份恢复（工作区旁边的 .backup-*.db 文件及其 .keys 文件）",
+    "the workspace file is damaged or was altered outside povdesk (its encryption check failed); restore the "
+    "latest backup (the .backup-*.db file beside it, with its .keys file)")
+
+
+def _connect(path: Path, *, readonly: bool, timeout: float, encrypted: bool = False) -> sqlite3.Connection:
     # isolation_level=None: this module issues BEGIN IMMEDIATE / COMMIT itself, so Python never
     # opens a transaction behind our back. check_same_thread stays on: one connection per thread.
+    # An encrypted workspace is opened by sqlcipher3 (SQLite with SQLCipher, the same DB-API);
+    # the key is given by _apply_key before anything is read.
+    driver: Any = sqlcipher3 if encrypted else sqlite3
     if readonly:
-        return sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True, timeout=timeout,
-                               isolation_level=None)
-    return sqlite3.connect(str(path), timeout=timeout, isolation_level=None)
+        return driver.connect(path.resolve().as_uri() + "?mode=ro", uri=True, timeout=timeout,
+                              isolation_level=None)
+    return driver.connect(str(path), timeout=timeout, isolation_level=None)
+
+
+def _is_damage(exc: Exception) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return isinstance(code, int) and (code & 0xFF) in (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB
 
 
 def _refuse_above(households: Sequence[Household], level: str | None) -> None:
@@ -102,6 +125,12 @@ class Workspace:
         self._timeout = timeout
         self._meta: dict[str, str] = {}
         self._versions: tuple[str, str] | None = None
+        # Encryption: the data key once known, the key file beside the workspace, and whether the
+        # workspace still waits for a sign-in to be decrypted (see povdesk.store.keys).
+        self._key: bytes | None = None
+        self._keyfile: KeyFile | None = None
+        self._locked = False
+        self._migrations: Sequence[Migration] = mig.MIGRATIONS
 
     # -----------------------------------------------------------------------------------------
     # Opening and creating
@@ -109,11 +138,14 @@ class Workspace:
     @classmethod
     def create(cls, path: str | os.PathLike[str], *, region_code: str, name: str, level: str, admin_user: str,
                admin_password: str, admin_display_name: str = "", timeout: float = DEFAULT_TIMEOUT,
-               clock: Clock = SYSTEM_CLOCK, demo: bool = False) -> Workspace:
+               clock: Clock = SYSTEM_CLOCK, demo: bool = False, encrypted: bool = False) -> Workspace:
         """A new workspace file with its meta data and the first administrator.
 
         `demo` makes a training workspace: it may hold synthetic households (`povdesk demo`) and an
-        account for every role, whatever its level; the mark is set here and never afterwards."""
+        account for every role, whatever its level; the mark is set here and never afterwards.
+        `encrypted` makes it a SQLCipher file under a new random data key, wrapped for the
+        administrator in the key file beside it (what `povdesk init`, `povdesk demo` and the app
+        make; tests whose subject is not encryption keep plain files, which are faster to make)."""
         path = Path(path)
         where = str(path)
         if path.exists():
@@ -125,10 +157,15 @@ class Workspace:
         if not path.parent.is_dir():
             raise WorkspaceError(tr("文件夹不存在", "the folder does not exist"), where=str(path.parent))
         conn: sqlite3.Connection | None = None
+        keyfile = KeyFile.new(wkeys.key_file_for(path), {"name": name, "region_code": region_code, "level": level,
+                                                              "demo": "1" if demo else "0"})
         try:
-            conn = _connect(path, readonly=False, timeout=timeout)
+            conn = _connect(path, readonly=False, timeout=timeout, encrypted=encrypted)
             ws = cls(path, conn, readonly_reason=None, timeout=timeout, clock=clock)
             doing = tr("创建工作区", "creating the workspace")
+            if encrypted:
+                ws._keyfile = keyfile
+                ws._apply_key(wkeys.new_data_key())
             with ws._guard(doing):
                 conn.execute(f"PRAGMA application_id = {mig.APPLICATION_ID}")
                 ws._pragmas()
@@ -144,7 +181,10 @@ class Workspace:
                 c.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", list(meta.items()))
                 audit.add("workspace.create", "workspace", meta["workspace_id"], None, None,
                           {k: meta[k] for k in ("region_code", "level", "name", "device_prefix", "device_id", "demo")})
-                accounts.insert(c, audit, admin_user, admin_password, "admin", admin_display_name, now)
+                admin = accounts.insert(c, audit, admin_user, admin_password, "admin", admin_display_name, now)
+                if ws._key is not None:
+                    keyfile.wrap_for(admin.name, admin_password, ws._key)
+                    keyfile.save()
             ws._load_meta()
             return ws
         except BaseException:
@@ -152,14 +192,20 @@ class Workspace:
                 conn.close()
             for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
                 p.unlink(missing_ok=True)
+            if encrypted:
+                keyfile.path.unlink(missing_ok=True)
             raise
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], *, readonly: bool = False, timeout: float = DEFAULT_TIMEOUT,
-             migrations: Sequence[Migration] | None = None, clock: Clock = SYSTEM_CLOCK) -> Workspace:
+             migrations: Sequence[Migration] | None = None, clock: Clock = SYSTEM_CLOCK,
+             key: bytes | None = None) -> Workspace:
         """Open an existing workspace, upgrading its schema (after a backup) when needed.
 
-        `migrations` replaces the built-in list; it exists for tests of the upgrade path.
+        An encrypted workspace opens locked unless this process has unlocked it before (or `key`,
+        the data key, is given): only its name, region and level are known until `authenticate`
+        unwraps the data key with that user's password. `migrations` replaces the built-in list;
+        it exists for tests of the upgrade path.
         """
         path = Path(path)
         where = str(path)
@@ -176,18 +222,240 @@ class Workspace:
             reason = tr("工作区所在的文件夹是只读的，不能保存修改",
                            "the folder holding the workspace is read-only; nothing can be saved")
         migrations = tuple(migrations) if migrations is not None else mig.MIGRATIONS
+        keyfile: KeyFile | None = None
+        if not wkeys.is_plain_sqlite(path):
+            kpath = wkeys.key_file_for(path)
+            if not kpath.exists():
+                raise WorkspaceError(tr(
+                    "这不是 povdesk 工作区文件（若是加密的工作区，它旁边的密钥文件 {k} 不见了：请从备份恢复）",
+                    "this is not a povdesk workspace file (or it is an encrypted one whose key file {k} is "
+                    "missing beside it: restore it from a backup)", k=kpath.name), where=where)
+            keyfile = KeyFile.load(kpath)
+            key = key or wkeys.remembered(path, keyfile.file_id)
         try:
-            conn = _connect(path, readonly=reason is not None, timeout=timeout)
-        except sqlite3.Error as e:
-            raise translate(e, doing=tr("打开工作区", "opening the workspace"), where=where,
+            conn = _connect(path, readonly=reason is not None, timeout=timeout, encrypted=keyfile is not None)
+        except _DB_ERRORS as e:
+            raise translate(e, doing=tr("打开工作区", "opening the workspace"), where=where,  # type: ignore[arg-type]
                             timeout=timeout) from e
         ws = cls(path, conn, readonly_reason=reason, timeout=timeout, clock=clock)
+        ws._migrations = migrations
+        ws._keyfile = keyfile
         try:
+            if keyfile is not None and key is None:
+                ws._locked = True
+                ws._meta = {k: v for k, v in keyfile.label.items() if k in ("name", "region_code", "level", "demo")}
+                return ws
+            if key is not None:
+                ws._apply_key(key)
             ws._open_checks(migrations)
             return ws
         except BaseException:
             conn.close()
             raise
+
+    @classmethod
+    def encrypt_file(cls, path: str | os.PathLike[str], user: str, password: str, *,
+                     timeout: float = DEFAULT_TIMEOUT, clock: Clock = SYSTEM_CLOCK,
+                     checkpoint: Callable[[str], None] | None = None) -> Path:
+        """Encrypt a plain workspace in place; returns the backup of the plain file (which is NOT
+        encrypted: keep it offline and delete it once the encrypted workspace has been checked).
+
+        An administrator signs in. `sqlcipher_export` copies everything into `FILE.encrypting`
+        under a new data key, which is checked (every page's HMAC, every table's row count); the
+        key file is written, the plain file is linked to its backup name, and the encrypted copy
+        is renamed over it. No writer can come in meanwhile (a write lock is held on the plain
+        file), and a kill at any point leaves either the plain workspace as it was or the
+        encrypted one complete. The other accounts' wraps are made from their login hashes and
+        become ordinary wraps at each one's next sign-in. `checkpoint(stage)` is called between
+        the steps (tests kill the process there)."""
+        path = Path(path)
+        step = checkpoint or (lambda stage: None)
+        where = str(path)
+        if path.exists() and not wkeys.is_plain_sqlite(path):
+            raise BadInput(tr("工作区已经是加密的", "the workspace is already encrypted"), where=where)
+        ws = cls.open(path, timeout=timeout, clock=clock)
+        try:
+            me = ws.authenticate(user, password)
+            require(me.role, "manage_users")
+            if ws.readonly:
+                raise WorkspaceError(READ_ONLY, where=where)
+            with ws._read(tr("读取账户", "reading the accounts")) as c:
+                hashes = accounts.login_hashes(c)
+                county = [p for p in sync_tables.peers(c, "county") if p.active]
+                tables = [r[0] for r in c.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
+                counts = {t: c.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
+                user_version = c.execute("PRAGMA user_version").fetchone()[0]
+            label = {"name": ws.name, "region_code": ws.region_code, "level": ws.level,
+                     "demo": "1" if ws.demo else "0"}
+        finally:
+            ws.close()
+        enc = path.with_name(path.name + ".encrypting")
+        enc_keys = wkeys.key_file_for(enc)
+        for p in (enc, enc_keys, Path(f"{enc}-wal"), Path(f"{enc}-shm"), Path(f"{enc}-journal")):
+            p.unlink(missing_ok=True)
+        doing = tr("加密工作区", "encrypting the workspace")
+        key = wkeys.new_data_key()
+        keyfile = KeyFile.new(wkeys.key_file_for(path), label)
+        try:
+            src = sqlcipher3.connect(str(path), timeout=timeout, isolation_level=None)
+            lock = sqlite3.connect(str(path), timeout=timeout, isolation_level=None)
+        except _DB_ERRORS as e:
+            raise translate(e, doing=doing, where=where, timeout=timeout) from e  # type: ignore[arg-type]
+        try:
+            try:
+                # One file, no -wal beside it: the renamed file must not meet a stale log.
+                src.execute("PRAGMA journal_mode = DELETE")
+                lock.execute("BEGIN IMMEDIATE")  # no other writer until the encrypted file is in place
+                step("locked")
+                src.execute(f"ATTACH DATABASE ? AS enc KEY \"x'{key.hex()}'\"", (str(enc),))
+                src.execute("SELECT sqlcipher_export('enc')")
+                src.execute(f"PRAGMA enc.user_version = {int(user_version)}")
+                src.execute(f"PRAGMA enc.application_id = {mig.APPLICATION_ID}")
+                src.execute("DETACH DATABASE enc")
+            except _DB_ERRORS as e:
+                raise translate(e, doing=doing, where=where, timeout=timeout) from e  # type: ignore[arg-type]
+            step("exported")
+            check = sqlcipher3.connect(str(enc), isolation_level=None)
+            try:
+                check.execute(wkeys.pragma_key(key))
+                bad = check.execute("PRAGMA cipher_integrity_check").fetchall()
+                got = {t: check.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
+            finally:
+                check.close()
+            if bad or got != counts:
+                raise WorkspaceError(tr("加密后的副本与原工作区不符，未做任何修改", "the encrypted copy does not match "
+                                        "the workspace; nothing was changed"), where=where)
+            keyfile.wrap_for(me.name, password, key)
+            for name, stored in hashes:
+                if name != me.name:
+                    keyfile.wrap_from_login_hash(name, stored, key)
+            newest = max(county, key=lambda p: p.added_at) if county else None
+            if newest is not None:
+                keyfile.set_recovery(key, newest.box_public, newest.fingerprint)
+            keyfile.save(enc_keys)
+            # The change is audited inside the encrypted copy, before it takes the plain one's place.
+            inner = cls.open(enc, key=key, timeout=timeout, clock=clock)
+            try:
+                with inner._write(doing, me.name) as (_c, audit):
+                    audit.add("workspace.encrypt", "workspace", inner.workspace_id, None, None,
+                              {"cipher": "sqlcipher4", "recovery": newest is not None})
+            finally:
+                inner.close()
+            step("checked")
+            stamp = clock.now().strftime("%Y%m%dT%H%M%S%fZ")
+            backup = path.with_name(f"{path.stem}.plain-backup-{stamp}.db")
+            try:
+                os.link(path, backup)
+            except OSError:
+                shutil.copy2(path, backup)
+            step("backed-up")
+            keyfile.save()  # beside the plain file: ignored while the file is plain
+            step("keys-written")
+            if os.name == "nt":  # Windows cannot rename over a file that is open
+                lock.close()
+                src.close()
+            os.replace(enc, path)
+            wkeys.fsync_dir(path.parent)
+            step("replaced")
+        finally:
+            for conn in (lock, src):
+                with suppress(*_DB_ERRORS):
+                    conn.close()
+        enc_keys.unlink(missing_ok=True)
+        wkeys.forget_all()
+        log.info("encrypted %s (plain backup %s)", path, backup)
+        return backup
+
+    @classmethod
+    def recover_file(cls, path: str | os.PathLike[str], county: Workspace, county_actor: User, user: str,
+                     new_password: str, *, clock: Clock = SYSTEM_CLOCK) -> None:
+        """At the county: open a village's encrypted workspace with the recovery copy of its data
+        key (encrypted to this county's X25519 key) and give `user` a new password, audited as
+        `user.recover` by `county:<name>`."""
+        require(county_actor.role, "manage_sync_keys")
+        if county.level != "county":
+            raise NotPermitted(tr("只有县级工作区能恢复村里的工作区", "only a county workspace can recover a "
+                                  "village's workspace"), where=str(county.path))
+        path = Path(path)
+        if wkeys.is_plain_sqlite(path):
+            raise BadInput(tr("这个工作区没有加密，无需恢复；用 povdesk users passwd 改密码",
+                              "this workspace is not encrypted, nothing to recover; use povdesk users passwd"),
+                           where=str(path))
+        kf = KeyFile.load(wkeys.key_file_for(path))
+        box_private, box_public = county.device_keys()["box"]
+        key = kf.recover(box_private, box_public)
+        ws = cls.open(path, key=key, clock=clock)
+        try:
+            with ws._write(tr("恢复账户", "recovering an account"), f"county:{county_actor.name}") as (c, audit):
+                accounts.reset_password(c, audit, user, new_password, audit.at)
+                assert ws._keyfile is not None
+                ws._keyfile.wrap_for(user, new_password, key)
+                ws._save_keys(tr("恢复账户", "recovering an account"))
+        finally:
+            ws.close()
+
+    def _apply_key(self, key: bytes) -> None:
+        """Give SQLCipher the data key and read the first page: a key file of another workspace,
+        or a first page damaged or edited, fails its HMAC here."""
+        self._conn.execute(wkeys.pragma_key(key))
+        try:
+            self._conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except _DB_ERRORS as e:
+            raise WorkspaceError(DAMAGED_OR_ALTERED, where=str(self.path)) from e
+        self._key = key
+        if self._keyfile is not None:
+            wkeys.remember(self.path, self._keyfile.file_id, key)
+
+    def _unlock(self, name: str, password: str) -> dict[str, Any]:
+        """Unwrap the data key with this user's password and finish opening; the entry used."""
+        assert self._keyfile is not None
+        key, entry = self._keyfile.unwrap(name, password)
+        self._apply_key(key)
+        self._locked = False
+        self._meta = {}
+        self._open_checks(self._migrations)
+        return entry
+
+    def _tend_keys(self, user: User, password: str, entry: dict[str, Any] | None) -> None:
+        """After a sign-in on an encrypted workspace: a wrap made from the login hash (encrypted
+        from plain) or left over from an interrupted password change becomes one ordinary wrap
+        for this password; wraps of accounts that are no longer active go; the recovery copy
+        follows the county key the workspace trusts."""
+        kf, key = self._keyfile, self._key
+        if kf is None or key is None or self._readonly_reason is not None:
+            return
+        with self._guard(tr("更新密钥文件", "updating the key file")):
+            active = {u.name for u in accounts.list_all(self._conn) if u.active}
+            county = [p for p in sync_tables.peers(self._conn, "county") if p.active]
+        changed = kf.keep_only(active)
+        mine = [u for u in kf.users if u.get("id") == kf.entry_id(user.name)]
+        if len(mine) != 1 or mine[0].get("kind") != "password" or (entry is not None and entry is not mine[0]):
+            kf.wrap_for(user.name, password, key)
+            changed = True
+        newest = max(county, key=lambda p: p.added_at) if county else None
+        if newest is not None and not kf.recovery_for(newest.box_public):
+            kf.set_recovery(key, newest.box_public, newest.fingerprint)
+            changed = True
+        if changed:
+            self._save_keys(tr("更新密钥文件", "updating the key file"))
+
+    def _save_keys(self, doing: Text) -> None:
+        assert self._keyfile is not None
+        try:
+            self._keyfile.save()
+        except OSError as e:
+            raise WorkspaceError(Text(f"{doing.zh}失败：{e}", f"{doing.en} failed: {e}"),
+                                 where=str(self._keyfile.path)) from e
+
+    @property
+    def encrypted(self) -> bool:
+        return self._keyfile is not None
+
+    @property
+    def locked(self) -> bool:
+        """An encrypted workspace nobody has signed in to yet (only name, region and level known)."""
+        return self._locked
 
     def _open_checks(self, migrations: Sequence[Migration]) -> None:
         doing = tr("打开工作区", "opening the workspace")
@@ -234,7 +502,7 @@ class Workspace:
             # costs an extra backup.
             with self._guard(tr("升级前备份工作区", "backing up the workspace before the upgrade")):
                 try:
-                    dest = mig.backup_to(self._conn, mig.backup_path(self.path, found))
+                    dest = self._backup_to(mig.backup_path(self.path, found))
                 except OSError as e:
                     raise WorkspaceError(tr("升级前无法写入备份，未做任何修改：{e}",
                                                "cannot write the backup before the upgrade; nothing was "
@@ -249,6 +517,7 @@ class Workspace:
                       found, mig.latest(migrations))
         if found > 0:
             mig.prune_automatic_backups(self.path)
+            self._prune_backup_keys()
 
     @staticmethod
     def _meta_value(conn: sqlite3.Connection, key: str) -> str:
@@ -279,9 +548,10 @@ class Workspace:
         try:
             # Statistics only after something was written: a session that only read, or whose
             # writes were all refused and rolled back, leaves the file byte for byte as it was.
-            if self._readonly_reason is None and self._committed and not self._conn.in_transaction:
+            if (self._readonly_reason is None and self._committed and not self._locked
+                    and not self._conn.in_transaction):
                 self._conn.execute("PRAGMA optimize")
-        except sqlite3.Error:
+        except _DB_ERRORS:
             pass  # closing must not fail because the planner could not update statistics
         self._conn.close()
 
@@ -294,12 +564,23 @@ class Workspace:
     # -----------------------------------------------------------------------------------------
     # Transactions and error translation
 
+    def _translate(self, e: Exception, doing: Text) -> WorkspaceError:
+        if self._key is not None and _is_damage(e):
+            # SQLCipher checks each page's HMAC as it reads it: a flipped bit, a swapped page or an
+            # edit made without the key.
+            return WorkspaceError(Text(f"{doing.zh}失败：{DAMAGED_OR_ALTERED.zh}",
+                                       f"{doing.en} failed: {DAMAGED_OR_ALTERED.en}"), where=str(self.path))
+        return translate(e, doing=doing, where=str(self.path), timeout=self._timeout)  # type: ignore[arg-type]
+
     @contextmanager
     def _guard(self, doing: Text) -> Iterator[None]:
+        if self._locked:
+            raise WorkspaceError(Text(f"{doing.zh}失败：{wkeys.LOCKED.zh}", f"{doing.en} failed: {wkeys.LOCKED.en}"),
+                                 where=str(self.path))
         try:
             yield
-        except sqlite3.Error as e:
-            raise translate(e, doing=doing, where=str(self.path), timeout=self._timeout) from e
+        except _DB_ERRORS as e:
+            raise self._translate(e, doing) from e
 
     @contextmanager
     def _read(self, doing: Text) -> Iterator[sqlite3.Connection]:
@@ -322,6 +603,9 @@ class Workspace:
             raise WorkspaceError(Text(f"{doing.zh}失败：{self._readonly_reason.zh}",
                                       f"{doing.en} failed: {self._readonly_reason.en}"), where=str(self.path))
         conn = self._conn
+        if self._locked:
+            raise WorkspaceError(Text(f"{doing.zh}失败：{wkeys.LOCKED.zh}", f"{doing.en} failed: {wkeys.LOCKED.en}"),
+                                 where=str(self.path))
         if conn.in_transaction:
             raise WorkspaceError(tr("内部错误：事务嵌套", "internal error: nested transaction"),
                                  where=str(self.path))
@@ -338,10 +622,10 @@ class Workspace:
             if conn.in_transaction:  # SQLITE_FULL and some I/O errors roll back by themselves
                 try:
                     conn.execute("ROLLBACK")
-                except sqlite3.Error:
+                except _DB_ERRORS:
                     log.exception("rollback failed")
-            if isinstance(e, sqlite3.Error):
-                raise translate(e, doing=doing, where=str(self.path), timeout=self._timeout) from e
+            if isinstance(e, _DB_ERRORS):
+                raise self._translate(e, doing) from e
             raise
 
     def _stamp(self, user: str, now: str) -> Stamp:
@@ -426,34 +710,117 @@ class Workspace:
             raise BadInput(tr("备份不能覆盖工作区本身", "a backup cannot overwrite the workspace itself"))
         with self._guard(tr("备份工作区", "backing up the workspace")):
             try:
-                return mig.backup_to(self._conn, target)
+                return self._backup_to(target)
             except OSError as e:
                 raise WorkspaceError(tr("无法写入备份文件：{e}", "cannot write the backup file: {e}", e=e),
                                      where=str(target)) from e
+
+    def _backup_to(self, target: Path) -> Path:
+        """A consistent copy through the backup API; an encrypted workspace's copy is encrypted
+        under the same data key, and its key file is copied beside it (written first, so a copy
+        that exists can always be opened)."""
+        if self._key is None or self._keyfile is None:
+            return mig.backup_to(self._conn, target)
+        tmp = target.with_name(target.name + ".partial")
+        tmp.unlink(missing_ok=True)
+        dest = sqlcipher3.connect(str(tmp), isolation_level=None)
+        try:
+            dest.execute(wkeys.pragma_key(self._key))
+            self._conn.backup(dest)
+            dest.execute("PRAGMA journal_mode = DELETE")
+        finally:
+            dest.close()
+        self._keyfile.save(wkeys.key_file_for(target))
+        tmp.replace(target)
+        return target
+
+    def _prune_backup_keys(self) -> None:
+        """The key files of automatic backups that were pruned."""
+        for k in self.path.parent.glob(f"{self.path.stem}.backup-*.db.keys"):
+            if not k.with_name(k.name[: -len(".keys")]).exists():
+                k.unlink(missing_ok=True)
+
+    def check_integrity(self) -> list[Text]:
+        """The whole file read back: SQLCipher's HMAC of every page (encrypted) or SQLite's
+        quick_check (plain). Empty when the file is whole."""
+        doing = tr("检查工作区文件", "checking the workspace file")
+        try:
+            with self._guard(doing):
+                if self._key is not None:
+                    rows = self._conn.execute("PRAGMA cipher_integrity_check").fetchall()
+                    bad = [str(r[0]) for r in rows]
+                else:
+                    bad = [str(r[0]) for r in self._conn.execute("PRAGMA quick_check").fetchall() if r[0] != "ok"]
+        except WorkspaceError as e:
+            return [e.text]
+        if not bad:
+            return []
+        return [DAMAGED_OR_ALTERED if self._key is not None else
+                tr("工作区文件已损坏：{d}", "the workspace file is damaged: {d}", d="; ".join(bad[:3]))]
 
     # -----------------------------------------------------------------------------------------
     # Users
 
     def authenticate(self, name: str, password: str) -> User:
+        """Sign in. An encrypted workspace opened locked is decrypted here with the data key this
+        user's password unwraps (a wrong name or password reads the same either way)."""
+        entry = self._unlock(name, password) if self._locked else None
         with self._guard(tr("登录", "signing in")):
-            return accounts.authenticate(self._conn, name, password, self.authority_level)
+            user = accounts.authenticate(self._conn, name, password, self.authority_level)
+        if self._keyfile is not None:
+            self._tend_keys(user, password, entry)
+        return user
 
     def list_users(self) -> list[User]:
         with self._guard(tr("读取用户列表", "reading the users")):
             return accounts.list_all(self._conn)
 
     def add_user(self, actor: User, name: str, password: str, role: str, display_name: str = "") -> User:
-        with self._write(tr("添加用户", "adding a user"), actor.name) as (c, audit):
-            return accounts.add(c, audit, actor, name, password, role, display_name, audit.at,
-                                level=self.authority_level)
+        """A new account; on an encrypted workspace the data key is wrapped for its password too."""
+        kf = self._keyfile
+        existed = kf is not None and kf.has(name)
+        try:
+            with self._write(tr("添加用户", "adding a user"), actor.name) as (c, audit):
+                user = accounts.add(c, audit, actor, name, password, role, display_name, audit.at,
+                                    level=self.authority_level)
+                if kf is not None and self._key is not None:
+                    kf.wrap_for(user.name, password, self._key)
+                    self._save_keys(tr("添加用户", "adding a user"))
+                return user
+        except BaseException:
+            if kf is not None and not existed and kf.drop(name):
+                self._save_keys(tr("添加用户", "adding a user"))
+            raise
 
     def set_password(self, actor: User, name: str, new_password: str) -> None:
-        with self._write(tr("修改密码", "changing a password"), actor.name) as (c, audit):
-            accounts.set_password(c, audit, actor, name, new_password, audit.at)
+        """A new password; on an encrypted workspace the data key is wrapped again for it (the old
+        wrap stays until the new password is committed, so a crash in between locks nobody out)."""
+        kf = self._keyfile
+        eid = kf.entry_id(name) if kf is not None else ""
+        try:
+            with self._write(tr("修改密码", "changing a password"), actor.name) as (c, audit):
+                accounts.set_password(c, audit, actor, name, new_password, audit.at)
+                if kf is not None and self._key is not None:
+                    kf.wrap_for(name, new_password, self._key, replace=False)
+                    self._save_keys(tr("修改密码", "changing a password"))
+        except BaseException:
+            if kf is not None and kf.users and kf.users[-1].get("id") == eid and len(
+                    [u for u in kf.users if u.get("id") == eid]) > 1:
+                kf.users.pop()
+                self._save_keys(tr("修改密码", "changing a password"))
+            raise
+        if kf is not None:
+            newest = [u for u in kf.users if u.get("id") == eid][-1:]
+            kf.users = [u for u in kf.users if u.get("id") != eid] + newest
+            self._save_keys(tr("修改密码", "changing a password"))
 
     def disable_user(self, actor: User, name: str) -> None:
+        """Disable an account; on an encrypted workspace its wrap of the data key is deleted, so
+        its password no longer opens the file (enabled again, it needs a new password)."""
         with self._write(tr("停用用户", "disabling a user"), actor.name) as (c, audit):
             accounts.set_active(c, audit, actor, name, False, audit.at)
+        if self._keyfile is not None and self._keyfile.drop(name):
+            self._save_keys(tr("停用用户", "disabling a user"))
 
     def enable_user(self, actor: User, name: str) -> None:
         with self._write(tr("启用用户", "enabling a user"), actor.name) as (c, audit):
@@ -687,6 +1054,10 @@ class Workspace:
             me = accounts.current(c, actor)
             require(me.role, action)
             old = sync_tables.put_peer(c, p)
+            if p.relation == "county" and self._keyfile is not None and self._key is not None:
+                # The recovery copy of the data key goes to the county this village now trusts.
+                self._keyfile.set_recovery(self._key, p.box_public, p.fingerprint)
+                self._save_keys(tr("更新恢复副本", "updating the recovery copy"))
             audit.add("sync.peer", "device", p.device_id, None,
                       None if old is None else {"fingerprint": old.fingerprint, "relation": old.relation},
                       {"fingerprint": p.fingerprint, "relation": p.relation, "region_code": p.region_code,

@@ -48,7 +48,8 @@ def run_process(env: dict[str, str], *argv: str, cwd: Path) -> subprocess.Comple
 @pytest.fixture(scope="module")
 def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("demo") / "demo.db"
-    result = run_process({}, "demo", str(path), "--households", "120", "--seed", "7", cwd=path.parent)
+    result = run_process({}, "demo", str(path), "--plain", "--households", "120", "--seed", "7",
+                         cwd=path.parent)
     assert result.returncode == 0, result.stderr
     return path
 
@@ -352,10 +353,16 @@ def test_import_json_killed_midway_is_all_or_nothing(tmp_path: Path) -> None:
     assert proc.poll() is None, "the import ended before it could be killed midway"
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    with sqlite3.connect(db) as conn:
-        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        assert conn.execute("SELECT count(*) FROM households").fetchone()[0] == 0
-        assert conn.execute("SELECT count(*) FROM outbox").fetchone()[0] == 0
+    from povdesk.store import Workspace
+
+    # `init` made an encrypted workspace: it is read back through povdesk, with the password.
+    ws = Workspace.open(db, readonly=True)
+    try:
+        ws.authenticate("county", DEMO_PASSWORD)
+        assert ws.encrypted and ws.check_integrity() == []
+        assert ws.count_households() == 0 and ws.last_outbox_seq() == 0
+    finally:
+        ws.close()
     result = run_process(COUNTY, "import-json", str(db), str(src), "--json", cwd=tmp_path)
     assert json.loads(result.stdout)["summary"]["imported"] == 6000, result.stderr[-500:]
 

@@ -29,7 +29,7 @@ def _run(d: Path, *argv: str) -> subprocess.CompletedProcess[str]:
 @pytest.fixture(scope="module")
 def village(tmp_path_factory: pytest.TempPathFactory) -> Path:
     d = tmp_path_factory.mktemp("damaged")
-    res = _run(d, "demo", "v.db", "--households", "25", "--seed", "4")
+    res = _run(d, "demo", "v.db", "--plain", "--households", "25", "--seed", "4")
     assert res.returncode == 0, res.stderr
     return d / "v.db"
 

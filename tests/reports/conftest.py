@@ -51,7 +51,7 @@ def run(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> 
 def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("demo") / "demo.db"
     env = dict(os.environ, POVDESK_LANG="en", POVDESK_DATA_DIR=str(path.parent / "data"))
-    result = subprocess.run([sys.executable, "-m", "povdesk", "--today", TODAY.isoformat(), "demo", str(path), "--households", "60",
+    result = subprocess.run([sys.executable, "-m", "povdesk", "--today", TODAY.isoformat(), "demo", str(path), "--plain", "--households", "60",
                              "--seed", "3", "--region", VILLAGE], capture_output=True, text=True, env=env,
                             stdin=subprocess.DEVNULL)
     assert result.returncode == 0, result.stderr

@@ -53,7 +53,10 @@ class Desk:
         return lines[0]
 
     def ws(self, name: str) -> Workspace:
-        return Workspace.open(self.root / f"{name}.db")
+        """The workspace as `init` made it: encrypted, so opened with the administrator's password."""
+        ws = Workspace.open(self.root / f"{name}.db")
+        ws.authenticate("admin", DEMO_PASSWORD)
+        return ws
 
     def households(self, name: str) -> list[Household]:
         ws = self.ws(name)
