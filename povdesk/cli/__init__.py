@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from povdesk import __version__
-from povdesk.cli import monitoring, printing, province, registry, relay, sync
+from povdesk.cli import monitoring, printing, province, registry, relay, security, sync
 from povdesk.cli.common import EXIT_INTERNAL, EXIT_OK, Command, CommandParser, language, t
 from povdesk.clock import parse_today
 from povdesk.errors import PovdeskError
@@ -42,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
         sp.set_defaults(func=func)
         return sp
 
-    for module in (registry, sync, relay, province, monitoring, printing):  # the order of `povdesk --help`
+    for module in (registry, security, sync, relay, province, monitoring, printing):  # the order of `povdesk --help`
         module.register(add)
     return p
 

@@ -46,7 +46,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     user, password = credentials(t("（管理员）", " (administrator)"))
     check_new_password(password)
     ws = Workspace.create(Path(args.db), region_code=args.region, name=args.name, level=level,
-                          admin_user=user, admin_password=password)
+                          admin_user=user, admin_password=password, encrypted=not args.plain)
     out(t(f"已创建{_level_zh(level)}工作区 {args.db}（{args.region} {args.name}），管理员 {user}",
           f"created a {level} workspace {args.db} ({args.region} {args.name}), administrator {user}"))
     ws.close()
@@ -73,7 +73,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         level, _ = validate_workspace_region(region)
         path.parent.mkdir(parents=True, exist_ok=True)
         Workspace.create(path, region_code=region, name=args.name or t("演示工作区", "Demo workspace"),
-                         level=level, admin_user="admin", admin_password=DEMO_PASSWORD, demo=True).close()
+                         level=level, admin_user="admin", admin_password=DEMO_PASSWORD, demo=True,
+                         encrypted=not args.plain).close()
     ws = Workspace.open(path, clock=clock_of(args))
     try:
         if not ws.demo:  # before any login: nothing about a real workspace is asked or touched
@@ -230,7 +231,11 @@ def cmd_audit(args: argparse.Namespace) -> int:
     ws = open_workspace(args, readonly=True)
     try:
         login(ws)
-        problems = ws.verify_audit()
+        # Every page read back first (SQLCipher's HMAC on an encrypted workspace): the chain of a
+        # damaged file is not worth following.
+        problems = ws.check_integrity()
+        if not problems:
+            problems = ws.verify_audit()
     finally:
         ws.close()
     if args.json:
@@ -412,6 +417,10 @@ def register(add: AddCommand) -> None:
     sp.add_argument("--region", required=True, metavar="CODE",
                     help=t("12 位村、9 位乡镇或 6 位县级区划代码", "12-digit village, 9-digit township or 6-digit county code"))
     sp.add_argument("--name", required=True, help=t("工作区名称（如村名）", "workspace name (e.g. the village)"))
+    plain_help = t("不加密（默认加密，见 docs/security.md）：只用于演示、测试和基准，这样的文件谁拿到都能读",
+                   "do not encrypt (encrypted by default, see docs/security.md): for demos, tests and benchmarks "
+                   "only; anyone who gets such a file can read it")
+    sp.add_argument("--plain", action="store_true", help=plain_help)
 
     db_help = t("工作区文件（默认：用户数据目录下的 workspace.db）",
                 "workspace file (default: workspace.db in the user data directory)")
@@ -422,6 +431,7 @@ def register(add: AddCommand) -> None:
     sp.add_argument("--seed", type=int, default=1, metavar="S", help=t("随机种子（默认 1）", "random seed (default 1)"))
     sp.add_argument("--region", metavar="CODE", help=t("新建工作区时的区划代码", "region code when creating the workspace"))
     sp.add_argument("--name", help=t("新建工作区时的名称", "name when creating the workspace"))
+    sp.add_argument("--plain", action="store_true", help=plain_help)
 
     sp = add("validate", cmd_validate, "按全部规则检查工作区", "check the workspace against every rule")
     sp.add_argument("db", metavar="DB", nargs="?", help=db_help)
