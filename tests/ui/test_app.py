@@ -123,7 +123,9 @@ def test_dashboard_and_check_all(qtbot, window) -> None:  # type: ignore[no-unty
     QTest.keyClick(window, Qt.Key.Key_D, Qt.KeyboardModifier.ControlModifier)
     assert window.stack.currentWidget() is window.dashboard
     assert window.dashboard.summary is not None and window.dashboard.summary.households == 40
-    assert len(window.dashboard.views) == 5
+    # status, attribute, the two funnels, causes, then monitoring objects by type and by risk
+    titles = [view.chart().title() for view in window.dashboard.views]
+    assert len(titles) == 7 and all(titles), titles
     assert "户有错误" in window.dashboard.quality_label.text() or "errors" in window.dashboard.quality_label.text()
     index = window.problem_filter.findData("errors")
     window.problem_filter.setCurrentIndex(index)
