@@ -466,6 +466,24 @@ def monitoring_state(hh: Household) -> str:
     return state
 
 
+def elimination_mode(hh: Household) -> str | None:
+    """How the household's risk was eliminated: its 风险消除方式 field, else the way proposed at its
+    last recorded elimination step (the evidence `mode`, a list of codes, the first taken)."""
+    from povdesk.core.procedures import effective
+
+    own = facts(hh).elimination_mode
+    if own is not None:
+        return own
+    for e in reversed(effective(hh.events)):
+        if e.procedure in ELIMINATIONS:
+            mode = e.evidence.get("mode")
+            if isinstance(mode, list) and mode and type(mode[0]) is str:
+                return mode[0]
+            if type(mode) is str and mode:
+                return mode
+    return None
+
+
 def identification_deadline(hh: Household, table: ThresholdTable | None = None) -> date_type | None:
     """The last day for the county's decision of the identification under way (None when there is
     none, or its decision is already recorded)."""

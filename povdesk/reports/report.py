@@ -22,7 +22,15 @@ from povdesk.errors import BadInput
 from povdesk.i18n import tr
 from povdesk.reports.display import status_label, village_name
 from povdesk.reports.pdf import PAGE_W, Column, MissingGlyphs, PdfDocument
-from povdesk.store.summary import YEAR_STEPS, Summary, VillageCounts, summarize, village_counts
+from povdesk.store.summary import (
+    YEAR_STEPS,
+    MonitoringSummary,
+    Summary,
+    VillageCounts,
+    monitoring_summary,
+    summarize,
+    village_counts,
+)
 
 LEVELS: dict[str, int] = {"village": 12, "township": 9, "county": 6}
 LEVEL_ZH = {"village": "村", "township": "乡镇", "county": "县", "city": "市（州）", "province": "省"}
@@ -61,6 +69,8 @@ class SummaryReport:
     townships: list[VillageCounts] = field(default_factory=list)  # county level only
     # Further sheets after the region tables (the province's per-city, per-county and quality tables)
     extra: list[Table] = field(default_factory=list)
+    # 防止返贫动态监测 (from a workspace; None where the source holds no monitoring section)
+    monitoring: MonitoringSummary | None = None
 
     @property
     def title(self) -> str:
@@ -90,7 +100,8 @@ def build_report(ws: Any, level: str | None = None, region: str | None = None, *
     rows = village_counts(ws, code, year)
     total = _merge(code, rows)
     report = SummaryReport(level=level, region=code, region_name=village_name(code), year=year, today=today,
-                           summary=summarize(ws, code), in_year=total.in_year)
+                           summary=summarize(ws, code), in_year=total.in_year,
+                           monitoring=monitoring_summary(ws, code, today, year))
     if level != "village":
         report.villages = rows
     if level == "county":
@@ -149,6 +160,33 @@ def overview_tables(report: SummaryReport) -> list[Table]:
         spec = hf[key]
         rows: list[list[Any]] = [list(r) for r in _breakdown(hh, pp, spec.codes or "")]
         tables.append(Table(title, [spec.zh, "户数", "人数"], rows + [["合计", s.households, s.people]]))
+    if report.monitoring is not None:
+        tables += monitoring_tables(report.monitoring)
+    return tables
+
+
+def monitoring_tables(m: MonitoringSummary) -> list[Table]:
+    """防止返贫动态监测: where the households stand, the objects by type (households and people),
+    by risk (a household once per risk it has) and the eliminated by mode."""
+    from povdesk.core.monitoring import MONITORING_STATES, STATE_LABELS
+
+    y = m.year
+    overview: list[list[Any]] = [
+        ["监测对象（户）", m.objects], ["监测对象（人）", m.people],
+        *[[f"{STATE_LABELS[st][0]}（户）", m.by_state.get(st, 0)] for st in MONITORING_STATES if st != "none"],
+        [f"{y}年纳入监测（户）", m.in_year.get("identified", 0)],
+        [f"{y}年风险消除（户）", m.in_year.get("eliminated", 0)],
+        ["识别超过时限（户）", len(m.overdue)],
+    ]
+    tables = [Table("防止返贫监测", ["项目", "数量"], overview, total=False)]
+    types = [[c.zh, m.by_type.get(c.code, 0), m.people_by_type.get(c.code, 0)]
+             for c in code_list("monitoring_type").codes]
+    tables.append(Table("按监测对象类型", ["监测对象类型", "户数", "人数"], types + [["合计", m.objects, m.people]]))
+    risks = [[c.zh, m.by_risk.get(c.code, 0)] for c in code_list("monitoring_risk").codes]
+    tables.append(Table("按风险类型（一户可有多项）", ["风险类型", "户数"], risks, total=False))
+    modes = [[c.zh, m.by_mode.get(c.code, 0)] for c in code_list("elimination_mode").codes]
+    tables.append(Table("风险已消除按消除方式", ["消除方式", "户数"],
+                        modes + [["合计", sum(m.by_mode.values())]]))
     return tables
 
 
@@ -171,8 +209,13 @@ def region_tables(report: SummaryReport) -> list[Table]:
         if not rows:
             continue
         body = [count_row(r, _short_name(r.village_code)) for r in rows]
-        out.append(Table(title, count_header(kind, report.year), body + [count_row(total, "合计")],
-                         key_columns=2))
+        header, body = count_header(kind, report.year), body + [count_row(total, "合计")]
+        m = report.monitoring
+        if m is not None:  # the monitoring objects of each row: a village, or a township's villages
+            header = header + ["监测对象"]
+            body = [row + [sum(n for v, n in m.by_village.items() if v.startswith(r.village_code))]
+                    for row, r in zip(body[:-1], rows, strict=True)] + [body[-1] + [m.objects]]
+        out.append(Table(title, header, body, key_columns=2))
     return out + report.extra
 
 

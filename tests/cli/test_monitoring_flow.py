@@ -10,6 +10,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pytest
 
 from povdesk.cli import main
@@ -156,3 +157,57 @@ def test_an_ordinary_household_from_a_self_report_to_risk_eliminated(
     ws.close()
     assert done.by_state.get("eliminated", 0) == counted.by_state.get("eliminated", 0) + 1
     assert done.by_state.get("monitored", 0) == counted.by_state.get("monitored", 0)
+
+    # The report counts it: monitoring objects by type, identified and eliminated in 2026, by mode.
+    report = tmp_path / "report.xlsx"
+    run(monkeypatch, capsys, "county", "report", str(db), "-o", str(report), "--year", "2026")
+    tables = report_tables(report)
+    overview = dict(tables["防止返贫监测"])
+    assert overview["风险已消除（户）"] == done.by_state.get("eliminated", 0)
+    assert overview["2026年风险消除（户）"] >= 1 and overview["2026年纳入监测（户）"] >= 1
+    assert overview["监测对象（户）"] == done.objects
+    by_type = {row[0]: row[1:] for row in tables["按监测对象类型"]}
+    assert by_type["边缘易致贫户"][0] == done.by_type["1"] and by_type["合计"][0] == done.objects
+    assert dict(tables["风险已消除按消除方式"])["帮扶消除"] == done.by_mode.get("1", 0) >= 1
+
+    # The register carries the monitoring section out and back: unchanged on re-import, an edit lands.
+    register = tmp_path / "register.xlsx"
+    run(monkeypatch, capsys, "worker", "export-xlsx", str(db), "-o", str(register))
+    book = openpyxl.load_workbook(register)
+    sheet = book["花名册"] if "花名册" in book.sheetnames else book.worksheets[0]
+    header = [c.value for c in sheet[1]]
+    row = next(r for r in sheet.iter_rows(min_row=2) if r[header.index("户编号")].value == no)
+    cell = {h: c for h, c in zip(header, row, strict=True)}
+    assert cell["监测对象类别"].value == "边缘易致贫户" and "一般农户" in cell["农户类别"].value
+    assert "因病" in str(cell["致贫返贫风险"].value) and cell["识别监测时间（年月）"].value == "202601"
+    run(monkeypatch, capsys, "worker", "import-xlsx", str(db), str(register), "--yes")
+    ws = Workspace.open(db, readonly=True)
+    same = ws.load_household(hh.id)
+    ws.close()
+    assert same.fields["monitoring_risks"] == ["01"] and same.fields["household_kind"] == "2"
+    cell["致贫返贫风险"].value = "因病、因残"
+    book.save(register)
+    run(monkeypatch, capsys, "worker", "import-xlsx", str(db), str(register), "--yes")
+    ws = Workspace.open(db, readonly=True)
+    edited = ws.load_household(hh.id)
+    ws.close()
+    assert edited.fields["monitoring_risks"] == ["01", "03"]
+    assert edited.fields["monitoring_type"] == "1" and edited.fields.get("elimination_mode") == same.fields.get("elimination_mode")
+    assert [e.id for e in edited.events] == [e.id for e in same.events]
+
+
+def report_tables(path: Path) -> dict[str, list[list[Any]]]:
+    """The 汇总 sheet's tables by title: a title cell alone on its row, a header row, data rows
+    until a blank row."""
+    rows = [[v for v in r if v is not None] for r in openpyxl.load_workbook(path)["汇总"].iter_rows(values_only=True)]
+    out: dict[str, list[list[Any]]] = {}
+    i = 0
+    while i < len(rows) - 1:
+        if len(rows[i]) == 1 and len(rows[i + 1]) >= 2:
+            body = out.setdefault(str(rows[i][0]), [])
+            i += 2  # the title and the header
+            while i < len(rows) and rows[i]:
+                body.append(rows[i])
+                i += 1
+        i += 1
+    return out

@@ -107,15 +107,16 @@ def test_county_report_xlsx_adds_up_to_the_workspace(db: Path, run: Run, tmp_pat
     assert villages.freeze_panes == "C2"
     assert villages.column_dimensions["A"].width >= 14
     header, *body = rows_of(villages)
-    assert header[:4] == ["村代码", "村", "户数", "人数"] and header[-3:] == [f"{year}年识别", f"{year}年脱贫",
-                                                                       f"{year}年清退"]
+    assert header[:4] == ["村代码", "村", "户数", "人数"] and header[-4:] == [f"{year}年识别", f"{year}年脱贫",
+                                                                       f"{year}年清退", "监测对象"]
     *village_rows, total = body
     assert [r[0] for r in village_rows] == [VILLAGE] and village_rows[0][1] == "东门村"
     assert total[1] == "合计"
     col = {h: i for i, h in enumerate(header)}
     assert sum(r[col["户数"]] for r in village_rows) == total[col["户数"]] == want["households"]  # type: ignore[misc]
     assert total[col["人数"]] == want["people"]
-    assert sum(total[col[h]] for h in header[4:-3]) == want["households"]  # type: ignore[misc]
+    assert sum(total[col[h]] for h in header[4:-4]) == want["households"]  # type: ignore[misc]
+    assert sum(r[col["监测对象"]] for r in village_rows) == total[col["监测对象"]]  # type: ignore[misc]
     assert total[col[f"{year}年识别"]] == 1 and total[col[f"{year}年脱贫"]] == 1
     townships = rows_of(wb["各乡镇"])
     assert townships[1][:4] == [VILLAGE[:9], "丹江镇", want["households"], want["people"]]
@@ -141,9 +142,10 @@ def test_report_pdf_has_labels_and_totals_in_the_embedded_font(db: Path, run: Ru
     assert code == 0, err
     text = pdftext(out)
     for label in ("建档立卡统计表", "雷山县", "总体情况", "按状态", "按贫困户属性", "按主要致贫原因", "各乡镇", "各村",
-                  "东门村", "丹江镇", "2018年识别", "合计"):
+                  "东门村", "丹江镇", "2018年识别", "合计", "防止返贫监测", "按监测对象类型", "边缘易致贫户",
+                  "按风险类型（一户可有多项）", "因病", "风险已消除按消除方式", "帮扶消除", "监测对象"):
         assert label in text, label
-    assert re.search(r"第\s*1\s*页\s*共\s*3\s*页", text)  # summary, townships, villages
+    assert re.search(r"第\s*1\s*页\s*共\s*4\s*页", text)  # the summary (two pages), townships, villages
     assert re.search(rf"^户数\s+{want['households']}$", text, re.M)
     assert re.search(rf"^人数\s+{want['people']}$", text, re.M)
     assert re.search(rf"^2018年脱贫（户）\s+{want['in_year']['exited']}$", text, re.M)  # type: ignore[index]
