@@ -17,7 +17,7 @@ from typing import Any
 
 from povdesk.clock import SYSTEM_CLOCK
 from povdesk.core.authority import rank, role_level, step_refusal
-from povdesk.core.codes import code_lists
+from povdesk.core.codes import code_list, code_lists
 from povdesk.core.model import (
     LEVELS,
     ROLE_LABELS,
@@ -56,7 +56,7 @@ _OPTIONAL_KIND_FIELDS: dict[str, dict[str, str]] = {
 _TOP_KEYS = frozenset({"settings", "evidence_sets", "procedures"})
 _SETTINGS_KEYS = frozenset({"publicity_days", "attendance_quorum", "vote_majority"})
 _PROCEDURE_KEYS = frozenset({"zh", "en", "start_from", "end_status", "status_while_open", "publicity_days", "after",
-                             "steps"})
+                             "household_kinds", "steps"})
 _STEP_KEYS = frozenset({"key", "zh", "en", "kind", "roles", "level", "evidence_set", "evidence", "fail_status"})
 _FIELD_KEYS = frozenset({"key", "kind", "zh", "en", "required", "codes", "min", "must_be_yes"})
 
@@ -118,6 +118,12 @@ class ProcedureSpec:
     # It starts only once one of these procedures is complete and it has not run since (a risk is
     # eliminated only after an identification for monitoring); empty: no such condition.
     after: tuple[str, ...] = ()
+    # The kinds of household (the form's household_kind codes) it applies to; empty: every kind.
+    # 建档立卡 identification is not for an ordinary household entered to be monitored.
+    household_kinds: tuple[str, ...] = ()
+
+    def applies_to_kind(self, kind: str) -> bool:
+        return not self.household_kinds or kind in self.household_kinds
 
     @property
     def label(self) -> Text:
@@ -330,7 +336,15 @@ def _parse_procedure(key: str, body: Any, sets: Mapping[str, tuple[EvidenceField
         status_while_open=while_open,
         publicity_days=_days(body.get("publicity_days", default_days), f"{where}.publicity_days"),
         after=_after(body.get("after", []), f"{where}.after"),
+        household_kinds=_kinds(body.get("household_kinds", []), f"{where}.household_kinds"),
     )
+
+
+def _kinds(value: Any, where: str) -> tuple[str, ...]:
+    known = {c.code for c in code_list("household_kind").codes}
+    if not isinstance(value, list) or not all(isinstance(v, str) and v in known for v in value):
+        raise ProcedureSpecError(f"{where}: must list codes of household_kind ({', '.join(sorted(known))})")
+    return tuple(value)
 
 
 def _after(value: Any, where: str) -> tuple[str, ...]:
@@ -511,8 +525,9 @@ def next_steps(household: Household) -> list[tuple[ProcedureSpec, StepSpec]]:
         spec, events = current
         return [(spec, _next_of(spec, events))]
     done = effective(household.events)
+    kind = household_kind(household.fields)
     return [(spec, spec.first) for spec in load_procedures().values()
-            if household.status in spec.start_from and _after_met(spec, done)]
+            if household.status in spec.start_from and spec.applies_to_kind(kind) and _after_met(spec, done)]
 
 
 def _after_met(spec: ProcedureSpec, events: Sequence[ProcedureEvent]) -> bool:
@@ -551,6 +566,16 @@ def history(household: Household) -> list[HistoryEntry]:
 GENERAL_HOUSEHOLD = "2"
 
 
+def household_kind(fields: Mapping[str, Any]) -> str:
+    """The form's 农户类别, "1" (建档立卡户 or applicant) when not given."""
+    return GENERAL_HOUSEHOLD if fields.get("household_kind") == GENERAL_HOUSEHOLD else "1"
+
+
+def _kind_label(kind: str) -> Text:
+    code = next((c for c in code_list("household_kind").codes if c.code == kind), None)
+    return Text(code.zh, code.en) if code is not None else Text(kind, kind)
+
+
 def initial_status(fields: Mapping[str, Any]) -> str:
     """Where a household's history starts: "not_identified" for an ordinary rural household (its
     form's household_kind), else "applicant" (a household entered for the registration)."""
@@ -586,6 +611,17 @@ def _sequence_problems(household: Household, spec: ProcedureSpec, step: StepSpec
                 open=open_spec.label,
                 next=_next_of(open_spec, events).label,
                 step=_title(step),
+            )
+        ]
+    kind = household_kind(household.fields)
+    if step is spec.first and household.status in spec.start_from and not spec.applies_to_kind(kind):
+        return [
+            _fill(
+                tr("“{procedure}”不适用于“{kind}”（只适用于：{kinds}）",
+                   "'{procedure}' is not for a household of kind '{kind}' (only: {kinds})"),
+                procedure=spec.label,
+                kind=_kind_label(kind),
+                kinds=_join([_kind_label(k) for k in spec.household_kinds]),
             )
         ]
     if step is spec.first and household.status in spec.start_from:
@@ -1191,7 +1227,9 @@ def _replay(
     """
     procedures, settings = _catalogue()
     day_limit = today or dt.date.max
-    scratch = Household(village_code="", status=start)
+    # The kind of household made its start (initial_status): an ordinary one starts not_identified.
+    kind = GENERAL_HOUSEHOLD if start == "not_identified" else "1"
+    scratch = Household(village_code="", status=start, fields={"household_kind": kind})
     done = scratch.events
     status = start
     problems: list[Text] = _void_problems(events)
@@ -1217,7 +1255,8 @@ def _replay(
                 assert open_last is not None
                 legal = spec is open_spec and step is spec.steps[open_last.index + 1]
             else:
-                legal = step is spec.steps[0] and status in spec.start_from and _after_met(spec, done)
+                legal = (step is spec.steps[0] and status in spec.start_from and spec.applies_to_kind(kind)
+                         and _after_met(spec, done))
             reasons = _step_reasons(
                 [] if legal else _sequence_problems(scratch, spec, step), floor, step,
                 role=event.role, date=event.date, evidence=event.evidence, error_count=0, today=day_limit,

@@ -395,3 +395,32 @@ def test_a_risk_is_eliminated_only_after_an_identification() -> None:
     hh.events += [_event(spec.key, s.key, "2025-10-02") for s in spec.steps]
     # Eliminated: not again until another identification.
     assert "risk_elimination" not in {p.key for p, _ in next_steps(hh)}
+
+
+def test_registration_identification_is_not_for_an_ordinary_household() -> None:
+    from povdesk.core.procedures import (
+        ProcedureSpecError,
+        check_step,
+        initial_status,
+        next_steps,
+        parse_procedures,
+        replay,
+    )
+
+    hh = valid_household("not_identified")
+    hh.events = []
+    assert "identification" in {p.key for p, _ in next_steps(hh)}  # a turned-down applicant may apply again
+    hh.fields["household_kind"] = "2"
+    assert {p.key for p, _ in next_steps(hh)} == {"monitoring_identification_general"}
+    reasons = check_step(hh, "identification", "application", role="village_worker", date="2026-01-05",
+                         evidence={}, error_count=0, today=TODAY)
+    assert [r.zh for r in reasons] == ["“贫困户识别”不适用于“一般农户（防止致贫监测）”（只适用于：建档立卡户（含申请））"]
+    # A history that starts one (a bundle, an import) is a problem too; the same from an applicant is not.
+    started = [_event("identification", "application", "2026-01-05")]
+    assert any("not for a household of kind" in p.en
+               for p in replay(started, start=initial_status(hh.fields)))
+    assert not replay(started, start="applicant")
+    data = tomllib.loads(resource("procedures.toml").read_text(encoding="utf-8"))
+    data["procedures"]["identification"]["household_kinds"] = ["9"]
+    with pytest.raises(ProcedureSpecError, match="procedures.identification.household_kinds"):
+        parse_procedures(data)
