@@ -17,6 +17,7 @@ from typing import Any
 
 from povdesk.core.exchange import parse_line
 from povdesk.core.model import Household
+from povdesk.core.monitoring import with_overrides
 from povdesk.core.procedures import events_above, history_problems, initial_status
 from povdesk.core.rules import RuleContext, validate_household
 
@@ -40,10 +41,13 @@ def decide(hh: Household, ctx: RuleContext, level: str | None = None) -> Decisio
     return problems, [f.to_dict() for f in validate_household(hh, ctx)]
 
 
-def decide_lines(lines: Sequence[bytes], today: date, level: str | None = None) -> list[Decision | None]:
+def decide_lines(lines: Sequence[bytes], today: date, level: str | None = None,
+                 thresholds: str | None = None) -> list[Decision | None]:
     """`decide` for each raw line; None for a line that does not parse or whose checks raise (the
-    pipeline parses every line itself, in order, and raises the error there)."""
-    ctx = RuleContext(today=today)
+    pipeline parses every line itself, in order, and raises the error there). `thresholds`: the
+    workspace's own monitoring table as it keeps it (store.thresholds), so a worker judges as the
+    workspace does."""
+    ctx = RuleContext(today=today, thresholds=with_overrides(thresholds))
     out: list[Decision | None] = []
     for line in lines:
         try:

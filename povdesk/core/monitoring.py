@@ -16,7 +16,7 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date as date_type
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -291,6 +291,13 @@ def merged(base: ThresholdTable, extra: ThresholdTable) -> ThresholdTable:
     limits = {lim.region: lim for lim in base.time_limits}
     limits.update({lim.region: lim for lim in extra.time_limits})
     return ThresholdTable(extra.settings, tuple(rows.values()), tuple(limits.values()))
+
+
+@lru_cache(maxsize=8)
+def with_overrides(text: str | None) -> ThresholdTable:
+    """The bundled table with a province's own (the TOML text a workspace keeps, already checked
+    when it was imported) laid over it: what a worker process judges by, given only that text."""
+    return thresholds() if text is None else merged(thresholds(), parse_thresholds(tomllib.loads(text)))
 
 
 # ---------------------------------------------------------------------------- income lines

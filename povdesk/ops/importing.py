@@ -43,7 +43,7 @@ from povdesk.errors import BadInput, ImportCancelled
 from povdesk.i18n import Text, tr
 from povdesk.store import Workspace
 from povdesk.store.households import ImportResult
-from povdesk.store.thresholds import rule_context
+from povdesk.store.thresholds import imported_text, rule_context
 from povdesk.store.users import User
 
 Progress = Callable[[int, int], None]
@@ -192,6 +192,7 @@ def import_jsonl(ws: Workspace, actor: User, path: Path, *, batch: int = BATCH, 
                        where=str(path)) from None
     today = ws.clock.today()
     ctx = rule_context(ws)
+    own_thresholds = imported_text(ws)  # what the workers judge by, with the bundled table
     level = ws.authority_level  # a file's history is trusted up to what this workspace may record
     report = Report()
     seen: dict[str, int] = {}
@@ -207,7 +208,8 @@ def import_jsonl(ws: Workspace, actor: User, path: Path, *, batch: int = BATCH, 
             if item is None:
                 return
             lines, done = item
-            fut = executor.submit(decide_lines, [line for _, line in lines], today, level) if executor else None
+            fut = (executor.submit(decide_lines, [line for _, line in lines], today, level, own_thresholds)
+                   if executor else None)
             ahead.append((lines, done, fut))
 
     try:

@@ -80,3 +80,22 @@ def test_a_made_up_province_table_is_imported_and_judges_incomes(
     ws.close()
     assert table.time_limit("522634100201").days == 10
     assert "MON-NO-LINE" not in after and "MON-ASSISTED-BELOW" in after  # 4,000 a head is not above 7,000
+
+    # A worker process of the import pipeline, given only the workspace's kept table, judges alike.
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    from povdesk.core.importing import decide_lines
+    from povdesk.store.thresholds import imported_text
+
+    ws = Workspace.open(db, readonly=True)
+    kept = imported_text(ws)
+    ws.close()
+    line = json.dumps(hh.to_dict(), ensure_ascii=False).encode()
+    with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
+        judged, bundled = pool.submit(decide_lines, [line], TODAY, None, kept).result(), \
+            pool.submit(decide_lines, [line], TODAY).result()
+    assert judged[0] is not None and bundled[0] is not None
+    assert {f["rule"] for f in judged[0][1]} >= {"MON-ASSISTED-BELOW"} and \
+        "MON-NO-LINE" not in {f["rule"] for f in judged[0][1]}
+    assert "MON-NO-LINE" in {f["rule"] for f in bundled[0][1]}
