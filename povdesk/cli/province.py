@@ -1,9 +1,11 @@
 """`povdesk province …`: the province registry on PostgreSQL (init, keys, enrol, load, flags,
-returns) and the county's side of it (set-key, export, import)."""
+returns), its read-only web dashboard (serve, and its logins: user) and the county's side of it
+(set-key, export, import)."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,6 +35,10 @@ def cmd_province(args: argparse.Namespace) -> int:
     cmd = args.province_cmd
     if cmd in ("set-key", "export", "import"):
         return _county_side(args)
+    if cmd == "serve":
+        return _serve(args)
+    if cmd == "user":
+        return _user(args)
     from povdesk.core.idnumber import mask
     from povdesk.province import registry
 
@@ -139,6 +145,90 @@ def province_report(args: argparse.Namespace, fmt: str, year: int | None) -> int
     return 1 if warned else EXIT_OK
 
 
+def _serve(args: argparse.Namespace) -> int:
+    """`povdesk province serve`: the read-only dashboard on uvicorn."""
+    import uvicorn
+
+    from povdesk.errors import BadInput
+    from povdesk.i18n import Text
+    from povdesk.province.web.app import create_app
+
+    if not 0 < args.port < 65536:
+        raise BadInput(Text(f"--port 应在 1–65535 之间，而不是 {args.port}", f"--port must be 1-65535, not {args.port}"))
+    if bool(args.tls_cert) != bool(args.tls_key):
+        raise BadInput(Text("--tls-cert 和 --tls-key 须一起给出", "--tls-cert and --tls-key go together"))
+    for f in (args.tls_cert, args.tls_key):
+        if f and not Path(f).is_file():
+            raise BadInput(Text(f"找不到文件：{f}", f"no such file: {f}"))
+    engine = _engine(args)
+    try:
+        from povdesk.province import db
+
+        with engine.connect() as conn:
+            db.require_schema(conn)
+            keys = db.get_keys(conn)
+        if keys is None:
+            raise BadInput(Text("还没有省级密钥：请先运行 povdesk province keys", "there are no province keys yet: run "
+                                "povdesk province keys first"))
+        app = create_app(engine, clock=clock_of(args), https_only=bool(args.tls_cert))
+        scheme = "https" if args.tls_cert else "http"
+        shown = f"[{args.host}]" if ":" in args.host else args.host
+        out(t(f"povdesk 省级数据看板（{keys.name}）：{scheme}://{shown}:{args.port}/ （只读；Ctrl+C 停止）",
+              f"povdesk province dashboard ({keys.name}): {scheme}://{shown}:{args.port}/ (read-only; Ctrl+C stops "
+              "it)"))
+        sys.stdout.flush()
+        uvicorn.run(app, host=args.host, port=args.port, ssl_certfile=args.tls_cert, ssl_keyfile=args.tls_key,
+                    log_level="warning", timeout_keep_alive=5, server_header=False)
+    finally:
+        engine.dispose()
+    return EXIT_OK
+
+
+def _dashboard_password(name: str) -> str:
+    """The new password: POVDESK_NEW_PASSWORD, else asked twice at a terminal, else the first line of stdin."""
+    import getpass
+    import os
+
+    from povdesk.cli.common import check_new_password
+    from povdesk.errors import BadInput
+    from povdesk.i18n import Text
+
+    password = os.environ.get("POVDESK_NEW_PASSWORD")
+    if password is None:
+        if sys.stdin.isatty():
+            password = getpass.getpass(t(f"{name} 的新密码：", f"New password for {name}: "))
+            if getpass.getpass(t("再输入一次：", "Again: ")) != password:
+                raise BadInput(Text("两次输入的密码不一致", "the passwords differ"))
+        else:
+            password = sys.stdin.readline().rstrip("\r\n")
+            if not password:
+                raise BadInput(Text("请在标准输入的第一行或 POVDESK_NEW_PASSWORD 中给出新密码",
+                                    "give the new password on the first line of stdin or in POVDESK_NEW_PASSWORD"))
+    check_new_password(password)
+    return password
+
+
+def _user(args: argparse.Namespace) -> int:
+    """`povdesk province user add|list`: the dashboard's logins (province and city roles)."""
+    from povdesk.province.web import users
+
+    engine = _engine(args)
+    try:
+        if args.user_cmd == "add":
+            region = users.check_new_user(engine, args.name, args.role, args.region)
+            users.add_user(engine, args.name, _dashboard_password(args.name), args.role, region, clock_of(args))
+            role = {"province": t("省级", "province"), "city": t("市（州）级", "city")}[args.role]
+            out(t(f"已添加看板用户 {args.name}（{role}，可查看 {region} 及其下级地区）",
+                  f"added the dashboard user {args.name} ({role}; sees {region} and what lies under it)"))
+        else:
+            for u in users.list_users(engine):
+                state = "" if u.active else t("（已停用）", " (disabled)")
+                out(f"{u.name}\t{u.role}\t{u.region}{state}")
+    finally:
+        engine.dispose()
+    return EXIT_OK
+
+
 def _county_side(args: argparse.Namespace) -> int:
     from povdesk.province import export
 
@@ -222,6 +312,29 @@ def register(add: AddCommand) -> None:
     p.add_argument("-o", "--output", required=True, metavar="DIR", help=t("写入的目录", "the folder to write to"))
     p.add_argument("--county", metavar="CODE", help=t("只给这个县", "only for this county"))
     p.add_argument("--full", action="store_true", help=t("没有变化也写", "write even when nothing changed"))
+    p = ps.add_parser("serve", help=t("只读的网页数据看板（省级、市州级用户登录查看）",
+                                      "the read-only web dashboard (for province and city users)"))
+    database(p)
+    p.add_argument("--host", default="127.0.0.1", help=t("监听的地址（默认 127.0.0.1：只有本机能访问）",
+                                                      "the address to listen on (default 127.0.0.1: this machine "
+                                                      "only)"))
+    p.add_argument("--port", type=int, default=8480, help=t("端口（默认 8480）", "the port (default 8480)"))
+    p.add_argument("--tls-cert", metavar="PEM", help=t("HTTPS 证书（与 --tls-key 一起）", "HTTPS certificate (with "
+                                                      "--tls-key)"))
+    p.add_argument("--tls-key", metavar="PEM", help=t("HTTPS 私钥", "HTTPS private key"))
+    p = ps.add_parser("user", help=t("看板的登录账户", "the dashboard's logins"))
+    us = p.add_subparsers(dest="user_cmd", metavar="ACTION", required=True, parser_class=CommandParser)
+    up = us.add_parser("add", help=t("添加省级或市（州）级用户（新密码从终端、标准输入或 POVDESK_NEW_PASSWORD 读取）",
+                                     "add a province or city user (new password from the terminal, stdin or "
+                                     "POVDESK_NEW_PASSWORD)"))
+    database(up)
+    up.add_argument("name", metavar="NAME")
+    up.add_argument("--role", required=True, choices=("province", "city"))
+    up.add_argument("--region", required=True, metavar="CODE", help=t("省级：2 位省代码；市（州）级：4 位市州代码",
+                                                                     "province: the 2-digit province code; city: "
+                                                                     "the 4-digit prefecture code"))
+    up = us.add_parser("list", help=t("列出看板用户", "list the dashboard's users"))
+    database(up)
     p = ps.add_parser("set-key", help=t("县：设置省级数据库的公钥", "county: learn the province's public keys"))
     p.add_argument("db", metavar="DB")
     p.add_argument("file", metavar="FILE")
