@@ -8,11 +8,14 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-
-import sqlite_utils
-from sqlite_utils.db import Table
+from typing import TYPE_CHECKING
 
 from povdesk.clock import SYSTEM_CLOCK
+
+if TYPE_CHECKING:  # sqlite-utils is imported when a migration runs, not at every open of a workspace
+    import sqlite_utils
+    import sqlite_utils.migrations
+    from sqlite_utils.db import Table
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +37,8 @@ class Migration:
 
 
 def _table(db: sqlite_utils.Database, name: str) -> Table:
+    from sqlite_utils.db import Table
+
     table = db[name]
     assert isinstance(table, Table)
     return table
@@ -208,6 +213,8 @@ def latest(migrations: Sequence[Migration] = MIGRATIONS) -> int:
 
 
 def _migration_set(migrations: Sequence[Migration]) -> sqlite_utils.migrations.Migrations:
+    import sqlite_utils.migrations
+
     mset = sqlite_utils.migrations.Migrations(MIGRATION_SET)
     for m in sorted(migrations, key=lambda m: m.number):
         def run(db: sqlite_utils.Database, m: Migration = m) -> None:

@@ -12,10 +12,9 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlcipher3
-import sqlite_utils
 
 from povdesk.clock import SYSTEM_CLOCK, Clock
 from povdesk.core.model import LEVELS, OWN_NUMBER_FIELD, Household, ProcedureEvent
@@ -40,6 +39,9 @@ from povdesk.store.migrations import Migration
 from povdesk.store.outbox import OutboxEntry
 from povdesk.store.search import SearchHit
 from povdesk.store.users import User
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +121,9 @@ class Workspace:
         self.path = path
         self.clock = clock  # what "today" is for everything done through this workspace
         self._conn = conn
-        self._db = sqlite_utils.Database(conn, execute_plugins=False)
+        # As sqlite-utils set it when every open made its Database: a REPLACE on the append-only
+        # tables fires their DELETE trigger (and is refused) instead of deleting silently.
+        conn.execute("PRAGMA recursive_triggers = ON")
         self._readonly_reason = readonly_reason
         self._committed = False  # a write transaction of this session has committed
         self._timeout = timeout
@@ -447,6 +451,13 @@ class Workspace:
         except OSError as e:
             raise WorkspaceError(Text(f"{doing.zh}失败：{e}", f"{doing.en} failed: {e}"),
                                  where=str(self._keyfile.path)) from e
+
+    @property
+    def _db(self) -> sqlite_utils.Database:
+        """sqlite-utils over the connection, for the migrations (imported when one runs: not at every open)."""
+        import sqlite_utils
+
+        return sqlite_utils.Database(self._conn, execute_plugins=False)
 
     @property
     def encrypted(self) -> bool:

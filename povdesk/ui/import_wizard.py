@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QCoreApplication, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
@@ -42,12 +42,14 @@ from PySide6.QtWidgets import (
 from povdesk.clock import Clock
 from povdesk.errors import PovdeskError
 from povdesk.ops.changes import OpChanges
-from povdesk.ops.column_mapping import SheetColumns
-from povdesk.reports.import_check import ImportCheck
 from povdesk.ui.screen import fit_window, install_screen_guard
 from povdesk.ui.signals import emit
 from povdesk.ui.wheel import install_wheel_guard
 from povdesk.ui.worker import Job, JobCancelled, run_job
+
+if TYPE_CHECKING:  # the check reads workbooks (openpyxl): imported when a file is checked, not at start
+    from povdesk.ops.column_mapping import SheetColumns
+    from povdesk.reports.import_check import ImportCheck
 
 log = logging.getLogger(__name__)
 

@@ -41,7 +41,7 @@ from povdesk.ui.models import HouseholdListModel
 from povdesk.ui.screen import FRAME_ALLOWANCE, available_geometry, fit_window, install_screen_guard
 from povdesk.ui.session import IDLE_POLL_MS, IdleWatch, LockScreen, LockSettingDialog, lock_minutes
 from povdesk.ui.signals import emit
-from povdesk.ui.wheel import install_wheel_guard
+from povdesk.ui.wheel import guards_paused, install_wheel_guard
 from povdesk.ui.worker import Job, run_op
 
 log = logging.getLogger(__name__)
@@ -137,9 +137,10 @@ class MainWindow(QMainWindow):
         mid.addWidget(self.table)
         mid.addWidget(self.count_label)
 
-        # right: editor or dashboard
-        self.editor = HouseholdEditor(ws, user, lang=lang, drafts_dir=data_dir / "drafts", parent=self,
-                                      changes=self.changes)
+        # right: editor or dashboard (its thousand widgets made with the app-wide filters away)
+        with guards_paused():
+            self.editor = HouseholdEditor(ws, user, lang=lang, drafts_dir=data_dir / "drafts", parent=self,
+                                          changes=self.changes)
         self.editor.saved.connect(self._saved)
         self.editor.open_household_requested.connect(self.open_household)
         self.editor.close_requested.connect(self.table.setFocus)  # Esc: back to the list

@@ -60,6 +60,11 @@ def keep_on_screen(widget: QWidget) -> None:
 _screen_guard: ScreenGuard | None = None
 
 
+def screen_guard() -> ScreenGuard | None:
+    """The guard installed on the application, if any."""
+    return _screen_guard
+
+
 def install_screen_guard() -> None:
     """Once per application (every screen calls it, like install_wheel_guard)."""
     global _screen_guard

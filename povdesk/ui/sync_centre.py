@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QCoreApplication, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QFont, QKeySequence
@@ -51,8 +51,6 @@ from povdesk.clock import SYSTEM_CLOCK, Clock
 from povdesk.core.forms import household_form, member_form
 from povdesk.core.model import Household
 from povdesk.errors import PovdeskError
-from povdesk.relay import client as relay_client
-from povdesk.relay import exchange
 from povdesk.store import User, Workspace
 from povdesk.store.sync import Conflict
 from povdesk.sync import service
@@ -62,6 +60,9 @@ from povdesk.ui.editor import display_value
 from povdesk.ui.errors import show_error
 from povdesk.ui.signals import emit
 from povdesk.ui.worker import Cancelled, Job, JobCancelled, Progress, run_job, run_op
+
+if TYPE_CHECKING:  # the relay's HTTP client (httpx) is imported when the relay is used, not at start
+    from povdesk.relay import exchange
 
 log = logging.getLogger(__name__)
 
@@ -406,6 +407,7 @@ class SyncCentre(QDialog):
                 return None
             path = Path(name)
         try:
+            from povdesk.relay import exchange
             text = exchange.device_list(self.ws, self.user)
             path.write_text(text, encoding="utf-8")
         except OSError as exc:
@@ -737,6 +739,7 @@ class SyncCentre(QDialog):
         return page
 
     def _refresh_relay(self) -> None:
+        from povdesk.relay import exchange
         ln = exchange.link(self.ws)
         if ln is None:
             self.relay_label.setText(self.tr("No relay is set: enter the address and fingerprint the county gave."))
@@ -780,6 +783,7 @@ class SyncCentre(QDialog):
         user = self.user
 
         def op(ws: Workspace, _progress: Progress, _cancelled: Cancelled) -> str:
+            from povdesk.relay import exchange
             return exchange.connect(ws, user, url, fp, tls_fingerprint=tls or None).url
 
         job = run_op(self, self.tr("Contacting the relay…"), self.ws, op, self._connected, readonly=False)
@@ -820,6 +824,7 @@ class SyncCentre(QDialog):
 
         def op(ws: Workspace, _progress: Progress, cancelled: Cancelled) -> exchange.FetchReport:
             try:
+                from povdesk.relay import exchange
                 return exchange.fetch(ws, user, cancelled=cancelled)
             except service.ImportCancelled:
                 raise JobCancelled() from None
@@ -1152,6 +1157,7 @@ def upload_op(user: User) -> Callable[[Workspace, Progress, Cancelled], exchange
     bundle being sent."""
 
     def op(ws: Workspace, progress: Progress, _cancelled: Cancelled) -> exchange.UploadReport:
+        from povdesk.relay import exchange
         return exchange.upload(ws, user, progress=lambda _bid, done, total: progress(done, total))
 
     return op
@@ -1163,6 +1169,9 @@ def background_upload_op(user: User) -> Callable[[Workspace, Progress, Cancelled
     upload = upload_op(user)
 
     def op(ws: Workspace, progress: Progress, cancelled: Cancelled) -> exchange.UploadReport:
+        from povdesk.relay import client as relay_client
+        from povdesk.relay import exchange
+
         try:
             ln = exchange.link(ws)
             if ln is None:
@@ -1262,6 +1271,7 @@ class RelayUploader(QObject):
             return self.job
         try:
             service.require_role(self.user, service.EXCHANGE)
+            from povdesk.relay import exchange
             has_link = exchange.link(self.ws) is not None
         except PovdeskError:
             has_link = False

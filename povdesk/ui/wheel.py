@@ -9,6 +9,9 @@ over one without the focus scrolls the nearest scrollable area instead.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QAbstractScrollArea, QAbstractSpinBox, QApplication, QComboBox, QWidget
@@ -55,7 +58,33 @@ def install_wheel_guard() -> None:
         return
     _guard = WheelGuard(app)
     app.installEventFilter(_guard)
-    # Widgets made before the guard came were polished already.
+    _guard_made_widgets()
+
+
+def _guard_made_widgets() -> None:
+    """Widgets made while the guard was away (or before it came) were polished already."""
     for widget in QApplication.allWidgets():
         if isinstance(widget, GUARDED) and widget.focusPolicy() == Qt.FocusPolicy.WheelFocus:
             widget.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+
+
+@contextmanager
+def guards_paused() -> Iterator[None]:
+    """Build many widgets at once without the application-wide filters (this guard and the screen
+    guard) in the way: each widget made sends a dozen events (ChildAdded, LayoutRequest…) through
+    every Python filter at a few microseconds each, a tenth of a second over the main window's
+    thousands. Nothing may be shown or wheeled inside; afterwards the filters are back, in their
+    order, and the widgets made are guarded as if they had been polished under the guard."""
+    from povdesk.ui import screen
+
+    app = QApplication.instance()
+    paused = [f for f in (_guard, screen.screen_guard()) if f is not None and app is not None and f.parent() is app]
+    for f in paused:
+        app.removeEventFilter(f)  # type: ignore[union-attr]
+    try:
+        yield
+    finally:
+        for f in paused:  # as install_wheel_guard and install_screen_guard put them (the last asked first)
+            app.installEventFilter(f)  # type: ignore[union-attr]
+        if _guard is not None and _guard in paused:
+            _guard_made_widgets()

@@ -30,6 +30,16 @@ def test_wrong_password_and_unknown_user_look_the_same(ws: Workspace) -> None:
     assert wrong.value.text.zh and wrong.value.text.en == "wrong user name or password"
 
 
+def test_an_unknown_name_costs_a_whole_scrypt_of_the_accounts_cost() -> None:
+    """The hash an unknown name is checked against is fixed (no scrypt at import, which every start
+    would pay) but of the accounts' own cost, and a real hash: the check runs the whole scrypt."""
+    from povdesk.store import users
+
+    scheme, n, r, p, _salt, _key = users._DUMMY_HASH.split("$")
+    assert (scheme, int(n), int(r), int(p)) == ("scrypt", users.SCRYPT_N, users.SCRYPT_R, users.SCRYPT_P)
+    assert users.check_password("", users._DUMMY_HASH) is False
+
+
 def test_disabled_user_refused(ws: Workspace, admin: User, worker: User) -> None:
     ws.disable_user(admin, "worker")
     with pytest.raises(AuthError, match="disabled"):
