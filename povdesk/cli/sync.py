@@ -143,7 +143,9 @@ def cmd_bundle(args: argparse.Namespace) -> int:
 
         files = [Path(f) for f in args.files]
         with decision_pool(files, args.workers) as pool:
-            reports = service.import_bundles(ws, actor, files, executor=pool, lookahead=max(1, args.workers or 1))
+            accept = [service.resolve_device(ws, ref).device_id for ref in args.accept_history or ()]
+            reports = service.import_bundles(ws, actor, files, executor=pool, lookahead=max(1, args.workers or 1),
+                                             accept_history=accept)
     finally:
         ws.close()
     lang = language()
@@ -290,6 +292,10 @@ def register(add: AddCommand) -> None:
     p.add_argument("db", metavar="DB")
     p.add_argument("files", metavar="FILE", nargs="+")
     add_workers_option(p)
+    p.add_argument("--accept-history", action="append", metavar="DEVICE",
+                   help=t("县：接受该设备改写或截断过的审计历史（核实后；记入审计）",
+                          "county: take this device's rewritten or cut audit history as it now is (after looking "
+                          "into it; audited)"))
     p.add_argument("--json", action="store_true")
     p = bs.add_parser("inspect", help=t("显示同步包清单（不解密）", "show a bundle's manifest without decrypting"))
     p.add_argument("file", metavar="FILE")

@@ -9,7 +9,7 @@ import logging
 import tempfile
 import uuid
 from collections import Counter, deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from datetime import date
@@ -20,6 +20,7 @@ from povdesk.core.authority import level_label
 from povdesk.core.exchange import dump_line, parse_line
 from povdesk.core.importing import decide, paused_gc
 from povdesk.core.model import Household, ProcedureEvent
+from povdesk.core.monitoring import with_overrides
 from povdesk.core.permissions import require
 from povdesk.core.procedures import (
     VOID,
@@ -27,18 +28,21 @@ from povdesk.core.procedures import (
     is_void,
     level_refusal,
     load_procedures,
+    procedures_text_in_force,
     replay,
     status_after,
     status_from,
+    use_procedures,
 )
 from povdesk.core.rules import CrossChecker, RuleContext, validate_household
 from povdesk.errors import BadInput, ImportCancelled, ProcedureRefused
 from povdesk.i18n import Text, tr
 from povdesk.store import Workspace
+from povdesk.store import audit as audit_log
 from povdesk.store import sync as tables
-from povdesk.store.audit import entry_hash
+from povdesk.store.audit import SignedHead, entry_hash
 from povdesk.store.codec import dumps, loads, now_utc
-from povdesk.store.thresholds import rule_context
+from povdesk.store.thresholds import imported_text, rule_context
 from povdesk.store.users import User
 from povdesk.sync import bundle as fmt
 from povdesk.sync.keys import DeviceCard, fingerprint, read_key_file, write_key_file
@@ -230,6 +234,10 @@ def _export(ws: Workspace, actor: User, out: Path, full: bool, to: str | None,
         open_c = tables.open_conflict_paths(c, ids)
         audit_from = tables.audit_sent(c, peer.device_id) if kind == "village" and not full else 0
         audit_rows = tables.audit_rows(c, audit_from) if kind == "village" else []
+        # The chain's end, signed below into the manifest, and the entry the rows continue from.
+        head_seq, head_hash = audit_log.chain_end(c) if kind == "village" else (0, "")
+        base_entry = audit_log.entry_at(c, audit_from) if kind == "village" and audit_from else None
+        base_hash = base_entry[1] if base_entry else ""
         # Flags for the peer's households: those of the records sent, and any raised since the
         # last bundle to this peer (a person registered again in another village flags this one).
         since = "" if full else tables.last_sent_at(c, peer.device_id)
@@ -299,6 +307,8 @@ def _export(ws: Workspace, actor: User, out: Path, full: bool, to: str | None,
     keys = ws.device_keys()
     ciphertext, payload = sealer.finish(peer.box_public, bundle_id, ws.device_id)
     audit_last = audit_rows[-1][0] if audit_rows else audit_from
+    head = audit_log.sign_head(ws.device_id, head_seq, head_hash, keys["sign"][0], bundle_id, now_utc()) \
+        if kind == "village" else None
     manifest = {
         "format": fmt.FORMAT, "format_version": fmt.FORMAT_VERSION, "schema_version": ws.schema_version,
         "bundle_id": bundle_id, "kind": kind, "full": full, "created_at": now_utc(),
@@ -311,13 +321,18 @@ def _export(ws: Workspace, actor: User, out: Path, full: bool, to: str | None,
                    "flags": len(flags_out), "resolutions": len(res_out)},
         "payload": payload,
     }
+    if head is not None:
+        manifest["audit_head"] = {**head.to_dict(), "base": {"seq": audit_from, "hash": base_hash}}
     fmt.write(out, manifest, ciphertext, keys["sign"][0])
     try:
         with ws.sync_write(tr("记录已导出的同步包", "recording the exported bundle"), actor, EXCHANGE) as (c, audit, st):
             tables.record_sent(c, peer.device_id, first, last, bundle_id, len(sent), audit_last, st.now, st.user)
             tables.put_sent(c, peer.device_id, last, st.now, sent)
+            if head is not None:
+                audit_log.record_signed_head(c, head)
             audit.add("sync.export", "bundle", bundle_id, None, None,
-                      {"to": peer.device_id, "seq": [first, last], "households": len(sent), "file": out.name})
+                      {"to": peer.device_id, "seq": [first, last], "households": len(sent), "file": out.name,
+                       **({"audit_head": {"seq": head.seq, "hash": head.hash}} if head is not None else {})})
     except BaseException:
         out.unlink(missing_ok=True)  # a bundle the workspace does not remember sending must not travel
         raise
@@ -397,9 +412,119 @@ def verify(ws: Workspace, path: Path) -> Incoming:
                       "the bundle's content does not match the digest in its manifest (the file was altered)")
     if m["seq"]["first"] > m["seq"]["last"] + 1 or (m["full"] and m["seq"]["first"] != 1):
         raise _refuse(where, "同步包的序号范围不对", "the bundle's sequence range is wrong")
+    if m["kind"] == "village":
+        _signed_head(m, peer, where)
     body = _Body(ws, raw, peer)  # decrypts, and checks the header against the manifest
     del body
     return Incoming(raw, peer)
+
+
+def _device_named(peer: tables.Peer) -> str:
+    return f"{peer.device_id} ({peer.region_code} {peer.name})"
+
+
+def _signed_head(m: dict[str, Any], peer: tables.Peer, where: str) -> tuple[SignedHead, tuple[int, str]]:
+    """The village's audit head from the manifest, its signature checked with the device's key,
+    and the (seq, hash) of the entry the bundle's audit rows continue from."""
+    d = m.get("audit_head")
+    head = SignedHead.from_dict(d)
+    base = d.get("base") if isinstance(d, dict) else None
+    if head is None or not isinstance(base, dict) or type(base.get("seq")) is not int \
+            or not isinstance(base.get("hash"), str) or base["seq"] < 0:
+        raise _refuse(where, "同步包没有带签名的审计链尾（设备 {d}），不予导入",
+                      "the bundle carries no signed audit head (device {d}); it is not imported",
+                      d=_device_named(peer))
+    if head.device_id != peer.device_id or not head.signed_by(peer.sign_public):
+        raise _refuse(where, "同步包中审计链尾的签名无效（设备 {d}）：文件被改动过，不予导入",
+                      "the signature of the bundle's audit head is invalid (device {d}): the file was altered; "
+                      "it is not imported", d=_device_named(peer))
+    return head, (base["seq"], base["hash"])
+
+
+def _altered(where: str, peer: tables.Peer, seq: int, how: str) -> fmt.BundleRefused:
+    """A bundle whose history contradicts what the device signed before: refused, naming the device."""
+    if how == "truncated":
+        return _refuse(where, "设备 {d} 的审计历史被截断：第 {seq} 条以后的记录已经签名发来过，现在没有了。"
+                       "此同步包被视为已被改动，不予导入，未做任何修改",
+                       "the audit history of device {d} was cut short: entries after {seq} were signed into "
+                       "earlier bundles and are gone; the bundle is reported as altered and refused, nothing was "
+                       "written", d=_device_named(peer), seq=seq)
+    return _refuse(where, "设备 {d} 的审计历史被改写：第 {seq} 条与它以前签名发来的不同。此同步包被视为已被改动，"
+                   "不予导入，未做任何修改",
+                   "the audit history of device {d} was rewritten: entry {seq} differs from the one it signed "
+                   "into an earlier bundle; the bundle is reported as altered and refused, nothing was written",
+                   d=_device_named(peer), seq=seq)
+
+
+class _Heads:
+    """Each device's last signed audit head as this workspace holds it, advanced by the bundles of
+    one import in order; judges whether a bundle's head extends it (its past not rewritten or cut)."""
+
+    def __init__(self, ws: Workspace, accept_history: Collection[str] = ()) -> None:
+        self.ws = ws
+        self.accept = set(accept_history)
+        self.last: dict[str, SignedHead | None] = {}
+        self.accepted: dict[str, tuple[SignedHead | None, SignedHead]] = {}
+        # bundle id -> (its head, its base, the device's head before it)
+        self.of: dict[str, tuple[SignedHead, tuple[int, str], SignedHead | None]] = {}
+
+    def _held(self, c: Any, dev: str, seq: int) -> str | None:
+        got = tables.peer_audit_range(c, dev, seq, seq).get(seq)
+        return got[1] if got else None
+
+    def judge(self, c: Any, b: Incoming) -> None:
+        """Before anything is written: raises BundleRefused for a rewritten or truncated past."""
+        m, peer, where = b.manifest, b.peer, b.raw.where
+        if m["kind"] != "village":
+            return
+        head, (base_seq, base_hash) = _signed_head(m, peer, where)
+        dev = peer.device_id
+        if dev not in self.last:
+            self.last[dev] = audit_log.peer_head(c, dev)
+        last = self.last[dev]
+        problem: tuple[int, str] | None = None
+        held_here = self._held(c, dev, head.seq) if head.seq else None
+        if held_here is not None and held_here != head.hash:
+            problem = (head.seq, "rewritten")
+        elif base_seq and (held := self._held(c, dev, base_seq)) is not None and held != base_hash:
+            problem = (base_seq, "rewritten")
+        elif last is not None and ((head.seq == last.seq and head.hash != last.hash)
+                                   or (base_seq == last.seq and base_hash != last.hash)):
+            problem = (last.seq, "rewritten")
+        elif held_here is not None and head.seq < max(last.seq if last else 0, tables.peer_audit_head(c, dev)[0]) \
+                and (last is None or m["created_at"] > last.at):
+            # The device's chain now ends at an entry the county holds, with more after it received
+            # (a bundle made before the last head was signed, arriving late, is only stale).
+            problem = (head.seq, "truncated")
+        if problem is not None:
+            if dev not in self.accept:
+                raise _altered(where, peer, *problem)
+            self.accepted[m["bundle_id"]] = (last, head)
+        self.of[m["bundle_id"]] = (head, (base_seq, base_hash), None if problem is not None else last)
+        if last is None or head.seq >= last.seq or problem is not None:
+            self.last[dev] = head
+
+
+def _rows_match_head(where: str, peer: tables.Peer, rows: list[list[Any]], head: SignedHead,
+                     base: tuple[int, str], last: SignedHead | None) -> bool:
+    """The audit rows a bundle carries are the ones its signed head and base name: they continue
+    from the base and end at the head (else BundleRefused); False when they reach the last head
+    received and do not pass through it (a rewritten past)."""
+    ok = True
+    if rows:
+        ok = (rows[0][0] == base[0] + 1 and rows[0][9] == base[1] and rows[-1][0] == head.seq
+              and rows[-1][10] == head.hash)
+        if ok and last is not None and rows[0][0] <= last.seq <= rows[-1][0]:
+            at = next((r for r in rows if r[0] == last.seq), None)
+            if at is None or at[10] != last.hash:
+                return False
+    else:
+        ok = (head.seq, head.hash) == base
+    if not ok:
+        raise _refuse(where, "同步包中的审计记录与其签名的链尾不符（设备 {d}）：文件被改动过，不予导入",
+                      "the audit entries in the bundle do not match its signed audit head (device {d}): it was "
+                      "altered; it is not imported", d=_device_named(peer))
+    return True
 
 
 def _line_value(line: str) -> Any:
@@ -617,11 +742,18 @@ class BundleReport:
                 "county_steps": self.county_steps}
 
 
-def _order_and_ranges(ws: Workspace, items: list[Incoming]) -> tuple[list[tuple[Incoming, str]], list[BundleReport]]:
-    """Sort by sender and range; refuse gaps. Returns (bundle, note) pairs to apply, and a report
+def _order_and_ranges(ws: Workspace, items: list[Incoming], heads: _Heads | None = None
+                      ) -> tuple[list[tuple[Incoming, str]], list[BundleReport]]:
+    """Sort by sender and range; refuse gaps, and a village's bundle whose signed audit head does
+    not extend the last one received from it (`heads`). Returns (bundle, note) pairs to apply, and a report
     for each bundle skipped because everything in it was already received (a batch is idempotent:
     a folder holding old bundles beside new ones imports the new ones)."""
-    items = sorted(items, key=lambda b: (b.peer.device_id, b.manifest["seq"]["first"], b.manifest["seq"]["last"]))
+    def audit_seq(b: Incoming) -> int:
+        h = b.manifest.get("audit_head")
+        return int(h["seq"]) if isinstance(h, dict) and type(h.get("seq")) is int else 0
+
+    items = sorted(items, key=lambda b: (b.peer.device_id, b.manifest["seq"]["first"], b.manifest["seq"]["last"],
+                                         audit_seq(b)))
     highs: dict[str, int] = {}
     out = []
     skipped: list[BundleReport] = []
@@ -654,6 +786,8 @@ def _order_and_ranges(ws: Workspace, items: list[Incoming]) -> tuple[list[tuple[
                               "an earlier bundle is missing: this one starts at sequence {f} but only up to {h} "
                               "has been received; import the missing bundle first, or ask for a full bundle "
                               "(--full)", f=first, h=high)
+            if heads is not None:
+                heads.judge(c, b)
             note = "" if first == high + 1 else str(tr("序号 {f}–{h} 已经收到过", "sequences {f}–{h} were already "
                                                        "received", f=first, h=high))
             highs[dev] = max(high, last)
@@ -735,7 +869,8 @@ def _step_label(procedure: str, step: str) -> tuple[str, str]:
 
 def import_bundles(ws: Workspace, actor: User, paths: Sequence[Path], *, batch: int = BATCH,
                    executor: Executor | None = None, lookahead: int = 1,
-                   progress: Progress | None = None, cancelled: Cancelled | None = None) -> list[BundleReport]:
+                   progress: Progress | None = None, cancelled: Cancelled | None = None,
+                   accept_history: Collection[str] = ()) -> list[BundleReport]:
     """Verify every bundle, then merge and apply all of them in one transaction (or none).
 
     First every check that needs no write, on every bundle (container, addressee, sender,
@@ -748,6 +883,11 @@ def import_bundles(ws: Workspace, actor: User, paths: Sequence[Path], *, batch: 
     is written. With an `executor` (povdesk.ops.importing.decision_pool), the next `lookahead`
     chunks of records are judged there, as new records, while this process merges and writes;
     where a worker made no decision, this process makes it, so the outcome is the same.
+
+    A village bundle's signed audit head must extend the last one received from that device: a
+    rewritten or truncated past is refused (BundleRefused naming the device), nothing written,
+    unless the device is in `accept_history` (the county coordinator, having looked into it with
+    the village, takes its history as it now is: recorded as `sync.history_accepted`).
     """
     require(actor.role, EXCHANGE)
 
@@ -756,12 +896,14 @@ def import_bundles(ws: Workspace, actor: User, paths: Sequence[Path], *, batch: 
             raise ImportCancelled(tr("已取消导入，未做任何修改", "the import was cancelled; nothing was changed"))
 
     ctx = rule_context(ws)
+    own_thresholds = imported_text(ws)  # what the workers judge by, with the bundled table
     with paused_gc():
         verified = []
         for p in paths:
             stop_if_asked()
             verified.append(verify(ws, Path(p)))
-        ordered, skipped = _order_and_ranges(ws, verified)
+        heads = _Heads(ws, accept_history)
+        ordered, skipped = _order_and_ranges(ws, verified, heads)
         if not ordered:
             return skipped
         total = sum(b.households for b, _ in ordered)
@@ -791,7 +933,8 @@ def import_bundles(ws: Workspace, actor: User, paths: Sequence[Path], *, batch: 
                     return
                 i, body, chunk = item
                 fut = (executor.submit(decide_as_new, [line for _, line in chunk], today,
-                                       ordered[i][0].manifest["seq"]["last"])
+                                       ordered[i][0].manifest["seq"]["last"], own_thresholds,
+                                       procedures_text_in_force())
                        if executor is not None and chunk is not None else None)
                 ahead.append((i, body, chunk, fut))
 
@@ -818,7 +961,7 @@ def import_bundles(ws: Workspace, actor: User, paths: Sequence[Path], *, batch: 
                         if progress:
                             progress(done, total)
                         continue
-                    _finish_bundle(ws, c, audit, st, b, rep, body, chains)
+                    _finish_bundle(ws, c, audit, st, b, rep, body, chains, heads)
                     reports.append(rep)
                     rep = None
             finally:
@@ -856,11 +999,27 @@ def _dup_people_touching(c: Any, cross: CrossChecker, brought: set[str]) -> list
 
 
 def _finish_bundle(ws: Workspace, c: Any, audit: Any, st: Any, b: Incoming, rep: BundleReport, body: _Body,
-                   chains: dict[str, _AuditChain]) -> None:
-    """After a bundle's records: its audit entries (checked to continue the sender's chain), flags,
-    received range and acknowledgement, and this workspace's own audit entries for it."""
+                   chains: dict[str, _AuditChain], heads: _Heads) -> None:
+    """After a bundle's records: its audit entries (checked to continue the sender's chain and to
+    be the ones its signed head names), flags, received range and acknowledgement, the device's
+    new head, and this workspace's own audit entries for it."""
     m, dev = b.manifest, b.peer.device_id
     audit_rows, flags, _resolutions = body.rest()
+    signed = heads.of.get(m["bundle_id"])
+    if signed is not None:
+        head, base, before = signed
+        if not _rows_match_head(b.raw.where, b.peer, audit_rows, head, base, before):
+            assert before is not None
+            if dev not in heads.accept:
+                raise _altered(b.raw.where, b.peer, before.seq, "rewritten")
+            heads.accepted[m["bundle_id"]] = (before, head)
+        held = audit_log.peer_head(c, dev)
+        if held is None or head.seq >= held.seq or m["bundle_id"] in heads.accepted:
+            audit_log.put_peer_head(c, head)
+        if m["bundle_id"] in heads.accepted:
+            old, new = heads.accepted[m["bundle_id"]]
+            audit.add("sync.history_accepted", "device", dev, None,
+                      None if old is None else {"seq": old.seq, "hash": old.hash}, {"seq": new.seq, "hash": new.hash})
     if audit_rows:
         rep.audit_received = len(audit_rows)
         chain = chains.setdefault(dev, _AuditChain(ws, dev))
@@ -875,7 +1034,8 @@ def _finish_bundle(ws: Workspace, c: Any, audit: Any, st: Any, b: Incoming, rep:
                               f.get("message"), "county", st.now) for f in flags])
     audit.add("sync.import", "bundle", m["bundle_id"], None, None,
               {"from": dev, "seq": [m["seq"]["first"], m["seq"]["last"]], "file": b.raw.path.name,
-               "households": b.households})
+               "households": b.households,
+               **({"audit_head": {"seq": signed[0].seq, "hash": signed[0].hash}} if signed is not None else {})})
     # A break is recorded in this workspace's own (hash-chained) audit log, not refused: see docs/sync.md.
     for problem in rep.audit_problems:
         audit.add("sync.audit_break", "device", rep.device, None, None,
@@ -890,11 +1050,14 @@ def _finish_bundle(ws: Workspace, c: Any, audit: Any, st: Any, b: Incoming, rep:
 _NewDecision = tuple[list[dict[str, str]], list[dict[str, Any]], bytes]
 
 
-def decide_as_new(lines: Sequence[str], today: date, seq: int = 0) -> list[_NewDecision | None]:
+def decide_as_new(lines: Sequence[str], today: date, seq: int = 0, thresholds: str | None = None,
+                  procedures: str | None = None) -> list[_NewDecision | None]:
     """For a worker process (spawn): each record line judged as a new record; None where it does
     not parse or a check raises (this process then does it again, in order, and raises there).
-    `seq` is the bundle's last sequence, remembered with the received state."""
-    ctx = RuleContext(today=today)
+    `seq` is the bundle's last sequence, remembered with the received state; `thresholds` the
+    workspace's own monitoring table and procedures as it keeps them (store.thresholds)."""
+    use_procedures(procedures)
+    ctx = RuleContext(today=today, thresholds=with_overrides(thresholds))
     out: list[_NewDecision | None] = []
     for line in lines:
         try:

@@ -7,9 +7,12 @@ import shutil
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from povdesk.core.procedures import next_steps, perform_step
 from povdesk.store import Workspace
 from povdesk.sync import service
+from povdesk.sync.bundle import BundleRefused
 from tests.sync.conftest import Pair, make_pair
 
 
@@ -91,9 +94,20 @@ def test_a_village_restored_from_a_backup_is_noticed(pair: Pair, tmp_path: Path)
     shutil.copy(backup, path)
     pair.village = Workspace.open(path)
     edit(pair, 4)  # more than b2 held, so the bundle's range reaches past what the county has
-    rep = up(pair, "b3.pvb")
+    path = pair.dir / "b3.pvb"
+    service.export_bundle(pair.village, pair.worker, path)
+    # Its past contradicts the head b2 signed: refused as altered, naming the device, nothing written.
+    with pytest.raises(BundleRefused, match="audit history of device .* was rewritten") as refused:
+        service.import_bundles(pair.county, pair.coordinator, [path])
+    assert pair.village.device_id in str(refused.value)
+    before = county_status(pair)
+    assert before.received_up_to < pair.village.last_outbox_seq() and before.audit_breaks == ()
+    # The coordinator, having looked into it with the village, takes its history as it now is.
+    (rep,) = service.import_bundles(pair.county, pair.coordinator, [path], accept_history=[pair.village.device_id])
     assert rep.note.startswith("sequences") and "already received" in rep.note
     assert any("differs from the copy received before" in p["en"] for p in rep.audit_problems)
+    assert "sync.history_accepted" in [e.action for e in pair.county.audit_entries(pair.village.device_id, 20)]
+    assert pair.county.verify_audit() == []
 
 
 def test_duplicates_and_county_steps_are_listed_in_the_village(tmp_path: Path) -> None:
