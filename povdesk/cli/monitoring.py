@@ -1,4 +1,5 @@
-"""The monitoring command: a province's own thresholds and time limits (防止返贫动态监测)."""
+"""A province's own rules: its monitoring thresholds and time limits (防止返贫动态监测) and its
+procedures (the steps, their roles, evidence and publicity periods)."""
 
 from __future__ import annotations
 
@@ -54,6 +55,61 @@ def cmd_thresholds(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_procedures(args: argparse.Namespace) -> int:
+    from povdesk.core.procedures import load_procedures, procedure_settings, publicity_days
+    from povdesk.errors import BadInput
+    from povdesk.i18n import tr
+    from povdesk.ops.monitoring import import_procedures, procedures_source, reset_procedures
+    from povdesk.paths import resource
+
+    if args.action in ("import", "export") and not args.file:
+        raise BadInput(tr("请给出程序文件：povdesk procedures {a} DB FILE",
+                          "name the procedures file: povdesk procedures {a} DB FILE", a=args.action))
+    ws = open_workspace(args, readonly=args.action in ("show", "export"))
+    try:
+        actor = login(ws)
+        if args.action == "import":
+            done = import_procedures(ws, actor, Path(args.file))
+            out(t(f"已导入 {Path(args.file).name}：{done.procedures} 个程序，自现在起按此办理",
+                  f"imported {Path(args.file).name}: {done.procedures} procedures, in force from now on"))
+            for note in done.notes:
+                out(f"  {t(note.zh, note.en)}")
+        elif args.action == "reset":
+            reset_procedures(ws, actor)
+            out(t("已恢复为内置程序", "back to the bundled procedures"))
+        elif args.action == "export":
+            text, _ = procedures_source(ws)
+            body = text if text is not None else resource("procedures.toml").read_text(encoding="utf-8")
+            Path(args.file).write_text(body, encoding="utf-8")
+            out(t(f"已导出现行程序：{args.file}（编辑后用 povdesk procedures import 导入）",
+                  f"wrote the procedures in force to {args.file} (edit it, then povdesk procedures import)"))
+        text, problem = procedures_source(ws)
+        if args.action == "show":
+            specs = load_procedures()
+            if args.json:
+                emit_json({"source": "workspace" if text is not None and problem is None else "bundled",
+                           "problem": problem.en if problem else None,
+                           "publicity_days": procedure_settings().publicity_days,
+                           "procedures": [{"key": p.key, "zh": p.zh, "en": p.en, "publicity_days": p.publicity_days,
+                                           "steps": [{"key": st.key, "zh": st.zh, "en": st.en, "roles": list(st.roles),
+                                                      "level": st.level,
+                                                      "evidence": [f.key for f in st.evidence]}
+                                                     for st in p.steps]} for p in specs.values()]})
+                return EXIT_OK
+            out(t("本工作区使用本省导入的程序" if text is not None and problem is None else "本工作区使用内置程序",
+                  "this workspace uses the province's own procedures" if text is not None and problem is None
+                  else "this workspace uses the bundled procedures"))
+            if problem is not None:
+                out(t(problem.zh, problem.en))
+            for p in specs.values():
+                out(f"{p.key}\t{t(p.zh, p.en)}\t{t('公示', 'publicity')} {publicity_days(p.key)} {t('天', 'days')}")
+                for st in p.steps:
+                    out(f"  {st.key}\t{t(st.zh, st.en)}\t{', '.join(st.roles)}")
+    finally:
+        ws.close()
+    return EXIT_OK
+
+
 def register(add: AddCommand) -> None:
     sp = add("thresholds", cmd_thresholds, "防止返贫监测范围和时限：查看、导入本省的表",
              "monitoring thresholds and time limits: show them, import the province's own table")
@@ -62,4 +118,12 @@ def register(add: AddCommand) -> None:
     sp.add_argument("file", nargs="?", metavar="FILE.toml",
                     help=t("本省的监测范围表（与 resources/monitoring_thresholds.toml 同格式）",
                            "the province's table (the format of resources/monitoring_thresholds.toml)"))
+    sp.add_argument("--json", action="store_true")
+    sp = add("procedures", cmd_procedures, "办理程序：查看、导出、导入本省的程序文件，或恢复内置程序",
+             "procedures: show them, export them, import the province's own file, or go back to the bundled ones")
+    sp.add_argument("action", choices=["show", "export", "import", "reset"])
+    sp.add_argument("db", metavar="DB")
+    sp.add_argument("file", nargs="?", metavar="FILE.toml",
+                    help=t("本省的程序文件（与 resources/procedures.toml 同格式；可先 export 再编辑）",
+                           "the province's file (the format of resources/procedures.toml; export one to start from)"))
     sp.add_argument("--json", action="store_true")

@@ -18,7 +18,7 @@ from typing import Any
 from povdesk.core.exchange import parse_line
 from povdesk.core.model import Household
 from povdesk.core.monitoring import with_overrides
-from povdesk.core.procedures import events_above, history_problems, initial_status
+from povdesk.core.procedures import events_above, history_problems, initial_status, use_procedures
 from povdesk.core.rules import RuleContext, validate_household
 
 # (the history's problems as dicts, the findings as dicts): a household with problems is
@@ -42,11 +42,12 @@ def decide(hh: Household, ctx: RuleContext, level: str | None = None) -> Decisio
 
 
 def decide_lines(lines: Sequence[bytes], today: date, level: str | None = None,
-                 thresholds: str | None = None) -> list[Decision | None]:
+                 thresholds: str | None = None, procedures: str | None = None) -> list[Decision | None]:
     """`decide` for each raw line; None for a line that does not parse or whose checks raise (the
-    pipeline parses every line itself, in order, and raises the error there). `thresholds`: the
-    workspace's own monitoring table as it keeps it (store.thresholds), so a worker judges as the
-    workspace does."""
+    pipeline parses every line itself, in order, and raises the error there). `thresholds` and
+    `procedures`: the workspace's own monitoring table and procedures as it keeps them
+    (store.thresholds), so a worker process judges as the workspace does."""
+    use_procedures(procedures)
     ctx = RuleContext(today=today, thresholds=with_overrides(thresholds))
     out: list[Decision | None] = []
     for line in lines:

@@ -11,7 +11,7 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from functools import cache
+from functools import cache, lru_cache
 from types import MappingProxyType
 from typing import Any
 
@@ -384,8 +384,12 @@ def parse_procedures(
     return MappingProxyType(procedures), settings
 
 
+_Catalogue = tuple[MappingProxyType[str, ProcedureSpec], ProcedureSettings]
+
+
 @cache
-def _catalogue() -> tuple[MappingProxyType[str, ProcedureSpec], ProcedureSettings]:
+def bundled_catalogue() -> _Catalogue:
+    """resources/procedures.toml, as shipped."""
     path = resource("procedures.toml")
     with path.open("rb") as fh:
         data = tomllib.load(fh)
@@ -395,9 +399,114 @@ def _catalogue() -> tuple[MappingProxyType[str, ProcedureSpec], ProcedureSetting
         raise ProcedureSpecError(f"{path}: {exc}") from exc
 
 
+@lru_cache(maxsize=4)
+def catalogue_from_text(text: str) -> _Catalogue:
+    """A province's own procedures file (the TOML text a workspace keeps); raises
+    ProcedureSpecError (or tomllib.TOMLDecodeError) when malformed."""
+    return parse_procedures(tomllib.loads(text))
+
+
+# The procedures in force in this process: a province's own file kept in the workspace opened last
+# (store.workspace activates it when the workspace becomes readable; a worker process is handed the
+# text), else the bundled file. One process works on one workspace's procedures at a time.
+_in_force: tuple[str, _Catalogue] | None = None
+
+
+def use_procedures(text: str | None) -> None:
+    """Put a province's own procedures (its TOML text, already checked) in force, or the bundled
+    ones with None."""
+    global _in_force
+    _in_force = None if text is None else (text, catalogue_from_text(text))
+
+
+def procedures_text_in_force() -> str | None:
+    """The TOML text of the procedures in force when they are a province's own, else None (for
+    handing to worker processes)."""
+    return _in_force[0] if _in_force is not None else None
+
+
+def _catalogue() -> _Catalogue:
+    return _in_force[1] if _in_force is not None else bundled_catalogue()
+
+
 def load_procedures() -> Mapping[str, ProcedureSpec]:
-    """Every procedure, in the order resources/procedures.toml defines them (cached)."""
+    """Every procedure in force (a province's own file kept in the workspace, else
+    resources/procedures.toml), in the order the file defines them."""
     return _catalogue()[0]
+
+
+def compatibility(candidate: _Catalogue, base: _Catalogue | None = None) -> tuple[list[Text], list[Text]]:
+    """Whether a province's own procedures can replace the bundled ones (`base`) in a workspace that
+    already holds histories recorded under them: (problems that refuse it, notes on what changes).
+
+    Histories are replayed under the procedures in force, and the code reads some steps and
+    evidence by key, so every bundled procedure keeps its steps in the same order with the same
+    key, kind and level, its statuses and conditions, and every evidence field its key, kind and
+    code list; a field may become optional, never newly required (a step recorded earlier has no
+    value for it). Labels, roles, publicity periods, the appraisal quorum and majority may change,
+    fields may be added as optional, and new procedures may be added."""
+    base = base or bundled_catalogue()
+    old, old_settings = base
+    new, new_settings = candidate
+    problems: list[Text] = []
+    notes: list[Text] = []
+    for key, was in old.items():
+        now = new.get(key)
+        if now is None:
+            problems.append(tr("缺少程序“{p}”（{k}）", "the procedure '{p}' ({k}) is missing", p=was.label, k=key))
+            continue
+        if [s.key for s in now.steps] != [s.key for s in was.steps]:
+            problems.append(tr("“{p}”的步骤应为 {want}（顺序不变），文件中是 {got}",
+                               "the steps of '{p}' must stay {want} in that order; the file has {got}",
+                               p=was.label, want=", ".join(s.key for s in was.steps),
+                               got=", ".join(s.key for s in now.steps)))
+            continue
+        for attr in ("start_from", "end_status", "status_while_open", "after", "household_kinds"):
+            if getattr(now, attr) != getattr(was, attr):
+                problems.append(tr("“{p}”的 {a} 不能改（{old} → {new}）", "'{p}': {a} cannot change ({old} -> {new})",
+                                   p=was.label, a=attr, old=str(getattr(was, attr)), new=str(getattr(now, attr))))
+        if now.publicity_days != was.publicity_days:
+            notes.append(tr("“{p}”公示至少 {old} 天 → {new} 天（也用于核对已经办理的记录）",
+                            "'{p}': publicity at least {old} days -> {new} (also judged on steps already recorded)",
+                            p=now.label, old=was.publicity_days, new=now.publicity_days))
+        for a, b in zip(was.steps, now.steps, strict=True):
+            where = f"{key}.{a.key}"
+            for attr in ("kind", "level", "fail_status"):
+                if getattr(a, attr) != getattr(b, attr):
+                    problems.append(tr("步骤 {w} 的 {a} 不能改（{old} → {new}）", "step {w}: {a} cannot change ({old} -> {new})",
+                                       w=where, a=attr, old=str(getattr(a, attr)), new=str(getattr(b, attr))))
+            if (a.zh, a.en) != (b.zh, b.en):
+                notes.append(tr("步骤 {w} 改名为“{name}”", "step {w} is now called '{name}'", w=where, name=b.label))
+            if a.roles != b.roles:
+                notes.append(tr("步骤 {w} 的办理角色：{r}", "step {w} is recorded by: {r}", w=where, r=", ".join(b.roles)))
+            for f in a.evidence:
+                g = b.field(f.key)
+                if g is None:
+                    problems.append(tr("步骤 {w} 缺少记录项 {f}", "step {w} lacks its evidence field {f}", w=where, f=f.key))
+                elif (g.kind, g.codes) != (f.kind, f.codes):
+                    problems.append(tr("步骤 {w} 的记录项 {f} 类型不能改", "step {w}: the kind of evidence field {f} "
+                                       "cannot change", w=where, f=f.key))
+                elif g.required and not f.required:
+                    problems.append(tr("步骤 {w} 的记录项 {f} 不能改为必填（已办理的步骤没有这一项）",
+                                       "step {w}: evidence field {f} cannot become required (steps recorded earlier "
+                                       "have no value for it)", w=where, f=f.key))
+            for g in b.evidence:
+                if a.field(g.key) is None:
+                    if g.required:
+                        problems.append(tr("步骤 {w} 新增的记录项 {f} 只能是选填（已办理的步骤没有这一项）",
+                                           "step {w}: the new evidence field {f} must be optional (steps recorded "
+                                           "earlier have no value for it)", w=where, f=g.key))
+                    else:
+                        notes.append(tr("步骤 {w} 新增记录项“{name}”", "step {w} gains the evidence field '{name}'",
+                                        w=where, name=g.label))
+    for key in new.keys() - old.keys():
+        notes.append(tr("新增程序“{p}”", "a new procedure '{p}'", p=new[key].label))
+    if new_settings != old_settings:
+        notes.append(tr("[settings] 改为：公示 {d} 天，到会 {q}，赞成超过 {m}",
+                        "[settings] now: publicity {d} days, attendance {q}, votes for above {m}",
+                        d=new_settings.publicity_days, q=str(new_settings.attendance_quorum),
+                        m=str(new_settings.vote_majority)))
+    return problems, notes
 
 
 def procedure_settings() -> ProcedureSettings:

@@ -38,6 +38,7 @@ import orjson
 from povdesk.core.exchange import jsonl_lines, parse_line
 from povdesk.core.importing import Decision, decide, decide_lines, paused_gc
 from povdesk.core.model import Household
+from povdesk.core.procedures import procedures_text_in_force
 from povdesk.core.rules import CrossChecker
 from povdesk.errors import BadInput, ImportCancelled
 from povdesk.i18n import Text, tr
@@ -193,6 +194,7 @@ def import_jsonl(ws: Workspace, actor: User, path: Path, *, batch: int = BATCH, 
     today = ws.clock.today()
     ctx = rule_context(ws)
     own_thresholds = imported_text(ws)  # what the workers judge by, with the bundled table
+    own_procedures = procedures_text_in_force()
     level = ws.authority_level  # a file's history is trusted up to what this workspace may record
     report = Report()
     seen: dict[str, int] = {}
@@ -208,8 +210,8 @@ def import_jsonl(ws: Workspace, actor: User, path: Path, *, batch: int = BATCH, 
             if item is None:
                 return
             lines, done = item
-            fut = (executor.submit(decide_lines, [line for _, line in lines], today, level, own_thresholds)
-                   if executor else None)
+            fut = (executor.submit(decide_lines, [line for _, line in lines], today, level, own_thresholds,
+                                   own_procedures) if executor else None)
             ahead.append((lines, done, fut))
 
     try:

@@ -554,6 +554,20 @@ class Workspace:
         if missing:
             raise WorkspaceError(tr("工作区信息不完整（缺少 {k}）", "the workspace information is incomplete "
                                        "(missing {k})", k=", ".join(sorted(missing))), where=str(self.path))
+        self._use_own_procedures()
+
+    def _use_own_procedures(self) -> None:
+        """Put the province's own procedures kept in this workspace in force (core.procedures), or
+        the bundled ones. Kept text that no longer loads (a newer povdesk changed the bundled
+        procedures) leaves the bundled ones in force, logged; `povdesk procedures show` says why."""
+        from povdesk.core import procedures
+
+        text = self._meta.get("procedures")
+        try:
+            procedures.use_procedures(text or None)
+        except Exception as exc:  # noqa: BLE001 (a stored file that no longer parses must not lock the workspace)
+            log.warning("the procedures kept in %s do not load (%s); the bundled ones are in force", self.path, exc)
+            procedures.use_procedures(None)
 
     def close(self) -> None:
         try:

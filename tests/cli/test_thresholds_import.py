@@ -87,6 +87,7 @@ def test_a_made_up_province_table_is_imported_and_judges_incomes(
 
     from povdesk.core.importing import decide_lines
     from povdesk.store.thresholds import imported_text
+    from povdesk.sync.service import decide_as_new
 
     ws = Workspace.open(db, readonly=True)
     kept = imported_text(ws)
@@ -95,6 +96,9 @@ def test_a_made_up_province_table_is_imported_and_judges_incomes(
     with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
         judged, bundled = pool.submit(decide_lines, [line], TODAY, None, kept).result(), \
             pool.submit(decide_lines, [line], TODAY).result()
+        # and so does the worker of a bundle import at the county
+        from_bundle = pool.submit(decide_as_new, [line.decode()], TODAY, 1, kept).result()
+    assert from_bundle[0] is not None and "MON-ASSISTED-BELOW" in {f["rule"] for f in from_bundle[0][1]}
     assert judged[0] is not None and bundled[0] is not None
     assert {f["rule"] for f in judged[0][1]} >= {"MON-ASSISTED-BELOW"} and \
         "MON-NO-LINE" not in {f["rule"] for f in judged[0][1]}
