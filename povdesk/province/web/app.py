@@ -54,7 +54,8 @@ SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'self'; font-src 'self'; img-src 'self'; "
                                "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    # Not no-referrer: with it a browser sends "Origin: null" on the login form, which same_origin refuses.
+    "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
 }
 
@@ -126,11 +127,14 @@ def create_app(engine: Engine, *, clock: Clock | None = None, https_only: bool =
             return ""
 
     def same_origin(request: Request) -> bool:
+        """Whether a form was posted from the dashboard's own pages (or by a client that is no browser)."""
+        site = request.headers.get("sec-fetch-site")
+        if site is not None and site not in ("same-origin", "none"):
+            return False
         origin = request.headers.get("origin")
-        if origin is None or origin == "null":
-            return origin is None
-        host = request.headers.get("host", "")
-        return origin.split("://", 1)[-1] == host
+        if origin is None:
+            return True
+        return origin.split("://", 1)[-1] == request.headers.get("host", "")
 
     async def login_form(request: Request) -> Response:
         if await current_user(request) is not None:

@@ -72,18 +72,17 @@ def _text_width(text: str, size: float) -> float:
     return sum(size if ord(ch) > 0x2E80 else size * 0.58 for ch in text)
 
 
-def bar_chart(title: str, rows: Sequence[tuple[str, int, int]], chart_id: str) -> str:
+def bar_chart(title: str, rows: Sequence[tuple[str, int, int]], chart_id: str, width: int = 500) -> str:
     """Horizontal bars, one per category in the order given, each named on the left with its
     households and people at its end; the bar is the households."""
     size, row_h, pad = 13.0, 26, 8
-    width = 560
     label_w = max([_text_width(label, size) for label, _h, _p in rows] + [40]) + 12
     value_w = max([_text_width(f"{n(h)} 户 · {n(p)} 人", size) for _l, h, p in rows] + [60]) + 10
     bar_max = max(60.0, width - label_w - value_w - pad)
     top = max([h for _l, h, _p in rows] + [0])
     height = pad * 2 + row_h * max(1, len(rows))
     parts = [f'<figure class="chart" id="{e(chart_id)}"><figcaption>{e(title)}</figcaption>'
-             f'<svg viewBox="0 0 {width} {height}" width="100%" role="img" aria-label="{e(title)}" '
+             f'<svg viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" aria-label="{e(title)}" '
              'xmlns="http://www.w3.org/2000/svg">']
     for i, (label, hh, people) in enumerate(rows):
         y = pad + i * row_h
@@ -110,7 +109,7 @@ def charts(view: RegionView) -> str:
     return ('<section class="charts">'
             + bar_chart("按状态", status, "chart-status")
             + bar_chart("按贫困户属性", attribute, "chart-attribute")
-            + bar_chart("按主要致贫原因", causes, "chart-cause")
+            + bar_chart("按主要致贫原因", causes, "chart-cause", 820)
             + "</section>")
 
 
@@ -172,8 +171,8 @@ def _table(t: Table, table_id: str, *, link_codes: bool = False, year_q: int | N
                 text = e(text)
             cells.append(f"<td{NUM if i >= start else ''}>{text}</td>")
         body.append(f"<tr{TOTAL if total else ''}>{''.join(cells)}</tr>")
-    return (f'<table id="{e(table_id)}" class="grid"><caption>{e(t.title)}</caption><thead><tr>{head}</tr></thead>'
-            f"<tbody>{''.join(body)}</tbody></table>")
+    return (f'<div class="scroll"><table id="{e(table_id)}" class="grid"><caption>{e(t.title)}</caption>'
+            f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>")
 
 
 def _children_table(view: RegionView, year_q: int | None) -> str:
@@ -243,8 +242,8 @@ def flags_page(view: RegionView, total: int, rows: Iterable[dict[str, Any]], use
     if total:
         inner = (f'<p class="hint" id="flag-count">共 {n(total)} 条标记{shown}（每个可能重复登记的人在两个县各有一条，'
                  "随回传包下发给两个县核实）。身份证号已遮盖。</p>"
-                 f'<table id="flags" class="grid"><thead><tr>{"".join(f"<th>{e(h)}</th>" for h in head)}</tr></thead>'
-                 f"<tbody>{''.join(body)}</tbody></table>")
+                 f'<div class="scroll"><table id="flags" class="grid"><thead><tr>'
+                 f'{"".join(f"<th>{e(h)}</th>" for h in head)}</tr></thead><tbody>{"".join(body)}</tbody></table></div>')
     else:
         inner = '<p class="empty" id="flag-count">这里没有跨县重复登记的标记。</p>'
     return page(f"{view.place.name or view.place.code} 重复登记标记", _frame(view, "flags", inner, year_q), user=user,
