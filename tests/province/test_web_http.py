@@ -140,6 +140,13 @@ def test_a_wrong_password_and_an_unknown_name_get_the_same_chinese_message(site:
         assert "set-cookie" not in wrong.headers and client.get("/").headers["location"] == "/login"
 
 
+def test_repeated_failures_for_a_name_hold_it_for_a_while(site: Site) -> None:
+    with httpx.Client(base_url=site.base, timeout=30) as client:
+        answers = [client.post("/login", data={"name": "guesser", "password": f"try-{i}"}) for i in range(6)]
+    assert [r.status_code for r in answers] == [401] * 5 + [429]
+    assert "登录失败次数过多" in answers[-1].text and "分钟后再试" in answers[-1].text
+
+
 def test_a_login_posted_from_another_site_is_refused(site: Site) -> None:
     r = httpx.post(f"{site.base}/login", data={"name": "sheng", "password": PASSWORDS["sheng"]},
                    headers={"Origin": "http://evil.example"})
