@@ -241,3 +241,26 @@ def test_user_add_refuses_bad_input_in_one_line(site: Site) -> None:
         assert words in r.stderr and len(r.stderr.strip().splitlines()) == 1
     listed = cli("province", "user", "list", "--database", site.url)
     assert listed.returncode == 0 and "qdn\tcity\t5226" in listed.stdout
+
+
+def test_a_bundle_loaded_shows_on_the_next_page(site: Site) -> None:
+    """The figures are kept between pages, until a bundle is loaded (the last test here: it changes the data)."""
+    import time
+
+    from povdesk.core.demo import generate
+    from povdesk.core.procedures import as_held_at
+
+    gy = site.counties[2]
+    with login(site, "gy") as client:
+        before = _bars(client.get("/region/520102").text, "chart-status")
+        gy.ws.import_households(as_held_at(generate(gy.code, count=5, seed=99, today=TODAY), "county"), gy.user,
+                                source="demo")
+        engine = registry.connect(site.url)
+        try:
+            registry.load_bundle(engine, export.export_province_bundle(gy.ws, gy.user, site.dir / "gy-2.pvb").path,
+                                 CLOCK)
+        finally:
+            engine.dispose()
+        time.sleep(1.2)  # the dashboard looks at the bundles applied at most once a second
+        after = _bars(client.get("/region/520102").text, "chart-status")
+    assert sum(h for h, _p in after.values()) == sum(h for h, _p in before.values()) + 5

@@ -106,6 +106,8 @@ class Cache:
     def get(self, key: Hashable, make: Callable[[], T]) -> T:
         version = self.version()
         with self._lock:
+            if len(self._makers) > 4 * self._size:  # keys asked for once (made-up codes) do not pile up
+                self._makers = {k: v for k, v in self._makers.items() if k in self._values}
             maker = self._makers.setdefault(key, threading.Lock())
         with maker:
             have = self._values.get(key)
