@@ -335,3 +335,33 @@ def forget_all() -> None:
 
 
 LOCKED = Text("工作区已加密，请先登录", "the workspace is encrypted; sign in first")
+
+
+# ---------------------------------------------------------------------- keys derived for files beside it
+
+_DRAFTS_INFO = b"povdesk drafts v1"
+
+
+def _derive(key: bytes, info: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(key)
+
+
+def drafts_key_for(path: Path) -> tuple[str, bytes] | None:
+    """(the workspace's file id, the key its drafts are sealed with) for an encrypted workspace
+    unlocked in this process: HKDF-SHA256 of the data key, never the data key itself. None for a
+    plain workspace; WorkspaceError (LOCKED) for an encrypted one not unlocked yet."""
+    kf_path = key_file_for(path)
+    if not kf_path.exists():
+        return None
+    file_id = KeyFile.load(kf_path).file_id
+    key = remembered(path, file_id)
+    if key is None:
+        raise WorkspaceError(LOCKED, where=str(path))
+    return file_id, _derive(key, _DRAFTS_INFO)
+
+
+def unlocked_drafts_keys() -> dict[str, bytes]:
+    """file id -> drafts key, for every workspace unlocked in this process (a draft names the
+    file id of the workspace it belongs to)."""
+    with _lock:
+        return {file_id: _derive(key, _DRAFTS_INFO) for (_p, file_id), key in _unlocked.items()}

@@ -229,7 +229,8 @@ class FirstRunDialog(QDialog):
                 raise BadInput(Text("找不到县级公钥文件", "the county key file does not exist"), where=key)
             self.path.parent.mkdir(parents=True, exist_ok=True)
             ws = Workspace.create(self.path, region_code=code, name=self.name.text().strip(), level=level,
-                                  admin_user=self.admin.text().strip(), admin_password=self.password.text())
+                                  admin_user=self.admin.text().strip(), admin_password=self.password.text(),
+                                  encrypted=True)
         except PovdeskError as exc:
             self.error.setText(exc.message(self._lang()))
             return
@@ -249,10 +250,16 @@ class FirstRunDialog(QDialog):
 
 
 class LoginDialog(QDialog):
+    """Name and password. A damaged or altered workspace ends it with DAMAGED (`damaged` holds the
+    error): the session then shows the one dialog that offers the latest backup."""
+
+    DAMAGED = 2
+
     def __init__(self, ws: Any, parent: QWidget | None = None, *, user: str = "", hint: str = "") -> None:
         super().__init__(parent)
         self.ws = ws
         self.user: Any = None
+        self.damaged: PovdeskError | None = None
         self.setWindowTitle(QCoreApplication.translate("app", "Log in"))
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel(f"{ws.name}（{ws.region_code}）"))
@@ -278,6 +285,12 @@ class LoginDialog(QDialog):
         try:
             self.user = self.ws.authenticate(self.name.text().strip(), self.password.text())
         except PovdeskError as exc:
+            from povdesk.ops.security import is_damaged
+
+            if is_damaged(exc):
+                self.damaged = exc
+                self.done(self.DAMAGED)
+                return
             app = QCoreApplication.instance()
             self.error.setText(exc.message((app.property("povdesk_lang") if app else None) or "zh"))
             self.password.selectAll()
@@ -288,15 +301,17 @@ class LoginDialog(QDialog):
 
 # ---------------------------------------------------------------------------- demo
 
-def create_demo_workspace(path: Path, households: int = 300, seed: int = 1, *, clock: Clock = SYSTEM_CLOCK) -> None:
-    """The same demo as `povdesk demo`: a synthetic village with its planted mistakes."""
+def create_demo_workspace(path: Path, households: int = 300, seed: int = 1, *, clock: Clock = SYSTEM_CLOCK,
+                          encrypted: bool = True) -> None:
+    """The same demo as `povdesk demo`: a synthetic village with its planted mistakes, encrypted
+    (as every workspace the app makes; `encrypted=False` for tests whose subject is not that)."""
     from povdesk.core.demo import DEMO_PASSWORD, DEMO_REGION, generate, plant_mistakes
     from povdesk.store import Workspace
     from povdesk.store.demo import ensure_demo_users
 
     path.parent.mkdir(parents=True, exist_ok=True)
     ws = Workspace.create(path, region_code=DEMO_REGION, name="演示村", level="village", admin_user="admin",
-                          admin_password=DEMO_PASSWORD, clock=clock, demo=True)
+                          admin_password=DEMO_PASSWORD, clock=clock, demo=True, encrypted=encrypted)
     try:
         worker = ensure_demo_users(ws, ws.authenticate("admin", DEMO_PASSWORD), DEMO_PASSWORD)
         households_list = generate(DEMO_REGION, count=households, seed=seed, today=clock.today())
@@ -376,7 +391,8 @@ def start(app: QApplication, args: argparse.Namespace) -> Any:
             path = dialog.created
     session = Session(path, clock=args.clock, data_dir=data_dir, settings=settings, lang=lang)
     try:
-        session.show_login(user, hint)
+        if session.show_login(user, hint) is None:
+            return None  # a damaged workspace, and no backup taken in its place
     except PovdeskError as exc:
         show_error(None, exc)
         return None

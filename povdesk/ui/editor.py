@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from collections.abc import Callable, Sequence
@@ -48,6 +47,7 @@ from povdesk.core.model import HEAD_RELATION, STATUS_LABELS, Household, Member, 
 from povdesk.core.procedures import initial_status, load_procedures
 from povdesk.core.rules import RULES, Finding, validate_household
 from povdesk.errors import PovdeskError
+from povdesk.ops import drafts as draft_codec
 from povdesk.ops.changes import OpChanges
 from povdesk.ops.households import (
     PossibleDuplicate,
@@ -109,13 +109,16 @@ class Draft:
 
 
 def recoverable_drafts(drafts_dir: Path) -> list[Draft]:
-    """Drafts in the directory, newest first; unreadable files are skipped (and logged)."""
+    """Drafts in the directory, newest first; unreadable files are skipped (and logged), and so
+    are drafts sealed for an encrypted workspace not unlocked in this process (ops.drafts)."""
     out: list[Draft] = []
     if not drafts_dir.is_dir():
         return out
     for path in drafts_dir.glob("*.json"):
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = draft_codec.decode(path.read_bytes(), path.name)
+            if data is None:
+                continue
             hh = Household.from_dict(data["household"])
         except (OSError, ValueError, KeyError, TypeError) as exc:
             log.warning("unreadable draft %s: %s", path, exc)
@@ -128,7 +131,10 @@ def recoverable_drafts(drafts_dir: Path) -> list[Draft]:
 
 def read_draft(path: Path) -> Household:
     """The household saved in a draft file."""
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    path = Path(path)
+    data = draft_codec.decode(path.read_bytes(), path.name)
+    if data is None:
+        raise ValueError("the draft belongs to a workspace not signed in to")
     return Household.from_dict(data["household"])
 
 
@@ -137,14 +143,15 @@ def _local_now() -> str:
     return SYSTEM_CLOCK.now().astimezone().replace(tzinfo=None).isoformat(timespec="seconds")
 
 
-def write_draft(drafts_dir: Path, hh: Household, user: str) -> Path:
-    """Written to a temporary file and renamed, so a crash mid-write never leaves half a draft."""
+def write_draft(drafts_dir: Path, hh: Household, user: str, workspace: Path | None = None) -> Path:
+    """Written to a temporary file and renamed, so a crash mid-write never leaves half a draft;
+    sealed when `workspace` is an encrypted one (ops.drafts)."""
     drafts_dir.mkdir(parents=True, exist_ok=True)
     path = drafts_dir / f"{hh.id}.json"
     tmp = path.with_suffix(".json.tmp")
     payload = {"format": DRAFT_FORMAT, "saved_at": _local_now(),
                "user": user, "household": hh.to_dict()}
-    tmp.write_text(json.dumps(payload, ensure_ascii=False), encoding="utf-8")
+    tmp.write_bytes(draft_codec.encode(payload, workspace, path.name))
     os.replace(tmp, path)
     return path
 
@@ -675,9 +682,18 @@ class HouseholdEditor(QWidget):
         if self.drafts_dir is None or self._hh is None or not self._dirty:
             return
         try:
-            write_draft(self.drafts_dir, self._hh, self.user.name)
-        except OSError:
+            write_draft(self.drafts_dir, self._hh, self.user.name, Path(self.ws.path))
+        except (OSError, PovdeskError):
             log.exception("could not write the draft of %s", self._hh.id)
+
+    def set_aside(self) -> None:
+        """The workspace can take no save (a damaged file): unsaved changes are written to their
+        draft and the editor is left clean, so closing asks nothing."""
+        if self._dirty:
+            self.write_draft_now()
+        for timer in (self._validate_timer, self._dup_timer, self._draft_timer):
+            timer.stop()
+        self._set_dirty(False)
 
     def _delete_draft(self) -> None:
         self._draft_timer.stop()

@@ -34,6 +34,12 @@ def ui_language() -> str:
 
 def show_error(parent: QWidget | None, exc: PovdeskError) -> None:
     """A PovdeskError as a dialog in the UI language: what is wrong and where."""
+    from povdesk.ops.security import is_damaged
+    from povdesk.ui import security_dialogs
+
+    if is_damaged(exc) and security_dialogs.damaged_handler is not None:
+        security_dialogs.damaged_handler(exc)  # the one dialog that offers the latest backup
+        return
     lang = ui_language()
     if isinstance(exc, ProcedureRefused):
         text = "\n".join(f"• {r.get(lang)}" for r in exc.reasons)

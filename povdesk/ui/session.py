@@ -239,19 +239,33 @@ class Session(QObject):
         self._leaving = False
         self._old_windows: list[Any] = []
         self._preloaded = False
+        self._damage_shown = False
+        from povdesk.ui import security_dialogs
+
+        security_dialogs.damaged_handler = self._damaged_in_use
 
     def show_login(self, name: str = "", hint: str = "") -> Any:
         """The login dialog (modal, not blocking); the workspace is opened for it if it is not open.
-        Raises PovdeskError when the workspace file cannot be opened."""
+        A damaged or altered file: the one dialog that offers the latest backup, then the login again
+        on the backup, or None when none was taken (the session has finished). Raises PovdeskError
+        when the workspace file cannot be opened for another reason."""
+        from povdesk.ops.security import is_damaged
         from povdesk.store import Workspace
         from povdesk.ui.app import LoginDialog
 
         if self.ws is None:
-            self.ws = Workspace.open(self.path, clock=self.clock)
+            try:
+                self.ws = Workspace.open(self.path, clock=self.clock)
+            except PovdeskError as exc:
+                if not is_damaged(exc):
+                    raise
+                return self.show_login(name, hint) if self._offer_backup(exc) else None
         dialog = LoginDialog(self.ws, user=name, hint=hint)
         dialog.setModal(True)
         dialog.accepted.connect(lambda: self._logged_in(dialog))
         dialog.rejected.connect(self._login_cancelled)
+        dialog.finished.connect(lambda result: self._login_damaged(dialog, name, hint)
+                                if result == LoginDialog.DAMAGED else None)
         self.login_dialog = dialog
         dialog.show()
         if not self._preloaded:
@@ -259,15 +273,71 @@ class Session(QObject):
             QTimer.singleShot(PRELOAD_AFTER_MS, preload_main_window)
         return dialog
 
+    def _offer_backup(self, exc: PovdeskError) -> bool:
+        """The damaged-file dialog (the workspace closed first); True when the latest backup now
+        stands in the workspace's place."""
+        from povdesk.ui.security_dialogs import DamagedWorkspaceDialog
+
+        if self.ws is not None:
+            try:
+                self.ws.close()
+            except PovdeskError:
+                log.warning("closing a damaged workspace failed", exc_info=True)
+            self.ws = None
+        self._damage_shown = True
+        try:
+            dialog = DamagedWorkspaceDialog(self.path, exc)
+            dialog.exec()
+            return dialog.restored is not None
+        finally:
+            self._damage_shown = False
+
+    def _login_damaged(self, dialog: Any, name: str, hint: str) -> None:
+        self.login_dialog = None
+        dialog.deleteLater()
+        assert dialog.damaged is not None
+        if self._offer_backup(dialog.damaged):
+            self.show_login(name, hint)
+        else:
+            emit(self.finished)
+
+    def _damaged_in_use(self, exc: PovdeskError) -> None:
+        """A damaged or altered file noticed while the main window is open: the window goes (its
+        unsaved changes are kept as drafts), then the same dialog, then the login again."""
+        if self._damage_shown:
+            return
+        window, name = self.window, (self.window.user.name if self.window is not None else "")
+        if window is not None:
+            self._leaving = True
+            try:
+                window.editor.set_aside()
+                window.close()
+            except PovdeskError:
+                log.warning("closing the window of a damaged workspace failed", exc_info=True)
+            finally:
+                self._leaving = False
+            self.window = None
+            self._old_windows.append(window)
+        self.ws = None
+        if self._offer_backup(exc):
+            self.show_login(name)
+        else:
+            emit(self.finished)
+
     def _logged_in(self, dialog: Any) -> None:
+        from povdesk.ops.security import is_encrypted, may_encrypt
         from povdesk.ui.main_window import MainWindow
 
         self.login_dialog = None
+        user, password = dialog.user, dialog.password.text()
         dialog.deleteLater()
+        if not is_encrypted(self.path) and may_encrypt(user.role) and not self.ws.readonly:
+            user = self._offer_encryption(user, password)
+        del password
         for old in [w for w in self._old_windows if w.scan_job is None]:  # a check still running finishes first
             old.deleteLater()
             self._old_windows.remove(old)
-        window = MainWindow(self.ws, dialog.user, data_dir=self.data_dir, settings=self.settings, lang=self.lang,
+        window = MainWindow(self.ws, user, data_dir=self.data_dir, settings=self.settings, lang=self.lang,
                             idle_clock=self.idle_clock, idle_poll_ms=self.idle_poll_ms)
         window.log_out_requested.connect(lambda: self.end_login(keep_name=True))
         window.switch_user_requested.connect(lambda: self.end_login(keep_name=False))
@@ -275,6 +345,21 @@ class Session(QObject):
         self.window = window
         window.show_as_last_time()
         window.offer_draft_recovery()
+
+    def _offer_encryption(self, user: Any, password: str) -> Any:
+        """An administrator signed in to a plain workspace: asked to encrypt it, and if they agree
+        the workspace is closed, encrypted (ops) and opened again with the same password."""
+        from povdesk.store import Workspace
+        from povdesk.ui.security_dialogs import ask_to_encrypt, encrypt_now
+
+        if not ask_to_encrypt(None):
+            return user
+        name = user.name
+        self.ws.close()
+        self.ws = None
+        encrypt_now(None, self.path, name, password)
+        self.ws = Workspace.open(self.path, clock=self.clock)
+        return self.ws.authenticate(name, password)
 
     def end_login(self, keep_name: bool) -> bool:
         """Log out (the login dialog keeps the name) or switch user (an empty name); False when the

@@ -2002,4 +2002,39 @@ Read this fingerprint to the other side by phone (or have them read theirs). Tru
         <translation>复制详细信息</translation>
     </message>
 </context>
+<context>
+    <name>security</name>
+    <message>
+        <source>The workspace file is damaged</source>
+        <translation>工作区文件已损坏</translation>
+    </message>
+    <message>
+        <source>The latest backup is {name}, made {when}. Open it instead? Changes made after it are lost; the damaged file is kept beside it.</source>
+        <translation>最近的备份是 {name}（{when}）。是否改用这个备份？此后所做的修改将丢失；损坏的文件会保留在旁边。</translation>
+    </message>
+    <message>
+        <source>There is no backup of this workspace beside it. Ask the county for a copy, or restore one from a USB stick.</source>
+        <translation>工作区旁边没有它的备份。请向县里要一份副本，或从 U 盘恢复备份。</translation>
+    </message>
+    <message>
+        <source>Open the latest backup</source>
+        <translation>打开最近的备份</translation>
+    </message>
+    <message>
+        <source>Encrypt this workspace?</source>
+        <translation>加密此工作区？</translation>
+    </message>
+    <message>
+        <source>This workspace is not encrypted: whoever takes the laptop or copies the file reads every ID number and bank account in it. Encrypt it now? Every account's password opens it as before; a plain backup is kept until you delete it.</source>
+        <translation>此工作区没有加密：拿到这台电脑或复制了这个文件的人，都能读到其中每一个证件号码和银行账号。现在加密吗？各账户仍用原来的密码打开；会先留一份未加密的备份，直到您删除它。</translation>
+    </message>
+    <message>
+        <source>Workspace encrypted</source>
+        <translation>工作区已加密</translation>
+    </message>
+    <message>
+        <source>The workspace is encrypted. The plain copy {name} beside it is NOT encrypted. Delete it now?</source>
+        <translation>工作区已加密。旁边未加密的副本 {name} 没有加密，现在删除吗？</translation>
+    </message>
+</context>
 </TS>
