@@ -228,3 +228,32 @@ def test_drafts_of_an_encrypted_workspace_hold_no_household_data(qtbot: QtBot, e
     window.close()
     keys.forget_all()
     assert recoverable_drafts(folder / "drafts") == []
+
+
+def test_damage_noticed_while_the_window_is_open_shows_the_same_dialog(qtbot: QtBot, encrypted_demo: Path,
+                                                                      tmp_path: Path) -> None:
+    from povdesk.errors import PovdeskError
+    from povdesk.ui.errors import show_error
+
+    path = _copy(encrypted_demo, tmp_path / "data")
+    session, ended = _session(path, tmp_path / "data")
+    session.show_login("worker")
+    _type_login(qtbot, session, "worker", DEMO_PASSWORD)
+    window = _window(qtbot, session)
+    window.open_household(window.model.row(0).household_id)
+    window.editor.basic_form.focus_field("address")
+    type_text("x")
+    assert window.editor.has_unsaved_changes()
+    # A page that fails its HMAC, read later by the window: the error the store raises for it.
+    copy = _copy(encrypted_demo, tmp_path / "damaged")
+    _damage_first_page(copy)
+    with pytest.raises(PovdeskError) as raised:
+        Workspace.open(copy).authenticate("worker", DEMO_PASSWORD)
+    assert ops.is_damaged(raised.value)
+    seen: list[str] = []
+    answer_dialog("Close", seen, kind=DamagedWorkspaceDialog)
+    show_error(window, raised.value)
+    # One dialog (no second warning, no question about unsaved changes: they are kept as a draft).
+    assert seen == ["The workspace file is damaged"] and ended and session.window is None
+    assert not window.isVisible()
+    assert list((tmp_path / "data" / "drafts").glob("*.json"))
