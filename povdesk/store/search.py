@@ -321,7 +321,10 @@ def _hit_selects(query: str, village_prefix: str | None) -> tuple[list[str], lis
         else:
             vsql, vargs = _village_filter(village_prefix, "village_code")
             if len(text) >= HOUSEHOLD_NO_SUBSTRING_MIN:
-                selects.append(f"SELECT id, NULL FROM households WHERE instr(upper(household_no), ?) > 0{vsql}")
+                # The number's index scanned (100,000 short entries), the row read for a match only:
+                # the table itself is the households' whole JSON, a scan of it ten times slower.
+                selects.append("SELECT id, NULL FROM households INDEXED BY idx_households_household_no "
+                               f"WHERE instr(upper(household_no), ?) > 0{vsql}")
                 args += [text.upper(), *vargs]
             else:
                 selects.append("SELECT id, NULL FROM households INDEXED BY idx_households_household_no "
@@ -330,10 +333,22 @@ def _hit_selects(query: str, village_prefix: str | None) -> tuple[list[str], lis
     return selects, args
 
 
+# The few voided households, from their index (voided, village_code): a search's hits are told
+# apart by id against it, instead of computing the virtual column of every hit from its fields
+# (a whole JSON read per row: half the time of a broad search at county size).
+_VOIDED_IDS = "(SELECT id FROM households INDEXED BY idx_households_voided WHERE voided = 1)"
+
+
 def _row_filters(status: str | None, attribute: str | None, main_cause: str | None,
-                 voided: str = "+h.voided") -> tuple[str, list[object]]:
+                 voided: str | None = None) -> tuple[str, list[object]]:
+    """`voided`: the column to test (a count over households may use its index), else the hits'
+    ids are looked up among the voided ones."""
     # Voided households are found only under the voided filter, as in the list (store.households).
-    sql, args = f" AND {voided} = {1 if status == VOIDED else 0}", list[object]()
+    if voided is not None:
+        sql = f" AND {voided} = {1 if status == VOIDED else 0}"
+    else:
+        sql = f" AND h.id {'IN' if status == VOIDED else 'NOT IN'} {_VOIDED_IDS}"
+    args = list[object]()
     if status == VOIDED:
         status = None
     for column, value in (("status", status), ("attribute", attribute), ("main_cause", main_cause)):

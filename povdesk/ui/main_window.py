@@ -37,7 +37,7 @@ from povdesk.ops.listing import VOIDED
 from povdesk.ops.scan import ScanResult, rescan, scan
 from povdesk.ui.changes import ChangeBus
 from povdesk.ui.dashboard import Dashboard
-from povdesk.ui.models import HouseholdListModel
+from povdesk.ui.models import STATUS_COLUMN, HouseholdListModel
 from povdesk.ui.screen import FRAME_ALLOWANCE, available_geometry, fit_window, install_screen_guard
 from povdesk.ui.session import IDLE_POLL_MS, IdleWatch, LockScreen, LockSettingDialog, lock_minutes
 from povdesk.ui.signals import emit
@@ -47,6 +47,7 @@ from povdesk.ui.worker import Job, run_op
 log = logging.getLogger(__name__)
 
 SEARCH_DELAY_MS = 120
+STATUS_PADDING = 16  # a cell's margins either side of its text
 AUTO_SCAN_LIMIT = 20_000
 # The sync centre says only that records changed (an import, a resolved conflict), not which:
 # every screen reads again what it shows.
@@ -119,6 +120,10 @@ class MainWindow(QMainWindow):
         self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.setColumnWidth(0, 210)  # the whole household number: village-device-sequence
+        # The status with its mark (未纳入 · 未完成, 已脱贫 · 已作废) is read whole, not cut to 未纳入 · 未…
+        metrics = self.table.fontMetrics()
+        self.table.setColumnWidth(STATUS_COLUMN, max(metrics.horizontalAdvance(t) for t in self.model.status_texts())
+                                  + STATUS_PADDING)
         if len(ws.region_code) == 12:
             self.table.setColumnHidden(2, True)  # a village workspace: the village column says nothing
         self.table.selectionModel().currentRowChanged.connect(self._row_changed)

@@ -177,6 +177,20 @@ class HouseholdListModel(QAbstractTableModel):
             self._village_names[code] = region.name if region else code
         return self._village_names[code]
 
+    def status_text(self, status: str, mark: str | None = None) -> str:
+        """The status column's text: the status, marked unfinished or voided (`mark`)."""
+        labels = STATUS_LABELS.get(status)
+        text = (labels[1] if self.lang == "en" else labels[0]) if labels else ""
+        if mark == "voided":
+            return self.tr("{status} · voided").format(status=text)
+        if mark == "unfinished":
+            return self.tr("{status} · unfinished").format(status=text)
+        return text
+
+    def status_texts(self) -> list[str]:
+        """Every text the status column can show (its width is set for the longest)."""
+        return [self.status_text(st, mark) for st in STATUS_LABELS for mark in (None, "unfinished", "voided")]
+
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or role not in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
             if role == Qt.ItemDataRole.UserRole and index.isValid():
@@ -184,7 +198,6 @@ class HouseholdListModel(QAbstractTableModel):
             return None
         r = self._rows[index.row()]
         col = index.column()
-        en = self.lang == "en"
         if col == 0:
             return r.household_no
         if col == 1:
@@ -194,13 +207,9 @@ class HouseholdListModel(QAbstractTableModel):
         if col == 2:
             return self._village(r.village_code)
         if col == STATUS_COLUMN:
-            labels = STATUS_LABELS.get(r.status)
-            status = (labels[1] if en else labels[0]) if labels else ""
             if self._filters.get("status") == VOIDED:  # only the voided filter lists voided households
-                return self.tr("{status} · voided").format(status=status)
-            if r.household_id in self._unfinished:
-                return self.tr("{status} · unfinished").format(status=status)
-            return status
+                return self.status_text(r.status, "voided")
+            return self.status_text(r.status, "unfinished" if r.household_id in self._unfinished else None)
         if col == 4:
             return code_list("hh_attribute").label(r.attribute, self.lang) if r.attribute else ""
         if col == 5:

@@ -104,3 +104,31 @@ def test_index_rebuilt_when_its_version_changes(people: Workspace) -> None:
     with Workspace.open(path) as again:
         assert sorted(names(again.search("小明"))) == ["张小明", "李小明"]
         assert names(again.search("cgq")) == ["曾国强"]
+
+
+def test_a_list_search_reads_no_household_row_it_does_not_list(people: Workspace, worker: User) -> None:
+    """The list's search (search_rows, search_count) under every plan: names, initials, ID digits, a
+    household number anywhere in it. No step scans the households table (each row is a household's
+    whole JSON: a county's search took seconds so), and voided households are told apart by their
+    index, not by reading every hit's fields; a voided household is still found only under the
+    voided filter."""
+    from povdesk.ops.households import void_household
+    from povdesk.store import search
+
+    hh = next(h for h in people.iter_households() if h.members and h.members[0].name == "张三")
+    void_household(people, worker, hh, "entered twice")
+    conn = people._conn
+    for query in ("张", "张小", "zx", "4301", "5678", hh.household_no[-6:], hh.household_no[:4]):
+        for status in (None, search.VOIDED):
+            selects, args = search._hit_selects(query, None)
+            fsql, fargs = search._row_filters(status, None, None)
+            sql = (f"WITH hits(hid, found) AS ({' UNION ALL '.join(selects)}) SELECT h.id FROM hits "
+                   f"JOIN households h ON h.id = hits.hid WHERE 1{fsql} GROUP BY h.id")
+            plan = [row[-1] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}", [*args, *fargs])]
+            assert not any(step.startswith("SCAN") and "households" in step and "INDEX" not in step
+                           for step in plan), (query, plan)
+    listed = [r[1] for r in search.search_rows(conn, "张")]
+    assert hh.household_no not in listed
+    assert [r[1] for r in search.search_rows(conn, "张", status=search.VOIDED)] == [hh.household_no]
+    assert search.search_count(conn, "张", status=search.VOIDED) == 1
+    assert search.search_count(conn, "张") == len(listed)

@@ -1,0 +1,49 @@
+"""The household list at 1366x768: a status marked unfinished or voided is read whole, never cut short."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from povdesk.ops.listing import VOIDED
+from povdesk.store import User, Workspace
+from povdesk.ui.app import install_language
+from povdesk.ui.main_window import STATUS_PADDING, MainWindow
+from povdesk.ui.models import STATUS_COLUMN
+
+
+def test_the_status_column_holds_its_longest_marked_text(qtbot: QtBot, ws: Workspace, worker: User,
+                                                         tmp_path: Path) -> None:
+    app = QApplication.instance()
+    install_language(app, "zh")  # type: ignore[arg-type]
+    try:
+        _check_status_column(qtbot, ws, worker, tmp_path)
+    finally:
+        install_language(app, "en")  # type: ignore[arg-type]  # other tests read the English source strings
+
+
+def _check_status_column(qtbot: QtBot, ws: Workspace, worker: User, tmp_path: Path) -> None:
+    w = MainWindow(ws, worker, data_dir=tmp_path, lang="zh")
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    if w.scan_job is not None:
+        qtbot.waitUntil(lambda: w.scan_job is None, timeout=20000)
+    assert w.width() <= 1366
+    metrics = w.table.fontMetrics()
+    width = w.table.columnWidth(STATUS_COLUMN)
+    texts = w.model.status_texts()
+    assert "未纳入 · 未完成" in texts and any(t.endswith(" · 已作废") for t in texts)
+    for text in texts:
+        assert metrics.horizontalAdvance(text) + STATUS_PADDING <= width, text
+    # A household saved unfinished shows exactly that text in its row, with room for it.
+    first = w.model.row(0).household_id
+    w.model.mark_unfinished(first, True)
+    shown = w.model.index(0, STATUS_COLUMN).data(Qt.ItemDataRole.DisplayRole)
+    assert shown.endswith(" · 未完成") and metrics.horizontalAdvance(shown) + STATUS_PADDING <= width
+    # and the voided filter's mark likewise
+    w.status_filter.setCurrentIndex(w.status_filter.findData(VOIDED))
+    assert w.model.status_text("not_identified", "voided") in texts
