@@ -14,13 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from povdesk.cli import main
 from povdesk.core import procedures as proc
-from povdesk.core.demo import DEMO_PASSWORD
 from povdesk.core.importing import decide_lines
 from povdesk.paths import resource
 from povdesk.store import Workspace
 from tests.cli.test_monitoring_flow import USERS, ordinary_household, step_args
+from tests.cli.test_thresholds_import import run
 from tests.factories import TODAY
 
 GENERAL = "monitoring_identification_general"
@@ -42,16 +41,6 @@ def guizhou(text: str = BUNDLED) -> str:
 def _bundled_after() -> Iterator[None]:
     yield
     proc.use_procedures(None)  # this process's next workspace starts from the bundled procedures
-
-
-def run(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], user: str,
-        *argv: str) -> tuple[int, str]:
-    monkeypatch.setenv("POVDESK_LANG", "en")
-    monkeypatch.setenv("POVDESK_USER", user)
-    monkeypatch.setenv("POVDESK_PASSWORD", DEMO_PASSWORD)
-    code = main(["--today", TODAY.isoformat(), *argv])
-    out, err = capsys.readouterr()
-    return code, out + err
 
 
 def test_a_made_up_province_procedures_file_is_in_force_and_refused_when_it_would_break_histories(
