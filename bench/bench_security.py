@@ -66,7 +66,7 @@ def bench_import(jsonl: Path, work: Path, n: int) -> dict[str, Path]:
     for busy in (False, True):
         secs: dict[str, float] = {}
         mem: dict[str, float] = {}
-        for kind in KINDS:
+        for kind in (KINDS[::-1] if busy else KINDS):  # the order alternates: drift on a shared machine evens out
             db = work / f"{kind}{'-busy' if busy else ''}.db"
             make_workspace(db, kind == "encrypted")
             ws, actor = open_signed_in(db)
@@ -102,15 +102,18 @@ def _validate(ws: Workspace, ctx: RuleContext) -> int:
 
 
 def bench_validate(dbs: dict[str, Path], busy: bool) -> None:
-    secs: dict[str, float] = {}
-    for kind in KINDS:
-        ws, _ = open_signed_in(dbs[kind], readonly=True)
-        ctx = RuleContext(today=TODAY)
-        with CpuBurner(busy):
-            secs[kind], findings = timed(lambda: _validate(ws, ctx))  # noqa: B023
-        ws.close()
-    _ratio(f"validate county, {'one core busy' if busy else 'both cores free'}", secs, "s",
-           f"{findings} findings")
+    """Each workspace validated twice, in the order plain, encrypted, encrypted, plain; the best of each."""
+    runs: dict[str, list[float]] = {k: [] for k in KINDS}
+    ctx = RuleContext(today=TODAY)
+    findings = 0
+    with CpuBurner(busy):
+        for kind in (*KINDS, *KINDS[::-1]):
+            ws, _ = open_signed_in(dbs[kind], readonly=True)
+            secs, findings = timed(lambda: _validate(ws, ctx))  # noqa: B023
+            ws.close()
+            runs[kind].append(secs)
+    _ratio(f"validate county, {'one core busy' if busy else 'both cores free'}", {k: min(v) for k, v in runs.items()},
+           "s", f"{findings} findings; best of 2 each, interleaved")
 
 
 def _queries(db: Path, k: int) -> list[str]:
@@ -135,41 +138,46 @@ def _queries(db: Path, k: int) -> list[str]:
 
 
 def bench_search(dbs: dict[str, Path], queries: list[str], busy: bool) -> None:
-    p95: dict[str, float] = {}
-    p50: dict[str, float] = {}
-    for kind in KINDS:
-        ws, _ = open_signed_in(dbs[kind], readonly=True)
+    """Each query on the plain and on the encrypted workspace in turn (interleaved, so drift hits both)."""
+    opened = {kind: open_signed_in(dbs[kind], readonly=True)[0] for kind in KINDS}
+    for ws in opened.values():
         for q in queries[:20]:
             ws.search(q, limit=50)  # the page cache warmed as a worker's session has it
-        samples = []
-        with CpuBurner(busy):
-            for q in queries:
+    samples: dict[str, list[float]] = {k: [] for k in KINDS}
+    with CpuBurner(busy):
+        for i, q in enumerate(queries):
+            for kind in (KINDS if i % 2 else KINDS[::-1]):
                 t0 = time.perf_counter()
-                ws.search(q, limit=50)
-                samples.append((time.perf_counter() - t0) * 1000)
+                opened[kind].search(q, limit=50)
+                samples[kind].append((time.perf_counter() - t0) * 1000)
+    for ws in opened.values():
         ws.close()
-        p95[kind], p50[kind] = pct(samples, 95), statistics.median(samples)
+    p95 = {k: pct(v, 95) for k, v in samples.items()}
+    p50 = {k: statistics.median(v) for k, v in samples.items()}
     _ratio(f"search p95, {'one core busy' if busy else 'both cores free'}", p95, "ms",
            f"{len(queries)} queries (2 characters of a name, 10 digits of an ID number, pinyin initials, full "
            f"name); p50 plain {p50['plain']:.2f}, encrypted {p50['encrypted']:.2f} ms")
 
 
 def bench_save(dbs: dict[str, Path], k: int, busy: bool) -> None:
-    p95: dict[str, float] = {}
-    for kind in KINDS:
-        ws, actor = open_signed_in(dbs[kind])
-        template = next(h for h in ws.iter_households() if len(h.members) >= 5)
-        samples = []
-        with CpuBurner(busy):
-            for i in range(k):
-                hh = ws.load_household(template.id)
+    """A save on the plain and one on the encrypted workspace in turn (interleaved)."""
+    opened = {kind: open_signed_in(dbs[kind]) for kind in KINDS}
+    templates = {kind: next(h for h in ws.iter_households() if len(h.members) >= 5).id
+                 for kind, (ws, _) in opened.items()}
+    samples: dict[str, list[float]] = {kind: [] for kind in KINDS}
+    with CpuBurner(busy):
+        for i in range(k):
+            for kind in (KINDS if i % 2 else KINDS[::-1]):
+                ws, actor = opened[kind]
+                hh = ws.load_household(templates[kind])
                 hh.fields["address"] = f"基准地址 {i} {busy}"
                 hh.members[i % 5].fields["political"] = "13" if i % 2 else "01"
                 t0 = time.perf_counter()
                 ws.save_household(hh, actor)
-                samples.append((time.perf_counter() - t0) * 1000)
+                samples[kind].append((time.perf_counter() - t0) * 1000)
+    for ws, _ in opened.values():
         ws.close()
-        p95[kind] = pct(samples, 95)
+    p95 = {kind: pct(v, 95) for kind, v in samples.items()}
     _ratio(f"save a household of 5+ members p95, {'one core busy' if busy else 'both cores free'}", p95, "ms",
            f"{k} saves each")
 
@@ -177,17 +185,16 @@ def bench_save(dbs: dict[str, Path], k: int, busy: bool) -> None:
 def bench_open(dbs: dict[str, Path], busy: bool, runs: int = 7) -> None:
     """Workspace.open + authenticate, the key cache emptied first: for the encrypted one the scrypt
     unwrap of the data key, SQLCipher keyed, the first page read and checked, the open checks."""
-    med: dict[str, float] = {}
-    for kind in KINDS:
-        samples = []
-        with CpuBurner(busy):
-            for _ in range(runs):
+    samples: dict[str, list[float]] = {kind: [] for kind in KINDS}
+    with CpuBurner(busy):
+        for _ in range(runs):
+            for kind in KINDS:
                 keys.forget_all()
                 t0 = time.perf_counter()
                 ws, _ = open_signed_in(dbs[kind])
-                samples.append(time.perf_counter() - t0)
+                samples[kind].append(time.perf_counter() - t0)
                 ws.close()
-        med[kind] = statistics.median(samples)
+    med = {kind: statistics.median(v) for kind, v in samples.items()}
     where = "one core busy" if busy else "both cores free"
     size = dbs["encrypted"].stat().st_size / 1e6
     record(f"open an encrypted county and sign in, {where}", med["encrypted"], "s", baseline=med["plain"],
