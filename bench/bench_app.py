@@ -222,7 +222,7 @@ def child(mode: str, path: Path, extra: list[str] | None = None, password_s: flo
                               *(extra or [])],
                              capture_output=True, text=True, env=env, cwd=ROOT)
     if out.returncode != 0:
-        raise SystemExit(f"the app process failed ({mode}):\n{out.stderr[-3000:]}")
+        raise SystemExit(f"the app process failed ({mode}, exit {out.returncode}):\n{out.stderr[-3000:]}\n{out.stdout[-2000:]}")
     result = json.loads(out.stdout.strip().splitlines()[-1])
     # Launch to the login dialog, and the Enter key to the list painted: the password's typing left out.
     result["to_login_s"] = result["login_shown"] - launched

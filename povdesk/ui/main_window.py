@@ -42,7 +42,7 @@ from povdesk.ui.screen import FRAME_ALLOWANCE, available_geometry, fit_window, i
 from povdesk.ui.session import IDLE_POLL_MS, IdleWatch, LockScreen, LockSettingDialog, lock_minutes
 from povdesk.ui.signals import emit
 from povdesk.ui.wheel import guards_paused, install_wheel_guard
-from povdesk.ui.worker import Job, run_op
+from povdesk.ui.worker import Job, run_op, run_op_in_process
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +79,8 @@ class MainWindow(QMainWindow):
         self.settings = settings
         self.lang = lang
         self.scan: ScanResult | None = None
+        # From this many households the check of every household runs in a process of its own.
+        self.scan_in_process_from = AUTO_SCAN_LIMIT
         self.scan_job: Job | None = None
         # Households changed since the last check began, to check again when it ends ("all": every one).
         self._stale: set[str] = set()
@@ -448,9 +450,14 @@ class MainWindow(QMainWindow):
         self._stale_all = False
         if not quiet:
             self.statusBar().showMessage(self.tr("Checking every household…"))
-        job = run_op(self, self.tr("Checking every household…"), self.ws,
-                     lambda ws, progress, cancelled: scan(ws, None, progress, cancelled),
-                     lambda result: self._scan_done(result, quiet), show_dialog=show_dialog)
+        title = self.tr("Checking every household…")
+        if self.ws.count_households() >= self.scan_in_process_from:
+            # A county: in a process of its own, so typing in the search never waits on it
+            job = run_op_in_process(self, title, self.ws, scan, (None,),
+                                    lambda result: self._scan_done(result, quiet), show_dialog=show_dialog)
+        else:
+            job = run_op(self, title, self.ws, lambda ws, progress, cancelled: scan(ws, None, progress, cancelled),
+                         lambda result: self._scan_done(result, quiet), show_dialog=show_dialog)
         job.error.connect(lambda _e: setattr(self, "scan_job", None))
         self.scan_job = job
 

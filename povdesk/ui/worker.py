@@ -1,5 +1,8 @@
 """The one worker helper: runs a long core job off the UI thread behind a progress dialog with Cancel.
 
+`run_op_in_process` runs a long read-only check (the scan of a county) in a process of its own,
+so it shares no interpreter lock with the window, and its memory goes when it ends.
+
 A job is a plain function `job(progress, cancelled) -> result` from the Qt-free core, where
 `progress(done, total)` reports and `cancelled()` asks whether to stop. It must open its own
 Workspace (SQLite connections are never shared across threads) and never touch widgets;
@@ -9,6 +12,7 @@ Workspace (SQLite connections are never shared across threads) and never touch w
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import sys
 import threading
 import time
@@ -148,5 +152,79 @@ def run_op(parent: QWidget | None, title: str, ws: Workspace, op: Callable[[Work
             return op(own, progress, cancelled)
         finally:
             own.close()
+
+    return run_job(parent, title, job, on_done, show_dialog=show_dialog)
+
+
+def _process_main(conn: Any, stop: Any, path: Path, clock: Any, key: bytes | None, op: Any, args: tuple[Any, ...]) -> None:
+    """In the child: open the workspace read-only, run `op(ws, *args, progress, cancelled)`, send
+    ("progress", (done, total)) now and then and ("done", result) or ("error", exception) once."""
+    last = [0.0]
+
+    def progress(done: int, total: int) -> None:
+        now = time.monotonic()
+        if done >= total or now - last[0] >= PROGRESS_INTERVAL:
+            last[0] = now
+            conn.send(("progress", (done, total)))
+
+    try:
+        ws = Workspace.open(path, readonly=True, clock=clock, key=key)
+        try:
+            result = op(ws, *args, progress, stop.is_set)
+        finally:
+            ws.close()
+    except BaseException as exc:  # noqa: BLE001 - every failure is handed to the window
+        try:
+            conn.send(("error", exc))
+        except Exception:  # noqa: BLE001 - an exception that does not pickle: its text then
+            conn.send(("error", RuntimeError(f"{type(exc).__name__}: {exc}")))
+    else:
+        conn.send(("done", result))
+    finally:
+        conn.close()
+
+
+def run_op_in_process(parent: QWidget | None, title: str, ws: Workspace, op: Callable[..., Any],
+                      args: tuple[Any, ...] = (), on_done: Callable[[Any], None] | None = None, *,
+                      show_dialog: bool = True) -> Job:
+    """run_op for a read-only operation, in a child process (spawn, as on Windows) waited for by a
+    pool thread: `op(ws, *args, progress, cancelled)` must be a module-level function and its
+    arguments and result picklable. The window's interpreter is left to the window (a check of a
+    county in a thread holds the lock between the keystrokes of a search), and the memory the check
+    builds up is the child's, given back when it ends. Cancel stops it at its next `cancelled()`."""
+    path, clock = Path(ws.path), ws.clock
+    key = ws._key  # an encrypted workspace: the data key this process unlocked, for the child to read it
+
+    def job(progress: Progress, cancelled: Cancelled) -> Any:
+        mp = multiprocessing.get_context("spawn")
+        receive, send = mp.Pipe(duplex=False)
+        stop = mp.Event()
+        proc = mp.Process(target=_process_main, args=(send, stop, path, clock, key, op, args), daemon=True,
+                          name="povdesk-check")
+        proc.start()
+        send.close()
+        try:
+            while True:
+                if cancelled():
+                    stop.set()
+                if receive.poll(0.1):
+                    try:
+                        kind, payload = receive.recv()
+                    except EOFError:
+                        raise RuntimeError(f"the check process ended without an answer (exit {proc.exitcode})") from None
+                    if kind == "progress":
+                        progress(*payload)
+                    elif kind == "done":
+                        return payload
+                    else:
+                        raise payload
+                elif not proc.is_alive() and not receive.poll():
+                    raise RuntimeError(f"the check process ended without an answer (exit {proc.exitcode})")
+        finally:
+            receive.close()
+            proc.join(5)
+            if proc.is_alive():
+                proc.terminate()
+                proc.join(5)
 
     return run_job(parent, title, job, on_done, show_dialog=show_dialog)
