@@ -17,7 +17,9 @@ is sampled. Then, in the same run:
 - the province report (povdesk.province.report.build_province_report: every query of
   `povdesk report --level province`), median of 3, and the same written as xlsx;
 - the cross-county duplicate check over every person from scratch (db.recheck_flags);
-- one county's weekly bundle (2 % of its households changed) into the full province.
+- one county's weekly bundle (2 % of its households changed) into the full province;
+- the dashboard (`povdesk province serve`): p95 of its pages over a logged-in client, and the
+  first page of a fresh process (the report's queries not yet kept, as just after a load).
 Results: bench/results/province-<counties>x<households>.json.
 """
 
@@ -46,7 +48,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchlib import RESULTS, PeakMemory, record, timed  # noqa: E402
+from benchlib import RESULTS, PeakMemory, pct, record, timed  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey  # noqa: E402
 from cryptography.hazmat.primitives.serialization import (  # noqa: E402
@@ -345,6 +347,69 @@ def bench_weekly(url: str, site: CountyFiles, work: Path) -> None:
            note=f"{len(changed):,} households changed (2 % of county {site.code}), flags found again")
 
 
+def bench_dashboard(url: str, codes: list[str], households: int, work: Path) -> None:
+    """`povdesk province serve` as its own process; a logged-in client asks for the pages of the
+    province, every prefecture and county, and a township and a village of a few counties (the
+    overview, the county comparison and the flags where there are some): once in a fresh process
+    (nothing kept yet: the worst a page can meet after a load), then five more rounds; p95 of those."""
+    import httpx
+
+    from povdesk.province.web import db as web_db
+    from povdesk.province.web import users
+
+    engine = registry.connect(url)
+    users.add_user(engine, "bench", "bench-password", "province", "52", CLOCK)
+    pages = [f"/region/52{tab}" for tab in ("", "/counties", "/flags")]
+    pages += [f"/region/{c}{tab}" for c in sorted({c[:4] for c in codes}) for tab in ("", "/counties", "/flags")]
+    pages += [f"/region/{c}" for c in codes]
+    with engine.connect() as conn:  # a township and a village of the first three counties
+        for c in codes[:3]:
+            village = min(g[0] for g in web_db.village_groups(conn, c, c))
+            pages += [f"/region/{village[:9]}", f"/region/{village}"]
+    engine.dispose()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    log = (work / "serve.log").open("wb")
+    proc = subprocess.Popen([sys.executable, "-m", "povdesk", "--today", TODAY.isoformat(), "province", "serve",
+                             "--database", url, "--port", str(port)], stdout=log, stderr=log, cwd=ROOT,
+                            env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(600):
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        with httpx.Client(base_url=base, timeout=60) as client:
+            assert client.post("/login", data={"name": "bench", "password": "bench-password"}).status_code == 303
+
+            def view(path: str) -> float:
+                t0 = time.perf_counter()
+                r = client.get(path)
+                secs = time.perf_counter() - t0
+                assert r.status_code == 200, (path, r.status_code)
+                return secs
+
+            first = [view(p) for p in pages]
+            rounds = [view(p) for _ in range(5) for p in pages]
+    finally:
+        proc.terminate()
+        proc.wait(30)
+        log.close()
+    p95 = pct(rounds, 95)
+    record("dashboard page, p95", p95 * 1000, "ms", target="< 300 ms", ok=p95 < 0.3,
+           note=f"{len(pages)} pages (province, {len({c[:4] for c in codes})} prefectures with their county "
+                f"comparison and flags, {len(codes)} counties, townships and villages) x 5 rounds over "
+                f"{households:,} households; median {statistics.median(rounds) * 1000:.0f} ms")
+    record("dashboard, first page of a fresh process", first[0] * 1000, "ms",
+           note=f"the province page, its figures not yet kept (what a page waits for at most after a load: the "
+                f"province report's queries, run again in the background within a second of it); "
+                f"the other pages of that first round: p95 {pct(first[1:], 95) * 1000:.0f} ms, max "
+                f"{max(first[1:]) * 1000:.0f} ms (a county's first page runs its village query)")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--counties", type=int, default=20)
@@ -366,6 +431,7 @@ def main() -> int:
         bench_report(url, people, work)
         bench_duplicates(url, people)
         bench_weekly(url, sites[-1], work)
+        bench_dashboard(url, codes, households, work)
         sizes = server.connect("province")
         size = sizes.execute("SELECT pg_database_size('province')").fetchone()[0]
         sizes.close()

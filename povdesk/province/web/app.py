@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
@@ -95,13 +96,27 @@ def allowed(user: wdb.WebUser, code: str) -> bool:
 
 
 def create_app(engine: Engine, *, clock: Clock | None = None, https_only: bool = False,
-               check_seconds: float = 1.0) -> Starlette:
+               check_seconds: float = 1.0, keep_warm: bool = True) -> Starlette:
     clock = clock or SYSTEM_CLOCK
     wdb.ensure_schema(engine)
     with engine.begin() as conn:
         key = wdb.session_key(conn)
     figures = Figures(engine, check_seconds)
     failures = Failures()
+
+    def warm() -> None:
+        """The province's figures for this year made again soon after each load, in the background,
+        so the first page after it seldom waits for the report's queries."""
+        while True:
+            try:
+                figures.province(clock.today().year)
+            except Exception:  # noqa: BLE001 - a database down for a while: the pages say so; try later
+                log.warning("could not make the dashboard's figures", exc_info=True)
+                time.sleep(30)
+            time.sleep(check_seconds)
+
+    if keep_warm:
+        threading.Thread(target=warm, name="dashboard-figures", daemon=True).start()
 
     def html(body: str, status: int = 200) -> HTMLResponse:
         return HTMLResponse(body, status_code=status, headers={**SECURITY_HEADERS, "Cache-Control": "no-store"})
@@ -226,6 +241,10 @@ def create_app(engine: Engine, *, clock: Clock | None = None, https_only: bool =
         return FileResponse(resource(folder, name), media_type=media,
                             headers={"Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff"})
 
+    async def unreachable(request: Request, exc: Exception) -> Response:
+        log.warning("the province database did not answer: %s", exc)
+        return html(pages.message_page("暂时无法显示", "省级数据库暂时连不上，请稍后刷新；若一直如此，请告诉管理看板的同事。"), 503)
+
     async def health(request: Request) -> Response:
         return Response("ok", media_type="text/plain")
 
@@ -240,6 +259,7 @@ def create_app(engine: Engine, *, clock: Clock | None = None, https_only: bool =
             Route("/static/{name}", static, methods=["GET"]),
             Route("/healthz", health, methods=["GET"]),
         ],
+        exception_handlers={OperationalError: unreachable},
         middleware=[Middleware(SessionMiddleware, secret_key=key.hex(), session_cookie=COOKIE,
                                max_age=SESSION_HOURS * 3600, same_site="strict", https_only=https_only)],
     )
