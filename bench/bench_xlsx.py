@@ -49,7 +49,7 @@ def cli(*args: str, data: Path) -> list[str]:
 
 
 def demo(path: Path, households: int, data: Path) -> None:
-    subprocess.run(cli("demo", str(path), "--households", str(households), "--seed", "5", "--region", VILLAGE,
+    subprocess.run(cli("demo", str(path), "--households", str(households), "--seed", "5", "--region", VILLAGE, "--plain",
                        data=data), check=True, env={**ENV, "POVDESK_DATA_DIR": str(data)},
                    stdout=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
 

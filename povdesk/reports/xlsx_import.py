@@ -57,6 +57,12 @@ __all__ = ["MAX_BYTES", "MAX_ROWS", "ColumnMapping", "ImportPlan", "Problem", "R
            "load_mapping", "read_register", "write_problem_report"]
 
 HEADER_SCAN_ROWS = 20
+# The first rows under a header are sampled: when nearly all of them hold a number as the name or
+# more data in columns without a header than in the register's own, the sheet is not a register
+# (a table of figures that happens to have a few known column names) and is refused at that point
+# instead of read to its end.
+SAMPLE_ROWS = 50
+SAMPLE_UNLIKE = 45
 # A file with more blocking problems than this is not a register with mistakes in it (wrong columns,
 # another table, a hostile file): it is refused as a whole at that point instead of read to its end.
 MAX_BLOCKING_PROBLEMS = 2_000
@@ -567,6 +573,14 @@ class _Col:
     spec: FieldSpec | None
     letter: str
     header: str
+    # Cell value -> its conversion, for the kinds whose values repeat down a column (codes, yes/no,
+    # dates, numbers): a register's columns hold a few dozen distinct values in thousands of rows.
+    memo: dict[tuple[type, Any], Converted] | None = field(default=None, repr=False, compare=False)
+
+
+_MEMO_KINDS = frozenset({"code", "multi_code", "yes_no", "date", "integer", "decimal", "money"})
+_MEMO_TYPES = frozenset({str, int, float, bool})
+_MEMO_MAX = 4096  # distinct values kept per column
 
 
 def _columns(cols: dict[int, str], texts: list[str]) -> list[_Col]:
@@ -587,8 +601,71 @@ def _columns(cols: dict[int, str], texts: list[str]) -> list[_Col]:
             spec = next((f for f in side[scope].fields if f.key == key), None)
         if spec is None:
             scope = key = target
-        out.append(_Col(j, target, scope, key, spec, get_column_letter(j + 1), texts[j] if j < len(texts) else ""))
+        memo: dict[tuple[type, Any], Converted] | None = {} if spec is not None and spec.kind in _MEMO_KINDS else None
+        out.append(_Col(j, target, scope, key, spec, get_column_letter(j + 1), texts[j] if j < len(texts) else "",
+                        memo))
     return out
+
+
+class _Sample:
+    """Whether the first rows under a header look like records of the register (see SAMPLE_ROWS)."""
+
+    def __init__(self, sheet: str, header_row: int, cols: list[_Col], texts: list[str]) -> None:
+        self.sheet, self.header_row = sheet, header_row
+        self.headed = frozenset(j for j, t in enumerate(texts) if t) | frozenset(c.index for c in cols)
+        self.width = max(self.headed, default=-1) + 1
+        self.gaps = len(self.headed) < self.width
+        self.name = next((c for c in cols if c.target == "member.name"), None)
+        self.seen = 0
+        self.numbers: list[tuple[int, str]] = []  # (row, column) of a name that is a number
+        self.outside: list[tuple[int, str]] = []  # (row, column) of data under no header
+
+    def see(self, r: int, row: tuple[Any, ...]) -> None:
+        """Count one candidate record row; refuse the sheet once the sample is judged unlike a register."""
+        self.seen += 1
+        n = len(row)
+        name = self.name
+        if name is not None and name.index < n:
+            v = row[name.index]
+            if isinstance(v, int | float) and not isinstance(v, bool):
+                self.numbers.append((r, name.letter))
+                return self._judge()
+        if n > self.width or self.gaps:
+            headed = self.headed
+            inside = outside = 0
+            first = -1
+            for j, v in enumerate(row):
+                if v is None:
+                    continue
+                if j in headed:
+                    inside += 1
+                else:
+                    outside += 1
+                    if first < 0:
+                        first = j
+            if outside > inside:
+                self.outside.append((r, get_column_letter(first + 1)))
+        self._judge()
+
+    def _judge(self) -> None:
+        if self.seen < SAMPLE_ROWS:
+            return
+        unlike = len(self.numbers) + len(self.outside)
+        if unlike >= SAMPLE_UNLIKE:
+            if len(self.numbers) >= len(self.outside):
+                (r, c), why = self.numbers[0], Text("姓名是数字", "hold a number as the name")
+            else:
+                (r, c), why = self.outside[0], Text("在没有列名的列里有数据", "hold data in columns without a header")
+            raise BadInput(tr(
+                "工作表“{s}”不像花名册：表头（第 {h} 行）下的前 {n} 行中有 {k} 行{why_zh}（如第 {r} 行 {c} 列）；"
+                "是不是选错了文件？未导入任何内容",
+                "sheet '{s}' does not look like a register: {k} of the first {n} rows under the header (row {h}) "
+                "{why_en} (e.g. row {r}, column {c}); the wrong file? Nothing was imported",
+                s=self.sheet, h=self.header_row, n=SAMPLE_ROWS, k=unlike, why_zh=why.zh, why_en=why.en, r=r, c=c))
+        self.see = self._done  # type: ignore[method-assign]
+
+    def _done(self, r: int, row: tuple[Any, ...]) -> None:
+        return None
 
 
 # ---------------------------------------------------------------- rows to skip
@@ -715,7 +792,7 @@ class _Reader:
             if at < 0:
                 continue
             self.plan.sheet, self.plan.header_row = name, head[at + height - 1][0]
-            self._main_rows(name, head[at + height:], rows, _columns(cols, texts), known)
+            self._main_rows(name, head[at + height:], rows, _columns(cols, texts), known, texts)
             return names
         raise BadInput(tr("找不到表头行：没有一个工作表的前 {n} 行里有可识别的列名（如 姓名、身份证号、与户主关系）；"
                           "旧表请用 --mapping 指定列的对应关系",
@@ -723,8 +800,10 @@ class _Reader:
                           "与户主关系) in its first {n} rows; give a --mapping for a legacy sheet", n=HEADER_SCAN_ROWS))
 
     def _main_rows(self, sheet: str, buffered: list[tuple[int, tuple[Any, ...]]],
-                   rest: Iterator[tuple[int, tuple[Any, ...]]], cols: list[_Col], known: dict[str, str]) -> None:
+                   rest: Iterator[tuple[int, tuple[Any, ...]]], cols: list[_Col], known: dict[str, str],
+                   texts: list[str]) -> None:
         self.main_cols = cols
+        sample = _Sample(sheet, self.plan.header_row, cols, texts)
         by_target = {c.target: c for c in cols}
         strong = [c.index for c in cols if c.target in ("member.id_number", "household_id", "member_id")]
         names = [c.index for c in cols if c.target == "member.name"]
@@ -749,6 +828,7 @@ class _Reader:
                 zh, en = _SKIP_TEXT[kind]
                 self.problem(sheet, r, None, Text(zh, en), "", blocking=False)
                 continue
+            sample.see(r, row)
             hid = cell(c_id, row)
             hid = hid if _UUID.match(hid) else ""
             no, head_name = cell(c_no, row), cell(c_head, row)
@@ -805,6 +885,7 @@ class _Reader:
             cs = _columns(cols, texts)
             by_target = {c.target: c for c in cs}
             strong = [c.index for c in cs if c.target in ("household_id", "head_id_number")]
+            sample = _Sample(title, head[at + height - 1][0], cs, texts)
             for r, row in _chain(head[at + height:], rows):
                 kind = _row_kind(row, known, strong, [])
                 if kind == "empty":
@@ -813,6 +894,7 @@ class _Reader:
                 if kind is not None:
                     self.problem(title, r, None, Text(*_SKIP_TEXT[kind]), "", blocking=False)
                     continue
+                sample.see(r, row)
 
                 def get(t: str, row: tuple[Any, ...] = row, by_target: dict[str, _Col] = by_target) -> str:
                     c = by_target.get(t)
@@ -901,7 +983,10 @@ def read_register(path: str | Path, mapping: ColumnMapping | None = None, *, vil
                        where=str(p)) from None
     finally:
         wb.close()
-    _Builder(reader).build()
+    try:
+        _Builder(reader).build()
+    except BadInput as exc:  # too many problems: the file is named, as for every other refusal
+        raise BadInput(exc.text, where=str(p)) from None
     return plan
 
 
@@ -915,6 +1000,13 @@ class _Builder:
         self.r = reader
         self.plan = reader.plan
         self.conv = reader.conv
+        cols: list[_Col] = getattr(reader, "main_cols", [])
+        self.c_mid = next((c for c in cols if c.target == "member_id"), None)
+        self.m_cols = [c for c in cols if c.scope == "member" and c.spec is not None]
+        self.h_cols = [c for c in cols if c.scope == "household" and c.spec is not None]
+        self.c_name = next((c for c in self.m_cols if c.key == "name"), None)
+        self.c_idno = next((c for c in self.m_cols if c.key == "id_number"), None)
+        self._side_cols: dict[int, tuple[dict[str, _Col], list[_Col]]] = {}  # id(a side sheet's columns) ->
 
     def build(self) -> None:
         r, plan = self.r, self.plan
@@ -965,10 +1057,10 @@ class _Builder:
               stored: dict[str, Any] | None, seen: dict[str, tuple[Any, int]] | None = None) -> None:
         """Apply one cell onto `target`: blank or unchanged leaves it, the clear marker empties it,
         anything else is converted (a problem for this household when it cannot be)."""
+        if raw is None or (raw.__class__ is str and not raw.strip()):
+            return
         spec = col.spec
         assert spec is not None
-        if _empty(raw):
-            return
         key = col.key
         if stored is not None and _same(raw, display(spec, stored.get(key))):
             return
@@ -983,7 +1075,7 @@ class _Builder:
         if is_clear(raw):
             value: Any = None
         else:
-            value, why = self.conv.convert(spec, raw)
+            value, why = self._convert(col, spec, raw)
             if why is not None:
                 self.r.problem(sheet, r, col, why, g.key, raw)
                 return
@@ -999,6 +1091,20 @@ class _Builder:
             target.pop(key, None)
         else:
             target[key] = value
+
+    def _convert(self, col: _Col, spec: FieldSpec, raw: Any) -> Converted:
+        """Converter.convert, remembered per column for the kinds whose values repeat."""
+        memo = col.memo
+        if memo is None or raw.__class__ not in _MEMO_TYPES:
+            return self.conv.convert(spec, raw)
+        key = (raw.__class__, raw)
+        hit = memo.get(key)
+        if hit is None:
+            hit = self.conv.convert(spec, raw)
+            if len(memo) < _MEMO_MAX:
+                memo[key] = hit
+        value, why = hit
+        return (list(value), why) if value.__class__ is list else hit  # a list is the caller's to keep
 
     def household(self, g: _Group, old: Household | None) -> Household | None:
         r, plan = self.r, self.plan
@@ -1033,11 +1139,11 @@ class _Builder:
         members_by_id = {m.id: m for m in hh.members}
         by_number = {m.id_number: m for m in hh.members if m.id_number}
         by_name = {m.name: m for m in hh.members if m.name}
-        c_mid = next((c for c in cols if c.target == "member_id"), None)
-        m_cols = [c for c in cols if c.scope == "member" and c.spec is not None]
-        h_cols = [c for c in cols if c.scope == "household" and c.spec is not None]
-        c_name = next((c for c in m_cols if c.key == "name"), None)
-        c_idno = next((c for c in m_cols if c.key == "id_number"), None)
+        if cols:
+            c_mid, m_cols, h_cols, c_name, c_idno = self.c_mid, self.m_cols, self.h_cols, self.c_name, self.c_idno
+        else:
+            c_mid = c_name = c_idno = None
+            m_cols, h_cols = [], []
         locate[(hh.id, "", "")] = (g.sheet, g.first_row, "")
         for row_no, row in g.rows:
             n = len(row)
@@ -1073,7 +1179,12 @@ class _Builder:
     def side_row(self, g: _Group, hh: Household, title: str, cols: list[_Col], row_no: int, row: tuple[Any, ...],
                  existing: bool) -> None:
         r = self.r
-        by_target = {c.target: c for c in cols}
+        known = self._side_cols.get(id(cols))
+        if known is None:
+            known = self._side_cols[id(cols)] = (
+                {c.target: c for c in cols},
+                [c for c in cols if c.spec is not None and c.scope in ("income", "helper", "measure")])
+        by_target, fields = known
         n = len(row)
 
         def number(t: str) -> int | None:
@@ -1087,7 +1198,6 @@ class _Builder:
                 return -1
             return int(v)
 
-        fields = [c for c in cols if c.spec is not None and c.scope in ("income", "helper", "measure")]
         if not any(c.index < n and not _empty(row[c.index]) for c in fields):
             return
         if title in (INCOME_SHEET, MEASURES_SHEET):

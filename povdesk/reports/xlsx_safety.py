@@ -136,6 +136,8 @@ def _column(ref: str) -> int:
 
 
 def _inline(el: Any) -> str:
+    if len(el) == 1 and el[0].tag == _T:  # plain text: <is><t>..</t></is>; rich text has runs
+        return el[0].text or ""
     return "".join(t.text or "" for t in el.iter(_T))
 
 
@@ -162,6 +164,8 @@ def sheet_rows(ws: Any, budget: CellBudget, *, max_cols: int = MAX_COLS,
     dates = wb._date_formats
     epoch = wb.epoch
     row_no = 0
+    col_of = _COL_OF
+    digits = "0123456789"
     with wb._archive.open(ws._worksheet_path) as src:
         for _event, el in iterparse(src):
             if el.tag != _ROW:
@@ -178,20 +182,34 @@ def sheet_rows(ws: Any, budget: CellBudget, *, max_cols: int = MAX_COLS,
                 if c.tag != _CELL:
                     continue
                 ref = c.get("r")
-                col = _column(ref) if ref else col + 1
+                if ref:
+                    known = col_of.get(ref.rstrip(digits))
+                    col = known if known is not None else _column(ref)
+                else:
+                    col += 1
                 if col <= 0 or col > max_cols:
                     raise BadInput(tr("工作表“{s}”第 {r} 行有超过 {n} 列的数据（{col}），请删去多余的列",
                                       "sheet '{s}', row {r} has data beyond column {n} ({col}); delete the extra "
                                       "columns", s=title, r=row_no, n=max_cols, col=(ref or "?")[:12]))
                 kind = c.get("t", "n")
-                f = c.find(_F)
+                parts = len(c)
+                if not parts:
+                    continue  # an empty cell (a style only)
+                first = c[0]
+                tag = first.tag
+                if tag == _V and parts == 1:  # the common case: a value and nothing else
+                    f = None
+                elif tag == _F:
+                    f = first
+                else:
+                    f = c.find(_F)
                 if f is not None:
                     value: Any = f"={f.text or ''}"
                 elif kind == "inlineStr":
-                    inline = c.find(_IS)
+                    inline = first if tag == _IS else c.find(_IS)
                     value = _inline(inline) if inline is not None else None
                 else:
-                    v = c.findtext(_V)
+                    v = (first.text or "") if tag == _V and parts == 1 else c.findtext(_V)
                     if v is None or v == "":
                         continue
                     if kind == "n":

@@ -13,7 +13,7 @@ from povdesk.errors import BadInput
 from povdesk.reports.xlsx_import import is_formula
 from povdesk.reports.xlsx_safety import CellBudget, check_file, sheet_rows
 
-from .conftest import VILLAGE, Run
+from .conftest import VILLAGE, WORKER, Run
 from .test_excel import load_all, valid_id
 
 SHEET = "xl/worksheets/sheet1.xml"
@@ -167,3 +167,100 @@ def test_an_id_number_mangled_by_excel_is_never_printed_whole(db: Path, run: Run
     text = out + err
     assert "证件号码" in text or "ID number" in text
     assert "52263420000101" not in text and "5.22634200001011e+17" not in text, text
+
+
+def _dense(rows: range, cols: int, *, text: bool = False) -> str:
+    """Rows of numbers (or words) in `cols` columns: a table of figures, not a register."""
+    def cell(r: int, j: int) -> str:
+        ref = f"{chr(65 + j)}{r}"
+        if text:
+            return f'<c r="{ref}" t="inlineStr"><is><t>字{r}-{j}</t></is></c>'
+        return f'<c r="{ref}"><v>{r * 1000 + j}</v></c>'
+    return "".join(f'<row r="{r}">' + "".join(cell(r, j) for j in range(cols)) + "</row>" for r in rows)
+
+
+def test_a_dense_sheet_of_numbers_under_a_header_is_refused_after_its_first_rows(db: Path, run: Run,
+                                                                                 tmp_path: Path) -> None:
+    """The bench's 10 MB table of random numbers, in small: a few known column names above rows of
+    figures is not a register. Refused once the first rows are seen, naming the file, the sheet, the
+    header's row and a cell; a cell in column XFD far below is never reached (it would be refused
+    with another message if the sheet were read to its end)."""
+    from povdesk.reports.xlsx_import import SAMPLE_ROWS
+
+    src = base(tmp_path / "a.xlsx")
+    dense = patched(src, tmp_path / "dense.xlsx", SHEET, rows_added(
+        _dense(range(3, 3 + 4 * SAMPLE_ROWS), 20) + '<row r="5000"><c r="XFD5000"><v>1</v></c></row>'))
+    err = refused(run, db, dense, "does not look like a register")
+    assert "sheet '花名册'" in err and "(row 1)" in err and "e.g. row 3, column A" in err, err
+    assert "number as the name" in err
+    code, _out, err = run("import-xlsx", db, dense, "--dry-run", env={"POVDESK_LANG": "zh", **WORKER})
+    assert code == 2 and "工作表“花名册”不像花名册" in err and "第 3 行 A 列" in err and dense.name in err, err
+
+
+def test_rows_with_data_under_no_header_are_refused_as_not_a_register(db: Path, run: Run, tmp_path: Path) -> None:
+    src = base(tmp_path / "a.xlsx")
+    wide = patched(src, tmp_path / "wide.xlsx", SHEET, rows_added(_dense(range(3, 120), 12, text=True)))
+    err = refused(run, db, wide, "does not look like a register")
+    assert "columns without a header" in err and "row 3, column E" in err, err
+
+
+def test_a_register_with_notes_in_a_column_without_a_header_still_imports(db: Path, run: Run,
+                                                                          tmp_path: Path) -> None:
+    """The sample refuses only a sheet whose rows are nearly all unlike records: a village's sheet
+    with a note typed beside some rows, in a column without a header, is read as usual."""
+    import json
+
+    from povdesk.reports.xlsx_import import SAMPLE_ROWS
+
+    n = SAMPLE_ROWS + 10
+    path = _register_file(tmp_path / "notes.xlsx", [
+        {"姓名": f"某{r}", "与户主关系": "户主", "证件号码": valid_id(f"5226341965{r:03d}1234")} for r in range(n)])
+    wb = load_workbook(path)
+    ws = wb.active
+    far = ws.max_column + 2
+    for r in range(2, 2 + n, 3):
+        ws.cell(row=r, column=far, value="已核实")
+    wb.save(path)
+    code, out, err = run("import-xlsx", db, path, "--dry-run", "--json", "--village", VILLAGE)
+    assert code in (0, 1), err
+    assert json.loads(out)["summary"]["to_import"] == n
+
+
+def test_the_refusal_for_thousands_of_problems_names_the_file(db: Path, run: Run, tmp_path: Path) -> None:
+    from povdesk.reports.xlsx_import import MAX_BLOCKING_PROBLEMS
+
+    path = _register_file(tmp_path / "wrong-again.xlsx", [
+        {"姓名": f"某{r}", "与户主关系": "邻居"} for r in range(MAX_BLOCKING_PROBLEMS + 10)])
+    code, _out, err = run("import-xlsx", db, path, "--village", VILLAGE, "--dry-run")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and path.name in err, err
+
+
+def test_cells_are_read_whatever_order_or_form_their_parts_take(tmp_path: Path) -> None:
+    """The reader's quick path (a cell holding one value) and the others give what they always did:
+    a formula after its cached value is still the formula, rich text runs are joined, an empty
+    cell with a style only is no value, a cell without a reference follows the one before."""
+    src = base(tmp_path / "a.xlsx")
+    cells = patched(src, tmp_path / "cells.xlsx", SHEET, rows_added(
+        '<row r="3"><c r="A3" t="str"><v>3</v><f>1+2</f></c>'
+        '<c r="B3" t="inlineStr"><is><r><t>之</t></r><r><t>子</t></r></is></c>'
+        '<c r="C3" s="0"/><c><v>7</v></c><c r="F3"><f>SUM(1)</f></c><c r="G3" t="b"><v>1</v></c></row>'))
+    check_file(cells)
+    wb = load_workbook(cells, read_only=True)
+    try:
+        rows = dict(sheet_rows(wb["花名册"], CellBudget()))
+    finally:
+        wb.close()
+    assert rows[3] == ("=1+2", "之子", None, 7, None, "=SUM(1)", True)
+
+
+def test_the_same_multi_code_cell_gives_each_household_its_own_list(tmp_path: Path) -> None:
+    from povdesk.reports.xlsx_import import read_register
+
+    path = _register_file(tmp_path / "causes.xlsx", [
+        {"姓名": "甲", "与户主关系": "户主", "证件号码": valid_id("52263419650312123"), "其他致贫原因": "因病、因学"},
+        {"姓名": "乙", "与户主关系": "户主", "证件号码": valid_id("52263419660312123"), "其他致贫原因": "因病、因学"}])
+    plan = read_register(path, village=VILLAGE)
+    a, b = (h.fields["other_causes"] for h in plan.households)
+    assert a == b == ["01", "03"] and a is not b
+    a.append("04")
+    assert b == ["01", "03"]
