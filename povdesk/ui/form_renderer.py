@@ -99,10 +99,16 @@ class _MultiCodeList(QListWidget):
         assert spec.codes is not None
         for c in code_list(spec.codes).codes:
             item = QListWidgetItem(f"{c.code} {c.label(lang)}")
+            item.setToolTip(item.text())
             item.setData(Qt.ItemDataRole.UserRole, c.code)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Unchecked)
             self.addItem(item)
+        # A long criterion (家庭成员或户主父母、配偶、子女为公职人员或财政供养人员) wraps onto a second
+        # line instead of running off the edge behind a horizontal scroll bar.
+        self.setWordWrap(True)
+        self.setResizeMode(QListWidget.ResizeMode.Adjust)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         rows = min(self.count(), 5)
         self.setFixedHeight(self.sizeHintForRow(0) * rows + 2 * self.frameWidth() + 4)
         self.itemChanged.connect(self._item_changed)

@@ -47,3 +47,31 @@ def _check_status_column(qtbot: QtBot, ws: Workspace, worker: User, tmp_path: Pa
     # and the voided filter's mark likewise
     w.status_filter.setCurrentIndex(w.status_filter.findData(VOIDED))
     assert w.model.status_text("not_identified", "voided") in texts
+
+
+def test_a_long_exclusion_criterion_wraps_instead_of_running_off_the_edge(qtbot: QtBot, ws: Workspace,
+                                                                        worker: User, tmp_path: Path) -> None:
+    """At 1366x768 the editor's 不得纳入情形 list showed its criteria cut at the right edge behind a
+    horizontal scroll bar; each now wraps within the list, and says itself whole in its tooltip."""
+    from PySide6.QtWidgets import QListWidget
+
+    w = MainWindow(ws, worker, data_dir=tmp_path, lang="zh")
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    w.open_household(w.model.row(0).household_id)
+    lst = w.editor.basic_form.widget("exclusions")
+    assert isinstance(lst, QListWidget)
+    w.editor.basic_form.focus_field("exclusions")
+    qtbot.waitUntil(lambda: lst.isVisible())
+    QApplication.processEvents()
+    assert lst.wordWrap()
+    assert lst.horizontalScrollBar().maximum() == 0 or not lst.horizontalScrollBar().isVisible()
+    width = lst.viewport().width()
+    metrics = lst.fontMetrics()
+    longest = max((lst.item(i) for i in range(lst.count())), key=lambda it: metrics.horizontalAdvance(it.text()))
+    assert metrics.horizontalAdvance(longest.text()) > width  # the case of the screenshot: longer than the list
+    assert lst.visualItemRect(longest).height() > metrics.height() * 1.5  # so it takes two lines
+    assert all(lst.item(i).toolTip() == lst.item(i).text() for i in range(lst.count()))
+    if w.scan_job is not None:
+        qtbot.waitUntil(lambda: w.scan_job is None, timeout=20000)
