@@ -39,7 +39,7 @@ T = TypeVar("T")
 # The procedures of 建档立卡 happen between the first identification (2014) and the last poverty line
 # (2020); applicants identified in 2021 are judged on 2020 incomes, the last year with a line.
 # Incomes go on up to the year before `today` (monitoring needs them); monitoring steps fall in
-# 2020 and the first half of 2021.
+# the year and a half before `today`.
 FIRST_YEAR = 2014
 LAST_INCOME_YEAR = 2020
 EARLIEST_TODAY = date(2021, 7, 1)
@@ -1110,27 +1110,31 @@ class _Generator:
         return ident_end
 
     def monitoring(self, hh: Household, position: tuple[str, int], cursor: _Cursor, ctx: dict[str, Any]) -> None:
-        """防止返贫动态监测 in the story's last year: an identification under way in May-June 2021, or
-        one decided in the summer of 2020 (within the time limit) and an elimination begun in spring
-        2021 (it stays open: no threshold covers the later incomes of every province)."""
+        """防止返贫动态监测 as a team finds it on `today`: an identification under way that began in the
+        last two weeks (within its 15-day time limit), or one decided about a year ago (within the
+        limit) and an elimination begun two to three months ago, after more than six months in
+        monitoring (it stays open: no threshold covers the later incomes of every province)."""
         procedure, done = position
         general = procedure.endswith("_general")
         identification = mon.IDENTIFICATIONS[general]
         channel = self.pick(("1", "2", "3"))
         ctx.update(channel=channel, risks=sorted(self.rng.sample(_MONITORING_RISKS, self.ri(1, 2))),
                    object_type=self.pick(("1", "2")) if general else "0")
+        # Drawn the same way on every date (the same calls), placed before `today`.
         if procedure == identification:
-            cursor.day = max(cursor.day, date(2021, 5, 1).toordinal() + self.ri(0, 20))
+            # 14 days at most from discovery to the decision (publicities of the demo's 7 days): its
+            # steps fall on or before today, and today is within the 15 days of the time limit
+            cursor.day = max(cursor.day, self.today_ord - 15 + self.ri(0, 1))
             self.procedure(hh, identification, done, cursor, ctx, fast=True)
             return
-        cursor.day = max(cursor.day, date(2020, 8, 1).toordinal() + self.ri(0, 30))
+        cursor.day = max(cursor.day, self.today_ord - 400 + self.ri(0, 30))
         self.procedure(hh, identification, None, cursor, ctx, fast=True)
         decided = next(e for e in reversed(hh.events) if e.step == mon.DECISION_STEP)
         hh.fields.update(monitoring_type=ctx["object_type"], monitoring_risks=list(ctx["risks"]),
                          discovery_channel=channel, monitoring_month=decided.date[:4] + decided.date[5:7])
         if channel == "1":
             hh.fields["self_report_means"] = self.pick(("1", "2", "3"))
-        cursor.day = max(cursor.day, date(2021, 3, 1).toordinal() + self.ri(0, 60))
+        cursor.day = max(cursor.day, self.today_ord - 100 + self.ri(0, 40))  # an elimination takes 54 days at most
         self.procedure(hh, procedure, done, cursor, ctx)
 
     def procedure(self, hh: Household, key: str, count: int | None, cursor: _Cursor, ctx: dict[str, Any],

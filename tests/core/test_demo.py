@@ -13,6 +13,7 @@ import pytest
 from povdesk.core import demo, idnumber, procedures, regions
 from povdesk.core.income import poverty_line, summarize
 from povdesk.core.model import POOR_STATUSES, Household, Member, parse_date
+from povdesk.core.monitoring import PROCEDURES as MONITORING_PROCEDURES
 from povdesk.core.rules import RuleContext, exit_failures, validate_all
 from povdesk.errors import BadInput
 
@@ -275,8 +276,9 @@ def test_publicity_at_every_publicity_step_can_be_printed_from_a_small_demo() ->
 
 @pytest.mark.parametrize("year", [2022, 2026, 2030])
 def test_a_date_dependent_draw_changes_only_its_own_household(year: int) -> None:
-    """31 August and 1 September put every pupil in another school year, and a birth may move into
-    another year (given names follow the birth cohort). Households with such a member may turn out
+    """31 August and 1 September put every pupil in another school year, a birth may move into
+    another year (given names follow the birth cohort), and monitoring steps, dated in the weeks and
+    months before today, move by a day. Households with such a member may turn out
     otherwise; every other household is the same family with the same history, before and after
     them: nothing spills over into the households generated later."""
     before = demo.generate(COUNTY, 600, 8, date(year, 8, 31))
@@ -287,8 +289,10 @@ def test_a_date_dependent_draw_changes_only_its_own_household(year: int) -> None
                 for m in hh.members], [(e.procedure, e.step, e.date) for e in hh.events], sorted(hh.years))
 
     def date_sensitive(a: Household, b: Household) -> bool:
+        # Monitoring happens in the weeks and months before today: its dates move with it.
         return any(5 <= age(m, date(year, 8, 31)) <= 24 or str(m.fields["birth_date"])[:4] != str(n.fields["birth_date"])[:4]
-                   for m, n in zip(a.members, b.members, strict=False))
+                   for m, n in zip(a.members, b.members, strict=False)) or \
+            any(e.procedure in MONITORING_PROCEDURES for e in a.events)
 
     pairs = list(zip(before, after, strict=True))
     changed = [n for n, (a, b) in enumerate(pairs) if shape(a) != shape(b)]
@@ -401,3 +405,24 @@ def test_planted_mistake_is_frozen() -> None:
     mistake = demo.PlantedMistake("HH-HEAD", "x", None, "中文", "English")
     with pytest.raises(dataclasses.FrozenInstanceError):
         mistake.rule = "other"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("today", DATES)
+def test_monitoring_is_recent_and_within_its_time_limits_on_today(today: date) -> None:
+    """A team opening the demo finds identifications begun in the last weeks, none past its time
+    limit, and eliminations begun after more than six months in monitoring."""
+    from povdesk.core import monitoring as mon
+
+    data = demo.generate(demo.DEMO_REGION, len(demo.all_positions()), 3, today)
+    identifying = [hh for hh in data if mon.monitoring_state(hh) == "identifying"]
+    eliminating = [hh for hh in data if mon.monitoring_state(hh) == "eliminating"]
+    assert identifying and eliminating
+    assert not [hh.household_no for hh in data if mon.is_overdue(hh, today)]
+    for hh in identifying:
+        assert (today - date.fromisoformat(hh.events[-1].date)).days <= 16
+    for hh in eliminating:
+        decided = max(date.fromisoformat(e.date) for e in hh.events
+                      if e.procedure in mon.IDENTIFICATIONS and e.step == mon.DECISION_STEP)
+        begun = min(date.fromisoformat(e.date) for e in hh.events if e.procedure in mon.ELIMINATIONS)
+        assert (begun - decided).days > 183 and (today - begun).days <= 100
+    assert all(date.fromisoformat(e.date) <= today for hh in data for e in hh.events)
