@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date as date_type
 from functools import cache, lru_cache
@@ -519,3 +519,72 @@ def _parse_day(value: Any) -> date_type | None:
         return dt.date.fromisoformat(value) if isinstance(value, str) else None
     except ValueError:
         return None
+
+
+# ---------------------------------------------------------------------------- counting
+
+
+@dataclass(frozen=True)
+class MonitoringSummary:
+    """防止返贫动态监测 in a region: the monitoring objects by type and risk, where each household
+    stands in monitoring (MONITORING_STATES), the identifications and risk eliminations completed in
+    `year`, and the identifications past their time limit on `today`."""
+
+    objects: int = 0  # households with a monitoring type
+    people: int = 0  # their members
+    by_type: dict[str, int] = field(default_factory=dict)
+    people_by_type: dict[str, int] = field(default_factory=dict)
+    by_risk: dict[str, int] = field(default_factory=dict)  # a household counts once per risk it has
+    by_state: dict[str, int] = field(default_factory=dict)  # "none" left out
+    by_mode: dict[str, int] = field(default_factory=dict)  # elimination mode of the eliminated
+    overdue: tuple[str, ...] = ()  # household ids
+    year: int = 0
+    in_year: dict[str, int] = field(default_factory=dict)  # "identified", "eliminated": completed in `year`
+    by_village: dict[str, int] = field(default_factory=dict)  # monitoring objects per village code
+
+
+def tally(households: Iterable[Household], today: date_type, year: int,
+          table: ThresholdTable | None = None) -> MonitoringSummary:
+    """Count households for a MonitoringSummary (a workspace's, store.summary; a province's,
+    province.report, from the households it holds). Households without a monitoring type or step
+    count for nothing."""
+    from povdesk.core.procedures import effective, load_procedures
+
+    table = table or thresholds()
+    specs = load_procedures()
+    by_type: dict[str, int] = {}
+    people_by_type: dict[str, int] = {}
+    by_risk: dict[str, int] = {}
+    by_state: dict[str, int] = {}
+    by_mode: dict[str, int] = {}
+    by_village: dict[str, int] = {}
+    in_year = {"identified": 0, "eliminated": 0}
+    overdue: list[str] = []
+    objects = people = 0
+    prefix = str(year)
+    for hh in households:
+        f = facts(hh)
+        if f.is_object:
+            assert f.object_type is not None
+            objects += 1
+            people += len(hh.members)
+            by_type[f.object_type] = by_type.get(f.object_type, 0) + 1
+            people_by_type[f.object_type] = people_by_type.get(f.object_type, 0) + len(hh.members)
+            by_village[hh.village_code] = by_village.get(hh.village_code, 0) + 1
+            for risk in dict.fromkeys(f.risks):
+                by_risk[risk] = by_risk.get(risk, 0) + 1
+        state = monitoring_state(hh)
+        if state != "none":
+            by_state[state] = by_state.get(state, 0) + 1
+        mode = elimination_mode(hh) if state == "eliminated" else None
+        if mode is not None:
+            by_mode[mode] = by_mode.get(mode, 0) + 1
+        done = {e.procedure for e in effective(hh.events)
+                if e.procedure in PROCEDURES and e.procedure in specs
+                and e.step == specs[e.procedure].last.key and str(e.date).startswith(prefix)}
+        in_year["identified"] += bool(done & set(IDENTIFICATIONS))
+        in_year["eliminated"] += bool(done & set(ELIMINATIONS))
+        if is_overdue(hh, today, table):
+            overdue.append(hh.id)
+    return MonitoringSummary(objects, people, by_type, people_by_type, by_risk, by_state, by_mode,
+                             tuple(sorted(overdue)), year, in_year, by_village)

@@ -672,3 +672,30 @@ def quality_counts(conn: Connection, prefix: str) -> dict[str, dict[str, Any]]:
         if county in out:
             out[county]["last_loaded"] = str(at)
     return out
+
+
+def monitoring_households(conn: Connection, prefix: str, procedures: Sequence[str], void: str
+                          ) -> tuple[list[tuple[str, str, str, dict[str, Any], int]],
+                                     dict[tuple[str, str], list[dict[str, Any]]]]:
+    """The households of the region with a monitoring type or a step of `procedures` (a small share
+    of a province): (county, household id, village, fields, members) each, and their events of those
+    procedures and the void marks (`void`), in order, keyed (county, household id)."""
+    h, e = households, events
+    stepped = (select(literal(1)).select_from(e)
+               .where(e.c.county_code == h.c.county_code, e.c.household_id == h.c.household_id,
+                      e.c.procedure.in_(list(procedures))).exists())
+    wanted = (_in_region(h, prefix), h.c.fields["monitoring_type"].astext.is_not(None) | stepped)
+    rows = [(str(r[0]), str(r[1]), str(r[2]), dict(r[3]), int(r[4])) for r in conn.execute(
+        select(h.c.county_code, h.c.household_id, h.c.village_code, h.c.fields, h.c.member_count)
+        .where(*wanted).order_by(h.c.county_code, h.c.household_no))]
+    ids = select(h.c.county_code, h.c.household_id).where(*wanted).subquery()
+    found: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for r in conn.execute(
+            select(e.c.county_code, e.c.household_id, e.c.event_id, e.c.procedure, e.c.step, e.c.step_date,
+                   e.c.role, e.c.user_name, e.c.evidence)
+            .select_from(e.join(ids, and_(ids.c.county_code == e.c.county_code,
+                                          ids.c.household_id == e.c.household_id)))
+            .where(_in_region(e, prefix), e.c.procedure.in_([*procedures, void]))
+            .order_by(e.c.county_code, e.c.household_id, e.c.position)).mappings():
+        found.setdefault((r["county_code"], r["household_id"]), []).append(dict(r))
+    return rows, found

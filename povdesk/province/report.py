@@ -14,11 +14,13 @@ a city outside it, is refused. The numbers are a few GROUP BY queries (povdesk.p
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import Engine
 
+from povdesk.core.monitoring import MonitoringSummary
 from povdesk.core.regions import lookup
 from povdesk.errors import BadInput
 from povdesk.i18n import tr
@@ -147,7 +149,8 @@ def build_province_report(engine: Engine, level: str, region: str | None = None,
     counts = _counts(groups, changes)
     total = _merge(code, counts.counties)
     report = SummaryReport(level=level, region=code, region_name=_name(code), year=year, today=today,
-                           summary=counts.summary, in_year=total.in_year)
+                           summary=counts.summary, in_year=total.in_year,
+                           monitoring=_monitoring(engine, code, today, year))
     if level == "province":
         cities: dict[str, list[VillageCounts]] = {}
         for r in counts.counties:
@@ -157,3 +160,25 @@ def build_province_report(engine: Engine, level: str, region: str | None = None,
     report.extra.append(_count_table(COUNTY_SHEET, "县", year, counts.counties, code))
     report.extra.append(quality_table({c: dict(q) for c, q in quality.items()}))
     return report
+
+
+def _monitoring(engine: Engine, code: str, today: date, year: int) -> MonitoringSummary:
+    """防止返贫动态监测 of the region, counted as a county counts its own (core.monitoring.tally)
+    from the households the province holds and their monitoring steps, by the bundled thresholds
+    and time limits."""
+    from povdesk.core import monitoring as mon
+    from povdesk.core.model import Household, Member, ProcedureEvent
+    from povdesk.core.procedures import VOID
+
+    with engine.connect() as conn:
+        rows, steps = db.monitoring_households(conn, code, mon.PROCEDURES, VOID)
+    nobody = Member()  # only the number of members counts
+
+    def households() -> Iterator[Household]:
+        for county, hid, village, fields, members in rows:
+            events = [ProcedureEvent(procedure=e["procedure"], step=e["step"], date=e["step_date"], role=e["role"],
+                                     user=e["user_name"], evidence=dict(e["evidence"]), id=e["event_id"])
+                      for e in steps.get((county, hid), [])]
+            yield Household(village_code=village, id=hid, fields=fields, members=[nobody] * members, events=events)
+
+    return mon.tally(households(), today, year)

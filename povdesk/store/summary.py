@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING
 
+from povdesk.core.model import Household
+from povdesk.core.monitoring import MonitoringSummary
 from povdesk.i18n import tr
 from povdesk.store.households import _filters
 
@@ -118,37 +121,14 @@ def village_counts(ws: Workspace, village_prefix: str | None, year: int) -> list
             for village, (hh, pp) in sorted(by_village.items())]
 
 
-@dataclass(frozen=True)
-class MonitoringSummary:
-    """防止返贫动态监测 in a region: the monitoring objects by type and risk, where each household
-    stands in monitoring (core.monitoring.MONITORING_STATES), the identifications and risk
-    eliminations completed in `year`, and the identifications past their time limit on `today`."""
-
-    objects: int = 0  # households with a monitoring type
-    people: int = 0  # their members
-    by_type: dict[str, int] = field(default_factory=dict)
-    people_by_type: dict[str, int] = field(default_factory=dict)
-    by_risk: dict[str, int] = field(default_factory=dict)  # a household counts once per risk it has
-    by_state: dict[str, int] = field(default_factory=dict)  # "none" left out
-    by_mode: dict[str, int] = field(default_factory=dict)  # elimination mode of the eliminated
-    overdue: tuple[str, ...] = ()  # household ids
-    year: int = 0
-    in_year: dict[str, int] = field(default_factory=dict)  # "identified", "eliminated": completed in `year`
-    by_village: dict[str, int] = field(default_factory=dict)  # monitoring objects per village code
-
-
 def monitoring_summary(ws: Workspace, village_prefix: str | None, today: date,
                        year: int | None = None) -> MonitoringSummary:
     """Reads only the households that have a monitoring type or a monitoring step (a small share of
-    a county), then judges them with core.monitoring and the workspace's own thresholds and time
+    a county), then tallies them with core.monitoring and the workspace's own thresholds and time
     limits (store.thresholds)."""
     from povdesk.core import monitoring as mon
-    from povdesk.core.procedures import effective, load_procedures
     from povdesk.store.thresholds import workspace_thresholds
 
-    year = year or today.year
-    table = workspace_thresholds(ws)
-    specs = load_procedures()
     where, args = _filters(village_prefix)
     marks = ", ".join("?" for _ in mon.PROCEDURES)
     conds = [f"(json_extract(fields, '$.monitoring_type') IS NOT NULL OR id IN "
@@ -157,40 +137,9 @@ def monitoring_summary(ws: Workspace, village_prefix: str | None, today: date,
         ids = [str(r[0]) for r in conn.execute(
             f"SELECT id FROM households WHERE {' AND '.join(conds)} ORDER BY household_no",
             [*mon.PROCEDURES, *args])]
-    by_type: dict[str, int] = {}
-    people_by_type: dict[str, int] = {}
-    by_risk: dict[str, int] = {}
-    by_state: dict[str, int] = {}
-    by_mode: dict[str, int] = {}
-    by_village: dict[str, int] = {}
-    in_year = {"identified": 0, "eliminated": 0}
-    overdue: list[str] = []
-    objects = people = 0
-    prefix = str(year)
-    for start in range(0, len(ids), 500):
-        for hid, hh in ws.load_households(ids[start:start + 500]).items():
-            facts = mon.facts(hh)
-            if facts.is_object:
-                assert facts.object_type is not None
-                objects += 1
-                people += len(hh.members)
-                by_type[facts.object_type] = by_type.get(facts.object_type, 0) + 1
-                people_by_type[facts.object_type] = people_by_type.get(facts.object_type, 0) + len(hh.members)
-                by_village[hh.village_code] = by_village.get(hh.village_code, 0) + 1
-                for risk in dict.fromkeys(facts.risks):
-                    by_risk[risk] = by_risk.get(risk, 0) + 1
-            state = mon.monitoring_state(hh)
-            if state != "none":
-                by_state[state] = by_state.get(state, 0) + 1
-            mode = mon.elimination_mode(hh) if state == "eliminated" else None
-            if mode is not None:
-                by_mode[mode] = by_mode.get(mode, 0) + 1
-            done = {e.procedure for e in effective(hh.events)
-                    if e.procedure in mon.PROCEDURES and e.procedure in specs
-                    and e.step == specs[e.procedure].last.key and str(e.date).startswith(prefix)}
-            in_year["identified"] += bool(done & set(mon.IDENTIFICATIONS))
-            in_year["eliminated"] += bool(done & set(mon.ELIMINATIONS))
-            if mon.is_overdue(hh, today, table):
-                overdue.append(hid)
-    return MonitoringSummary(objects, people, by_type, people_by_type, by_risk, by_state, by_mode,
-                             tuple(sorted(overdue)), year, in_year, by_village)
+
+    def households() -> Iterator[Household]:
+        for start in range(0, len(ids), 500):
+            yield from ws.load_households(ids[start:start + 500]).values()
+
+    return mon.tally(households(), today, year or today.year, workspace_thresholds(ws))

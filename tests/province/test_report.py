@@ -13,6 +13,7 @@ from openpyxl import load_workbook
 
 from povdesk.cli import main
 from povdesk.province import db, export, registry
+from povdesk.province.report import build_province_report
 from povdesk.reports.report import build_report
 from tests.province.conftest import CLOCK, TODAY, CountySite, Province, join, make_county
 
@@ -92,6 +93,30 @@ def test_province_report_as_xlsx_matches_the_counties(province: Province, loaded
     assert q["520102"]["缺主要致贫原因"] >= 1
     shares = [float(str(r[4]).rstrip("%")) for r in quality[1:] if r[0]]
     assert shares == sorted(shares) and [r[5] for r in quality[1:] if r[0]] == [1, 2, 3]
+
+    # 防止返贫监测 adds up to the counties' own, state by state, type by type, risk by risk.
+    mine = [r.monitoring for r in own.values()]
+    assert all(m is not None for m in mine)
+    engine = province.engine()
+    try:
+        theirs = build_province_report(engine, "province", today=TODAY, year=int(YEAR)).monitoring
+    finally:
+        engine.dispose()
+    assert theirs is not None and theirs.objects == sum(m.objects for m in mine) > 0  # type: ignore[union-attr]
+
+    def added(attr: str) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for m in mine:
+            for k, v in getattr(m, attr).items():
+                out[k] = out.get(k, 0) + v
+        return out
+
+    for attr in ("by_type", "people_by_type", "by_risk", "by_state", "by_mode", "in_year"):
+        assert getattr(theirs, attr) == added(attr), attr
+    assert set(theirs.by_state) >= {"identifying", "monitored", "eliminating"}
+    assert theirs.overdue == tuple(sorted(h for m in mine for h in m.overdue))  # type: ignore[union-attr]
+    sheet = {r[0]: r[1] for r in overview if r and isinstance(r[0], str)}
+    assert sheet["监测对象（户）"] == theirs.objects and sheet["识别中（户）"] == theirs.by_state["identifying"]
 
 
 def test_city_report_as_pdf_and_the_scope(province: Province, loaded: list[CountySite], tmp_path: Path,
