@@ -34,7 +34,7 @@ ACTION_LABELS: dict[str, Text] = {
     "manage_sync_keys": tr("管理设备密钥", "manage device keys"),
     "exchange_bundles": tr("导入导出同步包", "import and export bundles"),
     "manage_workspace": tr("管理工作区", "manage the workspace"),
-    "set_thresholds": tr("导入监测范围和时限", "import monitoring thresholds and time limits"),
+    "set_thresholds": tr("导入本省的监测范围、时限和办理程序", "import the province's thresholds, time limits and procedures"),
     "read": tr("查看数据", "read data"),
 }
 
