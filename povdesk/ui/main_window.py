@@ -33,8 +33,9 @@ from povdesk.core.codes import code_list
 from povdesk.core.model import ROLE_LABELS, STATUS_LABELS, STATUSES
 from povdesk.core.regions import full_name, lookup, townships, villages
 from povdesk.ops.changes import OpChanges
-from povdesk.ops.listing import VOIDED
+from povdesk.ops.listing import VOIDED, count_found
 from povdesk.ops.scan import ScanResult, rescan, scan
+from povdesk.store import Workspace
 from povdesk.ui.changes import ChangeBus
 from povdesk.ui.dashboard import Dashboard
 from povdesk.ui.models import STATUS_COLUMN, HouseholdListModel
@@ -42,7 +43,7 @@ from povdesk.ui.screen import FRAME_ALLOWANCE, available_geometry, fit_window, i
 from povdesk.ui.session import IDLE_POLL_MS, IdleWatch, LockScreen, LockSettingDialog, lock_minutes
 from povdesk.ui.signals import emit
 from povdesk.ui.wheel import guards_paused, install_wheel_guard
-from povdesk.ui.worker import Job, run_op, run_op_in_process
+from povdesk.ui.worker import Job, run_job, run_op, run_op_in_process
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +81,10 @@ class MainWindow(QMainWindow):
         self.lang = lang
         self.scan: ScanResult | None = None
         # From this many households the check of every household runs in a process of its own.
-        self.scan_in_process_from = AUTO_SCAN_LIMIT
+        self.scan_in_process_from = AUTO_SCAN_LIMIT + 1  # a county, checked on F5 only
+        self._counting = -1  # the list's generation being counted in the background
+        self._count_job: Job | None = None
+        self._closed = False  # the workspace closed with the window: a count ending later is dropped
         self.scan_job: Job | None = None
         # Households changed since the last check began, to check again when it ends ("all": every one).
         self._stale: set[str] = set()
@@ -325,10 +329,15 @@ class MainWindow(QMainWindow):
         return self.scan.due.get(choice.removeprefix("due:"), frozenset())
 
     def _update_count(self) -> None:
-        """How many households the search and filters find, of how many, and how many are shown yet."""
+        """How many households the search and filters find, of how many, and how many are shown yet.
+        Counting a search that fills more than a page is as slow as the page itself at county
+        size: it is counted off the GUI thread, so the list follows the keystroke without it."""
         total = self.ws.count_households(self.current_prefix())
-        shown, found = self.model.rowCount(), self.model.found()
-        if found == total and not self.model.query:
+        shown, found = self.model.rowCount(), self.model.found_if_known()
+        if found is None:
+            self._count_in_background(total)
+            text = self.tr("{shown}+ found of {total} households, counting…").format(shown=shown, total=total)
+        elif found == total and not self.model.query:
             text = self.tr("{shown} shown of {total} households").format(
                 shown=shown if shown == found else f"{shown}+", total=total)
         elif shown == found:
@@ -337,6 +346,30 @@ class MainWindow(QMainWindow):
             text = self.tr("{found} found of {total} households, {shown} shown: scroll for more").format(
                 found=found, total=total, shown=shown)
         self.count_label.setText(text)
+
+    def _count_in_background(self, total: int) -> None:
+        generation, query, filters = self.model.count_request()
+        if self._counting == generation:
+            return  # already being counted
+        self._counting = generation
+
+        path, clock = Path(self.ws.path), self.ws.clock
+
+        def count(_progress: Any, _cancelled: Any) -> int | None:
+            try:  # its own read-only connection, as run_op opens one
+                with Workspace.open(path, readonly=True, clock=clock) as ws:
+                    return count_found(ws, query, filters)
+            except Exception:  # noqa: BLE001 - a count is a hint: the window may be closing, its file gone
+                log.warning("counting the list in the background failed", exc_info=True)
+                return None
+
+        def counted(n: int | None) -> None:
+            if self._counting == generation:
+                self._counting = -1
+            if n is not None and not self._closed and self.model.set_found(generation, n):
+                self._update_count()
+
+        self._count_job = run_job(self, "", count, counted, show_dialog=False)
 
     def _row_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         if current.isValid():
@@ -600,6 +633,7 @@ class MainWindow(QMainWindow):
         # Debounced checks (findings, duplicates, drafts) must not fire on a closed workspace.
         for timer in self.findChildren(QTimer):
             timer.stop()
+        self._closed = True
         self.ws.close()
         event.accept()
         emit(self.closed)

@@ -59,6 +59,7 @@ class HouseholdListModel(QAbstractTableModel):
         self._only: AbstractSet[str] | None = None
         self._village_names: dict[str, str] = {}
         self._found: int | None = None
+        self._generation = 0  # counts refreshes: a count made for an older one is dropped
         self._unfinished: set[str] = set()  # households saved with errors: "unfinished" until corrected
 
     # ------------------------------------------------------------------ filters and search
@@ -98,6 +99,7 @@ class HouseholdListModel(QAbstractTableModel):
         self.beginResetModel()
         self._rows, self._cursor, self._exhausted = [], None, False
         self._found = None
+        self._generation += 1
         if self._only is not None:
             # A subset found by a scan: walk the SQL pages once and keep its members (a few
             # hundred keyset pages at county size, well under a second).
@@ -115,6 +117,23 @@ class HouseholdListModel(QAbstractTableModel):
         if self._found is None:
             self._found = count_found(self.ws, self._query, self._list_filters())
         return self._found
+
+    def found_if_known(self) -> int | None:
+        """found() when it needs no query (every page read, or counted already), else None."""
+        if self._exhausted:
+            return len(self._rows)
+        return self._found
+
+    def count_request(self) -> tuple[int, str, ListFilters]:
+        """What found() would count, for a count off the GUI thread: (generation, query, filters)."""
+        return self._generation, self._query, self._list_filters()
+
+    def set_found(self, generation: int, found: int) -> bool:
+        """A count made elsewhere for count_request()'s generation; False when the rows changed since."""
+        if generation != self._generation:
+            return False
+        self._found = found
+        return True
 
     def _list_filters(self) -> ListFilters:
         return ListFilters(**self._filters)

@@ -776,6 +776,10 @@
         <translation>正在检查各户，检查完成后筛选生效。</translation>
     </message>
     <message>
+        <source>{shown}+ found of {total} households, counting…</source>
+        <translation>找到 {shown}+ 户，共 {total} 户，正在计数……</translation>
+    </message>
+    <message>
         <source>{shown} shown of {total} households</source>
         <translation>显示 {shown} 户，共 {total} 户</translation>
     </message>
