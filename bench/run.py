@@ -116,6 +116,16 @@ def bench_import(jsonl: Path, work: Path, people: int, n: int) -> Path:
     return db
 
 
+def import_untimed(jsonl: Path, work: Path) -> Path:
+    """The county imported (one process) into a fresh workspace, for the benches that read it."""
+    db = work / "county.db"
+    make_workspace(db).close()
+    ws = Workspace.open(db, clock=FixedClock(TODAY))
+    import_jsonl(ws, login(ws), jsonl, executor=None)
+    ws.close()
+    return db
+
+
 _FRESH_IMPORT = r"""
 import sys, time
 from datetime import date
@@ -298,8 +308,9 @@ def main() -> int:
     ap.add_argument("--samples", type=int, default=200, help="queries per search kind, saves")
     ap.add_argument("--name", default=None, help="results file name (default: county-<N>)")
     ap.add_argument("--workdir", default=None, help="keep the generated files here")
-    ap.add_argument("--only", choices=["memory"], default=None,
-                    help="only the peak memory of fresh import processes (results: <name>.json)")
+    ap.add_argument("--only", choices=["memory", "validate"], default=None,
+                    help="only the peak memory of fresh import processes, or only validate (its county imported "
+                         "untimed first) (results: <name>.json)")
     args = ap.parse_args()
 
     print(f"{'benchmark':<44} {'value':>12} {'unit':<12} {'baseline':>10} {'ratio':>7}  {'target':<18} ok")
@@ -314,6 +325,9 @@ def main() -> int:
         sizes = sorted({min(10_000, args.households), min(30_000, args.households), args.households})
         if args.only == "memory":
             bench_import_memory(jsonl, work, sizes)
+            return _write_results(args)
+        if args.only == "validate":
+            bench_validate(import_untimed(jsonl, work))
             return _write_results(args)
         bench_prompt(work)
         bench_import_memory(jsonl, work, sizes)

@@ -111,56 +111,106 @@ def _marks(n: int) -> str:
 # Reading
 
 
+_HH_ROW = tuple[str, str, str, str, str, str, str, str, int, str, str]
+
+
+def _rows_of(conn: sqlite3.Connection, ids: Sequence[str], *, events: bool
+             ) -> tuple[dict[str, list[Any]], dict[str, list[Any]], dict[str, list[Any]]]:
+    """The members', years' and (when `events`) events' rows of households `ids`, by household,
+    each in the order the household keeps them; a few queries per CHUNK ids."""
+    members: dict[str, list[Any]] = {}
+    years: dict[str, list[Any]] = {}
+    history: dict[str, list[Any]] = {}
+    for chunk in _chunks(ids):
+        marks = _marks(len(chunk))
+        for row in conn.execute(f"SELECT household_id, id, fields FROM members WHERE household_id IN ({marks}) "
+                                "ORDER BY household_id, position", chunk):
+            members.setdefault(row[0], []).append(row)
+        for row in conn.execute(f"SELECT household_id, year, income, measures FROM years "
+                                f"WHERE household_id IN ({marks}) ORDER BY household_id, year", chunk):
+            years.setdefault(row[0], []).append(row)
+        if events:
+            for row in conn.execute(
+                "SELECT household_id, id, procedure, step, date, role, user, evidence, recorded_at FROM events "
+                f"WHERE household_id IN ({marks}) ORDER BY household_id, rid", chunk
+            ):
+                history.setdefault(row[0], []).append(row)
+    return members, years, history
+
+
+_NO_ROWS: list[Any] = []
+
+
+def _build(row: _HH_ROW, members: list[Any], years: list[Any], history: list[Any]) -> Household:
+    """One household from its rows. The objects are filled directly rather than through their
+    dataclass __init__ (as from_dict does): a county read for validation makes about three
+    million of them."""
+    hid, no, village, status, fields_json, helpers_json, form_v, rule_v, version, at, by = row
+    new_member, new_year, new_event = Member.__new__, YearRecord.__new__, ProcedureEvent.__new__
+    hh = Household.__new__(Household)
+    mlist: list[Member] = []
+    for _hid, mid, fields_json_m in members:
+        m = new_member(Member)
+        m.__dict__ = {"id": mid, "fields": loads(fields_json_m)}
+        mlist.append(m)
+    ydict: dict[int, YearRecord] = {}
+    for _hid, year, income, measures in years:
+        y = new_year(YearRecord)
+        y.__dict__ = {"year": year, "income": loads(income), "measures": loads(measures)}
+        ydict[year] = y
+    elist: list[ProcedureEvent] = []
+    for _hid, eid, procedure, step, date, role, user, evidence, recorded_at in history:
+        e = new_event(ProcedureEvent)
+        e.__dict__ = {"procedure": procedure, "step": step, "date": date, "role": role, "user": user,
+                      "evidence": loads(evidence), "id": eid, "recorded_at": recorded_at}
+        elist.append(e)
+    hh.__dict__ = {"village_code": village, "household_no": no, "id": hid, "status": status,
+                   "fields": loads(fields_json), "members": mlist, "years": ydict,
+                   "helpers": loads(helpers_json), "events": elist, "form_version": form_v,
+                   "rule_version": rule_v, "version": version, "updated_at": at, "updated_by": by}
+    return hh
+
+
 def load_many(conn: sqlite3.Connection, ids: Sequence[str], *, events: bool = True) -> dict[str, Household]:
     """Households by id with everything attached (their procedure history too unless `events` is
-    false: the rules never read it, and it is a third of the rows), a few queries per CHUNK ids.
+    false: the rules never read it, and it is a third of the rows), a few queries per CHUNK ids."""
+    ids = list(ids)
+    found: list[_HH_ROW] = []
+    for chunk in _chunks(ids):
+        found += conn.execute(f"SELECT {_HH_COLUMNS} FROM households WHERE id IN ({_marks(len(chunk))})", chunk)
+    members, years, history = _rows_of(conn, [r[0] for r in found], events=events)
+    return {r[0]: _build(r, members.get(r[0], _NO_ROWS), years.get(r[0], _NO_ROWS), history.get(r[0], _NO_ROWS))
+            for r in found}
 
-    The objects are filled directly rather than through their dataclass __init__ (as from_dict
-    does): a county read for validation makes about three million of them."""
-    result: dict[str, Household] = {}
-    new_household, new_member, new_year, new_event = (
-        Household.__new__, Member.__new__, YearRecord.__new__, ProcedureEvent.__new__)
-    for chunk in _chunks(list(ids)):
-        marks = _marks(len(chunk))
-        for (hid, no, village, status, fields_json, helpers_json, form_v, rule_v, version, at, by) in conn.execute(
-            f"SELECT {_HH_COLUMNS} FROM households WHERE id IN ({marks})", chunk
-        ):
-            hh = result[hid] = new_household(Household)
-            hh.__dict__ = {"village_code": village, "household_no": no, "id": hid, "status": status,
-                           "fields": loads(fields_json), "members": [], "years": {},
-                           "helpers": loads(helpers_json), "events": [], "form_version": form_v,
-                           "rule_version": rule_v, "version": version, "updated_at": at, "updated_by": by}
-        members_of = last_id = None
-        for hid, mid, fields_json in conn.execute(
-            f"SELECT household_id, id, fields FROM members WHERE household_id IN ({marks}) "
-            "ORDER BY household_id, position", chunk
-        ):
-            if hid != last_id:
-                members_of, last_id = result[hid].members, hid
-            m = new_member(Member)
-            m.__dict__ = {"id": mid, "fields": loads(fields_json)}
-            members_of.append(m)  # type: ignore[union-attr]
-        for hid, year, income, measures in conn.execute(
-            f"SELECT household_id, year, income, measures FROM years WHERE household_id IN ({marks}) "
-            "ORDER BY household_id, year", chunk
-        ):
-            y = new_year(YearRecord)
-            y.__dict__ = {"year": year, "income": loads(income), "measures": loads(measures)}
-            result[hid].years[year] = y
-        if not events:
-            continue
-        events_of = last_id = None
-        for hid, eid, procedure, step, date, role, user, evidence, recorded_at in conn.execute(
-            "SELECT household_id, id, procedure, step, date, role, user, evidence, recorded_at FROM events "
-            f"WHERE household_id IN ({marks}) ORDER BY household_id, rid", chunk
-        ):
-            if hid != last_id:
-                events_of, last_id = result[hid].events, hid
-            e = new_event(ProcedureEvent)
-            e.__dict__ = {"procedure": procedure, "step": step, "date": date, "role": role, "user": user,
-                          "evidence": loads(evidence), "id": eid, "recorded_at": recorded_at}
-            events_of.append(e)  # type: ignore[union-attr]
-    return result
+
+class _Batch(Sequence[Household]):
+    """A batch of households held as their rows (text) and made into objects one at a time as
+    they are read: a county streamed through the rules then keeps one household's objects
+    alive rather than a batch's (about 30,000 containers the garbage collector would otherwise
+    walk again and again)."""
+
+    __slots__ = ("_rows", "_members", "_years", "_history")
+
+    def __init__(self, rows: list[_HH_ROW], members: dict[str, list[Any]], years: dict[str, list[Any]],
+                 history: dict[str, list[Any]]) -> None:
+        self._rows, self._members, self._years, self._history = rows, members, years, history
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def _make(self, row: _HH_ROW) -> Household:
+        hid = row[0]
+        return _build(row, self._members.get(hid, _NO_ROWS), self._years.get(hid, _NO_ROWS),
+                      self._history.get(hid, _NO_ROWS))
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return [self._make(r) for r in self._rows[i]]
+        return self._make(self._rows[i])
+
+    def __iter__(self) -> Iterator[Household]:
+        for row in self._rows:
+            yield self._make(row)
 
 
 def iter_for_cross_checks(conn: sqlite3.Connection, skip: set[str]) -> Iterator[Household]:
@@ -253,8 +303,9 @@ def _filters(village_prefix: str | None, status: str | None = None, attribute: s
 
 
 def iter_batches(conn: sqlite3.Connection, village_prefix: str | None, batch: int, *,
-                 events: bool = True) -> Iterator[list[Household]]:
-    """Keyset over household_no; each batch is read in its own short read transaction."""
+                 events: bool = True) -> Iterator[Sequence[Household]]:
+    """Keyset over household_no; each batch is read in its own short read transaction (its rows:
+    the households are made from them as the batch is iterated)."""
     after = ""
     where, args = _filters(village_prefix)
     while True:
@@ -263,19 +314,18 @@ def iter_batches(conn: sqlite3.Connection, village_prefix: str | None, batch: in
         if not in_tx:
             conn.execute("BEGIN")  # one snapshot per batch: households and their members agree
         try:
-            ids = [r[0] for r in conn.execute(
-                f"SELECT id, household_no FROM households WHERE {' AND '.join(conds)} "
+            rows: list[_HH_ROW] = conn.execute(
+                f"SELECT {_HH_COLUMNS} FROM households WHERE {' AND '.join(conds)} "
                 "ORDER BY household_no LIMIT ?", [after, *args, batch]
-            )]
-            loaded = load_many(conn, ids, events=events)
+            ).fetchall()
+            members, years, history = _rows_of(conn, [r[0] for r in rows], events=events)
         finally:
             if not in_tx:
                 conn.execute("COMMIT")
-        if not ids:
+        if not rows:
             return
-        households = [loaded[i] for i in ids if i in loaded]
-        after = households[-1].household_no
-        yield households
+        after = rows[-1][1]
+        yield _Batch(rows, members, years, history)
 
 
 def count(conn: sqlite3.Connection, village_prefix: str | None, status: str | None) -> int:

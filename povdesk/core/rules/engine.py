@@ -14,6 +14,10 @@ from povdesk.core import monitoring as mon
 from povdesk.core.codes import CodeList, code_list
 from povdesk.core.forms import FieldSpec, FormSpec, household_form, member_form, with_context
 from povdesk.core.income import (
+    COST_ITEMS,
+    INCOME_ITEMS,
+    PROPERTY_ITEMS,
+    TRANSFER_ITEMS,
     compliant_expenses,
     counts_in_household,
     reference_year,
@@ -190,7 +194,9 @@ def _check_id_number(value: Any, c: _Collector, m: Member | None, key: str, toda
 
 # How _check_values may accept a filled value without calling its check (the common case): the
 # value is one the full check would pass without a finding. Anything else goes to the check.
-_FAST_NONE, _FAST_BOOL, _FAST_CODE, _FAST_TEXT, _FAST_INT, _FAST_NUMBER = range(6)
+_FAST_NONE, _FAST_BOOL, _FAST_CODE, _FAST_TEXT, _FAST_INT, _FAST_NUMBER, _FAST_DATE, _FAST_PHONE = range(8)
+_fromisoformat = date.fromisoformat  # what parse_date accepts, for a non-empty str
+_phone_match = _PHONE.match
 
 # (key, visible_if field, visible_if values, required, fast kind, codes, min, max, check, spec)
 _Entry = tuple[str, "str | None", "tuple[Any, ...]", bool, int, Any, Any, Any, FieldCheck, FieldSpec]
@@ -209,16 +215,43 @@ def _entry(spec: FieldSpec) -> _Entry:
         fast = _FAST_INT
     elif kind in ("decimal", "money"):
         fast = _FAST_NUMBER
+    elif kind == "date":
+        fast = _FAST_DATE
+    elif kind == "phone":
+        fast = _FAST_PHONE
     vis = spec.visible_if
     return (spec.key, vis.field if vis is not None else None, vis.values if vis is not None else (),
             spec.required, fast, code_list(spec.codes).by_code if spec.codes and kind == "code" else None,
             spec.min, spec.max_length if kind == "text" else spec.max, _compile_field(spec), spec)
 
 
+class _Checks:
+    """The entries of one section (or a form's plain sections), in form order, split for speed:
+    `optional` maps each field that is neither required nor shown only under a condition to what
+    its quick test needs (such a field matters only when the values hold it); `constrained` are
+    the others, in form order."""
+
+    __slots__ = ("entries", "optional", "constrained")
+
+    def __init__(self, entries: tuple[_Entry, ...]) -> None:
+        self.entries = entries
+        keys = [e[0] for e in entries]
+        optional: dict[str, tuple[int, Any, Any, Any, FieldCheck]] = {}
+        constrained: list[_Entry] = []
+        for e in entries:
+            key, vis_field, _vis_values, required, fast, codes, lo, hi, check, _spec = e
+            if vis_field is None and not required and keys.count(key) == 1:
+                optional[key] = (fast, codes, lo, hi, check)
+            else:
+                constrained.append(e)
+        self.optional = optional
+        self.constrained = tuple(constrained)
+
+
 @dataclass(frozen=True, slots=True)
 class _CompiledForm:
-    plain: tuple[_Entry, ...]
-    sections: dict[str, tuple[_Entry, ...]]
+    plain: _Checks
+    sections: dict[str, _Checks]
 
 
 _compiled: dict[str, _CompiledForm] = {}
@@ -229,12 +262,61 @@ def _compiled_form(form: FormSpec) -> _CompiledForm:
     if cf is None:
         sections = {s.key: tuple(_entry(f) for f in s.fields) for s in form.sections}
         plain = tuple(pair for s in form.sections if not (s.per_year or s.repeating) for pair in sections[s.key])
-        cf = _compiled[form.key] = _CompiledForm(plain, sections)
+        cf = _compiled[form.key] = _CompiledForm(_Checks(plain), {k: _Checks(v) for k, v in sections.items()})
     return cf
 
 
-def _check_values(entries: tuple[_Entry, ...], values: dict[str, Any], c: _Collector,
-                  m: Member | None, today: date) -> None:
+def _check_values(checks: _Checks, values: dict[str, Any], c: _Collector, m: Member | None, today: date) -> None:
+    """The field checks of `checks` over `values`, findings in form order.
+
+    The optional fields come first, in the order of the values (only those present can fail):
+    while none has a finding, the constrained fields follow in form order and the findings are
+    those of the one ordered pass. On the first finding among the optional ones, what they added
+    is taken back and the ordered pass runs over every entry (a household with findings is rare)."""
+    out = c.out
+    start = len(out)
+    optional = checks.optional
+    for key, value in values.items():
+        o = optional.get(key)
+        if o is None or value is None or value == "" or value == []:
+            continue
+        fast, codes, lo, hi, check = o
+        if fast:
+            t = type(value)
+            if fast == _FAST_NUMBER:
+                if (t is float or t is int) and (lo is None or value >= lo) and (hi is None or value <= hi):
+                    continue
+            elif fast == _FAST_BOOL:
+                if t is bool:
+                    continue
+            elif fast == _FAST_CODE:
+                if t is str and value in codes:
+                    continue
+            elif fast == _FAST_TEXT:
+                if t is str and (not hi or len(value) <= hi):
+                    continue
+            elif fast == _FAST_DATE:
+                if t is str:
+                    try:
+                        _fromisoformat(value)
+                        continue
+                    except ValueError:
+                        pass
+            elif fast == _FAST_PHONE:
+                if t is str and _phone_match(value):
+                    continue
+            elif t is int and (lo is None or value >= lo) and (hi is None or value <= hi):
+                continue
+        check(value, c, m, today)
+        if len(out) != start:
+            del out[start:]
+            _check_ordered(checks.entries, values, c, m, today)
+            return
+    _check_ordered(checks.constrained, values, c, m, today)
+
+
+def _check_ordered(entries: tuple[_Entry, ...], values: dict[str, Any], c: _Collector,
+                   m: Member | None, today: date) -> None:
     get = values.get
     for key, vis_field, vis_values, required, fast, codes, lo, hi, check, spec in entries:
         value = get(key)
@@ -258,7 +340,17 @@ def _check_values(entries: tuple[_Entry, ...], values: dict[str, Any], c: _Colle
             elif fast == _FAST_INT:
                 if t is int and (lo is None or value >= lo) and (hi is None or value <= hi):
                     continue
-            elif (t is float or t is int) and (lo is None or value >= lo) and (hi is None or value <= hi):
+            elif fast == _FAST_NUMBER:
+                if (t is float or t is int) and (lo is None or value >= lo) and (hi is None or value <= hi):
+                    continue
+            elif fast == _FAST_DATE:
+                if t is str:
+                    try:
+                        _fromisoformat(value)
+                        continue
+                    except ValueError:
+                        pass
+            elif t is str and _phone_match(value):
                 continue
         check(value, c, m, today)
 
@@ -449,37 +541,54 @@ def _benefit_rules(c: _Collector, hh: Household, living: list[_MemberFacts]) -> 
         c.add("DIBAO-TEKUN-BOTH", None, "attribute")
 
 
+# The items summarize adds up, in one list: wages, business, then the property, transfer and cost sums.
+_SUMMED_ITEMS = INCOME_ITEMS + COST_ITEMS
+_PROPERTY = slice(2, 4)
+_TRANSFERS = slice(4, len(INCOME_ITEMS))
+_COSTS = slice(len(INCOME_ITEMS), None)
+_BUSINESS_COSTS = _SUMMED_ITEMS.index("business_costs")
+assert (INCOME_ITEMS[:2] == ("wage_income", "business_income") and INCOME_ITEMS[_PROPERTY] == PROPERTY_ITEMS
+        and INCOME_ITEMS[_TRANSFERS] == TRANSFER_ITEMS), "income items reordered: follow summarize"
+
+
 def _income_rules(c: _Collector, hh: Household, living: list[_MemberFacts]) -> None:
     someone_away = any(x.away for x in living)
     size = len(living)  # household_size(hh): living are the members who count
-    summaries: dict[Any, Any] = {}  # each year summarized once
+    # The per-capita net income of each year with income recorded (None when nobody lives in
+    # the household): summarize's figure, the same sums in the same order, without its objects.
+    per_capita: dict[int, float | None] = {}
     latest = max(hh.years) if hh.years else None
     for year, record in hh.years.items():
         inc = record.income
         if not inc:
             continue
-        wages = _num(inc.get("wage_income"))
+        get = inc.get
+        v = [0.0 if x is None else float(x) if (type(x) is float or type(x) is int) else
+             float(x) if isinstance(x, int | float) and not isinstance(x, bool) else 0.0
+             for x in map(get, _SUMMED_ITEMS)]
+        wages = v[0]
         if (wages > 0) != someone_away and year == latest:
             c.add("INC-WAGE", None, "wage_income", year=year)
-        if _num(inc.get("business_income")) > 0 and _num(inc.get("business_costs")) <= 0:
+        if v[1] > 0 and v[_BUSINESS_COSTS] <= 0:
             c.add("INC-BUSINESS-COST", None, "business_costs", year=year)
-        summary = summaries[year] = summarize(hh, year, size)
-        if summary and summary.per_capita is not None and not 0 < summary.per_capita <= 100_000:
-            c.add("INC-RANGE", None, "income", year=year, value=summary.per_capita)
+        net = round(wages + v[1] + sum(v[_PROPERTY]) + sum(v[_TRANSFERS]) - sum(v[_COSTS]), 2)
+        pc = per_capita[year] = round(net / size, 2) if size else None
+        if pc is not None and not 0 < pc <= 100_000:
+            c.add("INC-RANGE", None, "income", year=year, value=pc)
 
     ident = hh.fields.get("identification_year")
     if not isinstance(ident, int) or hh.status not in ("applicant", "registered"):
         return
     ref = reference_year(ident)
-    summary = summaries[ref] if ref in summaries else summarize(hh, ref, size)
-    if summary is None:
+    if ref not in per_capita:  # summarize would say None: no income recorded for that year
         c.add("INC-MISSING", None, "income", year=ref, ident=ident)
         return
+    pc = per_capita[ref]
     line = mon.income_line(ref, hh.village_code, hh.fields.get("standard"), c.table)
     if line is None:
         c.add("INC-NO-LINE", None, "income", text=mon.no_line_text(ref, hh.village_code))
-    elif summary.per_capita is not None and summary.per_capita > line.amount:
-        c.add("INC-LINE", None, "income", year=ref, value=f"{summary.per_capita:.0f}", line=f"{line.amount:.0f}")
+    elif pc is not None and pc > line.amount:
+        c.add("INC-LINE", None, "income", year=ref, value=f"{pc:.0f}", line=f"{line.amount:.0f}")
 
 
 # ---------------------------------------------------------------- monitoring (防止返贫动态监测)
