@@ -128,6 +128,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--villages", type=int, default=50)
     ap.add_argument("--households", type=int, default=100_000)
+    ap.add_argument("--uploads-only", action="store_true", help="the uploads only, not the county's fetch + import")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="povdesk-bench-relay-"))
     print(f"{'measure':<44} {'value':>12} {'unit':<12} {'baseline':>10} {'ratio':>7}  {'target':<18} ok")
@@ -192,6 +193,8 @@ def main() -> int:
                 record("relay peak memory under that load", relay_mem.mb, "MB", target="< 200 MB",
                        ok=relay_mem.mb < 200, note="PSS of the relay process, sampled every 0.2 s")
 
+            if args.uploads_only:
+                continue
             ws = Workspace.open(tmp / "county.db", clock=FixedClock(TODAY))
             exchange.connect(ws, ws.authenticate("admin", PW), relay.url, fp)
             ws.close()
@@ -217,7 +220,7 @@ def main() -> int:
     out = ROOT / "bench" / "results" / "relay.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"when": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "villages": args.villages,
-                               "households": args.households,
+                               "households": args.households, "uploads_only": args.uploads_only,
                                "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
                                            "client": rc.__name__},
                                "results": RESULTS}, indent=2, ensure_ascii=False), encoding="utf-8")

@@ -1,7 +1,8 @@
 """The relay's tables (SQLAlchemy Core) and the few statements it runs, the same on SQLite and PostgreSQL.
 
-The relay stores bundles it cannot read: their bytes (in parts, as they were uploaded), what
-their manifests say about routing (sender, recipient, sequence range) and its own receipts. The
+The relay stores bundles it cannot read: their bytes (in files beside the database, one per part
+as it was uploaded: only each file's name and length are rows here), what their manifests say about
+routing (sender, recipient, sequence range) and its own receipts. The
 database's unique constraints decide idempotency: one row per bundle id, one per sender, recipient and
 sequence range (except full and acknowledgement-only bundles), one part per upload and offset,
 one nonce per device. Nothing here decrypts anything.
@@ -103,12 +104,22 @@ uploads = Table(
     UniqueConstraint("bundle_id", "sender", "sha256", name="relay_uploads_one"),
 )
 
-# The bytes, in the parts they came in (each committed with the offset that follows it).
+# The parts an upload came in, each committed with the offset that follows it. Their bytes are files
+# in the relay's folder (`file` is the name there), written, synced and renamed before the row commits:
+# a row never names a file that is not whole on disk.
 parts = Table(
-    "relay_parts", metadata,
+    "relay_part_files", metadata,
     Column("upload_id", Integer, ForeignKey("relay_uploads.id", ondelete="CASCADE"), primary_key=True),
     Column("start", BigInteger, primary_key=True, autoincrement=False),
-    Column("data", LargeBinary, nullable=False),
+    Column("length", BigInteger, nullable=False),
+    Column("file", String(128), nullable=False, unique=True),
+)
+
+# The relay's own settings: where its bundle files live (chosen the first time it runs).
+settings = Table(
+    "relay_settings", metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
 )
 
 # A bundle whose every byte arrived, whose digest and sender's signature were checked.
@@ -161,10 +172,10 @@ def make_engine(url: str) -> Engine:
             if not parsed.database or parsed.database == ":memory:":
                 raise BadInput(tr("SQLite 数据库需要一个文件：sqlite:///路径", "SQLite needs a file: sqlite:///PATH"))
             engine = create_engine(parsed, connect_args={"check_same_thread": False, "timeout": 30},
-                                   pool_size=8, max_overflow=8)
+                                   pool_size=16, max_overflow=16, pool_timeout=60)
             _sqlite_settings(engine)
         else:
-            engine = create_engine(parsed, pool_size=8, max_overflow=8, pool_pre_ping=True)
+            engine = create_engine(parsed, pool_size=16, max_overflow=8, pool_timeout=60, pool_pre_ping=True)
     except NoSuchModuleError:
         raise BadInput(tr("不支持的数据库驱动：{u}", "unsupported database driver: {u}", u=url)) from None
     return engine
@@ -172,7 +183,8 @@ def make_engine(url: str) -> Engine:
 
 def _sqlite_settings(engine: Engine) -> None:
     """WAL, every commit synced to disk, and write transactions that take the lock when they begin
-    (the pysqlite driver would otherwise begin lazily and let two writers deadlock)."""
+    (the pysqlite driver would otherwise begin lazily and let two writers deadlock); a transaction
+    opened by `reading` begins deferred and, in WAL, neither waits for a writer nor holds one up."""
 
     @event.listens_for(engine, "connect")
     def _connect(dbapi_conn: Any, _record: Any) -> None:
@@ -185,7 +197,7 @@ def _sqlite_settings(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get("povdesk_read") else "BEGIN IMMEDIATE")
 
 
 def create_schema(engine: Engine) -> None:
@@ -196,6 +208,28 @@ def create_schema(engine: Engine) -> None:
 def transaction(engine: Engine) -> Iterator[Connection]:
     with engine.begin() as conn:
         yield conn
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    """A transaction that only reads (on SQLite it takes no write lock)."""
+    with engine.connect() as conn:
+        conn = conn.execution_options(povdesk_read=True)
+        with conn.begin():
+            yield conn
+
+
+def setting(conn: Connection, name: str) -> str | None:
+    value = conn.execute(select(settings.c.value).where(settings.c.name == name)).scalar()
+    return None if value is None else str(value)
+
+
+def put_setting_once(conn: Connection, name: str, value: str) -> str:
+    """The value stored first wins (another relay process may have chosen it meanwhile)."""
+    conn.execute(_insert(conn, settings).values(name=name, value=value).on_conflict_do_nothing())
+    found = setting(conn, name)
+    assert found is not None
+    return found
 
 
 def _insert(conn: Connection, table: Table) -> Any:
@@ -323,32 +357,34 @@ def start_upload(conn: Connection, bundle_id: str, sender: str, sha256: str, siz
     return found
 
 
-def add_part(conn: Connection, up: Upload, start: int, data: bytes) -> bool:
-    """Append a part at `start`; False when another request moved the offset first (the
-    conditional change of `received` is what decides, not a read before it)."""
+def add_part(conn: Connection, up: Upload, start: int, length: int, file: str) -> bool:
+    """Append a part at `start` (its bytes already whole in `file`); False when another request moved
+    the offset first (the conditional change of `received` is what decides, not a read before it)."""
     result = conn.execute(update(uploads).where(uploads.c.id == up.id, uploads.c.received == start)
-                          .values(received=start + len(data)))
+                          .values(received=start + length))
     if not result.rowcount:
         return False
-    conn.execute(_insert(conn, parts).values(upload_id=up.id, start=start, data=data))
+    conn.execute(_insert(conn, parts).values(upload_id=up.id, start=start, length=length, file=file))
     return True
 
 
-def part_starts(conn: Connection, upload_id: int) -> list[tuple[int, int]]:
-    """(start, length) of every part, in order."""
-    rows = conn.execute(select(parts.c.start, func.length(parts.c.data)).where(parts.c.upload_id == upload_id)
+def part_files(conn: Connection, upload_id: int) -> list[tuple[int, int, str]]:
+    """(start, length, file) of every part, in order."""
+    rows = conn.execute(select(parts.c.start, parts.c.length, parts.c.file).where(parts.c.upload_id == upload_id)
                         .order_by(parts.c.start))
-    return [(int(r[0]), int(r[1])) for r in rows]
+    return [(int(r[0]), int(r[1]), str(r[2])) for r in rows]
 
 
-def part(conn: Connection, upload_id: int, start: int) -> bytes:
-    data = conn.execute(select(parts.c.data).where(parts.c.upload_id == upload_id, parts.c.start == start)).scalar()
-    return bytes(data or b"")
+def all_part_files(conn: Connection) -> set[str]:
+    return {str(r[0]) for r in conn.execute(select(parts.c.file))}
 
 
-def drop_upload(conn: Connection, upload_id: int) -> None:
+def drop_upload(conn: Connection, upload_id: int) -> list[str]:
+    """Its rows go; returns the files to remove once that is committed."""
+    files = [f for _s, _n, f in part_files(conn, upload_id)]
     conn.execute(delete(parts).where(parts.c.upload_id == upload_id))
     conn.execute(delete(uploads).where(uploads.c.id == upload_id))
+    return files
 
 
 # ---------------------------------------------------------------------------------------------
@@ -427,6 +463,7 @@ class Pruned:
     abandoned_uploads: int
     delivered_bundles: int
     bytes: int
+    files: tuple[str, ...] = ()  # to remove once the prune is committed
 
 
 def prune(conn: Connection, before: str, *, abandoned: bool = True, delivered: bool = True) -> Pruned:
@@ -446,12 +483,14 @@ def prune(conn: Connection, before: str, *, abandoned: bool = True, delivered: b
         func.coalesce(acked, 0) >= bundles.c.seq_last)).all() if delivered else []
     uploads_ids = dropped + [int(r[1]) for r in done]
     size = 0
+    files: list[str] = []
     if uploads_ids:
-        size = int(conn.execute(select(func.coalesce(func.sum(func.length(parts.c.data)), 0))
-                                .where(parts.c.upload_id.in_(uploads_ids))).scalar() or 0)
+        gone = conn.execute(select(parts.c.length, parts.c.file).where(parts.c.upload_id.in_(uploads_ids))).all()
+        size = sum(int(r[0]) for r in gone)
+        files = [str(r[1]) for r in gone]
         conn.execute(delete(parts).where(parts.c.upload_id.in_(uploads_ids)))
     if dropped:
         conn.execute(delete(uploads).where(uploads.c.id.in_(dropped)))
     if done:
         conn.execute(update(bundles).where(bundles.c.id.in_([int(r[0]) for r in done])).values(state="delivered"))
-    return Pruned(len(dropped), len(done), size)
+    return Pruned(len(dropped), len(done), size, tuple(files))

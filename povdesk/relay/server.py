@@ -11,6 +11,13 @@
 Every request but the first is signed with an enrolled device's Ed25519 key (povdesk.relay.signing);
 stale times, replayed nonces, unknown and revoked devices are refused. Database work runs in a
 thread (SQLAlchemy Core is synchronous); a reply of success is sent only after the commit.
+
+A body streams into a temporary file in the relay's folder (`Store`), its digest taken as it comes;
+the file is synced and renamed to its part's name in a thread, and only then is the part's row
+committed (the whole bundle checked first, outside the write transaction, when it is the last part):
+a row never names a file that is not whole, and the database's write lock is held for a few small
+rows, not for the bytes. A file no row names (a relay killed between the rename and the commit) is
+removed when the relay starts.
 Errors are JSON: {"error": code, "message": {"zh": …, "en": …}, …}.
 """
 
@@ -21,10 +28,12 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import os
 import re
+import secrets
 import struct
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -87,6 +96,82 @@ def _refuse(status: int, code: str, zh: str, en: str, **values: Any) -> Refusal:
     return Refusal(status, code, tr(zh, en, **fmt_values), **extra)
 
 
+class Store:
+    """The folder of bundle bytes: `parts/` (one file per part a row names) and `tmp/` (bodies arriving)."""
+
+    STALE = 3600.0  # seconds after which a file no row names is taken for the remains of a crash
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.parts = folder / "parts"
+        self.tmp = folder / "tmp"
+        for d in (self.parts, self.tmp):
+            d.mkdir(parents=True, exist_ok=True)
+
+    def path(self, name: str) -> Path:
+        return self.parts / name
+
+    def new_temp(self) -> tuple[Path, int]:
+        path = self.tmp / f"{secrets.token_hex(12)}.part"
+        return path, os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+
+    def keep(self, fd: int, temp: Path, bundle_id: str, start: int) -> str:
+        """Sync the arrived body and give it its part's name (unique to this request); returns the name."""
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        name = f"{bundle_id}.{start}.{secrets.token_hex(8)}"
+        os.replace(temp, self.parts / name)
+        _fsync_dir(self.parts)
+        return name
+
+    def remove(self, names: Sequence[str]) -> None:
+        for name in names:
+            (self.parts / name).unlink(missing_ok=True)
+
+    def sweep(self, referenced: set[str], *, stale: float = STALE) -> int:
+        """Remove temporary files and part files no row names, older than `stale` seconds."""
+        now, removed = time.time(), 0
+        for d, keep in ((self.tmp, set()), (self.parts, referenced)):
+            for entry in os.scandir(d):
+                if entry.name in keep:
+                    continue
+                try:
+                    if now - entry.stat().st_mtime >= stale:
+                        os.unlink(entry.path)
+                        removed += 1
+                except FileNotFoundError:
+                    pass
+        return removed
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def default_store_folder(database_url: str, key_path: Path) -> Path:
+    """Beside an SQLite file (`relay.db` → `relay.db-bundles`), else beside the relay's key."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database:
+        db_path = Path(url.database)
+        return db_path.with_name(db_path.name + "-bundles").resolve()
+    return (key_path.parent / "relay-bundles").resolve()
+
+
+def open_store(engine: Engine, default: Path | None) -> Store | None:
+    """The folder this relay's database was set up with (the first one to run chooses it)."""
+    with db.transaction(engine) as c:
+        chosen = db.setting(c, "store") if default is None else db.put_setting_once(c, "store", str(default))
+    return Store(Path(chosen)) if chosen else None
+
+
 @dataclass
 class _Bucket:
     tokens: float
@@ -101,6 +186,7 @@ class Relay:
     key: Ed25519PrivateKey
     limits: Limits
     clock: Clock
+    store: Store
     buckets: dict[str, _Bucket] = field(default_factory=dict)
     requests: int = 0
 
@@ -146,7 +232,7 @@ class Relay:
         return dev
 
     def _device(self, device_id: str) -> db.Device | None:
-        with db.transaction(self.engine) as c:
+        with db.reading(self.engine) as c:
             return db.device(c, device_id)
 
     def _nonce(self, device_id: str, nonce: str, ts: int, now: int) -> bool:
@@ -161,7 +247,8 @@ class Relay:
 
     def prune(self) -> tuple[db.Pruned, db.Pruned]:
         """Abandoned uploads and delivered bundles past their keeping time (see db.prune)."""
-        return prune(self.engine, self.clock, self.limits.keep_partial_days, self.limits.keep_delivered_days)
+        return prune(self.engine, self.clock, self.limits.keep_partial_days, self.limits.keep_delivered_days,
+                     store=self.store)
 
     def _rate(self, device_id: str) -> None:
         cap = float(self.limits.rate_per_minute)
@@ -198,40 +285,138 @@ class Relay:
                           "the body is incomplete ({got} of {n} bytes)", got=got, n=length)
         return b"".join(pieces)
 
+    async def receive_file(self, request: Request, length: int, body_sha256: str) -> tuple[Path, int]:
+        """The body streamed into a temporary file (counted and digested as it comes; never whole in
+        memory); returns the file and its open descriptor, not yet synced."""
+        temp, fd = self.store.new_temp()
+        try:
+            digest = hashlib.sha256()
+            got = 0
+            stream = request.stream().__aiter__()
+            while True:
+                try:
+                    piece = await asyncio.wait_for(stream.__anext__(), self.limits.idle_timeout)
+                except StopAsyncIteration:
+                    break
+                except TimeoutError:
+                    raise _refuse(408, "timeout", "发送太慢，连接已断开",
+                                  "the body came too slowly; the request was dropped") from None
+                if not piece:
+                    continue
+                got += len(piece)
+                if got > length:
+                    raise _refuse(413, "too_large", "请求内容超过它声明的长度", "the body is longer than its Content-Length")
+                digest.update(piece)
+                view = memoryview(piece)
+                while view:
+                    view = view[os.write(fd, view):]
+            if got != length:
+                raise _refuse(400, "incomplete", "请求内容不完整（收到 {got}/{n} 字节）",
+                              "the body is incomplete ({got} of {n} bytes)", got=got, n=length)
+            if digest.hexdigest() != body_sha256:
+                raise _refuse(400, "body_digest", "请求内容与签名的摘要不符", "the body does not match its signed digest")
+        except BaseException:
+            os.close(fd)
+            temp.unlink(missing_ok=True)
+            raise
+        return temp, fd
+
+    def put_part(self, dev: db.Device, bundle_id: str, sha: str, total: int, start: int, length: int,
+                 temp: Path, fd: int) -> tuple[int, dict[str, Any]]:
+        """In a thread: the arrived body synced and named, then stored (`store_part`); its file is
+        removed again unless a committed row names it."""
+        try:
+            name = self.store.keep(fd, temp, bundle_id, start)
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            raise
+        kept = False
+        try:
+            status, body = self.store_part(dev, bundle_id, sha, total, start, length, name)
+            kept = status in (201, 202)
+            return status, body
+        finally:
+            if not kept:
+                self.store.remove([name])
+
     # ----------------------------------------------------------------------------- uploads
 
-    def store_part(self, dev: db.Device, bundle_id: str, sha: str, total: int, start: int,
-                   data: bytes) -> tuple[int, dict[str, Any]]:
-        """One part of an upload, committed with the offset it moves to; the last part also checks
-        the whole file and stores the bundle, in the same transaction."""
+    def store_part(self, dev: db.Device, bundle_id: str, sha: str, total: int, start: int, length: int,
+                   name: str) -> tuple[int, dict[str, Any]]:
+        """One part of an upload (its bytes whole in the file `name`), committed with the offset it
+        moves to. The last part completes the bundle: the whole file is checked first, reading only,
+        and the bundle's row is stored in the same transaction as the part's."""
         at = self.now_iso()
-        try:
-            with db.transaction(self.engine) as c:
-                existing = db.bundle(c, bundle_id)
-                if existing is not None:
-                    return self._again(existing, sha)
-                up = db.start_upload(c, bundle_id, dev.device_id, sha, total, at)
-                if up.size != total:
-                    raise _refuse(400, "bad_range", "同一个上传的总大小前后不一致", "the upload's total size changed")
-                if start != up.received or not db.add_part(c, up, start, data):
-                    # Another request got there first. On PostgreSQL (read committed) this statement
-                    # sees what it committed meanwhile, the bundle itself included.
-                    twin = db.bundle(c, bundle_id)
-                    if twin is not None:
-                        return self._again(twin, sha)
-                    current = db.upload(c, bundle_id, dev.device_id, sha)
-                    offset = current.received if current else 0
-                    raise _refuse(409, "offset", "应从第 {offset} 字节继续上传", "resume the upload at byte {offset}",
-                                  offset=offset)
-                if start + len(data) < total:
-                    return 202, {"state": "uploading", "offset": start + len(data), "size": total}
-                return self._complete(c, dev, up, at)
-        except _BadBundle as bad:
-            with db.transaction(self.engine) as c:  # the bytes are wrong: the sender starts again
-                found = db.upload(c, bundle_id, dev.device_id, sha)
-                if found is not None:
-                    db.drop_upload(c, found.id)
-            raise bad.refusal from None
+        with db.reading(self.engine) as c:
+            existing = db.bundle(c, bundle_id)
+        if existing is not None:
+            return self._again(existing, sha)
+        checked: tuple[int | None, dict[str, Any]] | None = None
+        if start + length == total:
+            try:
+                checked = self._check_whole(dev, bundle_id, sha, total, start, name)
+            except _BadBundle as bad:
+                self._drop(bundle_id, dev.device_id, sha)
+                raise bad.refusal from None
+        with db.transaction(self.engine) as c:
+            existing = db.bundle(c, bundle_id)
+            if existing is not None:
+                return self._again(existing, sha)
+            up = db.start_upload(c, bundle_id, dev.device_id, sha, total, at)
+            if up.size != total:
+                raise _refuse(400, "bad_range", "同一个上传的总大小前后不一致", "the upload's total size changed")
+            stale = checked is not None and checked[0] is not None and checked[0] != up.id
+            if stale or start != up.received or (start + length == total and checked is None) \
+                    or not db.add_part(c, up, start, length, name):
+                # Another request got there first. On PostgreSQL (read committed) this statement
+                # sees what it committed meanwhile, the bundle itself included.
+                twin = db.bundle(c, bundle_id)
+                if twin is not None:
+                    return self._again(twin, sha)
+                current = db.upload(c, bundle_id, dev.device_id, sha)
+                offset = current.received if current else 0
+                raise _refuse(409, "offset", "应从第 {offset} 字节继续上传", "resume the upload at byte {offset}",
+                              offset=offset)
+            if start + length < total:
+                return 202, {"state": "uploading", "offset": start + length, "size": total}
+            assert checked is not None
+            return self._complete(c, dev, up, checked[1], at)
+
+    def _check_whole(self, dev: db.Device, bundle_id: str, sha: str, total: int, start: int,
+                     name: str) -> tuple[int | None, dict[str, Any]] | None:
+        """The parts before this one (as committed) and this one's file checked as one bundle, reading
+        only: (the upload it continues, or None for a bundle in one part; its manifest), or None when
+        the parts before it are not (or no longer) all there."""
+        with db.reading(self.engine) as c:
+            upload_id: int | None = None
+            files: list[Path] = []
+            if start > 0:
+                up = db.upload(c, bundle_id, dev.device_id, sha)
+                if up is None or up.received != start or up.size != total:
+                    return None
+                upload_id = up.id
+                prior = db.part_files(c, up.id)
+                if sum(n for _s, n, _f in prior) != start:
+                    return None
+                files = [self.store.path(f) for _s, _n, f in prior]
+            files.append(self.store.path(name))
+            reader = _FileReader(files)
+            try:
+                m = _check_stored(c, dev, bundle_id, sha, total, reader)
+            except FileNotFoundError:
+                return None  # pruned meanwhile: the sender starts again
+            finally:
+                reader.close()
+        return upload_id, m
+
+    def _drop(self, bundle_id: str, sender: str, sha: str) -> None:
+        """The bytes are wrong: the sender starts again."""
+        files: list[str] = []
+        with db.transaction(self.engine) as c:
+            found = db.upload(c, bundle_id, sender, sha)
+            if found is not None and db.bundle(c, bundle_id) is None:
+                files = db.drop_upload(c, found.id)
+        self.store.remove(files)
 
     def _again(self, existing: dict[str, Any], sha: str) -> tuple[int, dict[str, Any]]:
         if existing["sha256"] != sha:
@@ -240,8 +425,8 @@ class Relay:
                           _b=existing["bundle_id"], stored=existing["sha256"], sent=sha)
         return 200, {"state": existing["state"], "receipt": json.loads(existing["receipt"])}
 
-    def _complete(self, c: Connection, dev: db.Device, up: db.Upload, at: str) -> tuple[int, dict[str, Any]]:
-        m = _check_stored(c, dev, up)
+    def _complete(self, c: Connection, dev: db.Device, up: db.Upload, m: dict[str, Any],
+                  at: str) -> tuple[int, dict[str, Any]]:
         first, last, full = int(m["seq"]["first"]), int(m["seq"]["last"]), bool(m["full"])
         sender, recipient = dev.device_id, str(m["recipient"]["device_id"])
         expected = _settle(c, sender, recipient)
@@ -293,20 +478,16 @@ class Relay:
 
     # ----------------------------------------------------------------------------- downloads
 
-    def addressed(self, dev: db.Device, bundle_id: str) -> tuple[dict[str, Any], list[tuple[int, int]]]:
-        with db.transaction(self.engine) as c:
+    def addressed(self, dev: db.Device, bundle_id: str) -> tuple[dict[str, Any], list[Path]]:
+        with db.reading(self.engine) as c:
             row = db.bundle(c, bundle_id)
             if row is None or row["recipient"] != dev.device_id or row["state"] != "received":
                 raise _refuse(404, "not_found", "没有发给本设备的同步包 {b}", "no bundle {b} addressed to this device",
                               _b=bundle_id)
-            return row, db.part_starts(c, int(row["upload_id"]))
-
-    def read_part(self, upload_id: int, start: int) -> bytes:
-        with db.transaction(self.engine) as c:
-            return db.part(c, upload_id, start)
+            return row, [self.store.path(f) for _s, _n, f in db.part_files(c, int(row["upload_id"]))]
 
     def inbox(self, dev: db.Device, after: int, limit: int) -> dict[str, Any]:
-        with db.transaction(self.engine) as c:
+        with db.reading(self.engine) as c:
             rows = db.inbox(c, dev.device_id, after, limit)
             held = db.held_count(c, dev.device_id)
         items = [{"cursor": r["id"], "bundle_id": r["bundle_id"], "sender": r["sender"], "kind": r["kind"],
@@ -333,36 +514,48 @@ def _bad(zh: str, en: str, **values: Any) -> _BadBundle:
     return _BadBundle(_refuse(422, "bad_bundle", zh, en, **values))
 
 
-class _PartReader:
-    """The stored parts of an upload read as one stream, one part in memory at a time."""
+class _FileReader:
+    """The files of an upload's parts read as one stream, digested as read."""
 
-    def __init__(self, c: Connection, upload_id: int) -> None:
-        self._parts: Iterator[tuple[int, int]] = iter(db.part_starts(c, upload_id))
-        self._c, self._id = c, upload_id
-        self._buf = b""
-        self._pos = 0
+    def __init__(self, files: Sequence[Path]) -> None:
+        self._files: Iterator[Path] = iter(files)
+        self._fh: Any = None
         self.sha = hashlib.sha256()
 
     def read(self, n: int) -> bytes:
         out: list[bytes] = []
-        while n > 0:
-            if self._pos >= len(self._buf):
-                nxt = next(self._parts, None)
-                if nxt is None:
-                    break
-                self._buf, self._pos = db.part(self._c, self._id, nxt[0]), 0
-                self.sha.update(self._buf)
-            piece = self._buf[self._pos:self._pos + n]
-            self._pos += len(piece)
-            n -= len(piece)
-            out.append(piece)
+        try:
+            while n > 0:
+                if self._fh is None:
+                    nxt = next(self._files, None)
+                    if nxt is None:
+                        break
+                    self._fh = nxt.open("rb")
+                piece = self._fh.read(n)
+                if not piece:
+                    self._fh.close()
+                    self._fh = None
+                    continue
+                self.sha.update(piece)
+                n -= len(piece)
+                out.append(piece)
+        except BaseException:
+            self.close()
+            raise
         return b"".join(out)
 
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+        for _rest in self._files:
+            pass
 
-def _check_stored(c: Connection, dev: db.Device, up: db.Upload) -> dict[str, Any]:
+
+def _check_stored(c: Connection, dev: db.Device, bundle_id: str, sha256: str, size: int,
+                  r: _FileReader) -> dict[str, Any]:
     """Every byte arrived: the whole file's digest, the container, the manifest's shape and routing,
     and the sender's signature (what the relay can check without the county's key)."""
-    r = _PartReader(c, up.id)
     head = r.read(len(fmt.MAGIC) + 5)
     if len(head) < len(fmt.MAGIC) + 5 or head[:len(fmt.MAGIC)] != fmt.MAGIC:
         raise _bad("这不是 povdesk 同步包", "this is not a povdesk bundle")
@@ -374,7 +567,7 @@ def _check_stored(c: Connection, dev: db.Device, up: db.Upload) -> dict[str, Any
     if len(mbytes) < mlen or len(clen_raw) < 8:
         raise _bad("同步包不完整", "the bundle is incomplete")
     (clen,) = struct.unpack(">Q", clen_raw)
-    if len(fmt.MAGIC) + 5 + mlen + 8 + clen + 66 != up.size:
+    if len(fmt.MAGIC) + 5 + mlen + 8 + clen + 66 != size:
         raise _bad("同步包的长度与其内容不符", "the bundle's length does not match its framing")
     csha = hashlib.sha256()
     left = clen
@@ -387,18 +580,18 @@ def _check_stored(c: Connection, dev: db.Device, up: db.Upload) -> dict[str, Any
     tail = r.read(66)
     if r.read(1) or len(tail) < 66 or left:
         raise _bad("同步包的长度与其内容不符", "the bundle's length does not match its framing")
-    if r.sha.hexdigest() != up.sha256:
+    if r.sha.hexdigest() != sha256:
         raise _bad("收到的内容与声明的摘要不符（{got}，声明 {sha}）：请重新上传",
                    "what arrived does not match the declared digest ({got}, declared {sha}): upload it again",
-                   got=r.sha.hexdigest(), sha=up.sha256)
+                   got=r.sha.hexdigest(), sha=sha256)
     try:
         m = json.loads(mbytes.decode("utf-8"))
-        fmt.check_manifest(m, up.bundle_id)
+        fmt.check_manifest(m, bundle_id)
     except (UnicodeDecodeError, ValueError):
         raise _bad("同步包清单已损坏", "the bundle manifest is damaged") from None
     except fmt.BundleRefused as exc:
         raise _BadBundle(Refusal(422, "bad_bundle", exc.text)) from None
-    if m["bundle_id"] != up.bundle_id:
+    if m["bundle_id"] != bundle_id:
         raise _bad("同步包编号与地址不符", "the bundle id does not match the address it was sent to")
     if m["sender"]["device_id"] != dev.device_id or m["sender"]["fingerprint"] != dev.fingerprint:
         raise _bad("同步包不是本设备发出的", "the bundle was not made by the device sending it")
@@ -436,15 +629,21 @@ def _settle(c: Connection, sender: str, recipient: str) -> int:
 # Pruning
 
 
-def prune(engine: Engine, clock: Clock, partial_days: float, delivered_days: float) -> tuple[db.Pruned, db.Pruned]:
+def prune(engine: Engine, clock: Clock, partial_days: float, delivered_days: float, *,
+          store: Store | None = None) -> tuple[db.Pruned, db.Pruned]:
     """Drop abandoned uploads older than `partial_days` and the bytes of bundles fetched and
-    acknowledged more than `delivered_days` ago; returns what each pass removed."""
+    acknowledged more than `delivered_days` ago; returns what each pass removed. The files go after
+    the commit (`store`: the relay's folder, else the one its database names)."""
     def before(days: float) -> str:
         return (clock.now() - dt.timedelta(days=days)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
     with db.transaction(engine) as c:
         partial = db.prune(c, before(partial_days), delivered=False)
         delivered = db.prune(c, before(delivered_days), abandoned=False)
+    if store is None and (partial.files or delivered.files):
+        store = open_store(engine, None)
+    if store is not None:
+        store.remove([*partial.files, *delivered.files])
     if partial.abandoned_uploads or delivered.delivered_bundles:
         log.info("pruned %s abandoned uploads, %s delivered bundles (%s bytes)", partial.abandoned_uploads,
                  delivered.delivered_bundles, partial.bytes + delivered.bytes)
@@ -505,12 +704,19 @@ def load_device_list(engine: Engine, dl: sig.DeviceList, at: str, *, allow_new_c
 
 
 def create_app(database_url: str, key_path: Path, *, limits: Limits | None = None,
-               clock: Clock | None = None) -> Starlette:
-    """The relay as an ASGI app: its database (tables made if missing) and its key (made if missing)."""
+               clock: Clock | None = None, store_folder: Path | None = None) -> Starlette:
+    """The relay as an ASGI app: its database (tables made if missing), its key (made if missing) and
+    the folder of its bundle files (`store_folder` the first time; see default_store_folder)."""
     engine = db.make_engine(database_url)
     db.create_schema(engine)
-    relay = Relay(engine, sig.load_or_create_key(key_path), limits or Limits(), clock or SYSTEM_CLOCK)
+    store = open_store(engine, store_folder or default_store_folder(database_url, key_path))
+    assert store is not None
+    relay = Relay(engine, sig.load_or_create_key(key_path), limits or Limits(), clock or SYSTEM_CLOCK, store)
     relay.prune()
+    with db.reading(engine) as c:
+        swept = store.sweep(db.all_part_files(c))
+    if swept:
+        log.info("removed %s files no row names (an upload cut by a crash)", swept)
 
     async def guarded(request: Request, handler: Any) -> Response:
         try:
@@ -565,10 +771,8 @@ def create_app(database_url: str, key_path: Path, *, limits: Limits | None = Non
             raise _refuse(400, "bad_range", "请求内容为空", "the body is empty")
         body_sha = h.get(sig.H_BODY, "")
         dev = await relay.authenticate(request, body_sha)
-        data = await relay.read_body(request, length)
-        if hashlib.sha256(data).hexdigest() != body_sha:
-            raise _refuse(400, "body_digest", "请求内容与签名的摘要不符", "the body does not match its signed digest")
-        status, body = await run_in_threadpool(relay.store_part, dev, bundle_id, sha, total, start, data)
+        temp, fd = await relay.receive_file(request, length, body_sha)
+        status, body = await run_in_threadpool(relay.put_part, dev, bundle_id, sha, total, start, length, temp, fd)
         return JSONResponse(body, status_code=status)
 
     async def bundle_status(request: Request) -> Response:
@@ -580,12 +784,17 @@ def create_app(database_url: str, key_path: Path, *, limits: Limits | None = Non
     async def get_bundle(request: Request) -> Response:
         bundle_id = bundle_id_of(request)
         dev = await relay.authenticate(request, sig.EMPTY_SHA256)
-        row, starts = await run_in_threadpool(relay.addressed, dev, bundle_id)
-        upload_id = int(row["upload_id"])
+        row, files = await run_in_threadpool(relay.addressed, dev, bundle_id)
+        handles = [await run_in_threadpool(f.open, "rb") for f in files]  # opened now: a prune cannot cut it
 
         async def body() -> AsyncIterator[bytes]:
-            for start, _n in starts:
-                yield await run_in_threadpool(relay.read_part, upload_id, start)
+            try:
+                for fh in handles:
+                    while block := await run_in_threadpool(fh.read, MiB):
+                        yield block
+            finally:
+                for fh in handles:
+                    fh.close()
 
         return StreamingResponse(body(), media_type="application/vnd.povdesk.bundle",
                                  headers={"Content-Length": str(row["size"]), H_BUNDLE_SHA: row["sha256"]})

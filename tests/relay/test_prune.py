@@ -42,7 +42,7 @@ def stored(relay: Relay) -> dict[str, str]:
 
 
 def part_bytes(relay: Relay) -> int:
-    (row,) = relay_rows(relay, select(func.coalesce(func.sum(func.length(db.parts.c.data)), 0)))
+    (row,) = relay_rows(relay, select(func.coalesce(func.sum(db.parts.c.length), 0)))
     return int(row[0] or 0)
 
 

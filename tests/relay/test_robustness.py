@@ -13,11 +13,13 @@ import time
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from povdesk.relay import client as rc
-from povdesk.relay import exchange
+from povdesk.relay import db, exchange
 from povdesk.sync import service
 from tests.relay.conftest import PW, ROOT, County, Relay, free_port
+from tests.relay.test_prune import relay_rows
 
 CHUNK = 2048
 
@@ -127,7 +129,20 @@ def test_a_relay_killed_during_writes_never_serves_half_a_bundle(relay: Relay, o
         t.join()
     for cl in clients:
         cl.close()
+    # Every part a row names is a whole file of its length; every stored bundle's parts are all its bytes.
+    folder = Path(relay_rows(relay, select(db.settings.c.value).where(db.settings.c.name == "store"))[0][0])
+    named = relay_rows(relay, select(db.parts.c.upload_id, db.parts.c.length, db.parts.c.file))
+    assert named, "the kill should come after some parts were stored"
+    for _upload, length, name in named:
+        assert (folder / "parts" / name).stat().st_size == length
+    for upload_id, size in relay_rows(relay, select(db.bundles.c.upload_id, db.bundles.c.size)):
+        assert sum(n for u, n, _f in named if u == upload_id) == size
+    # A file no row names (as a kill between its rename and its commit leaves) is removed at start once old.
+    orphan = folder / "parts" / "orphan.0.0123456789abcdef"
+    orphan.write_bytes(b"x" * 100)
+    os.utime(orphan, (time.time() - 7200, time.time() - 7200))
     relay.start(same_port=True)
+    assert not orphan.exists() and all((folder / "parts" / name).exists() for _u, _n, name in named)
     digests = {bid: rc.file_digest(p)[0] for p, bid in files}
     with exchange.client_for(online.county.ws, retries=0) as cl:
         for item in cl.inbox()["bundles"]:  # whatever was stored before the kill is whole
@@ -154,7 +169,10 @@ def test_the_relay_holds_no_name_id_number_or_phone_in_clear(tmp_path: Path, cou
         assert len(exchange.fetch(county.county.ws, county.county.user).fetched) == 3
     finally:
         relay.kill()  # as a thief would find it: the WAL not yet checkpointed
-    stored = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.name.startswith("relay"))
+    # The database, its WAL and the folder of bundle files beside it.
+    files = [p for p in tmp_path.rglob("*") if p.is_file() and p.relative_to(tmp_path).parts[0].startswith("relay")]
+    assert any("relay.db-bundles" in str(p) for p in files)
+    stored = b"".join(p.read_bytes() for p in files)
     secrets: set[str] = set()
     for v in county.villages:
         for hh in v.ws.iter_households():
