@@ -175,12 +175,14 @@ class Dashboard(QWidget):
         self.views += [left, right]
 
     def _monitoring_text(self, m: MonitoringSummary) -> str:
+        # Where the objects stand; the households being identified are not objects yet.
         states = "，".join(f"{self._label(STATE_LABELS[st])} {m.by_state.get(st, 0)}"
-                          for st in MONITORING_STATES if st != "none")
+                          for st in MONITORING_STATES if st not in ("none", "identifying"))
         if self.lang == "en":
             states = states.replace("，", ", ")
-        return self.tr("Monitoring: {objects} monitoring objects; {states}; {overdue} identifications past their "
-                       "time limit").format(objects=m.objects, states=states, overdue=len(m.overdue))
+        return self.tr("Monitoring: {objects} monitoring objects ({states}); {identifying} households being "
+                       "identified; {overdue} identifications past their time limit").format(
+            objects=m.objects, states=states, identifying=m.by_state.get("identifying", 0), overdue=len(m.overdue))
 
     def set_quality(self, with_errors: AbstractSet[str] | None, with_warnings: AbstractSet[str] = frozenset()) -> None:
         """The last check's households with errors and with warnings only (None: no check yet);

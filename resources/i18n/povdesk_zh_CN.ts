@@ -212,10 +212,6 @@
         <translation>监测对象风险类型</translation>
     </message>
     <message>
-        <source>Monitoring: {objects} monitoring objects; {states}; {overdue} identifications past their time limit</source>
-        <translation>防止返贫监测：监测对象 {objects} 户；{states}；超过时限未审定 {overdue} 户</translation>
-    </message>
-    <message>
         <source>Data quality: run Check all (F5) to count problems.</source>
         <translation>数据质量：按 F5 检查全部户后显示问题数。</translation>
     </message>
@@ -230,6 +226,10 @@
     <message>
         <source>Households</source>
         <translation>户数</translation>
+    </message>
+    <message>
+        <source>Monitoring: {objects} monitoring objects ({states}); {identifying} households being identified; {overdue} identifications past their time limit</source>
+        <translation>防止返贫监测：监测对象 {objects} 户（{states}）；正在识别 {identifying} 户；超过时限未审定 {overdue} 户</translation>
     </message>
     <message>
         <source>Main causes of poverty</source>

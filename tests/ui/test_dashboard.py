@@ -93,8 +93,10 @@ def test_every_bar_is_named_and_the_layout_stays(qtbot: QtBot, county: Workspace
         for code in {h.fields["monitoring_type"] for h in objects}:
             n = sum(1 for h in objects if h.fields["monitoring_type"] == code)
             assert monitoring.by_type[code] == n and str(n) in named(kinds)
-        assert dashboard.monitoring_label.text().startswith(f"防止返贫监测：监测对象 {len(objects)} 户；")
-        assert "风险已消除" in dashboard.monitoring_label.text() and "超过时限未审定" in dashboard.monitoring_label.text()
+        line = dashboard.monitoring_label.text()
+        assert line.startswith(f"防止返贫监测：监测对象 {len(objects)} 户（监测中 ")
+        assert f"正在识别 {monitoring.by_state.get('identifying', 0)} 户" in line
+        assert "风险已消除" in line and "超过时限未审定" in line
 
         county_places = places(window)
         root = window.tree.topLevelItem(0)
