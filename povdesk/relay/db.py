@@ -10,6 +10,7 @@ one nonce per device. Nothing here decrypts anything.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -204,9 +205,25 @@ def create_schema(engine: Engine) -> None:
     metadata.create_all(engine)
 
 
+_writers: dict[int, threading.Lock] = {}
+_writers_lock = threading.Lock()
+
+
+def _writer_lock(engine: Engine) -> threading.Lock:
+    with _writers_lock:
+        return _writers.setdefault(id(engine), threading.Lock())
+
+
 @contextmanager
 def transaction(engine: Engine) -> Iterator[Connection]:
-    with engine.begin() as conn:
+    """A write transaction. On SQLite this process's writers take turns on a lock of their own
+    first: SQLite's busy handler would make a waiting writer sleep in steps of up to 100 ms, long
+    after the lock came free (another process still waits through busy_timeout)."""
+    if engine.dialect.name != "sqlite":
+        with engine.begin() as conn:
+            yield conn
+        return
+    with _writer_lock(engine), engine.begin() as conn:
         yield conn
 
 
@@ -323,6 +340,11 @@ def use_nonce(conn: Connection, device_id: str, nonce: str, at: int) -> bool:
     result = conn.execute(_insert(conn, nonces).values(device_id=device_id, nonce=nonce, at=at)
                           .on_conflict_do_nothing().returning(nonces.c.nonce))
     return result.first() is not None
+
+
+def nonce_seen(conn: Connection, device_id: str, nonce: str) -> bool:
+    return conn.execute(select(nonces.c.nonce).where(nonces.c.device_id == device_id,
+                                                     nonces.c.nonce == nonce)).first() is not None
 
 
 def forget_nonces(conn: Connection, before: int) -> None:

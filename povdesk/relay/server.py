@@ -199,7 +199,10 @@ class Relay:
 
     # ----------------------------------------------------------------------------- requests
 
-    async def authenticate(self, request: Request, body_sha256: str) -> db.Device:
+    async def authenticate(self, request: Request, body_sha256: str, *, record_nonce: bool = True) -> db.Device:
+        """The signing device. With `record_nonce` False the nonce is only looked up here (a replay
+        seen before is refused now) and left in `request.state.nonce` for the caller to record in its
+        own write transaction, whose unique constraint then decides (one commit less per upload)."""
         h = request.headers
         device_id, ts, nonce, signature = (h.get(sig.H_DEVICE), h.get(sig.H_TIME), h.get(sig.H_NONCE),
                                            h.get(sig.H_SIGNATURE))
@@ -227,9 +230,27 @@ class Relay:
                                         device_id):
             raise _refuse(401, "bad_signature", "请求签名无效", "the request signature is invalid")
         self._rate(device_id)
-        if not await run_in_threadpool(self._nonce, device_id, nonce, int(ts), now):
-            raise _refuse(401, "replayed", "这个请求已经收到过（重放），已拒绝", "this request was seen before (a replay)")
+        if record_nonce:
+            fresh = await run_in_threadpool(self._nonce, device_id, nonce, int(ts), now)
+        else:
+            fresh = not await run_in_threadpool(self._nonce_seen, device_id, nonce)
+            request.state.nonce = (device_id, nonce, int(ts), now)
+        if not fresh:
+            raise _replayed()
         return dev
+
+    def _nonce_seen(self, device_id: str, nonce: str) -> bool:
+        with db.reading(self.engine) as c:
+            return db.nonce_seen(c, device_id, nonce)
+
+    def _use_nonce(self, c: Connection, used: tuple[str, str, int, int]) -> None:
+        """In the caller's write transaction: a nonce used meanwhile is a replay (the constraint decides)."""
+        device_id, nonce, ts, now = used
+        self.requests += 1
+        if self.requests % 200 == 0:
+            db.forget_nonces(c, now - 2 * self.limits.clock_skew - 60)
+        if not db.use_nonce(c, device_id, nonce, ts):
+            raise _replayed()
 
     def _device(self, device_id: str) -> db.Device | None:
         with db.reading(self.engine) as c:
@@ -322,7 +343,7 @@ class Relay:
         return temp, fd
 
     def put_part(self, dev: db.Device, bundle_id: str, sha: str, total: int, start: int, length: int,
-                 temp: Path, fd: int) -> tuple[int, dict[str, Any]]:
+                 temp: Path, fd: int, nonce: tuple[str, str, int, int]) -> tuple[int, dict[str, Any]]:
         """In a thread: the arrived body synced and named, then stored (`store_part`); its file is
         removed again unless a committed row names it."""
         try:
@@ -332,17 +353,19 @@ class Relay:
             raise
         kept = False
         try:
-            status, body = self.store_part(dev, bundle_id, sha, total, start, length, name)
+            status, body = self.store_part(dev, bundle_id, sha, total, start, length, name, nonce)
             kept = status in (201, 202)
             return status, body
         finally:
             if not kept:
                 self.store.remove([name])
+            if self.requests % 1000 == 0:
+                self.prune()
 
     # ----------------------------------------------------------------------------- uploads
 
     def store_part(self, dev: db.Device, bundle_id: str, sha: str, total: int, start: int, length: int,
-                   name: str) -> tuple[int, dict[str, Any]]:
+                   name: str, nonce: tuple[str, str, int, int]) -> tuple[int, dict[str, Any]]:
         """One part of an upload (its bytes whole in the file `name`), committed with the offset it
         moves to. The last part completes the bundle: the whole file is checked first, reading only,
         and the bundle's row is stored in the same transaction as the part's."""
@@ -350,15 +373,18 @@ class Relay:
         with db.reading(self.engine) as c:
             existing = db.bundle(c, bundle_id)
         if existing is not None:
+            with db.transaction(self.engine) as c:
+                self._use_nonce(c, nonce)
             return self._again(existing, sha)
         checked: tuple[int | None, dict[str, Any]] | None = None
         if start + length == total:
             try:
                 checked = self._check_whole(dev, bundle_id, sha, total, start, name)
             except _BadBundle as bad:
-                self._drop(bundle_id, dev.device_id, sha)
+                self._drop(bundle_id, dev.device_id, sha, nonce)
                 raise bad.refusal from None
         with db.transaction(self.engine) as c:
+            self._use_nonce(c, nonce)
             existing = db.bundle(c, bundle_id)
             if existing is not None:
                 return self._again(existing, sha)
@@ -409,10 +435,11 @@ class Relay:
                 reader.close()
         return upload_id, m
 
-    def _drop(self, bundle_id: str, sender: str, sha: str) -> None:
+    def _drop(self, bundle_id: str, sender: str, sha: str, nonce: tuple[str, str, int, int]) -> None:
         """The bytes are wrong: the sender starts again."""
         files: list[str] = []
         with db.transaction(self.engine) as c:
+            self._use_nonce(c, nonce)
             found = db.upload(c, bundle_id, sender, sha)
             if found is not None and db.bundle(c, bundle_id) is None:
                 files = db.drop_upload(c, found.id)
@@ -502,6 +529,10 @@ class Relay:
                 raise _refuse(404, "not_found", "没有发给本设备的同步包 {b}", "no bundle {b} addressed to this device",
                               _b=bundle_id)
             db.mark_fetched(c, bundle_id, self.now_iso())
+
+
+def _replayed() -> Refusal:
+    return _refuse(401, "replayed", "这个请求已经收到过（重放），已拒绝", "this request was seen before (a replay)")
 
 
 class _BadBundle(Exception):
@@ -770,9 +801,10 @@ def create_app(database_url: str, key_path: Path, *, limits: Limits | None = Non
         if length == 0:
             raise _refuse(400, "bad_range", "请求内容为空", "the body is empty")
         body_sha = h.get(sig.H_BODY, "")
-        dev = await relay.authenticate(request, body_sha)
+        dev = await relay.authenticate(request, body_sha, record_nonce=False)
         temp, fd = await relay.receive_file(request, length, body_sha)
-        status, body = await run_in_threadpool(relay.put_part, dev, bundle_id, sha, total, start, length, temp, fd)
+        status, body = await run_in_threadpool(relay.put_part, dev, bundle_id, sha, total, start, length, temp, fd,
+                                               request.state.nonce)
         return JSONResponse(body, status_code=status)
 
     async def bundle_status(request: Request) -> Response:
