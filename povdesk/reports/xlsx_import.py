@@ -159,7 +159,14 @@ class ImportPlan:
     updated: int = 0  # households that already existed in the workspace, with edits
     unchanged: int = 0  # households of the workspace the sheet shows without an edit
     existing: set[str] = field(default_factory=set)  # ids of those
-    cells: dict[tuple[str, str, str], Location] = field(default_factory=dict)  # (hid, mid, field) -> cell
+    # Where each value came from, for locate(), kept small (a register has a million cells): the
+    # row of each household, member and income year, (hid, mid or "year:<y>" or "") -> (sheet, row);
+    # the column of each member and income field on its sheet, sheet -> {field: letter}; and the
+    # first row showing each household field, (hid, field) -> cell.
+    rows_at: dict[tuple[str, str], tuple[str, int]] = field(default_factory=dict)
+    letters: dict[str, dict[str, str]] = field(default_factory=dict)
+    household_cells: dict[tuple[str, str], Location] = field(default_factory=dict)
+    years_of: dict[str, list[str]] = field(default_factory=dict)  # hid -> "year:<y>" in the order read
 
     @property
     def blocking(self) -> list[Problem]:
@@ -172,18 +179,28 @@ class ImportPlan:
     def locate(self, household_id: str, member_id: str | None, fld: str | None, message: str = "") -> Location:
         """The cell a finding is about: the member's cell of that field, the household's, the
         income row of the year the message names, or the household's first row."""
-        cells = self.cells
         mid = member_id or ""
-        for key in ((household_id, mid, fld or ""), (household_id, mid, ""), (household_id, "", fld or "")):
-            if key in cells:
-                return cells[key]
+        for m, f in ((mid, fld or ""), (mid, ""), ("", fld or "")):
+            found = self._cell(household_id, m, f)
+            if found is not None:
+                return found
         if fld:
-            years = [(k, v) for k, v in cells.items() if k[0] == household_id and k[1].startswith("year:")
-                     and k[2] in (fld, "")]
-            for (_h, y, _f), loc in years:
+            for y in self.years_of.get(household_id, ()):
                 if y[5:] in message:
-                    return loc
-        return cells.get((household_id, "", ""), (self.sheet, self.first_row.get(household_id, 0), ""))
+                    sheet, row = self.rows_at[(household_id, y)]
+                    return sheet, row, ""
+        return self._cell(household_id, "", "") or (self.sheet, self.first_row.get(household_id, 0), "")
+
+    def _cell(self, hid: str, mid: str, fld: str) -> Location | None:
+        if mid or not fld:
+            at = self.rows_at.get((hid, mid))
+            if at is None:
+                return None
+            if not fld:
+                return at[0], at[1], ""
+            letter = self.letters.get(at[0], {}).get(fld)
+            return (at[0], at[1], letter) if letter is not None else None
+        return self.household_cells.get((hid, fld))
 
 
 def norm_header(text: Any) -> str:
@@ -610,9 +627,11 @@ def _columns(cols: dict[int, str], texts: list[str]) -> list[_Col]:
 class _Sample:
     """Whether the first rows under a header look like records of the register (see SAMPLE_ROWS)."""
 
-    def __init__(self, sheet: str, header_row: int, cols: list[_Col], texts: list[str]) -> None:
-        self.sheet, self.header_row = sheet, header_row
-        self.headed = frozenset(j for j, t in enumerate(texts) if t) | frozenset(c.index for c in cols)
+    def __init__(self, sheet: str, header: list[tuple[int, tuple[Any, ...]]], cols: list[_Col]) -> None:
+        self.sheet, self.header_row = sheet, header[-1][0]
+        # A column is headed when any row of the header names it (the lower row under a merged cell too).
+        self.headed = frozenset(j for _r, row in header for j, v in enumerate(row) if not _empty(v)) | \
+            frozenset(c.index for c in cols)
         self.width = max(self.headed, default=-1) + 1
         self.gaps = len(self.headed) < self.width
         self.name = next((c for c in cols if c.target == "member.name"), None)
@@ -792,7 +811,7 @@ class _Reader:
             if at < 0:
                 continue
             self.plan.sheet, self.plan.header_row = name, head[at + height - 1][0]
-            self._main_rows(name, head[at + height:], rows, _columns(cols, texts), known, texts)
+            self._main_rows(name, head[at + height:], rows, _columns(cols, texts), known, head[at:at + height])
             return names
         raise BadInput(tr("找不到表头行：没有一个工作表的前 {n} 行里有可识别的列名（如 姓名、身份证号、与户主关系）；"
                           "旧表请用 --mapping 指定列的对应关系",
@@ -801,9 +820,9 @@ class _Reader:
 
     def _main_rows(self, sheet: str, buffered: list[tuple[int, tuple[Any, ...]]],
                    rest: Iterator[tuple[int, tuple[Any, ...]]], cols: list[_Col], known: dict[str, str],
-                   texts: list[str]) -> None:
+                   header: list[tuple[int, tuple[Any, ...]]]) -> None:
         self.main_cols = cols
-        sample = _Sample(sheet, self.plan.header_row, cols, texts)
+        sample = _Sample(sheet, header, cols)
         by_target = {c.target: c for c in cols}
         strong = [c.index for c in cols if c.target in ("member.id_number", "household_id", "member_id")]
         names = [c.index for c in cols if c.target == "member.name"]
@@ -885,7 +904,7 @@ class _Reader:
             cs = _columns(cols, texts)
             by_target = {c.target: c for c in cs}
             strong = [c.index for c in cs if c.target in ("household_id", "head_id_number")]
-            sample = _Sample(title, head[at + height - 1][0], cs, texts)
+            sample = _Sample(title, head[at:at + height], cs)
             for r, row in _chain(head[at + height:], rows):
                 kind = _row_kind(row, known, strong, [])
                 if kind == "empty":
@@ -1022,25 +1041,30 @@ class _Builder:
             if p.blocking and p.household:
                 blocking.setdefault(p.household, []).append(p)
         for g in groups:
-            hid = g.special.get("household_id", "")
-            old = existing.get(hid) if hid else existing.get(f"no:{g.special.get('household_no', '')}")
-            start = len(plan.problems)
-            before = old.to_dict() if old is not None else None
-            hh = self.household(g, old)
-            own = [p for p in plan.problems[start:] if p.blocking] + blocking.get(g.key, [])
-            if hh is None or own:
-                head = g.special.get("head_name", "") or (self._head_name(g) if g.rows else "")
-                no = (hh.household_no if hh is not None else "") or g.special.get("household_no", "")
-                plan.refused.append(Refusal(g.key, g.sheet, g.first_row, no, head, own))
-                continue
-            plan.first_row[hh.id] = g.first_row
-            if before is not None and hh.to_dict() == before:
-                plan.unchanged += 1  # nothing edited: not written again (no new version to sync)
-                continue
-            plan.households.append(hh)
-            if old is not None:
-                plan.updated += 1
-                plan.existing.add(hh.id)
+            self.group(g, existing, blocking)
+            g.rows, g.side = [], []  # the sheet's cells are not needed again: free them as the households are made
+
+    def group(self, g: _Group, existing: dict[str, Household], blocking: dict[str, list[Problem]]) -> None:
+        plan = self.plan
+        hid = g.special.get("household_id", "")
+        old = existing.get(hid) if hid else existing.get(f"no:{g.special.get('household_no', '')}")
+        start = len(plan.problems)
+        before = old.to_dict() if old is not None else None
+        hh = self.household(g, old)
+        own = [p for p in plan.problems[start:] if p.blocking] + blocking.get(g.key, [])
+        if hh is None or own:
+            head = g.special.get("head_name", "") or (self._head_name(g) if g.rows else "")
+            no = (hh.household_no if hh is not None else "") or g.special.get("household_no", "")
+            plan.refused.append(Refusal(g.key, g.sheet, g.first_row, no, head, own))
+            return
+        plan.first_row[hh.id] = g.first_row
+        if before is not None and hh.to_dict() == before:
+            plan.unchanged += 1  # nothing edited: not written again (no new version to sync)
+            return
+        plan.households.append(hh)
+        if old is not None:
+            plan.updated += 1
+            plan.existing.add(hh.id)
 
     def _head_name(self, g: _Group) -> str:
         cols = self.r.main_cols
@@ -1132,7 +1156,7 @@ class _Builder:
                     hh.household_no = no  # an official number, as the register writes it
                 else:
                     hh.fields[LEGACY_NO_FIELD] = no  # the village's own number; the store assigns one
-        locate = plan.cells
+        rows_at, hh_cells = plan.rows_at, plan.household_cells
         loc_rows: dict[str, int] = {}
         hh_seen: dict[str, tuple[Any, int]] = {}
         hh_stored = dict(hh.fields) if old is not None else None
@@ -1144,14 +1168,16 @@ class _Builder:
         else:
             c_mid = c_name = c_idno = None
             m_cols, h_cols = [], []
-        locate[(hh.id, "", "")] = (g.sheet, g.first_row, "")
+        rows_at[(hh.id, "")] = (g.sheet, g.first_row)
+        if m_cols and g.sheet not in plan.letters:
+            plan.letters[g.sheet] = {c.key: c.letter for c in m_cols}
         for row_no, row in g.rows:
             n = len(row)
             for c in h_cols:
                 raw = row[c.index] if c.index < n else None
                 if not _empty(raw) and c.key not in loc_rows:
                     loc_rows[c.key] = row_no
-                    locate[(hh.id, "", c.key)] = (g.sheet, row_no, c.letter)
+                    hh_cells[(hh.id, c.key)] = (g.sheet, row_no, c.letter)
                 self._edit(g, g.sheet, row_no, c, raw, hh.fields, hh_stored, hh_seen)
             if not any(not _empty(row[c.index]) for c in m_cols if c.index < n):
                 continue
@@ -1167,10 +1193,9 @@ class _Builder:
                 member = Member(id=mid if _UUID.match(mid) and old is None else new_id())
                 hh.members.append(member)
             members_by_id[member.id] = member
-            locate[(hh.id, member.id, "")] = (g.sheet, row_no, "")
+            rows_at[(hh.id, member.id)] = (g.sheet, row_no)
             for c in m_cols:
                 raw = row[c.index] if c.index < n else None
-                locate[(hh.id, member.id, c.key)] = (g.sheet, row_no, c.letter)
                 self._edit(g, g.sheet, row_no, c, raw, member.fields, stored)
         for title, scols, row_no, row in g.side:
             self.side_row(g, hh, title, scols, row_no, row, old is not None)
@@ -1211,17 +1236,22 @@ class _Builder:
             if rec is None:
                 rec = hh.years[year] = YearRecord(year)
             if title == INCOME_SHEET:
-                self.plan.cells[(hh.id, f"year:{year}", "")] = (title, row_no, "")
+                plan = self.plan
+                at = f"year:{year}"
+                if (hh.id, at) not in plan.rows_at:
+                    plan.years_of.setdefault(hh.id, []).append(at)
+                plan.rows_at[(hh.id, at)] = (title, row_no)
+                if title not in plan.letters:
+                    plan.letters[title] = {c.key: c.letter for c in fields}
                 stored = dict(rec.income) if existing else None
                 for c in fields:
-                    self.plan.cells[(hh.id, f"year:{year}", c.key)] = (title, row_no, c.letter)
                     self._edit(g, title, row_no, c, row[c.index] if c.index < n else None, rec.income, stored)
                 return
             items = rec.measures
         else:
             items = hh.helpers
             if title == HELPERS_SHEET:
-                self.plan.cells.setdefault((hh.id, "", "helpers"), (title, row_no, ""))
+                self.plan.household_cells.setdefault((hh.id, "helpers"), (title, row_no, ""))
         pos = number("position")
         if pos is not None and pos < 0:
             return

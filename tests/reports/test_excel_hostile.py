@@ -264,3 +264,28 @@ def test_the_same_multi_code_cell_gives_each_household_its_own_list(tmp_path: Pa
     assert a == b == ["01", "03"] and a is not b
     a.append("04")
     assert b == ["01", "03"]
+
+
+def test_findings_are_located_on_the_members_row_and_the_fields_column(tmp_path: Path) -> None:
+    """Where a finding points, kept in small tables (a row per member, a column per field) instead
+    of a cell per value: the member's own cell, the first row showing a household field, else the
+    household's first row."""
+    from openpyxl.utils import get_column_letter
+
+    from povdesk.reports.excel import register_columns
+    from povdesk.reports.xlsx_import import read_register
+
+    path = _register_file(tmp_path / "where.xlsx", [
+        {"姓名": "甲", "与户主关系": "户主", "证件号码": valid_id("52263419650312123")},
+        {"姓名": "甲妻", "与户主关系": "妻", "证件号码": valid_id("52263419670312123"), "联系电话": "13800000000"}])
+    headers = [c.zh for c in register_columns()]
+    letter = {h: get_column_letter(i + 1) for i, h in enumerate(headers)}
+    plan = read_register(path, village=VILLAGE)
+    (hh,) = plan.households
+    wife = next(m for m in hh.members if m.name == "甲妻")
+    assert plan.locate(hh.id, wife.id, "id_number") == ("花名册", 3, letter["证件号码"])
+    assert plan.locate(hh.id, wife.id, None) == ("花名册", 3, "")
+    assert plan.locate(hh.id, None, "phone") == ("花名册", 3, letter["联系电话"])
+    assert plan.locate(hh.id, wife.id, "no_such_field") == ("花名册", 3, "")
+    assert plan.locate(hh.id, "another", "no_such_field") == ("花名册", 2, "")
+    assert plan.locate("unknown", None, None) == ("花名册", 0, "")
