@@ -144,6 +144,7 @@ class ColumnMapping:
 
 
 Location = tuple[str, int, str]  # sheet, row, column letter
+YEAR_CELL = "#year"  # ImportPlan.letters: the income sheet's 年度 column
 
 
 @dataclass
@@ -180,7 +181,10 @@ class ImportPlan:
         """The cell a finding is about: the member's cell of that field, the household's, the
         income row of the year the message names, or the household's first row."""
         mid = member_id or ""
-        for m, f in ((mid, fld or ""), (mid, ""), ("", fld or "")):
+        tries = ((mid, fld or ""), (mid, ""), ("", fld or "")) if mid else (("", fld or ""),)
+        for m, f in tries:
+            if (m, f) == ("", ""):
+                continue  # the household's first row: only once nothing closer is found
             found = self._cell(household_id, m, f)
             if found is not None:
                 return found
@@ -188,7 +192,8 @@ class ImportPlan:
             for y in self.years_of.get(household_id, ()):
                 if y[5:] in message:
                     sheet, row = self.rows_at[(household_id, y)]
-                    return sheet, row, ""
+                    letters = self.letters.get(sheet, {})
+                    return sheet, row, letters.get(fld) or letters.get(YEAR_CELL, "")
         return self._cell(household_id, "", "") or (self.sheet, self.first_row.get(household_id, 0), "")
 
     def _cell(self, hid: str, mid: str, fld: str) -> Location | None:
@@ -1243,6 +1248,9 @@ class _Builder:
                 plan.rows_at[(hh.id, at)] = (title, row_no)
                 if title not in plan.letters:
                     plan.letters[title] = {c.key: c.letter for c in fields}
+                    year_col = by_target.get("year")
+                    if year_col is not None:  # a finding about the year's income as a whole points here
+                        plan.letters[title][YEAR_CELL] = year_col.letter
                 stored = dict(rec.income) if existing else None
                 for c in fields:
                     self._edit(g, title, row_no, c, row[c.index] if c.index < n else None, rec.income, stored)

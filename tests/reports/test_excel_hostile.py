@@ -289,3 +289,29 @@ def test_findings_are_located_on_the_members_row_and_the_fields_column(tmp_path:
     assert plan.locate(hh.id, wife.id, "no_such_field") == ("花名册", 3, "")
     assert plan.locate(hh.id, "another", "no_such_field") == ("花名册", 2, "")
     assert plan.locate("unknown", None, None) == ("花名册", 0, "")
+
+
+def test_a_finding_about_a_years_income_points_at_that_years_row_and_column(tmp_path: Path) -> None:
+    """A finding on one year's income (the message names the year) lands on the income sheet's row of
+    that year: the income field's own column when it has one, else the 年度 column, never no column."""
+    from povdesk.core.model import YearRecord
+    from povdesk.reports.excel import INCOME_SHEET, write_register
+    from povdesk.reports.xlsx_import import read_register
+    from tests.factories import valid_household
+
+    hh = valid_household("registered")
+    hh.years[2016] = YearRecord(2016, income={"wage_income": 3000.0})
+    years = sorted(hh.years)
+    path = tmp_path / "register.xlsx"
+    write_register([hh], path)
+    sheet = load_workbook(path, read_only=True)[INCOME_SHEET]
+    rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+    header = rows[0]
+    year_letter = chr(ord("A") + header.index("年度"))
+    wage_letter = chr(ord("A") + next(i for i, h in enumerate(header) if str(h).startswith("工资性收入")))
+    row_of = {int(r[header.index("年度")]): n for n, r in enumerate(rows[1:], 2) if r[header.index("年度")]}
+    plan = read_register(path, village=hh.village_code)
+    (read,) = plan.households
+    last = years[-1]
+    assert plan.locate(read.id, None, "income", f"{last} 年人均纯收入低于标准") == (INCOME_SHEET, row_of[last], year_letter)
+    assert plan.locate(read.id, None, "wage_income", f"{years[0]} 年") == (INCOME_SHEET, row_of[years[0]], wage_letter)
