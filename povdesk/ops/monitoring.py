@@ -42,10 +42,7 @@ def import_thresholds(ws: Any, actor: Any, path: Path) -> ThresholdsImported:
     """Check a province's thresholds file (monitoring_thresholds.toml's format) and keep it in the
     workspace; nothing is kept when the file is refused."""
     require(actor.role, "set_thresholds")
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BadInput(tr("无法读取文件：{e}", "cannot read the file: {e}", e=str(exc)), where=str(path)) from None
+    text = _read(path)
     table = stored.parse(text, str(path))
     stored.save_text(ws, actor, text, source=Path(path).name)
     return ThresholdsImported(workspace_thresholds(ws), len(table.thresholds), len(table.time_limits),
@@ -104,7 +101,7 @@ def procedures_source(ws: Any) -> tuple[str | None, Text | None]:
     if text is None or proc.procedures_text_in_force() == text:
         return text, None
     try:
-        proc.compatibility(proc.catalogue_from_text(text))
+        proc.catalogue_from_text(text)
     except Exception as exc:  # noqa: BLE001 (shown, not raised)
         return text, tr("保存的本省程序文件无法载入，现用内置程序：{e}", "the province's procedures kept here do not load; "
                         "the bundled ones are in force: {e}", e=str(exc))
