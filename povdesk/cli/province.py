@@ -209,7 +209,7 @@ def _dashboard_password(name: str) -> str:
 
 
 def _user(args: argparse.Namespace) -> int:
-    """`povdesk province user add|list`: the dashboard's logins (province and city roles)."""
+    """`povdesk province user add|list|disable|enable`: the dashboard's logins (province and city roles)."""
     from povdesk.province.web import users
 
     engine = _engine(args)
@@ -220,6 +220,14 @@ def _user(args: argparse.Namespace) -> int:
             role = {"province": t("省级", "province"), "city": t("市（州）级", "city")}[args.role]
             out(t(f"已添加看板用户 {args.name}（{role}，可查看 {region} 及其下级地区）",
                   f"added the dashboard user {args.name} ({role}; sees {region} and what lies under it)"))
+        elif args.user_cmd == "disable":
+            users.set_active(engine, args.name, False)
+            out(t(f"已停用看板用户 {args.name}：不能再登录，已登录的在下一个页面退出",
+                  f"disabled the dashboard user {args.name}: its logins are refused, a session it holds ends at "
+                  "its next page"))
+        elif args.user_cmd == "enable":
+            users.set_active(engine, args.name, True)
+            out(t(f"已重新启用看板用户 {args.name}", f"enabled the dashboard user {args.name} again"))
         else:
             for u in users.list_users(engine):
                 state = "" if u.active else t("（已停用）", " (disabled)")
@@ -335,6 +343,13 @@ def register(add: AddCommand) -> None:
                                                                      "the 4-digit prefecture code"))
     up = us.add_parser("list", help=t("列出看板用户", "list the dashboard's users"))
     database(up)
+    up = us.add_parser("disable", help=t("停用看板用户（离职人员：不能再登录）",
+                                         "disable a dashboard user (staff who leave: no more logins)"))
+    database(up)
+    up.add_argument("name", metavar="NAME")
+    up = us.add_parser("enable", help=t("重新启用已停用的看板用户", "enable a disabled dashboard user again"))
+    database(up)
+    up.add_argument("name", metavar="NAME")
     p = ps.add_parser("set-key", help=t("县：设置省级数据库的公钥", "county: learn the province's public keys"))
     p.add_argument("db", metavar="DB")
     p.add_argument("file", metavar="FILE")

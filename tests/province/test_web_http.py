@@ -243,6 +243,31 @@ def test_user_add_refuses_bad_input_in_one_line(site: Site) -> None:
     assert listed.returncode == 0 and "qdn\tcity\t5226" in listed.stdout
 
 
+def test_a_disabled_user_cannot_log_in_and_its_session_ends(site: Site) -> None:
+    """Staff who leave: `povdesk province user disable NAME`; enable gives the login back."""
+    r = cli("province", "user", "add", "--database", site.url, "leaver", "--role", "city", "--region", "5226",
+            stdin="leaver-pw-4\n")
+    assert r.returncode == 0, r.stderr
+    with login(site, "leaver", "leaver-pw-4") as held:
+        assert held.get("/region/5226").status_code == 200
+        r = cli("province", "user", "disable", "--database", site.url, "leaver")
+        assert r.returncode == 0 and "disabled the dashboard user leaver" in r.stdout, r.stderr
+        ended = held.get("/region/5226")
+        assert ended.status_code in (302, 303) and ended.headers["location"] == "/login"
+    with httpx.Client(base_url=site.base, timeout=30) as client:
+        refused = client.post("/login", data={"name": "leaver", "password": "leaver-pw-4"})
+        assert refused.status_code == 401 and "用户名或密码不正确" in refused.text
+        assert "set-cookie" not in refused.headers
+    listed = cli("province", "user", "list", "--database", site.url)
+    assert "leaver\tcity\t5226 (disabled)" in listed.stdout
+    r = cli("province", "user", "disable", "--database", site.url, "nobody-here")
+    assert r.returncode == 2 and "no dashboard user nobody-here" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert cli("province", "user", "enable", "--database", site.url, "leaver").returncode == 0
+    with login(site, "leaver", "leaver-pw-4") as client:
+        assert client.get("/region/5226").status_code == 200
+
+
 def test_a_bundle_loaded_shows_on_the_next_page(site: Site) -> None:
     """The figures are kept between pages, until a bundle is loaded (the last test here: it changes the data)."""
     import time

@@ -78,6 +78,12 @@ def get_user(conn: Connection, name: str) -> WebUser | None:
     return WebUser(r["name"], r["password_hash"], r["role"], r["region"], bool(r["active"])) if r else None
 
 
+def set_active(conn: Connection, name: str, active: bool) -> bool:
+    """False when there is no user of that name."""
+    stmt = users.update().where(users.c.name == name).values(active=active).returning(users.c.name)
+    return conn.execute(stmt).first() is not None
+
+
 def list_users(conn: Connection) -> list[WebUser]:
     rows = conn.execute(select(users).order_by(users.c.name)).mappings()
     return [WebUser(r["name"], r["password_hash"], r["role"], r["region"], bool(r["active"])) for r in rows]

@@ -61,6 +61,15 @@ def add_user(engine: Engine, name: str, password: str, role: str, region: str, c
             raise BadInput(tr("看板用户 {n} 已经存在", "the dashboard user {n} exists already", n=name))
 
 
+def set_active(engine: Engine, name: str, active: bool) -> None:
+    """Disable a dashboard user (staff who leave: their logins are refused and a session they hold
+    ends at its next page) or enable one again; the user and its password are kept."""
+    wdb.ensure_schema(engine)
+    with engine.begin() as conn:
+        if not wdb.set_active(conn, name, active):
+            raise BadInput(tr("没有看板用户 {n}", "there is no dashboard user {n}", n=name))
+
+
 def list_users(engine: Engine) -> list[wdb.WebUser]:
     wdb.ensure_schema(engine)
     with engine.connect() as conn:
