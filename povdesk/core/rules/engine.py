@@ -225,27 +225,160 @@ def _entry(spec: FieldSpec) -> _Entry:
             spec.min, spec.max_length if kind == "text" else spec.max, _compile_field(spec), spec)
 
 
+class _Probe:
+    """Stands in for a _Collector where only whether a check would add a finding matters."""
+
+    __slots__ = ("hit",)
+
+    def __init__(self) -> None:
+        self.hit = False
+
+    def add(self, *_args: object, **_values: object) -> None:
+        self.hit = True
+
+
+def _passes(check: FieldCheck, value: Any, m: Member | None, today: date) -> bool:
+    """Whether `check` finds nothing in `value` (for kinds without a quick test)."""
+    probe = _Probe()
+    check(value, probe, m, today)  # type: ignore[arg-type]
+    return not probe.hit
+
+
+def _is_date(value: str) -> bool:
+    """Whether parse_date reads the (non-empty) text as a date."""
+    try:
+        _fromisoformat(value)
+        return True
+    except ValueError:
+        return False
+
+
+# The quick test of a filled value by fast kind, as a Python expression over the value `v` and the
+# entry's constants `c` (codes), `lo`, `hi`: true only when the entry's check would pass it.
+_EMPTY = "({v} is None or {v} == '' or {v} == [])"
+
+
+def _quick_expr(entry: _Entry, v: str, n: int, ns: dict[str, Any]) -> str:
+    """An expression true only when the filled value `v` passes the entry's check (the names it
+    uses are put in `ns`, suffixed with `n`; no key or value of the data is ever in the source)."""
+    _key, _vf, _vv, _req, fast, codes, lo, hi, check, spec = entry
+    bounds = ""
+    if lo is not None:
+        ns[f"lo{n}"] = lo
+        bounds += f" and {v} >= lo{n}"
+    if hi is not None:
+        ns[f"hi{n}"] = hi
+        bounds += f" and {v} <= hi{n}"
+    if fast == _FAST_BOOL:
+        return f"{v}.__class__ is bool"
+    if fast == _FAST_CODE:
+        ns[f"c{n}"] = codes
+        return f"({v}.__class__ is str and {v} in c{n})"
+    if fast == _FAST_TEXT:
+        return f"({v}.__class__ is str and len({v}) <= hi{n})" if hi else f"{v}.__class__ is str"
+    if fast == _FAST_INT:
+        return f"({v}.__class__ is int{bounds})"
+    if fast == _FAST_NUMBER:
+        return f"(({v}.__class__ is float or {v}.__class__ is int){bounds})"
+    if fast == _FAST_DATE:
+        ns["is_date"] = _is_date
+        return f"({v}.__class__ is str and is_date({v}))"
+    if fast == _FAST_PHONE:
+        ns["phone"] = _phone_match
+        return f"({v}.__class__ is str and phone({v}) is not None)"
+    if spec.kind == "text" and spec.pattern and not spec.max_length:
+        ns[f"p{n}"] = re.compile(spec.pattern).match
+        return f"({v}.__class__ is str and p{n}({v}) is not None)"
+    # dates, phones, ID numbers, lists of codes: the check itself, on a probe
+    ns[f"k{n}"] = check
+    return f"passes(k{n}, {v}, m, today)"
+
+
+_QuickTest = Callable[[dict[str, Any], "Member | None", date], bool]
+_MAX_SHAPES = 4096  # key orders remembered per section; past that, the values go the usual way
+
+
 class _Checks:
     """The entries of one section (or a form's plain sections), in form order, split for speed:
     `optional` maps each field that is neither required nor shown only under a condition to what
     its quick test needs (such a field matters only when the values hold it); `constrained` are
-    the others, in form order."""
+    the others, in form order.
 
-    __slots__ = ("entries", "optional", "constrained")
+    `quick` holds, per shape of values seen (their keys in order), a function made once for that
+    shape that tells in one expression that the values have no finding at all; when it says no,
+    the values are checked the usual way (which finds what there is to find)."""
+
+    __slots__ = ("entries", "optional", "constrained", "quick", "_by_key")
 
     def __init__(self, entries: tuple[_Entry, ...]) -> None:
         self.entries = entries
         keys = [e[0] for e in entries]
         optional: dict[str, tuple[int, Any, Any, Any, FieldCheck]] = {}
         constrained: list[_Entry] = []
+        by_key: dict[str, _Entry] = {}
         for e in entries:
             key, vis_field, _vis_values, required, fast, codes, lo, hi, check, _spec = e
             if vis_field is None and not required and keys.count(key) == 1:
                 optional[key] = (fast, codes, lo, hi, check)
+                by_key[key] = e
             else:
                 constrained.append(e)
         self.optional = optional
         self.constrained = tuple(constrained)
+        self.quick: dict[tuple[str, ...], _QuickTest] = {}
+        self._by_key = by_key
+
+    def quick_test(self, shape: tuple[str, ...]) -> _QuickTest | None:
+        """The no-finding test for values with keys `shape` (in that order), made on first use."""
+        test = self.quick.get(shape)
+        if test is None and len(self.quick) < _MAX_SHAPES:
+            test = self.quick[shape] = self._make(shape)
+        return test
+
+    def _make(self, shape: tuple[str, ...]) -> _QuickTest:
+        ns: dict[str, Any] = {"passes": _passes}
+        terms: list[str] = []
+        where = {key: f"v{i}" for i, key in enumerate(shape)}
+        n = 0
+        # The optional fields the values hold: empty, or a value their check passes.
+        for key, v in where.items():
+            e = self._by_key.get(key)
+            if e is not None:
+                n += 1
+                terms.append(f"({_quick_expr(e, v, n, ns)} or {_EMPTY.format(v=v)})")
+        # The others, as _check_ordered judges them.
+        for e in self.constrained:
+            key, vis_field, vis_values, required = e[0], e[1], e[2], e[3]
+            n += 1
+            hidden = ""
+            if vis_field is not None:
+                if vis_field in where:
+                    ns[f"vv{n}"] = vis_values
+                    hidden = f"{where[vis_field]} not in vv{n}"
+                elif None not in vis_values:
+                    continue  # the condition's field is not there: never shown
+            if key not in where:  # not filled
+                if required:
+                    if not hidden:
+                        return _never
+                    terms.append(f"({hidden})")
+                continue
+            v = where[key]
+            term = _quick_expr(e, v, n, ns)
+            term = f"not {_EMPTY.format(v=v)} and {term}" if required else f"{term} or {_EMPTY.format(v=v)}"
+            terms.append(f"({hidden} or {term})" if hidden else f"({term})")
+        unpack = "".join(f"{v}, " for v in where.values())
+        body = " and ".join(terms) or "True"
+        src = (f"def test(values, m, today):\n"
+               f"    {unpack}= values.values()\n" if where else "def test(values, m, today):\n")
+        src += f"    return {body}\n"
+        exec(compile(src, "<povdesk quick field test>", "exec"), ns)  # noqa: S102 (source made here)
+        test: _QuickTest = ns["test"]
+        return test
+
+
+def _never(_values: dict[str, Any], _m: Member | None, _today: date) -> bool:
+    return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,6 +406,9 @@ def _check_values(checks: _Checks, values: dict[str, Any], c: _Collector, m: Mem
     while none has a finding, the constrained fields follow in form order and the findings are
     those of the one ordered pass. On the first finding among the optional ones, what they added
     is taken back and the ordered pass runs over every entry (a household with findings is rare)."""
+    quick = checks.quick.get(tuple(values)) or checks.quick_test(tuple(values))
+    if quick is not None and quick(values, m, today):
+        return
     out = c.out
     start = len(out)
     optional = checks.optional
