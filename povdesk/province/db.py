@@ -41,6 +41,7 @@ from sqlalchemy import (
     select,
     table,
     text,
+    tuple_,
 )
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import JSONB
@@ -528,6 +529,8 @@ def _pairs(rule: str, county: str | None, bundle_id: str | None) -> Any:
             where.append(m2.c.county_code.startswith(county[:4]))
     if county is not None:
         where += [m1.c.county_code == county, h1.c.bundle_id == bundle_id]
+    else:
+        where.append(_candidates(rule, m1))
     return (
         select(m1.c.county_code.label("a_county"), m1.c.household_id.label("a_household"),
                m1.c.member_id.label("a_member"), h1.c.household_no.label("a_no"), m1.c.name.label("a_name"),
@@ -541,6 +544,25 @@ def _pairs(rule: str, county: str | None, bundle_id: str | None) -> Any:
                                     h2.c.household_id == m2.c.household_id)))
         .where(*where)
     ).subquery("pairs")
+
+
+def _candidates(rule: str, m1: Any) -> Any:
+    """The from-scratch check's first pass: the keys that can make a pair at all, by one GROUP BY
+    over the members (an ID number in more than one county; a prefecture, name, sex and birth date
+    with more than one county and more than one ID number). Only the members holding those keys
+    are joined with each other, so the self-join is over a few thousand people, not the province."""
+    m = members
+    if rule == DUP_RULE:
+        keys = (select(m.c.id_number).where(m.c.id_number != "").group_by(m.c.id_number)
+                .having(func.count(m.c.county_code.distinct()) > 1))
+        return m1.c.id_number.in_(keys)
+    city = func.left(m.c.county_code, 4)
+    keys = (select(city, m.c.name, m.c.sex, m.c.birth_date)
+            .where(m.c.id_number != "", m.c.name != "", m.c.birth_date.is_not(None), m.c.birth_date != "",
+                   m.c.sex.is_not(None))
+            .group_by(city, m.c.name, m.c.sex, m.c.birth_date)
+            .having(func.count(m.c.county_code.distinct()) > 1, func.count(m.c.id_number.distinct()) > 1))
+    return tuple_(func.left(m1.c.county_code, 4), m1.c.name, m1.c.sex, m1.c.birth_date).in_(keys)
 
 
 def _insert_pairs(conn: Connection, rule: str, county: str | None, bundle_id: str | None, at: str,
