@@ -296,6 +296,12 @@ def _household_plan(query: str) -> list[tuple[str, str]]:
     return plan
 
 
+def _instr(column: str, text: str) -> str:
+    """SQL: the household number in `column` holds `text` (given upper-cased) anywhere; digits and
+    dashes need no upper() of every number (a tenth of the scan)."""
+    return f"instr({column}, ?) > 0" if text == text.lower() else f"instr(upper({column}), ?) > 0"
+
+
 def _hit_selects(query: str, village_prefix: str | None) -> tuple[list[str], list[object]]:
     """SELECT household_id, member name for each way the query matches."""
     selects: list[str] = []
@@ -324,7 +330,7 @@ def _hit_selects(query: str, village_prefix: str | None) -> tuple[list[str], lis
                 # The number's index scanned (100,000 short entries), the row read for a match only:
                 # the table itself is the households' whole JSON, a scan of it ten times slower.
                 selects.append("SELECT id, NULL FROM households INDEXED BY idx_households_household_no "
-                               f"WHERE instr(upper(household_no), ?) > 0{vsql}")
+                               f"WHERE {_instr('household_no', text)}{vsql}")
                 args += [text.upper(), *vargs]
             else:
                 selects.append("SELECT id, NULL FROM households INDEXED BY idx_households_household_no "
@@ -358,6 +364,102 @@ def _row_filters(status: str | None, attribute: str | None, main_cause: str | No
     return sql, args
 
 
+# The first page of a broad query ("l" or "226" in a county hit most of it) is read by walking the
+# households in number order, each tested against the query, until the page is full, instead of
+# gathering and sorting every hit (a second at county size before the first row could be painted).
+# Which is cheaper follows from the hits, counted from the indexes alone: gathering costs about
+# SORT_US per hit; the walk costs WALK_US per household it passes (MEMBER_WALK_US when the members'
+# names must be tested) and passes about page * households / hits of them.
+SORT_US, WALK_US, MEMBER_WALK_US = 4.0, 0.5, 40.0
+
+
+def _dense_threshold(conn: sqlite3.Connection, query: str, limit: int) -> int:
+    """The number of hits from which walking the households beats sorting the hits."""
+    households = int(conn.execute("SELECT ifnull(max(rowid), 0) FROM households").fetchone()[0])
+    members = any(how != "household_no" for how, _ in _household_plan(query))
+    walk = MEMBER_WALK_US if members else WALK_US
+    return max(limit, int((limit * households * walk / SORT_US) ** 0.5))
+
+
+_HIT_COLUMNS = "h.id, h.household_no, h.village_code, h.head_name, h.status, h.attribute, h.main_cause, h.member_count"
+
+
+def _terms_match(name: str, kind: int, lo: str, hi: str) -> int:
+    """Whether a member of this name has a search term of this kind in [lo, hi) (what the index finds)."""
+    return int(any(k == kind and lo <= t < hi for k, t in name_terms(name)))
+
+
+def _hit_estimate(conn: sqlite3.Connection, query: str, village_prefix: str | None, cap: int) -> int:
+    """How many hits the query has, up to `cap`, from the indexes only (no member or household row read)."""
+    total = 0
+    kinds = {"name": NAME, "name_substring": SUFFIX, "initials": INITIALS, "pinyin": PINYIN}
+    for how, text in _household_plan(query):
+        if not text or total >= cap:
+            continue
+        lo, hi = prefix_range(text[::-1] if how == "id_suffix" else text)
+        if how in kinds:
+            vsql, vargs = _village_filter(village_prefix, "village")
+            sql = f"SELECT 1 FROM search_terms WHERE kind = ? AND term >= ? AND term < ?{vsql}"
+            args: list[object] = [kinds[how], lo, hi, *vargs]
+        elif how in ("id_prefix", "id_suffix"):
+            column = "id_number" if how == "id_prefix" else "id_reversed"
+            vsql, vargs = _village_filter(village_prefix, "village_code")
+            sql = (f"SELECT 1 FROM members INDEXED BY idx_members_{column}_village_code "
+                   f"WHERE {column} >= ? AND {column} < ?{vsql}")
+            args = [lo, hi, *vargs]
+        elif len(text) >= HOUSEHOLD_NO_SUBSTRING_MIN:
+            sql = f"SELECT 1 FROM households INDEXED BY idx_households_household_no WHERE {_instr('household_no', text)}"
+            args = [text.upper()]
+        else:
+            sql = ("SELECT 1 FROM households INDEXED BY idx_households_household_no "
+                   "WHERE household_no >= ? AND household_no < ?")
+            args = [lo, hi]
+        total += int(conn.execute(f"SELECT count(*) FROM ({sql} LIMIT ?)", [*args, cap - total]).fetchone()[0])
+    return total
+
+
+def _dense_rows(conn: sqlite3.Connection, query: str, village_prefix: str | None, fsql: str, fargs: list[object],
+                limit: int) -> list[tuple[Any, ...]]:
+    """search_rows by walking the households in number order, each tested against the query (its
+    members' names through the same terms the index holds), stopping when the page is full."""
+    conn.create_function("povdesk_terms_match", 4, _terms_match, deterministic=True)
+    kinds = {"name": NAME, "name_substring": SUFFIX, "initials": INITIALS, "pinyin": PINYIN}
+    member: list[str] = []
+    margs: list[object] = []
+    own: list[str] = []
+    oargs: list[object] = []
+    for how, text in _household_plan(query):
+        if not text:
+            continue
+        lo, hi = prefix_range(text[::-1] if how == "id_suffix" else text)
+        if how in kinds:
+            member.append("povdesk_terms_match(m.name, ?, ?, ?)")
+            margs += [kinds[how], lo, hi]
+        elif how in ("id_prefix", "id_suffix"):
+            column = "id_number" if how == "id_prefix" else "id_reversed"
+            member.append(f"(m.{column} >= ? AND m.{column} < ?)")
+            margs += [lo, hi]
+        elif len(text) >= HOUSEHOLD_NO_SUBSTRING_MIN:
+            own.append(_instr("h.household_no", text))
+            oargs.append(text.upper())
+        else:
+            own.append("(h.household_no >= ? AND h.household_no < ?)")
+            oargs += [lo, hi]
+    if member:
+        found = (f"(SELECT min(m.name) FROM members m WHERE m.household_id = h.id AND ({' OR '.join(member)}))")
+        own.append(f"EXISTS (SELECT 1 FROM members m WHERE m.household_id = h.id AND ({' OR '.join(member)}))")
+        found_args, own_args = margs, [*oargs, *margs]
+    else:
+        found, found_args, own_args = "NULL", [], oargs
+    vsql, vargs = _village_filter(village_prefix, "h.village_code")
+    # Without a village the number's index gives the order; within one, its own index (a few
+    # thousand households at most) and a sort.
+    indexed = "" if village_prefix else " INDEXED BY idx_households_household_no"
+    sql = (f"SELECT {_HIT_COLUMNS}, {found} FROM households h{indexed} "
+           f"WHERE ({' OR '.join(own)}){vsql}{fsql} ORDER BY h.household_no LIMIT ?")
+    return [tuple(r) for r in conn.execute(sql, [*found_args, *own_args, *vargs, *fargs, limit])]
+
+
 def search_rows(conn: sqlite3.Connection, query: str, *, village_prefix: str | None = None,
                 status: str | None = None, attribute: str | None = None, main_cause: str | None = None,
                 after: str | None = None, limit: int = 200) -> list[tuple[Any, ...]]:
@@ -367,6 +469,13 @@ def search_rows(conn: sqlite3.Connection, query: str, *, village_prefix: str | N
     selects, args = _hit_selects(query, village_prefix)
     if not selects:
         return []
+    dense = _dense_threshold(conn, query, limit)
+    if _hit_estimate(conn, query, village_prefix, dense) >= dense:
+        fsql, fargs = _row_filters(status, attribute, main_cause)
+        if after is not None:
+            fsql += " AND h.household_no > ?"
+            fargs.append(after)
+        return _dense_rows(conn, query, village_prefix, fsql, fargs, limit)
     fsql, fargs = _row_filters(status, attribute, main_cause)
     page = ""
     if after is not None:

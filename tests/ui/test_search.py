@@ -151,3 +151,30 @@ def test_a_count_made_for_an_older_search_is_dropped(qtbot, window: MainWindow) 
     search_for(qtbot, window, "杨杨")  # typed on before the count came back
     assert not window.model.set_found(generation, 12345)
     assert "12345" not in window.count_label.text()
+
+
+def listed(qtbot, window: MainWindow, text: str) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    """Every row the list shows for a search, page after page: (household number, person found)."""
+    search_for(qtbot, window, text)
+    first = [window.model.row(i).household_no for i in range(window.model.rowCount())]
+    while window.model.canFetchMore():
+        window.model.fetchMore()
+    rows = [(window.model.row(i).household_no, window.model.row(i).found_member) for i in range(window.model.rowCount())]
+    assert [no for no, _found in rows[:len(first)]] == first
+    return rows
+
+
+def test_a_broad_search_lists_what_gathering_every_hit_lists(qtbot, window: MainWindow, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A query that hits most of the list ("y", "杨", "DEMO", "226") has its first page read by walking
+    the households in number order until the page is full; it lists the same rows, pages and
+    persons found as gathering and sorting every hit, typed digit by digit."""
+    from povdesk.store import search
+
+    queries = ("杨", "杨小", "y", "yx", "DEMO", "demo-0", "226", "2", "5226", "0")
+    monkeypatch.setattr(search, "SORT_US", 1e-9)  # every query with a page of hits walks
+    walked = {q: listed(qtbot, window, q) for q in queries}
+    monkeypatch.setattr(search, "SORT_US", 1e9)  # every query gathers its hits
+    gathered = {q: listed(qtbot, window, q) for q in queries}
+    assert walked == gathered
+    assert len(walked["DEMO"]) == HOUSEHOLDS and len(walked["y"]) > PAGE and len(walked["杨"]) > PAGE
+    assert any(found for _no, found in walked["杨"])
