@@ -11,14 +11,14 @@ import uuid
 from collections import Counter, deque
 from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import Executor, Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any, TypedDict
 
 from povdesk.core.authority import level_label
 from povdesk.core.exchange import dump_line, parse_line
-from povdesk.core.importing import decide, paused_gc
+from povdesk.core.importing import decide, parse_decided, paused_gc
 from povdesk.core.model import Household, ProcedureEvent
 from povdesk.core.monitoring import with_overrides
 from povdesk.core.permissions import require
@@ -416,7 +416,19 @@ def verify(ws: Workspace, path: Path) -> Incoming:
         _signed_head(m, peer, where)
     body = _Body(ws, raw, peer)  # decrypts, and checks the header against the manifest
     del body
-    return Incoming(raw, peer)
+    # The ciphertext is not held until the bundle is applied (a county's 50 bundles would all be
+    # in memory): it is read again then, and must be the one whose digest the signed manifest names.
+    return Incoming(replace(raw, ciphertext=b""), peer)
+
+
+def _read_again(b: Incoming) -> fmt.RawBundle:
+    """A verified bundle's file read again to apply it: the manifest and signature verified, and
+    the ciphertext whose digest that manifest names (else refused: the file was altered since)."""
+    raw = fmt.read(b.raw.path)
+    if raw.manifest_bytes != b.raw.manifest_bytes or raw.signature != b.raw.signature or not fmt.ciphertext_ok(raw):
+        raise _refuse(raw.where, "同步包内容与清单中的摘要不符（文件被改动过）",
+                      "the bundle's content does not match the digest in its manifest (the file was altered)")
+    return raw
 
 
 def _device_named(peer: tables.Peer) -> str:
@@ -527,10 +539,10 @@ def _rows_match_head(where: str, peer: tables.Peer, rows: list[list[Any]], head:
     return True
 
 
-def _line_value(line: str) -> Any:
+def _line_value(line: str | bytes) -> Any:
     """A bundle line's JSON value, or None when it is not JSON (the caller then refuses it)."""
     try:
-        return loads(line)
+        return loads(line if isinstance(line, str) else line.decode("utf-8"))  # checked as UTF-8 whole
     except ValueError:
         return None
 
@@ -542,10 +554,10 @@ class _Body:
     def __init__(self, ws: Workspace, raw: fmt.RawBundle, peer: tables.Peer) -> None:
         keys = ws.device_keys()
         self.raw, self.where = raw, raw.where
-        self._lines = fmt.payload_lines(fmt.open_payload(raw, keys["box"][0], keys["box"][1]), raw.where)
+        self._lines = fmt.payload_byte_lines(fmt.open_payload(raw, keys["box"][0], keys["box"][1]), raw.where)
         try:
             _, first = next(self._lines)
-            header = loads(first)
+            header = loads(first.decode("utf-8"))
         except (StopIteration, ValueError):
             raise _refuse(self.where, "同步包内容缺少开头", "the bundle's content has no header") from None
         counts = raw.manifest["counts"]
@@ -559,24 +571,27 @@ class _Body:
         self._members = self._events = 0
         self._villages: set[str] = set()
 
-    def raw_chunks(self, batch: int) -> Iterator[list[tuple[int, str]]]:
+    def raw_chunks(self, batch: int) -> Iterator[list[tuple[int, bytes]]]:
         """The records' lines, (line number, text), `batch` at a time."""
-        chunk: list[tuple[int, str]] = []
+        chunk: list[tuple[int, bytes]] = []
         for _ in range(self.header["households"]):
-            chunk.append(next(self._lines, (0, "")))
+            chunk.append(next(self._lines, (0, b"")))
             if len(chunk) >= batch:
                 yield chunk
                 chunk = []
         if chunk:
             yield chunk
 
-    def parse(self, chunk: list[tuple[int, str]]) -> list[Household]:
-        """One chunk's records, each within the sender's region and not seen before in the bundle."""
+    def parse(self, chunk: list[tuple[int, bytes]], made: Sequence[object | None] = ()) -> list[Household]:
+        """One chunk's records, each within the sender's region and not seen before in the bundle.
+        `made`: the worker's decisions, where it had them (a line it decided parsed there, so its
+        structure is not checked again)."""
         where, scope, name = self.where, self.scope, self.raw.path.name
         out: list[Household] = []
-        for n, line in chunk:
+        decided = list(made) or [None] * len(chunk)
+        for (n, line), by_worker in zip(chunk, decided, strict=True):
             try:
-                hh = parse_line(line, f"{name}:{n}")
+                hh = parse_line(line, f"{name}:{n}") if by_worker is None else parse_decided(line)
             except BadInput as exc:
                 raise fmt.BundleRefused(exc.text, where=exc.where) from None
             if not hh.village_code.startswith(scope):
@@ -607,7 +622,7 @@ class _Body:
                           cv="、".join(sorted(self._villages)) or "-")
         audit: list[list[Any]] = []
         for _ in range(self.header["audit"]):
-            _n, line = next(self._lines, (0, "null"))
+            _n, line = next(self._lines, (0, b"null"))
             row = _line_value(line)
             if not isinstance(row, list) or len(row) != 11 or not isinstance(row[0], int):
                 raise _refuse(where, "同步包中的审计记录格式不对", "an audit entry in the bundle is malformed")
@@ -615,7 +630,7 @@ class _Body:
         extra: list[list[dict[str, Any]]] = [[], []]
         for i, key in enumerate(("flags", "resolutions")):
             for _ in range(self.header[key]):
-                _n, line = next(self._lines, (0, "null"))
+                _n, line = next(self._lines, (0, b"null"))
                 obj = _line_value(line)
                 if not isinstance(obj, dict) or not isinstance(obj.get("household_id"), str):
                     raise _refuse(where, "同步包中的{k}记录格式不对", "a {k} entry in the bundle is malformed", k=key)
@@ -913,16 +928,16 @@ def import_bundles(ws: Workspace, actor: User, paths: Sequence[Path], *, batch: 
         done = 0
         today = ctx.today
 
-        def pieces() -> Iterator[tuple[int, _Body, list[tuple[int, str]] | None]]:
+        def pieces() -> Iterator[tuple[int, _Body, list[tuple[int, bytes]] | None]]:
             """(bundle's place, its body, a chunk of its records' lines), then (place, body, None)."""
             for i, (b, _note) in enumerate(ordered):
-                body = _Body(ws, b.raw, b.peer)
+                body = _Body(ws, _read_again(b), b.peer)
                 for chunk in body.raw_chunks(batch):
                     yield i, body, chunk
                 yield i, body, None
 
         stream = pieces()
-        ahead: deque[tuple[int, _Body, list[tuple[int, str]] | None, Future[list[_NewDecision | None]] | None]] = \
+        ahead: deque[tuple[int, _Body, list[tuple[int, bytes]] | None, Future[list[_NewDecision | None]] | None]] = \
             deque()
         window = 1 + lookahead if executor is not None else 1
 
@@ -956,7 +971,7 @@ def import_bundles(ws: Workspace, actor: User, paths: Sequence[Path], *, batch: 
                     if chunk is not None:
                         stop_if_asked()
                         made: list[_NewDecision | None] = fut.result() if fut is not None else [None] * len(chunk)
-                        _apply_batch(ws, c, bulk, st, b, rep, body.parse(chunk), made, acked, ctx)
+                        _apply_batch(ws, c, bulk, st, b, rep, body.parse(chunk, made), made, acked, ctx)
                         done += len(chunk)
                         if progress:
                             progress(done, total)
@@ -1050,7 +1065,7 @@ def _finish_bundle(ws: Workspace, c: Any, audit: Any, st: Any, b: Incoming, rep:
 _NewDecision = tuple[list[dict[str, str]], list[dict[str, Any]], bytes]
 
 
-def decide_as_new(lines: Sequence[str], today: date, seq: int = 0, thresholds: str | None = None,
+def decide_as_new(lines: Sequence[str | bytes], today: date, seq: int = 0, thresholds: str | None = None,
                   procedures: str | None = None) -> list[_NewDecision | None]:
     """For a worker process (spawn): each record line judged as a new record; None where it does
     not parse or a check raises (this process then does it again, in order, and raises there).
