@@ -33,7 +33,7 @@ import re
 import secrets
 import struct
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -306,31 +306,36 @@ class Relay:
                           "the body is incomplete ({got} of {n} bytes)", got=got, n=length)
         return b"".join(pieces)
 
-    async def receive_file(self, request: Request, length: int, body_sha256: str) -> tuple[Path, int]:
+    async def receive_file(self, request: Request, length: int, body_sha256: str,
+                           framing: _Framing | None = None) -> tuple[Path, int]:
         """The body streamed into a temporary file (counted and digested as it comes; never whole in
-        memory); returns the file and its open descriptor, not yet synced."""
+        memory, and fed to `framing` when it is a whole bundle); returns the file and its open
+        descriptor, not yet synced. One timer per request, moved on at each piece (not a task per piece)."""
         temp, fd = self.store.new_temp()
+        loop = asyncio.get_running_loop()
+        idle = self.limits.idle_timeout
         try:
             digest = hashlib.sha256()
             got = 0
-            stream = request.stream().__aiter__()
-            while True:
-                try:
-                    piece = await asyncio.wait_for(stream.__anext__(), self.limits.idle_timeout)
-                except StopAsyncIteration:
-                    break
-                except TimeoutError:
-                    raise _refuse(408, "timeout", "发送太慢，连接已断开",
-                                  "the body came too slowly; the request was dropped") from None
-                if not piece:
-                    continue
-                got += len(piece)
-                if got > length:
-                    raise _refuse(413, "too_large", "请求内容超过它声明的长度", "the body is longer than its Content-Length")
-                digest.update(piece)
-                view = memoryview(piece)
-                while view:
-                    view = view[os.write(fd, view):]
+            try:
+                async with asyncio.timeout(loop.time() + idle) as timer:
+                    async for piece in request.stream():
+                        timer.reschedule(loop.time() + idle)
+                        if not piece:
+                            continue
+                        got += len(piece)
+                        if got > length:
+                            raise _refuse(413, "too_large", "请求内容超过它声明的长度",
+                                          "the body is longer than its Content-Length")
+                        digest.update(piece)
+                        if framing is not None:
+                            framing.feed(piece)
+                        view = memoryview(piece)
+                        while view:
+                            view = view[os.write(fd, view):]
+            except TimeoutError:
+                raise _refuse(408, "timeout", "发送太慢，连接已断开",
+                              "the body came too slowly; the request was dropped") from None
             if got != length:
                 raise _refuse(400, "incomplete", "请求内容不完整（收到 {got}/{n} 字节）",
                               "the body is incomplete ({got} of {n} bytes)", got=got, n=length)
@@ -343,7 +348,8 @@ class Relay:
         return temp, fd
 
     def put_part(self, dev: db.Device, bundle_id: str, sha: str, total: int, start: int, length: int,
-                 temp: Path, fd: int, nonce: tuple[str, str, int, int]) -> tuple[int, dict[str, Any]]:
+                 temp: Path, fd: int, nonce: tuple[str, str, int, int],
+                 seen: tuple[_Framing, str] | None = None) -> tuple[int, dict[str, Any]]:
         """In a thread: the arrived body synced and named, then stored (`store_part`); its file is
         removed again unless a committed row names it."""
         try:
@@ -353,7 +359,7 @@ class Relay:
             raise
         kept = False
         try:
-            status, body = self.store_part(dev, bundle_id, sha, total, start, length, name, nonce)
+            status, body = self.store_part(dev, bundle_id, sha, total, start, length, name, nonce, seen)
             kept = status in (201, 202)
             return status, body
         finally:
@@ -365,7 +371,8 @@ class Relay:
     # ----------------------------------------------------------------------------- uploads
 
     def store_part(self, dev: db.Device, bundle_id: str, sha: str, total: int, start: int, length: int,
-                   name: str, nonce: tuple[str, str, int, int]) -> tuple[int, dict[str, Any]]:
+                   name: str, nonce: tuple[str, str, int, int],
+                   seen: tuple[_Framing, str] | None = None) -> tuple[int, dict[str, Any]]:
         """One part of an upload (its bytes whole in the file `name`), committed with the offset it
         moves to. The last part completes the bundle: the whole file is checked first, reading only,
         and the bundle's row is stored in the same transaction as the part's."""
@@ -379,7 +386,7 @@ class Relay:
         checked: tuple[int | None, dict[str, Any]] | None = None
         if start + length == total:
             try:
-                checked = self._check_whole(dev, bundle_id, sha, total, start, name)
+                checked = self._check_whole(dev, bundle_id, sha, total, start, name, seen)
             except _BadBundle as bad:
                 self._drop(bundle_id, dev.device_id, sha, nonce)
                 raise bad.refusal from None
@@ -409,10 +416,11 @@ class Relay:
             return self._complete(c, dev, up, checked[1], at)
 
     def _check_whole(self, dev: db.Device, bundle_id: str, sha: str, total: int, start: int,
-                     name: str) -> tuple[int | None, dict[str, Any]] | None:
+                     name: str, seen: tuple[_Framing, str] | None = None) -> tuple[int | None, dict[str, Any]] | None:
         """The parts before this one (as committed) and this one's file checked as one bundle, reading
         only: (the upload it continues, or None for a bundle in one part; its manifest), or None when
-        the parts before it are not (or no longer) all there."""
+        the parts before it are not (or no longer) all there. A bundle in one part was taken apart as
+        it arrived (`seen`: its framing and the body's digest), so its file is not read again."""
         with db.reading(self.engine) as c:
             upload_id: int | None = None
             files: list[Path] = []
@@ -425,14 +433,15 @@ class Relay:
                 if sum(n for _s, n, _f in prior) != start:
                     return None
                 files = [self.store.path(f) for _s, _n, f in prior]
+            if start == 0 and seen is not None:
+                return None, _check_stored(c, dev, bundle_id, sha, total, seen[0], seen[1])
             files.append(self.store.path(name))
-            reader = _FileReader(files)
+            framing = _Framing()
             try:
-                m = _check_stored(c, dev, bundle_id, sha, total, reader)
+                _feed_files(framing, files)
             except FileNotFoundError:
                 return None  # pruned meanwhile: the sender starts again
-            finally:
-                reader.close()
+            m = _check_stored(c, dev, bundle_id, sha, total, framing)
         return upload_id, m
 
     def _drop(self, bundle_id: str, sender: str, sha: str, nonce: tuple[str, str, int, int]) -> None:
@@ -545,76 +554,100 @@ def _bad(zh: str, en: str, **values: Any) -> _BadBundle:
     return _BadBundle(_refuse(422, "bad_bundle", zh, en, **values))
 
 
-class _FileReader:
-    """The files of an upload's parts read as one stream, digested as read."""
+class _Framing:
+    """A bundle's container taken apart as its bytes go by (fed from the arriving body, or from the
+    files of an upload's parts): the manifest kept, the ciphertext digested, the signature tail kept,
+    the whole digested unless the caller digests it already. Nothing is read twice."""
 
-    def __init__(self, files: Sequence[Path]) -> None:
-        self._files: Iterator[Path] = iter(files)
-        self._fh: Any = None
-        self.sha = hashlib.sha256()
+    _HEAD = len(fmt.MAGIC) + 5
 
-    def read(self, n: int) -> bytes:
-        out: list[bytes] = []
-        try:
-            while n > 0:
-                if self._fh is None:
-                    nxt = next(self._files, None)
-                    if nxt is None:
-                        break
-                    self._fh = nxt.open("rb")
-                piece = self._fh.read(n)
-                if not piece:
-                    self._fh.close()
-                    self._fh = None
-                    continue
-                self.sha.update(piece)
-                n -= len(piece)
-                out.append(piece)
-        except BaseException:
-            self.close()
-            raise
-        return b"".join(out)
+    def __init__(self, *, digest_whole: bool = True) -> None:
+        self.whole = hashlib.sha256() if digest_whole else None
+        self.csha = hashlib.sha256()
+        self._buf = bytearray()  # the head and manifest while they come, then the tail
+        self._stage = 0  # 0 head and manifest, 1 ciphertext, 2 tail
+        self.bad: _BadBundle | None = None
+        self.mbytes = b""
+        self.clen = 0
+        self._cleft = 0
+        self.fed = 0
 
-    def close(self) -> None:
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
-        for _rest in self._files:
-            pass
+    def feed(self, piece: bytes | memoryview) -> None:
+        if self.whole is not None:
+            self.whole.update(piece)
+        self.fed += len(piece)
+        if self.bad is not None:
+            return
+        view = memoryview(piece)
+        while view:
+            if self._stage == 0:
+                self._buf += view
+                view = memoryview(b"")
+                if len(self._buf) < self._HEAD:
+                    return
+                if bytes(self._buf[:len(fmt.MAGIC)]) != fmt.MAGIC:
+                    self.bad = _bad("这不是 povdesk 同步包", "this is not a povdesk bundle")
+                    return
+                version, mlen = struct.unpack(">BI", self._buf[len(fmt.MAGIC):self._HEAD])
+                if version != fmt.CONTAINER_VERSION or mlen > fmt.MAX_MANIFEST:
+                    self.bad = _bad("同步包容器版本不受支持或已损坏", "the bundle container is unsupported or damaged")
+                    return
+                need = self._HEAD + mlen + 8
+                if len(self._buf) < need:
+                    return
+                self.mbytes = bytes(self._buf[self._HEAD:self._HEAD + mlen])
+                (self.clen,) = struct.unpack(">Q", self._buf[self._HEAD + mlen:need])
+                self._cleft = self.clen
+                view = memoryview(bytes(self._buf[need:]))
+                self._buf = bytearray()
+                self._stage = 1
+            elif self._stage == 1:
+                take = view[:self._cleft]
+                self.csha.update(take)
+                self._cleft -= len(take)
+                view = view[len(take):]
+                if self._cleft == 0:
+                    self._stage = 2
+            else:
+                if len(self._buf) + len(view) > 66:
+                    self.bad = _bad("同步包的长度与其内容不符", "the bundle's length does not match its framing")
+                    return
+                self._buf += view
+                view = memoryview(b"")
+
+    def checked(self, size: int, sha256: str, whole_hex: str | None = None) -> tuple[bytes, Any, bytes]:
+        """(manifest bytes, ciphertext digest, signature tail) once every byte was fed, in the order the
+        relay has always judged a bundle: the container, its length, then the declared digest."""
+        if self.bad is not None:
+            raise self.bad
+        if self._stage == 0:
+            if len(self._buf) < self._HEAD:
+                raise _bad("这不是 povdesk 同步包", "this is not a povdesk bundle")
+            raise _bad("同步包不完整", "the bundle is incomplete")
+        if self._HEAD + len(self.mbytes) + 8 + self.clen + 66 != size or self.fed != size:
+            raise _bad("同步包的长度与其内容不符", "the bundle's length does not match its framing")
+        if self._stage != 2 or len(self._buf) != 66:
+            raise _bad("同步包的长度与其内容不符", "the bundle's length does not match its framing")
+        got = whole_hex if whole_hex is not None else self.whole.hexdigest() if self.whole else ""
+        if got != sha256:
+            raise _bad("收到的内容与声明的摘要不符（{got}，声明 {sha}）：请重新上传",
+                       "what arrived does not match the declared digest ({got}, declared {sha}): upload it again",
+                       got=got, sha=sha256)
+        return self.mbytes, self.csha, bytes(self._buf)
+
+
+def _feed_files(framing: _Framing, files: Sequence[Path]) -> None:
+    for f in files:
+        with f.open("rb") as fh:
+            while block := fh.read(MiB):
+                framing.feed(block)
 
 
 def _check_stored(c: Connection, dev: db.Device, bundle_id: str, sha256: str, size: int,
-                  r: _FileReader) -> dict[str, Any]:
-    """Every byte arrived: the whole file's digest, the container, the manifest's shape and routing,
-    and the sender's signature (what the relay can check without the county's key)."""
-    head = r.read(len(fmt.MAGIC) + 5)
-    if len(head) < len(fmt.MAGIC) + 5 or head[:len(fmt.MAGIC)] != fmt.MAGIC:
-        raise _bad("这不是 povdesk 同步包", "this is not a povdesk bundle")
-    version, mlen = struct.unpack(">BI", head[len(fmt.MAGIC):])
-    if version != fmt.CONTAINER_VERSION or mlen > fmt.MAX_MANIFEST:
-        raise _bad("同步包容器版本不受支持或已损坏", "the bundle container is unsupported or damaged")
-    mbytes = r.read(mlen)
-    clen_raw = r.read(8)
-    if len(mbytes) < mlen or len(clen_raw) < 8:
-        raise _bad("同步包不完整", "the bundle is incomplete")
-    (clen,) = struct.unpack(">Q", clen_raw)
-    if len(fmt.MAGIC) + 5 + mlen + 8 + clen + 66 != size:
-        raise _bad("同步包的长度与其内容不符", "the bundle's length does not match its framing")
-    csha = hashlib.sha256()
-    left = clen
-    while left > 0:
-        block = r.read(min(left, MiB))
-        if not block:
-            break
-        csha.update(block)
-        left -= len(block)
-    tail = r.read(66)
-    if r.read(1) or len(tail) < 66 or left:
-        raise _bad("同步包的长度与其内容不符", "the bundle's length does not match its framing")
-    if r.sha.hexdigest() != sha256:
-        raise _bad("收到的内容与声明的摘要不符（{got}，声明 {sha}）：请重新上传",
-                   "what arrived does not match the declared digest ({got}, declared {sha}): upload it again",
-                   got=r.sha.hexdigest(), sha=sha256)
+                  framing: _Framing, whole_hex: str | None = None) -> dict[str, Any]:
+    """Every byte arrived (fed to `framing`): the whole file's digest, the container, the manifest's
+    shape and routing, and the sender's signature (what the relay can check without the county's key)."""
+    mbytes, csha, tail = framing.checked(size, sha256, whole_hex)
     try:
         m = json.loads(mbytes.decode("utf-8"))
         fmt.check_manifest(m, bundle_id)
@@ -802,9 +835,12 @@ def create_app(database_url: str, key_path: Path, *, limits: Limits | None = Non
             raise _refuse(400, "bad_range", "请求内容为空", "the body is empty")
         body_sha = h.get(sig.H_BODY, "")
         dev = await relay.authenticate(request, body_sha, record_nonce=False)
-        temp, fd = await relay.receive_file(request, length, body_sha)
+        # A bundle in one request is taken apart as it arrives (its body digest is the bundle's).
+        framing = _Framing(digest_whole=False) if start == 0 and length == total else None
+        temp, fd = await relay.receive_file(request, length, body_sha, framing)
+        seen = (framing, body_sha) if framing is not None else None
         status, body = await run_in_threadpool(relay.put_part, dev, bundle_id, sha, total, start, length, temp, fd,
-                                               request.state.nonce)
+                                               request.state.nonce, seen)
         return JSONResponse(body, status_code=status)
 
     async def bundle_status(request: Request) -> Response:
