@@ -84,3 +84,24 @@ def test_income_rules_judge_summarize_figures() -> None:
                           for y, pc in expected.items() if pc is not None and not 0 < pc <= 100_000}
         out_of_range += len(ranges)
     assert out_of_range > 0
+
+
+def test_quick_tests_change_no_finding(monkeypatch: Any) -> None:
+    """Every finding of three spoilt counties, with the quick tests made per shape of values (the
+    field checks, the all-float income records) and again with them turned off."""
+    from povdesk.core.rules import engine
+
+    ctx = RuleContext(today=TODAY)
+    counties = [spoilt_county(n, seed) for n, seed in ((240, 5), (400, 23), (300, 31))]
+    quick = [[f for hh in county for f in validate_household(hh, ctx)] for county in counties]
+    assert any(checks.quick for cf in engine._compiled.values() for checks in (cf.plain, *cf.sections.values()))
+    assert engine._income_shapes
+    monkeypatch.setattr(engine._Checks, "quick_test", lambda self, shape: None)
+    monkeypatch.setattr(engine, "_FLOATS", set())
+    for cf in engine._compiled.values():
+        for checks in (cf.plain, *cf.sections.values()):
+            monkeypatch.setattr(checks, "quick", {})
+    plain = [[f for hh in county for f in validate_household(hh, ctx)] for county in counties]
+    assert quick == plain
+    assert sum(map(len, plain)) > 1000
+    assert {f.rule for fs in plain for f in fs} >= {"F-CODE", "F-TYPE", "INC-RANGE", "ID-INVALID", "F-REQUIRED"}

@@ -345,7 +345,10 @@ class _Checks:
             e = self._by_key.get(key)
             if e is not None:
                 n += 1
-                terms.append(f"({_quick_expr(e, v, n, ns)} or {_EMPTY.format(v=v)})")
+                # (empty first where the check itself runs: it takes no empty value)
+                expr = _quick_expr(e, v, n, ns)
+                terms.append(f"({_EMPTY.format(v=v)} or {expr})" if expr.startswith("passes(")
+                             else f"({expr} or {_EMPTY.format(v=v)})")
         # The others, as _check_ordered judges them.
         for e in self.constrained:
             key, vis_field, vis_values, required = e[0], e[1], e[2], e[3]
@@ -365,7 +368,7 @@ class _Checks:
                 continue
             v = where[key]
             term = _quick_expr(e, v, n, ns)
-            term = f"not {_EMPTY.format(v=v)} and {term}" if required else f"{term} or {_EMPTY.format(v=v)}"
+            term = f"not {_EMPTY.format(v=v)} and {term}" if required else f"{_EMPTY.format(v=v)} or {term}"
             terms.append(f"({hidden} or {term})" if hidden else f"({term})")
         unpack = "".join(f"{v}, " for v in where.values())
         body = " and ".join(terms) or "True"
@@ -687,6 +690,24 @@ assert (INCOME_ITEMS[:2] == ("wage_income", "business_income") and INCOME_ITEMS[
         and INCOME_ITEMS[_TRANSFERS] == TRANSFER_ITEMS), "income items reordered: follow summarize"
 
 
+_FLOATS = {float}
+# Per shape of an income record (its keys in order): where its wages, business income, business
+# costs are, and its property, transfer and cost items, each group in summarize's order.
+_IncomeShape = tuple["int | None", "int | None", "int | None", tuple[int, ...], tuple[int, ...], tuple[int, ...]]
+_income_shapes: dict[tuple[str, ...], _IncomeShape] = {}
+
+
+def _income_shape(shape: tuple[str, ...]) -> _IncomeShape:
+    pos = {k: i for i, k in enumerate(shape)}
+    at: _IncomeShape = (pos.get(_SUMMED_ITEMS[0]), pos.get(_SUMMED_ITEMS[1]), pos.get(_SUMMED_ITEMS[_BUSINESS_COSTS]),
+                        tuple(pos[k] for k in _SUMMED_ITEMS[_PROPERTY] if k in pos),
+                        tuple(pos[k] for k in _SUMMED_ITEMS[_TRANSFERS] if k in pos),
+                        tuple(pos[k] for k in _SUMMED_ITEMS[_COSTS] if k in pos))
+    if len(_income_shapes) < _MAX_SHAPES:
+        _income_shapes[shape] = at
+    return at
+
+
 def _income_rules(c: _Collector, hh: Household, living: list[_MemberFacts]) -> None:
     someone_away = any(x.away for x in living)
     size = len(living)  # household_size(hh): living are the members who count
@@ -698,16 +719,33 @@ def _income_rules(c: _Collector, hh: Household, living: list[_MemberFacts]) -> N
         inc = record.income
         if not inc:
             continue
-        get = inc.get
-        v = [0.0 if x is None else float(x) if (type(x) is float or type(x) is int) else
-             float(x) if isinstance(x, int | float) and not isinstance(x, bool) else 0.0
-             for x in map(get, _SUMMED_ITEMS)]
-        wages = v[0]
-        if (wages > 0) != someone_away and year == latest:
-            c.add("INC-WAGE", None, "wage_income", year=year)
-        if v[1] > 0 and v[_BUSINESS_COSTS] <= 0:
-            c.add("INC-BUSINESS-COST", None, "business_costs", year=year)
-        net = round(wages + v[1] + sum(v[_PROPERTY]) + sum(v[_TRANSFERS]) - sum(v[_COSTS]), 2)
+        vals = tuple(inc.values())
+        if set(map(type, vals)) == _FLOATS:
+            # Every value a float (the usual record): the items it holds, added in summarize's
+            # order. A missing item counts 0.0 there, and adding 0.0 to a sum that starts at 0
+            # changes nothing, so leaving it out gives the same figure to the last bit.
+            shape = tuple(inc)
+            at = _income_shapes.get(shape) or _income_shape(shape)
+            iw, ib, ic, prop, transfers, costs = at
+            wages = 0.0 if iw is None else vals[iw]
+            business = 0.0 if ib is None else vals[ib]
+            if (wages > 0) != someone_away and year == latest:
+                c.add("INC-WAGE", None, "wage_income", year=year)
+            if business > 0 and (0.0 if ic is None else vals[ic]) <= 0:
+                c.add("INC-BUSINESS-COST", None, "business_costs", year=year)
+            net = round(wages + business + sum([vals[i] for i in prop]) + sum([vals[i] for i in transfers])
+                        - sum([vals[i] for i in costs]), 2)
+        else:
+            get = inc.get
+            v = [x if type(x) is float else 0.0 if x is None else float(x) if type(x) is int else
+                 float(x) if isinstance(x, int | float) and not isinstance(x, bool) else 0.0
+                 for x in map(get, _SUMMED_ITEMS)]
+            wages = v[0]
+            if (wages > 0) != someone_away and year == latest:
+                c.add("INC-WAGE", None, "wage_income", year=year)
+            if v[1] > 0 and v[_BUSINESS_COSTS] <= 0:
+                c.add("INC-BUSINESS-COST", None, "business_costs", year=year)
+            net = round(wages + v[1] + sum(v[_PROPERTY]) + sum(v[_TRANSFERS]) - sum(v[_COSTS]), 2)
         pc = per_capita[year] = round(net / size, 2) if size else None
         if pc is not None and not 0 < pc <= 100_000:
             c.add("INC-RANGE", None, "income", year=year, value=pc)
