@@ -6,7 +6,7 @@
 Each village holds generated households with the histories a village laptop keeps (its own steps;
 the township's and county's come down from the county). A real relay process (uvicorn, SQLite in
 WAL with synchronous=FULL) on a free loopback port. Every
-village uploads its bundle at once (one thread and one connection each): all stored once, the p95
+village uploads its bundle at once (one process and one connection each): all stored once, the p95
 time to a verified receipt, and the ingest rate against writing the same bytes to the same disk
 with fsync in the same run (one file per bundle); then the county fetches and imports everything
 (`povdesk fetch` in a fresh process, as the county runs it), against raw executemany of the rows the
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing as mp
 import os
 import platform
 import re
@@ -26,7 +27,6 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from datetime import date
 from pathlib import Path
@@ -72,34 +72,42 @@ def fsync_copy(files: list[Path], folder: Path) -> float:
     return time.perf_counter() - t0
 
 
-def upload_all(villages: list[tuple[Path, Any]], bundles: list[tuple[Path, str]]) -> tuple[float, list[float], int]:
-    """Every village at once; returns the wall time, each receipt's latency and how many were stored."""
-    latencies: list[float] = []
-    stored: list[str] = []
-    errors: list[BaseException] = []
-
-    def one(path: Path, user: Any, bundle: tuple[Path, str]) -> None:
+def _village_upload(path: Path, bundle: tuple[Path, str], ready: Any, results: Any) -> None:
+    """In a village's own process: open its workspace and client, wait for the others, then PUT."""
+    try:
         ws = Workspace.open(path, clock=FixedClock(TODAY))
         try:
             with exchange.client_for(ws) as cl:
+                ready.wait()
                 t0 = time.perf_counter()
                 up = cl.upload(*bundle)
-                latencies.append(time.perf_counter() - t0)
-                stored.append(up.state)
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
+                results.put((time.perf_counter() - t0, up.state, time.perf_counter(), ""))
         finally:
             ws.close()
+    except BaseException as exc:  # noqa: BLE001 - reported by the parent
+        results.put((0.0, "", time.perf_counter(), f"{type(exc).__name__}: {exc}"))
+        ready.abort()
 
-    threads = [threading.Thread(target=one, args=(p, u, b)) for (p, u), b in zip(villages, bundles, strict=True)]
+
+def upload_all(villages: list[tuple[Path, Any]], bundles: list[tuple[Path, str]]) -> tuple[float, list[float], int]:
+    """Every village at once, each in a process of its own (as on its own laptop: one Python process
+    of httpx threads on two cores would measure the client's lock as much as the relay); returns the
+    wall time from the start signal to the last receipt, each receipt's latency and how many were stored."""
+    ctx = mp.get_context("fork")
+    ready, results = ctx.Barrier(len(bundles) + 1), ctx.Queue()
+    procs = [ctx.Process(target=_village_upload, args=(p, b, ready, results))
+             for (p, _u), b in zip(villages, bundles, strict=True)]
+    for proc in procs:
+        proc.start()
+    ready.wait(timeout=300)
     t0 = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    got = [results.get(timeout=600) for _ in procs]
+    for proc in procs:
+        proc.join()
+    errors = [e for *_x, e in got if e]
     if errors:
-        raise errors[0]
-    return time.perf_counter() - t0, latencies, sum(s == "received" for s in stored)
+        raise RuntimeError(errors[0])
+    return max(at for _l, _s, at, _e in got) - t0, [lat for lat, *_x in got], sum(s == "received" for _l, s, *_x in got)
 
 
 def fetch_cli(db: Path) -> tuple[float, int, int, float]:
