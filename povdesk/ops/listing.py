@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 from povdesk.store import HouseholdRow, Workspace
 from povdesk.store import search as search_index
 
+Interrupt = search_index.Interrupt  # count_found(..., interrupt=) stops when called: InterruptedError
 VOIDED = search_index.VOIDED  # the status filter's value that lists the voided households, and only them
 
 
@@ -40,9 +42,9 @@ def find_households(ws: Workspace, query: str, filters: ListFilters, *, after: t
                            r[8]) for r in rows]
 
 
-def count_found(ws: Workspace, query: str, filters: ListFilters) -> int:
+def count_found(ws: Workspace, query: str, filters: ListFilters, *, interrupt: Interrupt | None = None) -> int:
     """How many households find_households lists over all its pages (with no query: the whole list
-    under the filters)."""
-    with ws.sync_read() as c:
+    under the filters). `interrupt`, called from another thread, stops it (InterruptedError)."""
+    with ws.sync_read() as c, interrupt.watching(c) if interrupt is not None else nullcontext():
         return search_index.search_count(c, query, village_prefix=filters.village_prefix, status=filters.status,
                                          attribute=filters.attribute, main_cause=filters.main_cause)

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
@@ -370,7 +372,7 @@ def _row_filters(status: str | None, attribute: str | None, main_cause: str | No
 # Which is cheaper follows from the hits, counted from the indexes alone: gathering costs about
 # SORT_US per hit; the walk costs WALK_US per household it passes (MEMBER_WALK_US when the members'
 # names must be tested) and passes about page * households / hits of them.
-SORT_US, WALK_US, MEMBER_WALK_US = 4.0, 0.5, 40.0
+SORT_US, WALK_US, MEMBER_WALK_US = 20.0, 0.5, 40.0
 
 
 def _dense_threshold(conn: sqlite3.Connection, query: str, limit: int) -> int:
@@ -504,3 +506,36 @@ def search_count(conn: sqlite3.Connection, query: str, *, village_prefix: str | 
     sql = (f"WITH hits(hid, found) AS ({' UNION ALL '.join(selects)}) "
            f"SELECT count(DISTINCT h.id) FROM hits JOIN households h ON h.id = hits.hid WHERE 1{fsql}")
     return int(conn.execute(sql, [*args, *fargs]).fetchone()[0])
+
+
+class Interrupt:
+    """Stops a search or count running on another thread's connection (sqlite3's interrupt(), no
+    callback into the interpreter while it runs): the list's count of a search typed on from."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+        self.is_set = False
+
+    def __call__(self) -> None:
+        with self._lock:
+            self.is_set = True
+            if self._conn is not None:
+                self._conn.interrupt()
+
+    @contextmanager
+    def watching(self, conn: sqlite3.Connection) -> Iterator[None]:
+        """While the block runs on `conn`, interrupting stops it with InterruptedError."""
+        with self._lock:
+            if self.is_set:
+                raise InterruptedError("the search was typed on")
+            self._conn = conn
+        try:
+            yield
+        except sqlite3.OperationalError:
+            if self.is_set:
+                raise InterruptedError("the search was typed on") from None
+            raise
+        finally:
+            with self._lock:
+                self._conn = None

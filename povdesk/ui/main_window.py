@@ -33,7 +33,7 @@ from povdesk.core.codes import code_list
 from povdesk.core.model import ROLE_LABELS, STATUS_LABELS, STATUSES
 from povdesk.core.regions import full_name, lookup, townships, villages
 from povdesk.ops.changes import OpChanges
-from povdesk.ops.listing import VOIDED, count_found
+from povdesk.ops.listing import VOIDED, Interrupt, count_found
 from povdesk.ops.scan import ScanResult, rescan, scan
 from povdesk.store import Workspace
 from povdesk.ui.changes import ChangeBus
@@ -84,6 +84,7 @@ class MainWindow(QMainWindow):
         self.scan_in_process_from = AUTO_SCAN_LIMIT + 1  # a county, checked on F5 only
         self._counting = -1  # the list's generation being counted in the background
         self._count_job: Job | None = None
+        self._count_interrupt = Interrupt()  # stops the count running in the background
         self._closed = False  # the workspace closed with the window: a count ending later is dropped
         self.scan_job: Job | None = None
         # Households changed since the last check began, to check again when it ends ("all": every one).
@@ -332,6 +333,9 @@ class MainWindow(QMainWindow):
         """How many households the search and filters find, of how many, and how many are shown yet.
         Counting a search that fills more than a page is as slow as the page itself at county
         size: it is counted off the GUI thread, so the list follows the keystroke without it."""
+        if self._counting not in (-1, self.model.count_request()[0]):
+            self._count_interrupt()  # a count for rows no longer shown: stopped where it is
+            self._counting = -1
         total = self.ws.count_households(self.current_prefix())
         shown, found = self.model.rowCount(), self.model.found_if_known()
         if found is None:
@@ -352,13 +356,18 @@ class MainWindow(QMainWindow):
         if self._counting == generation:
             return  # already being counted
         self._counting = generation
+        # The count of the search typed on from is stopped where it is (_update_count): a count of
+        # "l" in a county takes a second of a core, and each keystroke would queue one more.
+        self._count_interrupt = interrupt = Interrupt()
 
         path, clock = Path(self.ws.path), self.ws.clock
 
         def count(_progress: Any, _cancelled: Any) -> int | None:
             try:  # its own read-only connection, as run_op opens one
                 with Workspace.open(path, readonly=True, clock=clock) as ws:
-                    return count_found(ws, query, filters)
+                    return count_found(ws, query, filters, interrupt=interrupt)
+            except InterruptedError:
+                return None
             except Exception:  # noqa: BLE001 - a count is a hint: the window may be closing, its file gone
                 log.warning("counting the list in the background failed", exc_info=True)
                 return None

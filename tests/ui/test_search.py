@@ -178,3 +178,36 @@ def test_a_broad_search_lists_what_gathering_every_hit_lists(qtbot, window: Main
     assert walked == gathered
     assert len(walked["DEMO"]) == HOUSEHOLDS and len(walked["y"]) > PAGE and len(walked["杨"]) > PAGE
     assert any(found for _no, found in walked["杨"])
+
+
+def test_a_count_typed_on_from_is_stopped_and_the_last_one_shown(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    """Typing y, then x: the count of "y" still running is interrupted, the counter ends with the
+    count of "yx"; a count interrupted before it starts stops at once."""
+    import threading
+
+    from PySide6.QtCore import QRunnable, QThreadPool
+
+    from povdesk.ops.listing import Interrupt, ListFilters, count_found
+
+    window.search.setFocus()
+    window.search.clear()
+    pool, release = QThreadPool.globalInstance(), threading.Event()
+    for _ in range(pool.maxThreadCount()):  # the pool's threads kept busy: the count of "y" waits
+        pool.start(QRunnable.create(lambda: release.wait(30)))
+    try:
+        type_text("y", window.search)
+        qtbot.waitUntil(lambda: window.model.query == "y", timeout=3000)
+        first = window._count_interrupt
+        assert window.count_label.text().endswith("正在计数……")
+        type_text("x", window.search)
+        qtbot.waitUntil(lambda: window.model.query == "yx", timeout=3000)
+        assert first.is_set
+    finally:
+        release.set()
+    expected = count_found(window.ws, "yx", ListFilters())
+    qtbot.waitUntil(lambda: window.model.found_if_known() == expected, timeout=10000)
+    assert str(expected) in window.count_label.text()
+    stopped = Interrupt()
+    stopped()
+    with pytest.raises(InterruptedError):
+        count_found(window.ws, "y", ListFilters(), interrupt=stopped)
