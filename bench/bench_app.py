@@ -213,17 +213,31 @@ def drop_caches() -> bool:
     return True
 
 
+CRASHES: list[dict[str, object]] = []  # app processes that died before printing their figures
+
+
 def child(mode: str, path: Path, extra: list[str] | None = None, password_s: float = PASSWORD_S) -> dict:
-    env = dict(os.environ, QT_QPA_PLATFORM=f"offscreen:configfile={SCREEN}", PYTHONPYCACHEPREFIX=str(PYCACHE))
+    """One app process; one that dies before its figures (a crash, kept with its stack in CRASHES
+    and reported) is run again, twice at most."""
+    env = dict(os.environ, QT_QPA_PLATFORM=f"offscreen:configfile={SCREEN}", PYTHONPYCACHEPREFIX=str(PYCACHE),
+               PYTHONFAULTHANDLER="1")
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # an installed app has its bytecode compiled
-    with tempfile.TemporaryDirectory() as data_dir:
-        launched = time.time()
-        out = subprocess.run([sys.executable, "-c", CHILD, mode, str(path), data_dir, str(password_s),
-                              *(extra or [])],
-                             capture_output=True, text=True, env=env, cwd=ROOT)
+    for _attempt in range(3):
+        with tempfile.TemporaryDirectory() as data_dir:
+            launched = time.time()
+            out = subprocess.run([sys.executable, "-c", CHILD, mode, str(path), data_dir, str(password_s),
+                                  *(extra or [])],
+                                 capture_output=True, text=True, env=env, cwd=ROOT)
+        lines = out.stdout.strip().splitlines()
+        if lines and lines[-1].startswith("{"):
+            break
+        CRASHES.append({"mode": mode, "exit": out.returncode, "stderr": out.stderr[-3000:]})
+        sys.stdout.write(f"the app process died ({mode}, exit {out.returncode}); run again\n{out.stderr[-1500:]}\n")
+    else:
+        raise SystemExit(f"the app process failed 3 times ({mode}, exit {out.returncode}):\n{out.stderr[-3000:]}")
+    result = json.loads(lines[-1])
     if out.returncode != 0:
-        raise SystemExit(f"the app process failed ({mode}, exit {out.returncode}):\n{out.stderr[-3000:]}\n{out.stdout[-2000:]}")
-    result = json.loads(out.stdout.strip().splitlines()[-1])
+        result["exit_after_result"] = out.returncode  # died on its way out, after its figures
     # Launch to the login dialog, and the Enter key to the list painted: the password's typing left out.
     result["to_login_s"] = result["login_shown"] - launched
     result["cold_start_s"] = result["to_login_s"] + result["login_to_usable_s"]
@@ -292,6 +306,14 @@ def main() -> int:
                              f"n {len(samples)})", "< 50 ms", p95 < 50))
                 details[mode] = {k: v for k, v in r.items() if k not in ("search_ms", "during_check")} | {
                     "p95_ms": p95, "max_ms": max(samples), "keystrokes": len(samples)}
+    crashed = [f"{k}: {r['exit_after_result']}" for k, v in details.items()
+               for r in (v if isinstance(v, list) else [v]) if isinstance(r, dict) and "exit_after_result" in r]
+    if crashed:
+        sys.stdout.write(f"app processes that died on their way out after printing their figures: {crashed}\n")
+        details["exits_after_result"] = crashed
+    if CRASHES:
+        sys.stdout.write(f"app processes that died before their figures and were run again: {len(CRASHES)}\n")
+        details["crashes"] = CRASHES
     sys.stdout.write(f"{'benchmark':<62} {'result':<44} {'target':<10} ok\n")
     for name, value, target, ok in rows:
         flag = "-" if ok is None else "yes" if ok else "NO"
