@@ -21,8 +21,8 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib.metadata import PackageNotFoundError, version
 from itertools import islice, product
+from pathlib import Path
 from typing import Any
 
 from povdesk.store.codec import prefix_range
@@ -37,6 +37,17 @@ NAME, SUFFIX, INITIALS, PINYIN = 1, 2, 3, 4
 # search index rebuilt when opened for writing. pypinyin's version is part of it because its
 # readings decide the INITIALS/PINYIN terms.
 def _pypinyin_version() -> str:
+    # From the name of its dist-info folder beside it: importlib.metadata (and the email package it
+    # loads) cost a tenth of a second of the app's start before the login dialog shows.
+    from importlib.util import find_spec
+
+    spec = find_spec("pypinyin")
+    if spec is not None and spec.origin:
+        found = sorted(Path(spec.origin).parent.parent.glob("pypinyin-*.dist-info"))
+        if len(found) == 1:
+            return found[0].name.removeprefix("pypinyin-").removesuffix(".dist-info")
+    from importlib.metadata import PackageNotFoundError, version
+
     try:
         return version("pypinyin")
     except PackageNotFoundError:  # a frozen build without the package metadata

@@ -111,3 +111,17 @@ def test_drop_downs_made_with_the_guards_paused_keep_their_answer_under_the_whee
     big.show()
     qtbot.waitExposed(big)
     assert big.width() < 1366 and big.height() < 768
+
+
+def test_the_login_dialog_shows_without_importlib_metadata() -> None:
+    """importlib.metadata (and the email package under it) is a tenth of a second of the start before
+    the login dialog: the search index's version reads pypinyin's from its dist-info folder, the same
+    text as importlib.metadata's."""
+    code = ("import sys\nfrom PySide6.QtWidgets import QApplication\napp = QApplication([])\nimport povdesk.ui.app\n"
+            "from povdesk.store import search\nprint('importlib.metadata' in sys.modules, search.SEARCH_VERSION)")
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    from importlib.metadata import version
+
+    assert out.stdout.split() == ["False", "1;pypinyin", version("pypinyin")]
