@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import importlib
 import logging
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -184,38 +183,50 @@ class LockSettingDialog(QDialog):
         self.minutes.selectAll()
 
 
-# What the main window is made of, imported (and its data files read) in the background while the
-# login dialog waits for the password: typing one takes a person a second or more, and the window
-# then opens that much sooner after Enter. Only modules, no widget: widgets are made on the GUI
-# thread, after the login. (povdesk.ui.signals, which measures a reference count at import, is
-# imported on the GUI thread by this module already.)
+# What the main window is made of, imported (and its data files read) while the login dialog waits
+# for the password: typing one takes a person a second or more, and the window then opens that much
+# sooner after Enter. On the GUI thread, one module or file per turn of the event loop (a key typed
+# meanwhile waits that long, never lost): PySide6 modules imported on another thread while the GUI
+# thread runs crashed the app now and then (a segmentation fault in shiboken's import hook). Only
+# modules and data, no widget: widgets are made after the login.
 PRELOAD = ("povdesk.ui.main_window", "povdesk.ui.editor", "povdesk.ui.print_centre", "povdesk.ui.import_wizard",
            "povdesk.ui.sync_centre", "povdesk.ui.help")
 PRELOAD_AFTER_MS = 150  # the login dialog is painted first
 
 
-def preload_main_window() -> threading.Thread:
-    """Import PRELOAD and read the forms, procedures and code lists in a daemon thread. The login
-    does not wait for it: an import it reaches first waits for the same module (import locks)."""
+def _load_data() -> list[Callable[[], object]]:
+    from povdesk.core.codes import code_lists
+    from povdesk.core.forms import household_form, member_form
+    from povdesk.core.procedures import load_procedures
 
-    def run() -> None:
+    return [household_form, member_form, load_procedures, code_lists]
+
+
+class Preload:
+    """PRELOAD imported and the forms, procedures and code lists read, a step per event-loop turn;
+    `done` once all are. The login does not wait for it: what it needs first it imports itself."""
+
+    def __init__(self) -> None:
+        self.done = False
+        self._steps: list[Callable[[], object]] = [
+            *(lambda name=name: importlib.import_module(name) for name in PRELOAD),
+            lambda: self._steps.extend(_load_data())]
+        QTimer.singleShot(0, self._step)
+
+    def _step(self) -> None:
+        if not self._steps:
+            self.done = True
+            return
         try:
-            for name in PRELOAD:
-                importlib.import_module(name)
-            from povdesk.core.codes import code_lists
-            from povdesk.core.forms import household_form, member_form
-            from povdesk.core.procedures import load_procedures
-
-            household_form()
-            member_form()
-            load_procedures()
-            code_lists()
+            self._steps.pop(0)()
         except Exception:  # noqa: BLE001 - the login imports it again and reports what is wrong
             log.warning("preloading the main window failed", exc_info=True)
+            self._steps.clear()
+        QTimer.singleShot(0, self._step)
 
-    thread = threading.Thread(target=run, name="povdesk-preload", daemon=True)
-    thread.start()
-    return thread
+
+def preload_main_window() -> Preload:
+    return Preload()
 
 
 class Session(QObject):
@@ -239,6 +250,7 @@ class Session(QObject):
         self._leaving = False
         self._old_windows: list[Any] = []
         self._preloaded = False
+        self.preload: Preload | None = None  # the main window's modules, imported while the login waits
         self._damage_shown = False
         from povdesk.ui import security_dialogs
 
@@ -270,7 +282,7 @@ class Session(QObject):
         dialog.show()
         if not self._preloaded:
             self._preloaded = True
-            QTimer.singleShot(PRELOAD_AFTER_MS, preload_main_window)
+            QTimer.singleShot(PRELOAD_AFTER_MS, lambda: setattr(self, "preload", preload_main_window()))
         return dialog
 
     def _offer_backup(self, exc: PovdeskError) -> bool:
