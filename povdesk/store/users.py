@@ -95,15 +95,23 @@ def list_all(conn: sqlite3.Connection) -> list[User]:
     return [_row_user(r) for r in rows]
 
 
-def authenticate(conn: sqlite3.Connection, name: str, password: str, level: str | None = None) -> User:
+def authenticate(conn: sqlite3.Connection, name: str, password: str, level: str | None = None,
+                 proof: str | None = None) -> User:
     """The account, if the password is right, it is active and (with `level`) its role belongs to
     that level or below: an account made above its workspace's level (before levels were enforced,
-    or by editing the file) cannot sign in."""
+    or by editing the file) cannot sign in.
+
+    `proof`: the login hash this password gave with the stored hash's own salt and parameters
+    (an encrypted workspace's key unwrap computed it: store.keys.KeyFile.unwrap_with_proof); when
+    it equals the stored hash the password is right without a second scrypt, otherwise the
+    password is checked as usual."""
     key = unicodedata.normalize("NFC", (name or "").strip())
     row = conn.execute(
         "SELECT name, role, display_name, active, password_hash FROM users WHERE name = ?", (key,)
     ).fetchone()
-    ok = check_password(password or "", row[4] if row else _DUMMY_HASH)
+    stored = row[4] if row else _DUMMY_HASH
+    ok = (row is not None and proof is not None and hmac.compare_digest(proof.encode(), str(stored).encode())) or \
+        check_password(password or "", stored)
     if row is None or not ok:
         raise AuthError(WRONG_LOGIN)
     # Only someone who knows the password learns that the account is disabled.

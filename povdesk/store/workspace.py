@@ -76,6 +76,20 @@ def _connect(path: Path, *, readonly: bool, timeout: float, encrypted: bool = Fa
     return driver.connect(str(path), timeout=timeout, isolation_level=None)
 
 
+def _login_hash(conn: sqlite3.Connection, name: str) -> str:
+    row = conn.execute("SELECT password_hash FROM users WHERE name = ?", (name,)).fetchone()
+    return str(row[0]) if row else ""
+
+
+def _wrap_current(kf: KeyFile, conn: sqlite3.Connection, name: str, password: str, key: bytes, *,
+                  replace: bool = True) -> None:
+    """Wrap the data key for `name` under the login hash just written in this transaction (one
+    scrypt at sign-in both checks the password and unwraps the key); under the password itself
+    if that hash is not one KeyFile can use."""
+    if not kf.wrap_from_login_hash(name, _login_hash(conn, name), key, replace=replace):
+        kf.wrap_for(name, password, key, replace=replace)
+
+
 def _is_damage(exc: Exception) -> bool:
     code = getattr(exc, "sqlite_errorcode", None)
     return isinstance(code, int) and (code & 0xFF) in (11, 26)  # SQLITE_CORRUPT, SQLITE_NOTADB
@@ -187,7 +201,7 @@ class Workspace:
                           {k: meta[k] for k in ("region_code", "level", "name", "device_prefix", "device_id", "demo")})
                 admin = accounts.insert(c, audit, admin_user, admin_password, "admin", admin_display_name, now)
                 if ws._key is not None:
-                    keyfile.wrap_for(admin.name, admin_password, ws._key)
+                    _wrap_current(keyfile, c, admin.name, admin_password, ws._key)
                     keyfile.save()
             ws._load_meta()
             return ws
@@ -313,6 +327,8 @@ class Workspace:
                 lock.execute("BEGIN IMMEDIATE")  # no other writer until the encrypted file is in place
                 step("locked")
                 src.execute(f"ATTACH DATABASE ? AS enc KEY \"x'{key.hex()}'\"", (str(enc),))
+                for pragma in wkeys.cipher_pragmas(keyfile.cipher, "enc"):
+                    src.execute(pragma)
                 src.execute("SELECT sqlcipher_export('enc')")
                 src.execute(f"PRAGMA enc.user_version = {int(user_version)}")
                 src.execute(f"PRAGMA enc.application_id = {mig.APPLICATION_ID}")
@@ -323,6 +339,8 @@ class Workspace:
             check = sqlcipher3.connect(str(enc), isolation_level=None)
             try:
                 check.execute(wkeys.pragma_key(key))
+                for pragma in wkeys.cipher_pragmas(keyfile.cipher):
+                    check.execute(pragma)
                 bad = check.execute("PRAGMA cipher_integrity_check").fetchall()
                 got = {t: check.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
             finally:
@@ -394,7 +412,7 @@ class Workspace:
             with ws._write(tr("恢复账户", "recovering an account"), f"county:{county_actor.name}") as (c, audit):
                 accounts.reset_password(c, audit, user, new_password, audit.at)
                 assert ws._keyfile is not None
-                ws._keyfile.wrap_for(user, new_password, key)
+                _wrap_current(ws._keyfile, c, user, new_password, key)
                 ws._save_keys(tr("恢复账户", "recovering an account"))
         finally:
             ws.close()
@@ -403,6 +421,8 @@ class Workspace:
         """Give SQLCipher the data key and read the first page: a key file of another workspace,
         or a first page damaged or edited, fails its HMAC here."""
         self._conn.execute(wkeys.pragma_key(key))
+        for pragma in wkeys.cipher_pragmas(self._keyfile.cipher if self._keyfile is not None else {}):
+            self._conn.execute(pragma)
         try:
             self._conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
         except _DB_ERRORS as e:
@@ -411,15 +431,16 @@ class Workspace:
         if self._keyfile is not None:
             wkeys.remember(self.path, self._keyfile.file_id, key)
 
-    def _unlock(self, name: str, password: str) -> dict[str, Any]:
-        """Unwrap the data key with this user's password and finish opening; the entry used."""
+    def _unlock(self, name: str, password: str) -> tuple[dict[str, Any], str | None]:
+        """Unwrap the data key with this user's password and finish opening; the entry used, and
+        the login hash the unwrap computed (KeyFile.unwrap_with_proof)."""
         assert self._keyfile is not None
-        key, entry = self._keyfile.unwrap(name, password)
+        key, entry, proof = self._keyfile.unwrap_with_proof(name, password)
         self._apply_key(key)
         self._locked = False
         self._meta = {}
         self._open_checks(self._migrations)
-        return entry
+        return entry, proof
 
     def _tend_keys(self, user: User, password: str, entry: dict[str, Any] | None) -> None:
         """After a sign-in on an encrypted workspace: a wrap made from the login hash (encrypted
@@ -432,10 +453,14 @@ class Workspace:
         with self._guard(tr("更新密钥文件", "updating the key file")):
             active = {u.name for u in accounts.list_all(self._conn) if u.active}
             county = [p for p in sync_tables.peers(self._conn, "county") if p.active]
+            stored = _login_hash(self._conn, user.name)
         changed = kf.keep_only(active)
         mine = [u for u in kf.users if u.get("id") == kf.entry_id(user.name)]
-        if len(mine) != 1 or mine[0].get("kind") != "password" or (entry is not None and entry is not mine[0]):
-            kf.wrap_for(user.name, password, key)
+        # One wrap, under the login hash the database holds now (a wrap under the password itself,
+        # as made before, costs a second scrypt at every sign-in: it is replaced here once).
+        if len(mine) != 1 or not kf.is_wrap_of(mine[0], stored) or (entry is not None and entry is not mine[0]):
+            if not kf.wrap_from_login_hash(user.name, stored, key, replace=True):
+                kf.wrap_for(user.name, password, key)
             changed = True
         newest = max(county, key=lambda p: p.added_at) if county else None
         if newest is not None and not kf.recovery_for(newest.box_public):
@@ -751,6 +776,8 @@ class Workspace:
         dest = sqlcipher3.connect(str(tmp), isolation_level=None)
         try:
             dest.execute(wkeys.pragma_key(self._key))
+            for pragma in wkeys.cipher_pragmas(self._keyfile.cipher):
+                dest.execute(pragma)
             self._conn.backup(dest)
             dest.execute("PRAGMA journal_mode = DELETE")
         finally:
@@ -789,9 +816,9 @@ class Workspace:
     def authenticate(self, name: str, password: str) -> User:
         """Sign in. An encrypted workspace opened locked is decrypted here with the data key this
         user's password unwraps (a wrong name or password reads the same either way)."""
-        entry = self._unlock(name, password) if self._locked else None
+        entry, proof = self._unlock(name, password) if self._locked else (None, None)
         with self._guard(tr("登录", "signing in")):
-            user = accounts.authenticate(self._conn, name, password, self.authority_level)
+            user = accounts.authenticate(self._conn, name, password, self.authority_level, proof)
         if self._keyfile is not None:
             self._tend_keys(user, password, entry)
         return user
@@ -809,7 +836,7 @@ class Workspace:
                 user = accounts.add(c, audit, actor, name, password, role, display_name, audit.at,
                                     level=self.authority_level)
                 if kf is not None and self._key is not None:
-                    kf.wrap_for(user.name, password, self._key)
+                    _wrap_current(kf, c, user.name, password, self._key)
                     self._save_keys(tr("添加用户", "adding a user"))
                 return user
         except BaseException:
@@ -826,7 +853,7 @@ class Workspace:
             with self._write(tr("修改密码", "changing a password"), actor.name) as (c, audit):
                 accounts.set_password(c, audit, actor, name, new_password, audit.at)
                 if kf is not None and self._key is not None:
-                    kf.wrap_for(name, new_password, self._key, replace=False)
+                    _wrap_current(kf, c, name, new_password, self._key, replace=False)
                     self._save_keys(tr("修改密码", "changing a password"))
         except BaseException:
             if kf is not None and kf.users and kf.users[-1].get("id") == eid and len(

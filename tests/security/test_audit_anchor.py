@@ -112,9 +112,12 @@ def attacker(db: Path) -> Any:
     if keys.is_plain_sqlite(db):
         conn: Any = sqlite3.connect(db, isolation_level=None)
     else:
-        key, _entry = keys.KeyFile.load(keys.key_file_for(db)).unwrap("worker", DEMO_PASSWORD)
+        kf = keys.KeyFile.load(keys.key_file_for(db))
+        key, _entry = kf.unwrap("worker", DEMO_PASSWORD)
         conn = sqlcipher3.connect(str(db), isolation_level=None)
         conn.execute(keys.pragma_key(key))
+        for pragma in keys.cipher_pragmas(kf.cipher):  # the file's SQLCipher settings, named in its key file
+            conn.execute(pragma)
     for op in ("update", "delete"):
         conn.execute(f"DROP TRIGGER IF EXISTS audit_no_{op}")
     return conn

@@ -134,3 +134,127 @@ def test_the_county_recovers_a_village_whose_passwords_are_lost(tmp_path: Path) 
     res = cli(tmp_path, "recover", str(village), "--county", str(other), "--user", "admin",
               env={**ADMIN, "POVDESK_NEW_PASSWORD": "x-pw-1234"})
     assert res.returncode == 2 and "another county" in res.stderr
+
+
+def _households_and_backup(db: Path, tmp_path: Path) -> int:
+    ws = Workspace.open(db)
+    try:
+        ws.authenticate("admin", "admin-pass-1")
+        made = ws.backup(tmp_path / f"{db.stem}-backup.db")
+        return ws.count_households()
+    finally:
+        ws.close()
+        keys.forget_all()
+        back = Workspace.open(made)
+        back.authenticate("admin", "admin-pass-1")
+        back.close()
+
+
+def test_a_new_workspace_checks_its_pages_with_hmac_sha256_and_says_so_in_its_key_file(tmp_path: Path) -> None:
+    import sqlcipher3
+
+    db = tmp_path / "new.db"
+    Workspace.create(db, region_code="522634", name="新县", level="county", admin_user="admin",
+                     admin_password="admin-pass-1", encrypted=True).close()
+    doc = json.loads(keys.key_file_for(db).read_text(encoding="utf-8"))
+    assert doc["version"] == 2 and doc["cipher"] == {"hmac_algorithm": "HMAC_SHA256"}
+    assert _households_and_backup(db, tmp_path) == 0
+    key = keys.KeyFile.load(keys.key_file_for(db)).unwrap("admin", "admin-pass-1")[0]
+    # The setting is the file's own: the same key under SQLCipher 4's default HMAC-SHA512 reads nothing.
+    conn = sqlcipher3.connect(str(db))
+    conn.execute(keys.pragma_key(key))
+    with pytest.raises(sqlcipher3.DatabaseError):
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    conn.close()
+
+
+def test_a_workspace_made_with_sqlciphers_defaults_still_opens(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Made as povdesk made them before the key file named its settings (version 1, no "cipher":
+    HMAC-SHA512): it opens, signs in, backs up, and its key file stays as it was."""
+    db = tmp_path / "old.db"
+    monkeypatch.setattr(keys, "NEW_CIPHER", {})
+    Workspace.create(db, region_code="522634", name="旧县", level="county", admin_user="admin",
+                     admin_password="admin-pass-1", encrypted=True).close()
+    monkeypatch.undo()
+    keys.forget_all()
+    doc = json.loads(keys.key_file_for(db).read_text(encoding="utf-8"))
+    assert doc["version"] == 1 and "cipher" not in doc
+    assert _households_and_backup(db, tmp_path) == 0
+    doc = json.loads(keys.key_file_for(db).read_text(encoding="utf-8"))
+    assert doc["version"] == 1 and "cipher" not in doc
+
+
+def test_a_key_file_naming_settings_this_version_does_not_know_is_refused(tmp_path: Path) -> None:
+    db = tmp_path / "w.db"
+    Workspace.create(db, region_code="522634", name="县", level="county", admin_user="admin",
+                     admin_password="admin-pass-1", encrypted=True).close()
+    kpath = keys.key_file_for(db)
+    doc = json.loads(kpath.read_text(encoding="utf-8"))
+    doc["cipher"] = {"hmac_algorithm": "HMAC_MD5"}
+    kpath.write_text(json.dumps(doc), encoding="utf-8")
+    with pytest.raises(WorkspaceError, match="damaged or altered"):
+        Workspace.open(db)
+
+
+def _count_scrypts(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    import hashlib
+
+    calls: list[int] = []
+    real = hashlib.scrypt
+
+    def counted(*args: object, **kw: object) -> bytes:
+        calls.append(1)
+        return real(*args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(hashlib, "scrypt", counted)
+    return calls
+
+
+def test_a_sign_in_costs_one_scrypt_and_a_wrap_made_before_is_replaced_at_the_first(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The wrap is made under the login hash, so the one scrypt that unwraps the key also checks the
+    password. A wrap made before under the password itself ("password") still opens, costs two,
+    and is replaced by the sign-in; a wrong password is still refused."""
+    db = tmp_path / "w.db"
+    ws = Workspace.create(db, region_code="522634", name="县", level="county", admin_user="admin",
+                          admin_password="admin-pass-1", encrypted=True)
+    admin = ws.authenticate("admin", "admin-pass-1")
+    ws.add_user(admin, "wang", "wang-pw-1", "county_coordinator")
+    ws.close()
+    kf = keys.KeyFile.load(keys.key_file_for(db))
+    assert {u["kind"] for u in kf.users} == {"login-hash"}
+    # The administrator's wrap as povdesk made it before: under the password, its own salt.
+    key, _entry = kf.unwrap("admin", "admin-pass-1")
+    kf.wrap_for("admin", "admin-pass-1", key)
+    kf.save()
+    keys.forget_all()
+    calls = _count_scrypts(monkeypatch)
+    for name, password, scrypts in (("admin", "admin-pass-1", 2), ("admin", "admin-pass-1", 1),
+                                    ("wang", "wang-pw-1", 1)):
+        calls.clear()
+        ws = Workspace.open(db)
+        assert ws.authenticate(name, password).name == name
+        ws.close()
+        keys.forget_all()
+        assert len(calls) == scrypts, (name, len(calls))
+    assert {u["kind"] for u in keys.KeyFile.load(keys.key_file_for(db)).users} == {"login-hash"}
+    ws = Workspace.open(db)
+    with pytest.raises(AuthError, match="wrong user name or password"):
+        ws.authenticate("wang", "admin-pass-1")
+    ws.close()
+    # A changed password: the new one opens in one scrypt, the old one no longer opens.
+    ws = Workspace.open(db)
+    admin = ws.authenticate("admin", "admin-pass-1")
+    ws.set_password(admin, "wang", "wang-pw-2")
+    ws.close()
+    keys.forget_all()
+    calls.clear()
+    ws = Workspace.open(db)
+    ws.authenticate("wang", "wang-pw-2")
+    ws.close()
+    keys.forget_all()
+    assert len(calls) == 1
+    ws = Workspace.open(db)
+    with pytest.raises(AuthError, match="wrong user name or password"):
+        ws.authenticate("wang", "wang-pw-1")
+    ws.close()
