@@ -283,6 +283,20 @@ def test_helper_phone_shared_by_two_helpers() -> None:
     assert {f.rule for f in cross(a, b)} == {"HELPER-PHONE"}
 
 
+@pytest.mark.parametrize("value", [["13800000000"], {"a": "13800000000"}, 13800000000])
+def test_helper_values_of_another_type_are_not_a_crash(value: object) -> None:
+    """import-json lets a list or an object of strings through the structure check; the field rules
+    report it, the across-household rules do not stumble on it (it was a TypeError: unhashable)."""
+    a, b = valid_household(), _second_household()
+    for hh in (a, b):
+        hh.helpers[0]["phone"] = value
+        hh.helpers[0]["id_number"] = value
+    assert cross(a, b) == []
+    a.helpers.append({**b.helpers[0], "phone": "13912345678", "id_number": "", "name": "甲"})
+    b.helpers.append({**b.helpers[0], "phone": "13912345678", "id_number": "", "name": "乙"})
+    assert {f.rule for f in cross(a, b)} == {"HELPER-PHONE"}
+
+
 def test_one_helper_for_two_households_is_fine() -> None:
     a, b = valid_household(), _second_household()
     b.helpers = [dict(a.helpers[0])]

@@ -892,6 +892,11 @@ def validate_household(hh: Household, ctx: RuleContext) -> list[Finding]:
     return c.out
 
 
+def _text(row: dict[str, Any], key: str) -> str:
+    value = row.get(key)
+    return value if isinstance(value, str) else ""
+
+
 class CrossChecker:
     """Across-household rules, fed one household at a time (a county streams through once)."""
 
@@ -919,20 +924,21 @@ class CrossChecker:
                 yield Finding("DUP-PERSON", rule.severity, rule.text(id=idnumber.mask(number), others=others),
                               hid, hno, mid, "id_number")
         # One helper may support many households; two different helpers must not share a phone.
+        # A value of another type (a list, an object) is the field rules' finding, not a key here.
         by_phone: dict[str, dict[str, str]] = defaultdict(dict)
         for _hid, _hno, h in self._helpers:
-            phone = h.get("phone")
+            phone = _text(h, "phone")
             if phone:
-                by_phone[phone][h.get("id_number") or h.get("name") or ""] = h.get("name") or ""
+                by_phone[phone][_text(h, "id_number") or _text(h, "name")] = _text(h, "name")
         for hid, hno, h in self._helpers:
-            phone = h.get("phone")
-            me = h.get("id_number") or h.get("name") or ""
+            phone = _text(h, "phone")
+            me = _text(h, "id_number") or _text(h, "name")
             if phone and len(by_phone[phone]) > 1:
                 other = sorted(name for who, name in by_phone[phone].items() if who != me)[0]
                 rule = RULES["HELPER-PHONE"]
                 yield Finding("HELPER-PHONE", rule.severity, rule.text(name=h.get("name"), phone=phone, other=other),
                               hid, hno, None, "helpers")
-            helper_id = h.get("id_number")
+            helper_id = _text(h, "id_number")
             if helper_id and helper_id in self._people:
                 poor_in = [w[1] for w in self._people[helper_id] if w[4]]
                 if poor_in:
