@@ -42,6 +42,7 @@ from sqlalchemy import (
     table,
     text,
     tuple_,
+    union,
 )
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import JSONB
@@ -161,6 +162,10 @@ Index("province_members_id_number", members.c.id_number)
 # The same name, sex and birth date with another ID number inside one prefecture (DUP_NAME_RULE).
 Index("province_members_person", members.c.name, members.c.birth_date)
 Index("province_households_village", households.c.county_code, households.c.village_code)
+# The households with a monitoring type (a few in a hundred): the report's monitoring tables.
+_MONITORING_TYPED = text("province_households.fields ->> 'monitoring_type' IS NOT NULL")
+Index("province_households_monitoring", households.c.county_code, households.c.household_id,
+      postgresql_where=_MONITORING_TYPED)
 Index("province_flags_other", flags.c.other_county, flags.c.other_household_id)
 # The year's identified, exited and removed households (the reports).
 Index("province_events_step", events.c.procedure, events.c.step, events.c.step_date)
@@ -274,6 +279,8 @@ _UPGRADES = (
     "CREATE INDEX IF NOT EXISTS province_members_person ON province_members (name, birth_date)",
     "ALTER TABLE province_households ADD COLUMN IF NOT EXISTS issues integer NOT NULL DEFAULT 0",
     "CREATE INDEX IF NOT EXISTS province_events_step ON province_events (procedure, step, step_date)",
+    "CREATE INDEX IF NOT EXISTS province_households_monitoring ON province_households (county_code, household_id)"
+    " WHERE fields ->> 'monitoring_type' IS NOT NULL",
 )
 
 
@@ -703,14 +710,17 @@ def monitoring_households(conn: Connection, prefix: str, procedures: Sequence[st
     of a province): (county, household id, village, fields, members) each, and their events of those
     procedures and the void marks (`void`), in order, keyed (county, household id)."""
     h, e = households, events
-    stepped = (select(literal(1)).select_from(e)
-               .where(e.c.county_code == h.c.county_code, e.c.household_id == h.c.household_id,
-                      e.c.procedure.in_(list(procedures))).exists())
-    wanted = (_in_region(h, prefix), h.c.fields["monitoring_type"].astext.is_not(None) | stepped)
+    # Two index lookups, not a test of every household of the province: the households with a
+    # type (province_households_monitoring, partial) and those with a step of the procedures
+    # (province_events_step). The type's test is written as the index's predicate is, literally.
+    typed = select(h.c.county_code, h.c.household_id).where(_in_region(h, prefix), _MONITORING_TYPED)
+    stepped = (select(e.c.county_code, e.c.household_id)
+               .where(_in_region(e, prefix), e.c.procedure.in_(list(procedures))))
+    ids = union(typed, stepped).subquery()
+    on_ids = and_(ids.c.county_code == h.c.county_code, ids.c.household_id == h.c.household_id)
     rows = [(str(r[0]), str(r[1]), str(r[2]), dict(r[3]), int(r[4])) for r in conn.execute(
         select(h.c.county_code, h.c.household_id, h.c.village_code, h.c.fields, h.c.member_count)
-        .where(*wanted).order_by(h.c.county_code, h.c.household_no))]
-    ids = select(h.c.county_code, h.c.household_id).where(*wanted).subquery()
+        .select_from(h.join(ids, on_ids)).order_by(h.c.county_code, h.c.household_no))]
     found: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for r in conn.execute(
             select(e.c.county_code, e.c.household_id, e.c.event_id, e.c.procedure, e.c.step, e.c.step_date,

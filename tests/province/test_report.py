@@ -150,3 +150,28 @@ def test_city_report_as_pdf_and_the_scope(province: Province, loaded: list[Count
     assert _report("--level", "province", "-o", str(tmp_path / "x.xlsx")) == 2
     assert "--database" in capsys.readouterr().err
     assert not (tmp_path / "x.xlsx").exists()
+
+
+def test_an_older_database_gains_the_monitoring_index_at_init(province: Province,
+                                                               loaded: list[CountySite]) -> None:
+    """A province database made before the monitoring tables' index: `province init` again adds it,
+    and the monitoring households read are the same with it as without it."""
+    from sqlalchemy import text
+
+    from povdesk.core import monitoring as mon
+    from povdesk.core.procedures import VOID
+
+    engine = province.engine()
+    try:
+        with engine.begin() as conn:
+            before = db.monitoring_households(conn, "52", mon.PROCEDURES, VOID)
+            conn.execute(text("DROP INDEX province_households_monitoring"))
+        registry.init(engine)
+        with engine.begin() as conn:
+            names = set(conn.execute(text("SELECT indexname FROM pg_indexes WHERE tablename LIKE "
+                                          "'province_households%'")).scalars())
+            after = db.monitoring_households(conn, "52", mon.PROCEDURES, VOID)
+    finally:
+        engine.dispose()
+    assert "province_households_monitoring" in names
+    assert before == after and before[0], "no monitoring household in the demo counties"
