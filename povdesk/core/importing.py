@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
-from povdesk.core.exchange import _loads, parse_line
+from povdesk.core.exchange import parse_line
 from povdesk.core.model import Household
 from povdesk.core.monitoring import with_overrides
 from povdesk.core.procedures import events_above, history_problems, initial_status, use_procedures
@@ -56,13 +56,6 @@ def decide_lines(lines: Sequence[bytes], today: date, level: str | None = None,
         except Exception:
             out.append(None)
     return out
-
-
-def parse_decided(line: str | bytes) -> Household:
-    """A line a worker already parsed (its decision came back): the same household `parse_line`
-    gives, without checking its structure again (parse_line is a function of the line's bytes:
-    it passed there, so it passes here); a line with no decision goes through `parse_line`."""
-    return Household.from_dict(_loads(line, ""))
 
 
 @contextmanager

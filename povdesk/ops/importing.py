@@ -36,7 +36,7 @@ from typing import Any, cast, overload
 import orjson
 
 from povdesk.core.exchange import jsonl_lines, parse_line
-from povdesk.core.importing import Decision, decide, decide_lines, parse_decided, paused_gc
+from povdesk.core.importing import Decision, decide, decide_lines, paused_gc
 from povdesk.core.model import Household
 from povdesk.core.procedures import procedures_text_in_force
 from povdesk.core.rules import CrossChecker
@@ -225,7 +225,7 @@ def import_jsonl(ws: Workspace, actor: User, path: Path, *, batch: int = BATCH, 
                 decisions: list[Decision | None] = fut.result() if fut is not None else [None] * len(lines)
                 households: list[Household] = []
                 for (n, line), made in zip(lines, decisions, strict=True):
-                    hh = parse_line(line, f"{name}:{n}") if made is None else parse_decided(line)
+                    hh = parse_line(line, f"{name}:{n}", checked=made is not None)
                     if hh.id in seen:
                         raise BadInput(tr("户 {id} 与第 {n} 行重复", "household {id} repeats line {n}", id=hh.id,
                                           n=seen[hh.id]), where=f"{name}:{n}")

@@ -559,8 +559,6 @@ class _Framing:
     files of an upload's parts): the manifest kept, the ciphertext digested, the signature tail kept,
     the whole digested unless the caller digests it already. Nothing is read twice."""
 
-    _HEAD = len(fmt.MAGIC) + 5
-
     def __init__(self, *, digest_whole: bool = True) -> None:
         self.whole = hashlib.sha256() if digest_whole else None
         self.csha = hashlib.sha256()
@@ -583,20 +581,20 @@ class _Framing:
             if self._stage == 0:
                 self._buf += view
                 view = memoryview(b"")
-                if len(self._buf) < self._HEAD:
+                if len(self._buf) < fmt.HEAD:
                     return
                 if bytes(self._buf[:len(fmt.MAGIC)]) != fmt.MAGIC:
                     self.bad = _bad("这不是 povdesk 同步包", "this is not a povdesk bundle")
                     return
-                version, mlen = struct.unpack(">BI", self._buf[len(fmt.MAGIC):self._HEAD])
+                version, mlen = struct.unpack(">BI", self._buf[len(fmt.MAGIC):fmt.HEAD])
                 if version != fmt.CONTAINER_VERSION or mlen > fmt.MAX_MANIFEST:
                     self.bad = _bad("同步包容器版本不受支持或已损坏", "the bundle container is unsupported or damaged")
                     return
-                need = self._HEAD + mlen + 8
+                need = fmt.HEAD + mlen + 8
                 if len(self._buf) < need:
                     return
-                self.mbytes = bytes(self._buf[self._HEAD:self._HEAD + mlen])
-                (self.clen,) = struct.unpack(">Q", self._buf[self._HEAD + mlen:need])
+                self.mbytes = bytes(self._buf[fmt.HEAD:fmt.HEAD + mlen])
+                (self.clen,) = struct.unpack(">Q", self._buf[fmt.HEAD + mlen:need])
                 self._cleft = self.clen
                 view = memoryview(bytes(self._buf[need:]))
                 self._buf = bytearray()
@@ -609,7 +607,7 @@ class _Framing:
                 if self._cleft == 0:
                     self._stage = 2
             else:
-                if len(self._buf) + len(view) > 66:
+                if len(self._buf) + len(view) > fmt.TAIL:
                     self.bad = _bad("同步包的长度与其内容不符", "the bundle's length does not match its framing")
                     return
                 self._buf += view
@@ -621,12 +619,12 @@ class _Framing:
         if self.bad is not None:
             raise self.bad
         if self._stage == 0:
-            if len(self._buf) < self._HEAD:
+            if len(self._buf) < fmt.HEAD:
                 raise _bad("这不是 povdesk 同步包", "this is not a povdesk bundle")
             raise _bad("同步包不完整", "the bundle is incomplete")
-        if self._HEAD + len(self.mbytes) + 8 + self.clen + 66 != size or self.fed != size:
+        if fmt.HEAD + len(self.mbytes) + 8 + self.clen + fmt.TAIL != size or self.fed != size:
             raise _bad("同步包的长度与其内容不符", "the bundle's length does not match its framing")
-        if self._stage != 2 or len(self._buf) != 66:
+        if self._stage != 2 or len(self._buf) != fmt.TAIL:
             raise _bad("同步包的长度与其内容不符", "the bundle's length does not match its framing")
         got = whole_hex if whole_hex is not None else self.whole.hexdigest() if self.whole else ""
         if got != sha256:

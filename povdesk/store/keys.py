@@ -97,6 +97,13 @@ def cipher_pragmas(cipher: dict[str, str], schema: str = "") -> list[str]:
             if value in _CIPHER_CHOICES.get(name, ())]
 
 
+def give_key(conn: Any, key: bytes, cipher: dict[str, str]) -> None:
+    """Key a SQLCipher connection with the data key and its workspace's settings (`cipher`)."""
+    conn.execute(pragma_key(key))
+    for pragma in cipher_pragmas(cipher):
+        conn.execute(pragma)
+
+
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 

@@ -33,6 +33,8 @@ from povdesk.store.codec import prefix_range
 VOIDED = "voided"
 
 NAME, SUFFIX, INITIALS, PINYIN = 1, 2, 3, 4
+# The search plan's ways of matching a name (_household_plan) and the kind of term each looks up.
+_TERM_KINDS = {"name": NAME, "name_substring": SUFFIX, "initials": INITIALS, "pinyin": PINYIN}
 # Bump when the terms generated for a name change; a workspace with an older version has its
 # search index rebuilt when opened for writing. pypinyin's version is part of it because its
 # readings decide the INITIALS/PINYIN terms.
@@ -319,16 +321,15 @@ def _hit_selects(query: str, village_prefix: str | None) -> tuple[list[str], lis
     """SELECT household_id, member name for each way the query matches."""
     selects: list[str] = []
     args: list[object] = []
-    kinds = {"name": NAME, "name_substring": SUFFIX, "initials": INITIALS, "pinyin": PINYIN}
     for how, text in _household_plan(query):
         if not text:
             continue
         lo, hi = prefix_range(text)
-        if how in kinds:
+        if how in _TERM_KINDS:
             vsql, vargs = _village_filter(village_prefix, "t.village")
             selects.append("SELECT m.household_id, m.name FROM search_terms t JOIN members m ON m.rid = t.rid "
                            f"WHERE t.kind = ? AND t.term >= ? AND t.term < ?{vsql}")
-            args += [kinds[how], lo, hi, *vargs]
+            args += [_TERM_KINDS[how], lo, hi, *vargs]
         elif how in ("id_prefix", "id_suffix"):
             column = "id_number" if how == "id_prefix" else "id_reversed"
             if how == "id_suffix":
@@ -405,15 +406,14 @@ def _terms_match(name: str, kind: int, lo: str, hi: str) -> int:
 def _hit_estimate(conn: sqlite3.Connection, query: str, village_prefix: str | None, cap: int) -> int:
     """How many hits the query has, up to `cap`, from the indexes only (no member or household row read)."""
     total = 0
-    kinds = {"name": NAME, "name_substring": SUFFIX, "initials": INITIALS, "pinyin": PINYIN}
     for how, text in _household_plan(query):
         if not text or total >= cap:
             continue
         lo, hi = prefix_range(text[::-1] if how == "id_suffix" else text)
-        if how in kinds:
+        if how in _TERM_KINDS:
             vsql, vargs = _village_filter(village_prefix, "village")
             sql = f"SELECT 1 FROM search_terms WHERE kind = ? AND term >= ? AND term < ?{vsql}"
-            args: list[object] = [kinds[how], lo, hi, *vargs]
+            args: list[object] = [_TERM_KINDS[how], lo, hi, *vargs]
         elif how in ("id_prefix", "id_suffix"):
             column = "id_number" if how == "id_prefix" else "id_reversed"
             vsql, vargs = _village_filter(village_prefix, "village_code")
@@ -436,7 +436,6 @@ def _dense_rows(conn: sqlite3.Connection, query: str, village_prefix: str | None
     """search_rows by walking the households in number order, each tested against the query (its
     members' names through the same terms the index holds), stopping when the page is full."""
     conn.create_function("povdesk_terms_match", 4, _terms_match, deterministic=True)
-    kinds = {"name": NAME, "name_substring": SUFFIX, "initials": INITIALS, "pinyin": PINYIN}
     member: list[str] = []
     margs: list[object] = []
     own: list[str] = []
@@ -445,9 +444,9 @@ def _dense_rows(conn: sqlite3.Connection, query: str, village_prefix: str | None
         if not text:
             continue
         lo, hi = prefix_range(text[::-1] if how == "id_suffix" else text)
-        if how in kinds:
+        if how in _TERM_KINDS:
             member.append("povdesk_terms_match(m.name, ?, ?, ?)")
-            margs += [kinds[how], lo, hi]
+            margs += [_TERM_KINDS[how], lo, hi]
         elif how in ("id_prefix", "id_suffix"):
             column = "id_number" if how == "id_prefix" else "id_reversed"
             member.append(f"(m.{column} >= ? AND m.{column} < ?)")
@@ -482,21 +481,19 @@ def search_rows(conn: sqlite3.Connection, query: str, *, village_prefix: str | N
     selects, args = _hit_selects(query, village_prefix)
     if not selects:
         return []
+    fsql, fargs = _row_filters(status, attribute, main_cause)
     dense = _dense_threshold(conn, query, limit)
     if _hit_estimate(conn, query, village_prefix, dense) >= dense:
-        fsql, fargs = _row_filters(status, attribute, main_cause)
         if after is not None:
             fsql += " AND h.household_no > ?"
             fargs.append(after)
         return _dense_rows(conn, query, village_prefix, fsql, fargs, limit)
-    fsql, fargs = _row_filters(status, attribute, main_cause)
     page = ""
     if after is not None:
         page = " AND h.household_no > ?"
         fargs.append(after)
     sql = (f"WITH hits(hid, found) AS ({' UNION ALL '.join(selects)}) "
-           "SELECT h.id, h.household_no, h.village_code, h.head_name, h.status, h.attribute, h.main_cause, "
-           "h.member_count, min(hits.found) FROM hits JOIN households h ON h.id = hits.hid "
+           f"SELECT {_HIT_COLUMNS}, min(hits.found) FROM hits JOIN households h ON h.id = hits.hid "
            f"WHERE 1{fsql}{page} GROUP BY h.id ORDER BY h.household_no LIMIT ?")
     return [tuple(r) for r in conn.execute(sql, [*args, *fargs, limit])]
 

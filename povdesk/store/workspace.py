@@ -338,9 +338,7 @@ class Workspace:
             step("exported")
             check = sqlcipher3.connect(str(enc), isolation_level=None)
             try:
-                check.execute(wkeys.pragma_key(key))
-                for pragma in wkeys.cipher_pragmas(keyfile.cipher):
-                    check.execute(pragma)
+                wkeys.give_key(check, key, keyfile.cipher)
                 bad = check.execute("PRAGMA cipher_integrity_check").fetchall()
                 got = {t: check.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
             finally:
@@ -420,9 +418,7 @@ class Workspace:
     def _apply_key(self, key: bytes) -> None:
         """Give SQLCipher the data key and read the first page: a key file of another workspace,
         or a first page damaged or edited, fails its HMAC here."""
-        self._conn.execute(wkeys.pragma_key(key))
-        for pragma in wkeys.cipher_pragmas(self._keyfile.cipher if self._keyfile is not None else {}):
-            self._conn.execute(pragma)
+        wkeys.give_key(self._conn, key, self._keyfile.cipher if self._keyfile is not None else {})
         try:
             self._conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
         except _DB_ERRORS as e:
@@ -775,9 +771,7 @@ class Workspace:
         tmp.unlink(missing_ok=True)
         dest = sqlcipher3.connect(str(tmp), isolation_level=None)
         try:
-            dest.execute(wkeys.pragma_key(self._key))
-            for pragma in wkeys.cipher_pragmas(self._keyfile.cipher):
-                dest.execute(pragma)
+            wkeys.give_key(dest, self._key, self._keyfile.cipher)
             self._conn.backup(dest)
             dest.execute("PRAGMA journal_mode = DELETE")
         finally:

@@ -58,7 +58,8 @@ MAX_RATIO = 100
 _SIG_CONTEXT = b"povdesk bundle v1\x00"
 _AAD_CONTEXT = b"povdesk bundle v1 aad\x00"
 _HKDF_INFO = b"povdesk bundle v1 AES-256-GCM"
-_HEAD = len(MAGIC) + 1 + 4
+HEAD = len(MAGIC) + 1 + 4  # the magic, the container version, the manifest's length
+TAIL = 2 + 64  # the signature's length, then the Ed25519 signature
 
 
 class BundleRefused(BadInput):
@@ -157,10 +158,10 @@ def _open(path: Path) -> tuple[int, BinaryIO]:
 
 
 def _manifest_bytes(fh: BinaryIO, where: str) -> bytes:
-    head = fh.read(_HEAD)
+    head = fh.read(HEAD)
     if len(head) < len(MAGIC) or head[:len(MAGIC)] != MAGIC:
         raise _refuse(where, "不是 povdesk 同步包", "not a povdesk sync bundle")
-    if len(head) < _HEAD:
+    if len(head) < HEAD:
         raise _refuse(where, "同步包不完整（文件被截断）", "the bundle is incomplete (the file was cut short)")
     version, mlen = struct.unpack(">BI", head[len(MAGIC):])
     if version != CONTAINER_VERSION:
@@ -203,7 +204,7 @@ def read(path: Path) -> RawBundle:
         if len(clen_raw) < 8:
             raise _refuse(where, "同步包不完整（文件被截断）", "the bundle is incomplete (the file was cut short)")
         (clen,) = struct.unpack(">Q", clen_raw)
-        expected = _HEAD + mlen + 8 + clen + 2 + 64
+        expected = HEAD + mlen + 8 + clen + TAIL
         if size < expected:
             raise _refuse(where, "同步包不完整（文件被截断，缺少 {n} 字节）",
                           "the bundle is incomplete (the file was cut short, {n} bytes missing)", n=expected - size)
@@ -211,8 +212,8 @@ def read(path: Path) -> RawBundle:
             raise _refuse(where, "同步包末尾有多余的 {n} 字节（文件被改动过）",
                           "the bundle has {n} unexpected bytes at its end (the file was altered)", n=size - expected)
         ciphertext = fh.read(clen)
-        tail = fh.read(66)
-        if len(ciphertext) < clen or len(tail) < 66:
+        tail = fh.read(TAIL)
+        if len(ciphertext) < clen or len(tail) < TAIL:
             raise _refuse(where, "同步包不完整（文件被截断）", "the bundle is incomplete (the file was cut short)")
     (slen,) = struct.unpack(">H", tail[:2])
     if slen != 64:
@@ -322,19 +323,15 @@ def open_payload(raw: RawBundle, box_private: bytes, box_public: bytes) -> bytes
 
 
 def payload_lines(payload: bytes, where: str) -> Iterator[tuple[int, str]]:
-    try:
-        text = payload.decode("utf-8")
-    except UnicodeDecodeError:
-        raise _refuse(where, "同步包内容不是 UTF-8 文本", "the bundle's content is not UTF-8 text") from None
-    for n, line in enumerate(text.split("\n"), 1):
-        if line:
-            yield n, line
+    """The payload's non-empty lines as text, (line number, line)."""
+    for n, line in payload_byte_lines(payload, where):
+        yield n, line.decode("utf-8")
 
 
 def payload_byte_lines(payload: bytes, where: str) -> Iterator[tuple[int, bytes]]:
-    """`payload_lines` as bytes, with the same numbers and the same refusal, without a decoded
-    copy of the whole payload and a list of its lines beside it (a line at a time): the UTF-8
-    check runs over the whole payload first, a slice at a time."""
+    """The payload's non-empty lines as bytes, (line number, line), without a decoded copy of the
+    whole payload and a list of its lines beside it (a line at a time); refused unless the whole
+    payload is UTF-8, checked first, a slice at a time."""
     check = codecs.getincrementaldecoder("utf-8")()
     view = memoryview(payload)
     try:

@@ -18,7 +18,7 @@ from typing import Any, TypedDict
 
 from povdesk.core.authority import level_label
 from povdesk.core.exchange import dump_line, parse_line
-from povdesk.core.importing import decide, parse_decided, paused_gc
+from povdesk.core.importing import decide, paused_gc
 from povdesk.core.model import Household, ProcedureEvent
 from povdesk.core.monitoring import with_overrides
 from povdesk.core.permissions import require
@@ -582,16 +582,15 @@ class _Body:
         if chunk:
             yield chunk
 
-    def parse(self, chunk: list[tuple[int, bytes]], made: Sequence[object | None] = ()) -> list[Household]:
+    def parse(self, chunk: list[tuple[int, bytes]], made: Sequence[object | None]) -> list[Household]:
         """One chunk's records, each within the sender's region and not seen before in the bundle.
-        `made`: the worker's decisions, where it had them (a line it decided parsed there, so its
+        `made`: the worker's decision of each line, or None (a line it decided parsed there, so its
         structure is not checked again)."""
         where, scope, name = self.where, self.scope, self.raw.path.name
         out: list[Household] = []
-        decided = list(made) or [None] * len(chunk)
-        for (n, line), by_worker in zip(chunk, decided, strict=True):
+        for (n, line), by_worker in zip(chunk, made, strict=True):
             try:
-                hh = parse_line(line, f"{name}:{n}") if by_worker is None else parse_decided(line)
+                hh = parse_line(line, f"{name}:{n}", checked=by_worker is not None)
             except BadInput as exc:
                 raise fmt.BundleRefused(exc.text, where=exc.where) from None
             if not hh.village_code.startswith(scope):

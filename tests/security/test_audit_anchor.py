@@ -115,9 +115,7 @@ def attacker(db: Path) -> Any:
         kf = keys.KeyFile.load(keys.key_file_for(db))
         key, _entry = kf.unwrap("worker", DEMO_PASSWORD)
         conn = sqlcipher3.connect(str(db), isolation_level=None)
-        conn.execute(keys.pragma_key(key))
-        for pragma in keys.cipher_pragmas(kf.cipher):  # the file's SQLCipher settings, named in its key file
-            conn.execute(pragma)
+        keys.give_key(conn, key, kf.cipher)  # with the file's SQLCipher settings, named in its key file
     for op in ("update", "delete"):
         conn.execute(f"DROP TRIGGER IF EXISTS audit_no_{op}")
     return conn

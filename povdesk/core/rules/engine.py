@@ -729,10 +729,7 @@ def _income_rules(c: _Collector, hh: Household, living: list[_MemberFacts]) -> N
             iw, ib, ic, prop, transfers, costs = at
             wages = 0.0 if iw is None else vals[iw]
             business = 0.0 if ib is None else vals[ib]
-            if (wages > 0) != someone_away and year == latest:
-                c.add("INC-WAGE", None, "wage_income", year=year)
-            if business > 0 and (0.0 if ic is None else vals[ic]) <= 0:
-                c.add("INC-BUSINESS-COST", None, "business_costs", year=year)
+            business_costs = 0.0 if ic is None else vals[ic]
             net = round(wages + business + sum([vals[i] for i in prop]) + sum([vals[i] for i in transfers])
                         - sum([vals[i] for i in costs]), 2)
         else:
@@ -740,12 +737,12 @@ def _income_rules(c: _Collector, hh: Household, living: list[_MemberFacts]) -> N
             v = [x if type(x) is float else 0.0 if x is None else float(x) if type(x) is int else
                  float(x) if isinstance(x, int | float) and not isinstance(x, bool) else 0.0
                  for x in map(get, _SUMMED_ITEMS)]
-            wages = v[0]
-            if (wages > 0) != someone_away and year == latest:
-                c.add("INC-WAGE", None, "wage_income", year=year)
-            if v[1] > 0 and v[_BUSINESS_COSTS] <= 0:
-                c.add("INC-BUSINESS-COST", None, "business_costs", year=year)
-            net = round(wages + v[1] + sum(v[_PROPERTY]) + sum(v[_TRANSFERS]) - sum(v[_COSTS]), 2)
+            wages, business, business_costs = v[0], v[1], v[_BUSINESS_COSTS]
+            net = round(wages + business + sum(v[_PROPERTY]) + sum(v[_TRANSFERS]) - sum(v[_COSTS]), 2)
+        if (wages > 0) != someone_away and year == latest:
+            c.add("INC-WAGE", None, "wage_income", year=year)
+        if business > 0 and business_costs <= 0:
+            c.add("INC-BUSINESS-COST", None, "business_costs", year=year)
         pc = per_capita[year] = round(net / size, 2) if size else None
         if pc is not None and not 0 < pc <= 100_000:
             c.add("INC-RANGE", None, "income", year=year, value=pc)
