@@ -204,14 +204,22 @@ def _load_data() -> list[Callable[[], object]]:
 
 class Preload:
     """PRELOAD imported and the forms, procedures and code lists read, a step per event-loop turn;
-    `done` once all are. The login does not wait for it: what it needs first it imports itself."""
+    `done` once all are. The login does not wait for it: what it needs first it imports itself.
+    With a `context` (the login dialog), the steps stop when it is gone."""
 
-    def __init__(self) -> None:
+    def __init__(self, context: QObject | None = None) -> None:
         self.done = False
+        self._context = context
         self._steps: list[Callable[[], object]] = [
             *(lambda name=name: importlib.import_module(name) for name in PRELOAD),
             lambda: self._steps.extend(_load_data())]
-        QTimer.singleShot(0, self._step)
+        self._next()
+
+    def _next(self) -> None:
+        if self._context is None:
+            QTimer.singleShot(0, self._step)
+        else:
+            QTimer.singleShot(0, self._context, self._step)
 
     def _step(self) -> None:
         if not self._steps:
@@ -222,11 +230,11 @@ class Preload:
         except Exception:  # noqa: BLE001 - the login imports it again and reports what is wrong
             log.warning("preloading the main window failed", exc_info=True)
             self._steps.clear()
-        QTimer.singleShot(0, self._step)
+        self._next()
 
 
-def preload_main_window() -> Preload:
-    return Preload()
+def preload_main_window(context: QObject | None = None) -> Preload:
+    return Preload(context)
 
 
 class Session(QObject):
@@ -282,7 +290,7 @@ class Session(QObject):
         dialog.show()
         if not self._preloaded:
             self._preloaded = True
-            QTimer.singleShot(PRELOAD_AFTER_MS, lambda: setattr(self, "preload", preload_main_window()))
+            QTimer.singleShot(PRELOAD_AFTER_MS, dialog, lambda: setattr(self, "preload", preload_main_window(dialog)))
         return dialog
 
     def _offer_backup(self, exc: PovdeskError) -> bool:

@@ -9,6 +9,7 @@ over one without the focus scrolls the nearest scrollable area instead.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -62,10 +63,20 @@ def install_wheel_guard() -> None:
 
 
 def _guard_made_widgets() -> None:
-    """Widgets made while the guard was away (or before it came) were polished already."""
-    for widget in QApplication.allWidgets():
-        if isinstance(widget, GUARDED) and widget.focusPolicy() == Qt.FocusPolicy.WheelFocus:
-            widget.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+    """Widgets made while the guard was away (or before it came) were polished already.
+
+    `allWidgets` is a snapshot of pointers; wrapping each allocates, and a garbage collection
+    then could delete a Python-owned widget of that snapshot (one left in a reference cycle), so
+    a later pointer would be dangling: the collector waits until the walk is done."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        for widget in QApplication.allWidgets():
+            if isinstance(widget, GUARDED) and widget.focusPolicy() == Qt.FocusPolicy.WheelFocus:
+                widget.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+    finally:
+        if collecting:
+            gc.enable()
 
 
 @contextmanager
