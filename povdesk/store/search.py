@@ -35,6 +35,11 @@ VOIDED = "voided"
 NAME, SUFFIX, INITIALS, PINYIN = 1, 2, 3, 4
 # The search plan's ways of matching a name (_household_plan) and the kind of term each looks up.
 _TERM_KINDS = {"name": NAME, "name_substring": SUFFIX, "initials": INITIALS, "pinyin": PINYIN}
+# A hit's member and household read from their narrow indexes (migration 5), not from their rows of
+# JSON; the planner would take the rowid and the id's own index, which lead to the rows. Joined to
+# the hits with CROSS JOIN, so the hits stay the outer loop (else the whole index may be scanned).
+_MEMBER_HIT = "INDEXED BY idx_members_hit"
+_HOUSEHOLD_HIT = "INDEXED BY idx_households_hit"
 # Bump when the terms generated for a name change; a workspace with an older version has its
 # search index rebuilt when opened for writing. pypinyin's version is part of it because its
 # readings decide the INITIALS/PINYIN terms.
@@ -196,7 +201,7 @@ def _member_hits(conn: sqlite3.Connection, rids: Iterable[int], matched_on: str)
         return []
     rows = conn.execute(
         "SELECT m.rid, m.id, m.name, m.id_number, m.relation, h.id, h.household_no, h.village_code "
-        "FROM members m JOIN households h ON h.id = m.household_id "
+        f"FROM members m {_MEMBER_HIT} CROSS JOIN households h {_HOUSEHOLD_HIT} ON h.id = m.household_id "
         f"WHERE m.rid IN ({','.join('?' * len(rid_list))})",
         rid_list,
     ).fetchall()
@@ -327,8 +332,8 @@ def _hit_selects(query: str, village_prefix: str | None) -> tuple[list[str], lis
         lo, hi = prefix_range(text)
         if how in _TERM_KINDS:
             vsql, vargs = _village_filter(village_prefix, "t.village")
-            selects.append("SELECT m.household_id, m.name FROM search_terms t JOIN members m ON m.rid = t.rid "
-                           f"WHERE t.kind = ? AND t.term >= ? AND t.term < ?{vsql}")
+            selects.append(f"SELECT m.household_id, m.name FROM search_terms t JOIN members m {_MEMBER_HIT} "
+                           f"ON m.rid = t.rid WHERE t.kind = ? AND t.term >= ? AND t.term < ?{vsql}")
             args += [_TERM_KINDS[how], lo, hi, *vargs]
         elif how in ("id_prefix", "id_suffix"):
             column = "id_number" if how == "id_prefix" else "id_reversed"
@@ -493,7 +498,7 @@ def search_rows(conn: sqlite3.Connection, query: str, *, village_prefix: str | N
         page = " AND h.household_no > ?"
         fargs.append(after)
     sql = (f"WITH hits(hid, found) AS ({' UNION ALL '.join(selects)}) "
-           f"SELECT {_HIT_COLUMNS}, min(hits.found) FROM hits JOIN households h ON h.id = hits.hid "
+           f"SELECT {_HIT_COLUMNS}, min(hits.found) FROM hits CROSS JOIN households h {_HOUSEHOLD_HIT} ON h.id = hits.hid "
            f"WHERE 1{fsql}{page} GROUP BY h.id ORDER BY h.household_no LIMIT ?")
     return [tuple(r) for r in conn.execute(sql, [*args, *fargs, limit])]
 
@@ -512,7 +517,7 @@ def search_count(conn: sqlite3.Connection, query: str, *, village_prefix: str | 
     if not selects:
         return 0
     sql = (f"WITH hits(hid, found) AS ({' UNION ALL '.join(selects)}) "
-           f"SELECT count(DISTINCT h.id) FROM hits JOIN households h ON h.id = hits.hid WHERE 1{fsql}")
+           f"SELECT count(DISTINCT h.id) FROM hits CROSS JOIN households h {_HOUSEHOLD_HIT} ON h.id = hits.hid WHERE 1{fsql}")
     return int(conn.execute(sql, [*args, *fargs]).fetchone()[0])
 
 

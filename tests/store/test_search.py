@@ -132,3 +132,30 @@ def test_a_list_search_reads_no_household_row_it_does_not_list(people: Workspace
     assert [r[1] for r in search.search_rows(conn, "张", status=search.VOIDED)] == [hh.household_no]
     assert search.search_count(conn, "张", status=search.VOIDED) == 1
     assert search.search_count(conn, "张") == len(listed)
+
+
+def test_a_hit_is_read_from_the_narrow_indexes_not_the_rows(people: Workspace) -> None:
+    """Every statement the quick search and the list's search run, as run (traced with its values):
+    a member found by its rid and a household found by its id come from idx_members_hit and
+    idx_households_hit, never through the rowid or the id's own index to the rows of JSON (on an
+    encrypted workspace each such page is decrypted: a first search read hundreds)."""
+    from povdesk.ops.listing import ListFilters, count_found, find_households
+
+    conn = people._conn
+    statements: list[str] = []
+    conn.set_trace_callback(statements.append)
+    try:
+        for query in ("张", "小明", "zx", "zhangxiao", "4301", "5678", "430105199001011234"):
+            assert people.search(query) is not None
+            find_households(people, query, ListFilters())
+            count_found(people, query, ListFilters())
+    finally:
+        conn.set_trace_callback(None)
+    selects = [s for s in statements if s.lstrip().upper().startswith(("SELECT", "WITH"))]
+    joined = [s for s in selects if "JOIN members m" in s or "JOIN households h" in s]
+    assert len(joined) >= 10, selects
+    for sql in joined:
+        plan = [row[-1] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}")]
+        assert not any(step.startswith(("SEARCH m USING INTEGER PRIMARY KEY", "SEARCH h USING INDEX sqlite_autoindex"))
+                       for step in plan), (sql, plan)
+        assert any("COVERING INDEX idx_members_hit" in s or "COVERING INDEX idx_households_hit" in s for s in plan)
