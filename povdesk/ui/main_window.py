@@ -38,7 +38,7 @@ from povdesk.ops.scan import ScanResult, rescan, scan
 from povdesk.store import Workspace
 from povdesk.ui.changes import ChangeBus
 from povdesk.ui.dashboard import Dashboard
-from povdesk.ui.models import STATUS_COLUMN, HouseholdListModel
+from povdesk.ui.models import NAME_COLUMN, STATUS_COLUMN, HouseholdListModel
 from povdesk.ui.screen import FRAME_ALLOWANCE, available_geometry, fit_window, install_screen_guard
 from povdesk.ui.session import IDLE_POLL_MS, IdleWatch, LockScreen, LockSettingDialog, lock_minutes
 from povdesk.ui.signals import emit
@@ -49,6 +49,9 @@ log = logging.getLogger(__name__)
 
 SEARCH_DELAY_MS = 120
 STATUS_PADDING = 16  # a cell's margins either side of its text
+# The name column holds a three-character head with a three-character member a search found beside
+# it, read whole (侯国华（梁春花）, not 侯国华（梁春…); longer names are cut and said whole in the tooltip.
+NAME_SAMPLE = ("侯国华", "梁春花")
 AUTO_SCAN_LIMIT = 20_000
 # The sync centre says only that records changed (an import, a resolved conflict), not which:
 # every screen reads again what it shows.
@@ -130,6 +133,8 @@ class MainWindow(QMainWindow):
         # The status with its mark (未纳入 · 未完成, 已脱贫 · 已作废) is read whole, not cut to 未纳入 · 未…
         metrics = self.table.fontMetrics()
         self.table.setColumnWidth(STATUS_COLUMN, max(metrics.horizontalAdvance(t) for t in self.model.status_texts())
+                                  + STATUS_PADDING)
+        self.table.setColumnWidth(NAME_COLUMN, metrics.horizontalAdvance(self.model.name_text(*NAME_SAMPLE))
                                   + STATUS_PADDING)
         if len(ws.region_code) == 12:
             self.table.setColumnHidden(2, True)  # a village workspace: the village column says nothing

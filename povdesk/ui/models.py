@@ -15,6 +15,7 @@ from povdesk.ops.listing import VOIDED, ListFilters, count_found, find_household
 from povdesk.ui.signals import emit
 
 PAGE = 200
+NAME_COLUMN = 1
 STATUS_COLUMN = 3
 
 Index = QModelIndex | QPersistentModelIndex
@@ -206,6 +207,12 @@ class HouseholdListModel(QAbstractTableModel):
             return self.tr("{status} · unfinished").format(status=text)
         return text
 
+    def name_text(self, head: str, found: str | None) -> str:
+        """The name column's text: the head, and the person a search found beside it."""
+        if found and found != head:
+            return self.tr("{head} ({found})").format(head=head, found=found)
+        return head
+
     def status_texts(self) -> list[str]:
         """Every text the status column can show (its width is set for the longest)."""
         return [self.status_text(st, mark) for st in STATUS_LABELS for mark in (None, "unfinished", "voided")]
@@ -219,10 +226,8 @@ class HouseholdListModel(QAbstractTableModel):
         col = index.column()
         if col == 0:
             return r.household_no
-        if col == 1:
-            if r.found_member and r.found_member != r.name:  # the person searched for, beside the head
-                return self.tr("{head} ({found})").format(head=r.name, found=r.found_member)
-            return r.name
+        if col == NAME_COLUMN:
+            return self.name_text(r.name, r.found_member)
         if col == 2:
             return self._village(r.village_code)
         if col == STATUS_COLUMN:

@@ -13,6 +13,7 @@ from povdesk.store import User, Workspace
 from povdesk.ui.app import install_language
 from povdesk.ui.main_window import STATUS_PADDING, MainWindow
 from povdesk.ui.models import STATUS_COLUMN
+from tests.ui.conftest import type_text
 
 
 def test_the_status_column_holds_its_longest_marked_text(qtbot: QtBot, ws: Workspace, worker: User,
@@ -75,3 +76,32 @@ def test_a_long_exclusion_criterion_wraps_instead_of_running_off_the_edge(qtbot:
     assert all(lst.item(i).toolTip() == lst.item(i).text() for i in range(lst.count()))
     if w.scan_job is not None:
         qtbot.waitUntil(lambda: w.scan_job is None, timeout=20000)
+
+
+def test_a_head_with_the_member_a_search_found_is_read_whole(qtbot: QtBot, ws: Workspace, worker: User,
+                                                             tmp_path: Path) -> None:
+    """At 1366x768 a search's row read 侯国华（梁春… : the name column now holds a three-character head
+    with a three-character member beside it, as the list shows them after a search."""
+    from povdesk.ui.main_window import NAME_COLUMN, NAME_SAMPLE
+
+    app = QApplication.instance()
+    install_language(app, "zh")  # type: ignore[arg-type]
+    try:
+        w = MainWindow(ws, worker, data_dir=tmp_path, lang="zh")
+        qtbot.addWidget(w)
+        w.show()
+        qtbot.waitExposed(w)
+        text = w.model.name_text(*NAME_SAMPLE)
+        assert text == "侯国华（梁春花）"
+        assert w.table.fontMetrics().horizontalAdvance(text) + STATUS_PADDING <= w.table.columnWidth(NAME_COLUMN)
+        # what a search shows in that column, the member found beside the head
+        head, member = next((row, m.name) for row in (w.model.row(i) for i in range(w.model.rowCount()))
+                            for m in ws.load_household(row.household_id).members if m.name != row.name)
+        type_text(member, w.search)
+        qtbot.waitUntil(lambda: any(w.model.index(i, NAME_COLUMN).data() == w.model.name_text(head.name, member)
+                                    for i in range(w.model.rowCount())), timeout=10000)
+        assert w.width() <= 1366
+        if w.scan_job is not None:
+            qtbot.waitUntil(lambda: w.scan_job is None, timeout=20000)
+    finally:
+        install_language(app, "en")  # type: ignore[arg-type]
