@@ -345,14 +345,16 @@ def _hit_selects(query: str, village_prefix: str | None) -> tuple[list[str], lis
             args += [lo, hi, *vargs]
         else:
             vsql, vargs = _village_filter(village_prefix, "village_code")
+            # The narrow index of the hits scanned (id, number and village in each entry), never
+            # the table, which is the households' whole JSON: typing an ID number's first digits
+            # matches every household number too ("5226…"), and each such hit read from the number's
+            # own index would then read its row for the id.
             if len(text) >= HOUSEHOLD_NO_SUBSTRING_MIN:
-                # The number's index scanned (100,000 short entries), the row read for a match only:
-                # the table itself is the households' whole JSON, a scan of it ten times slower.
-                selects.append("SELECT id, NULL FROM households INDEXED BY idx_households_household_no "
+                selects.append(f"SELECT id, NULL FROM households {_HOUSEHOLD_HIT} "
                                f"WHERE {_instr('household_no', text)}{vsql}")
                 args += [text.upper(), *vargs]
             else:
-                selects.append("SELECT id, NULL FROM households INDEXED BY idx_households_household_no "
+                selects.append(f"SELECT id, NULL FROM households {_HOUSEHOLD_HIT} "
                                f"WHERE household_no >= ? AND household_no < ?{vsql}")
                 args += [lo, hi, *vargs]
     return selects, args

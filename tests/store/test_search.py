@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from povdesk.store import User, Workspace
@@ -159,3 +161,38 @@ def test_a_hit_is_read_from_the_narrow_indexes_not_the_rows(people: Workspace) -
         assert not any(step.startswith(("SEARCH m USING INTEGER PRIMARY KEY", "SEARCH h USING INDEX sqlite_autoindex"))
                        for step in plan), (sql, plan)
         assert any("COVERING INDEX idx_members_hit" in s or "COVERING INDEX idx_households_hit" in s for s in plan)
+    # No step of any of them reads a member's or a household's row: each reads an index that holds
+    # what it needs, save a page at most: the voided households' ids, the quick search's page of
+    # households found by number and their heads, and the last rowid (the county's size).
+    few = ("idx_households_voided", "idx_households_household_no", "idx_members_household_id_position")
+    rows_read = {(sql, step) for sql in selects for step in (r[-1] for r in conn.execute(f"EXPLAIN QUERY PLAN {sql}"))
+                 if re.match(r"(SEARCH|SCAN) (members|households|m|h)\b", step) and "COVERING INDEX" not in step
+                 and not any(index in step for index in few) and "max(rowid)" not in sql}
+    assert not rows_read, rows_read
+
+
+def test_an_older_workspace_gets_the_narrow_indexes_when_opened(people: Workspace) -> None:
+    """A workspace made before migration 5 (no hit indexes, the ID indexes of two columns) has them
+    after its next open for writing, and finds the same people."""
+    from povdesk.store.migrations import MIGRATION_SET
+
+    before = sorted(names(people.search("5678"))), sorted(names(people.search("小明")))
+    conn = people._conn
+    conn.execute("DROP INDEX idx_members_hit")
+    conn.execute("DROP INDEX idx_households_hit")
+    for column in ("id_number", "id_reversed"):
+        conn.execute(f"DROP INDEX idx_members_{column}_village_code")
+        conn.execute(f"CREATE INDEX idx_members_{column}_village_code ON members ({column}, village_code)")
+    conn.execute("DELETE FROM _sqlite_migrations WHERE migration_set = ? AND name LIKE '0005_%'", (MIGRATION_SET,))
+    conn.execute("PRAGMA user_version = 4")
+    conn.commit()
+    path = people.path
+    people.close()
+    with Workspace.open(path) as again:
+        c = again._conn
+        for column in ("id_number", "id_reversed"):
+            cols = [r[2] for r in c.execute(f"PRAGMA index_info(idx_members_{column}_village_code)")]
+            assert cols == [column, "village_code", "household_id", "name"]
+        assert {r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type = 'index'")} >= {
+            "idx_members_hit", "idx_households_hit"}
+        assert (sorted(names(again.search("5678"))), sorted(names(again.search("小明")))) == before
