@@ -401,6 +401,52 @@ def all_part_files(conn: Connection) -> set[str]:
     return {str(r[0]) for r in conn.execute(select(parts.c.file))}
 
 
+# Before its bytes moved to files, the relay kept each part as a BLOB: relay_parts (upload_id, start,
+# data). A relay upgraded from then holds received bundles not yet fetched there; they are moved
+# into files when it starts (relay.server.move_blob_parts), a part a transaction, and the table goes.
+BLOB_PARTS = Table(
+    "relay_parts", MetaData(),
+    Column("upload_id", Integer, primary_key=True),
+    Column("start", BigInteger, primary_key=True, autoincrement=False),
+    Column("data", LargeBinary, nullable=False),
+)
+
+
+def has_blob_parts(conn: Connection) -> bool:
+    from sqlalchemy import inspect
+
+    return bool(inspect(conn).has_table(BLOB_PARTS.name))
+
+
+def next_blob_part(conn: Connection) -> tuple[int, int, bytes, str] | None:
+    """(upload_id, start, data, bundle_id) of one part still held as a BLOB, or None."""
+    t = BLOB_PARTS
+    row = conn.execute(select(t.c.upload_id, t.c.start, t.c.data, uploads.c.bundle_id)
+                       .join(uploads, uploads.c.id == t.c.upload_id).order_by(t.c.upload_id, t.c.start)
+                       .limit(1)).first()
+    return None if row is None else (int(row[0]), int(row[1]), bytes(row[2]), str(row[3]))
+
+
+def blob_part_moved(conn: Connection, upload_id: int, start: int, length: int, file: str) -> bool:
+    """The part's file is whole on disk: the BLOB goes and a row names the file, in one transaction;
+    False when another relay process starting beside this one moved the part first."""
+    t = BLOB_PARTS
+    if not conn.execute(delete(t).where(t.c.upload_id == upload_id, t.c.start == start)).rowcount:
+        return False
+    conn.execute(parts.insert().values(upload_id=upload_id, start=start, length=length, file=file))
+    return True
+
+
+def drop_blob_parts(conn: Connection) -> int:
+    """The old table, once no part of a known upload is left in it; returns the parts of no upload
+    dropped with it."""
+    if not has_blob_parts(conn):
+        return 0
+    left = int(conn.execute(select(func.count()).select_from(BLOB_PARTS)).scalar() or 0)
+    BLOB_PARTS.drop(conn, checkfirst=True)
+    return left
+
+
 def drop_upload(conn: Connection, upload_id: int) -> list[str]:
     """Its rows go; returns the files to remove once that is committed."""
     files = [f for _s, _n, f in part_files(conn, upload_id)]

@@ -172,6 +172,35 @@ def open_store(engine: Engine, default: Path | None) -> Store | None:
     return Store(Path(chosen)) if chosen else None
 
 
+def move_blob_parts(engine: Engine, store: Store) -> int:
+    """Parts a relay from before bundle files held as BLOBs, each written to a file of `store`
+    (synced and renamed, as an upload's body is) and named by its row in the transaction that
+    deletes the BLOB, one part at a time: a crash leaves at most one file no row names (swept
+    later) and never a part in neither place. Then the old table goes. Returns the parts moved."""
+    with db.reading(engine) as c:
+        if not db.has_blob_parts(c):
+            return 0
+    moved = 0
+    while True:
+        with db.transaction(engine) as c:
+            part = db.next_blob_part(c)
+            if part is None:
+                orphans = db.drop_blob_parts(c)
+                break
+            upload_id, start, data, bundle_id = part
+            temp, fd = store.new_temp()
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            name = store.keep(fd, temp, bundle_id, start)
+            if not db.blob_part_moved(c, upload_id, start, len(data), name):
+                store.remove([name])
+                continue
+        moved += 1
+    log.info("moved %s bundle parts from the database into files (%s of no upload dropped)", moved, orphans)
+    return moved
+
+
 @dataclass
 class _Bucket:
     tokens: float
@@ -773,6 +802,7 @@ def create_app(database_url: str, key_path: Path, *, limits: Limits | None = Non
     db.create_schema(engine)
     store = open_store(engine, store_folder or default_store_folder(database_url, key_path))
     assert store is not None
+    move_blob_parts(engine, store)
     relay = Relay(engine, sig.load_or_create_key(key_path), limits or Limits(), clock or SYSTEM_CLOCK, store)
     relay.prune()
     with db.reading(engine) as c:
