@@ -114,20 +114,19 @@ class Server:
         self.version = subprocess.run([str(self.bin / "postgres"), "--version"], capture_output=True,
                                       text=True).stdout.strip()
 
-    def database(self, name: str) -> str:
+    def _admin(self, sql: str) -> None:
         import psycopg
 
         with psycopg.connect(host=str(self.sockets), port=self.port, user="postgres", dbname="postgres",
                              autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
+            conn.execute(sql)
+
+    def database(self, name: str) -> str:
+        self._admin(f'CREATE DATABASE "{name}"')
         return f"postgresql+psycopg://postgres@/{name}?host={self.sockets}&port={self.port}"
 
     def drop(self, name: str) -> None:
-        import psycopg
-
-        with psycopg.connect(host=str(self.sockets), port=self.port, user="postgres", dbname="postgres",
-                             autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE "{name}"')
+        self._admin(f'DROP DATABASE "{name}"')
 
     def connect(self, name: str) -> Any:
         import psycopg

@@ -37,6 +37,7 @@ from sqlalchemy import (
     event,
     false,
     func,
+    inspect,
     select,
     update,
 )
@@ -413,8 +414,6 @@ BLOB_PARTS = Table(
 
 
 def has_blob_parts(conn: Connection) -> bool:
-    from sqlalchemy import inspect
-
     return bool(inspect(conn).has_table(BLOB_PARTS.name))
 
 
@@ -443,7 +442,7 @@ def drop_blob_parts(conn: Connection) -> int:
     if not has_blob_parts(conn):
         return 0
     left = int(conn.execute(select(func.count()).select_from(BLOB_PARTS)).scalar() or 0)
-    BLOB_PARTS.drop(conn, checkfirst=True)
+    BLOB_PARTS.drop(conn)
     return left
 
 

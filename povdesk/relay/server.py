@@ -146,6 +146,12 @@ class Store:
         return removed
 
 
+def _write_all(fd: int, data: bytes | memoryview) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -189,9 +195,7 @@ def move_blob_parts(engine: Engine, store: Store) -> int:
                 break
             upload_id, start, data, bundle_id = part
             temp, fd = store.new_temp()
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
+            _write_all(fd, data)
             name = store.keep(fd, temp, bundle_id, start)
             if not db.blob_part_moved(c, upload_id, start, len(data), name):
                 store.remove([name])
@@ -359,9 +363,7 @@ class Relay:
                         digest.update(piece)
                         if framing is not None:
                             framing.feed(piece)
-                        view = memoryview(piece)
-                        while view:
-                            view = view[os.write(fd, view):]
+                        _write_all(fd, piece)
             except TimeoutError:
                 raise _refuse(408, "timeout", "发送太慢，连接已断开",
                               "the body came too slowly; the request was dropped") from None

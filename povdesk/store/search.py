@@ -350,13 +350,11 @@ def _hit_selects(query: str, village_prefix: str | None) -> tuple[list[str], lis
             # matches every household number too ("5226…"), and each such hit read from the number's
             # own index would then read its row for the id.
             if len(text) >= HOUSEHOLD_NO_SUBSTRING_MIN:
-                selects.append(f"SELECT id, NULL FROM households {_HOUSEHOLD_HIT} "
-                               f"WHERE {_instr('household_no', text)}{vsql}")
-                args += [text.upper(), *vargs]
+                match, margs = _instr("household_no", text), [text.upper()]
             else:
-                selects.append(f"SELECT id, NULL FROM households {_HOUSEHOLD_HIT} "
-                               f"WHERE household_no >= ? AND household_no < ?{vsql}")
-                args += [lo, hi, *vargs]
+                match, margs = "household_no >= ? AND household_no < ?", [lo, hi]
+            selects.append(f"SELECT id, NULL FROM households {_HOUSEHOLD_HIT} WHERE {match}{vsql}")
+            args += [*margs, *vargs]
     return selects, args
 
 

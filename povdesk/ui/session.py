@@ -205,9 +205,9 @@ def _load_data() -> list[Callable[[], object]]:
 class Preload:
     """PRELOAD imported and the forms, procedures and code lists read, a step per event-loop turn;
     `done` once all are. The login does not wait for it: what it needs first it imports itself.
-    With a `context` (the login dialog), the steps stop when it is gone."""
+    Its steps' timers have `context` (the login dialog): they stop when it is gone."""
 
-    def __init__(self, context: QObject | None = None) -> None:
+    def __init__(self, context: QObject) -> None:
         self.done = False
         self._context = context
         self._steps: list[Callable[[], object]] = [
@@ -216,10 +216,7 @@ class Preload:
         self._next()
 
     def _next(self) -> None:
-        if self._context is None:
-            QTimer.singleShot(0, self._step)
-        else:
-            QTimer.singleShot(0, self._context, self._step)
+        QTimer.singleShot(0, self._context, self._step)
 
     def _step(self) -> None:
         if not self._steps:
@@ -233,7 +230,7 @@ class Preload:
         self._next()
 
 
-def preload_main_window(context: QObject | None = None) -> Preload:
+def preload_main_window(context: QObject) -> Preload:
     return Preload(context)
 
 

@@ -62,21 +62,25 @@ def install_wheel_guard() -> None:
     _guard_made_widgets()
 
 
-def _guard_made_widgets() -> None:
-    """Widgets made while the guard was away (or before it came) were polished already.
-
-    `allWidgets` is a snapshot of pointers; wrapping each allocates, and a garbage collection
-    then could delete a Python-owned widget of that snapshot (one left in a reference cycle), so
-    a later pointer would be dangling: the collector waits until the walk is done."""
+def all_widgets() -> list[QWidget]:
+    """QApplication.allWidgets(), safely: it is a snapshot of pointers, and wrapping each allocates;
+    a garbage collection meanwhile could delete a Python-owned widget of that snapshot (one left in
+    a reference cycle), so a later pointer would dangle (a segfault). The collector waits until
+    every one is wrapped; the list then holds them."""
     collecting = gc.isenabled()
     gc.disable()
     try:
-        for widget in QApplication.allWidgets():
-            if isinstance(widget, GUARDED) and widget.focusPolicy() == Qt.FocusPolicy.WheelFocus:
-                widget.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        return list(QApplication.allWidgets())
     finally:
         if collecting:
             gc.enable()
+
+
+def _guard_made_widgets() -> None:
+    """Widgets made while the guard was away (or before it came) were polished already."""
+    for widget in all_widgets():
+        if isinstance(widget, GUARDED) and widget.focusPolicy() == Qt.FocusPolicy.WheelFocus:
+            widget.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
 
 @contextmanager

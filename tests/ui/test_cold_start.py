@@ -59,7 +59,7 @@ def test_the_main_window_modules_load_while_the_login_waits(qtbot: QtBot, ws: Wo
     s = session_module.Session(Path(ws.path), clock=ws.clock, data_dir=tmp_path)
     dialog = s.show_login("county")
     qtbot.addWidget(dialog)
-    preload = session_module.preload_main_window()  # what the dialog's timer starts: on the GUI thread
+    preload = session_module.preload_main_window(dialog)  # what the dialog's timer starts: on the GUI thread
     qtbot.waitUntil(lambda: preload.done, timeout=60000)
     assert all(name in sys.modules for name in session_module.PRELOAD)
     dialog.password.setText(DEMO_PASSWORD)

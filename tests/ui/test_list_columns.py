@@ -82,7 +82,8 @@ def test_a_head_with_the_member_a_search_found_is_read_whole(qtbot: QtBot, ws: W
                                                              tmp_path: Path) -> None:
     """At 1366x768 a search's row read 侯国华（梁春… : the name column now holds a three-character head
     with a three-character member beside it, as the list shows them after a search."""
-    from povdesk.ui.main_window import NAME_COLUMN, NAME_SAMPLE
+    from povdesk.ui.main_window import NAME_SAMPLE
+    from povdesk.ui.models import NAME_COLUMN
 
     app = QApplication.instance()
     install_language(app, "zh")  # type: ignore[arg-type]

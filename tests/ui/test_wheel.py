@@ -15,6 +15,7 @@ from povdesk.store import User, Workspace
 from povdesk.ui.editor import HouseholdEditor
 from povdesk.ui.main_window import MainWindow
 from povdesk.ui.print_centre import PrintCentre
+from povdesk.ui.wheel import all_widgets
 from tests.ui.conftest import activate
 
 DOWN = -120  # one notch of the wheel, towards the user
@@ -98,7 +99,7 @@ def test_no_drop_down_or_spin_box_anywhere_takes_the_focus_from_the_wheel(qtbot:
     qtbot.addWidget(centre)
     centre.show()
     QApplication.processEvents()
-    guarded = [w for w in QApplication.allWidgets() if isinstance(w, QComboBox | QAbstractSpinBox)]
+    guarded = [w for w in all_widgets() if isinstance(w, QComboBox | QAbstractSpinBox)]
     assert len(guarded) > 20
     assert [w for w in guarded if w.focusPolicy() == Qt.FocusPolicy.WheelFocus] == []
     if window.scan_job is not None:
